@@ -1,0 +1,2 @@
+# policy/engine.mk: sources of the engine part of libpolicy.
+POLICY_ENGINE_FILES =

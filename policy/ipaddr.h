@@ -1,0 +1,41 @@
+/*
+ * ipaddr.h - IPv4/IPv6 addresses and CIDR prefixes, and the NAT64 decoding of
+ * RFC 6052 (64:ff9b::/96).
+ *
+ * Addresses are held as 16 bytes; IPv4 as the IPv4-mapped IPv6 form
+ * (::ffff:a.b.c.d), so one prefix structure serves both families, and an
+ * IPv4 CIDR a.b.c.d/n becomes ::ffff:a.b.c.d/(96+n). Pure functions.
+ */
+#ifndef STAGEMILTER_IPADDR_H
+#define STAGEMILTER_IPADDR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sm_ip {
+    uint8_t b[16];
+} sm_ip;
+
+typedef struct sm_cidr {
+    sm_ip addr; /* host bits cleared */
+    unsigned prefix; /* 0..128, in the 16-byte form */
+} sm_cidr;
+
+/* Parse "192.0.2.1", "2001:db8::1", "[2001:db8::1]", "IPv6:2001:db8::1"
+ * (Postfix/Sendmail macro forms). Returns 0 or -1. */
+int sm_ip_parse(const char *text, sm_ip *out);
+/* Is it an IPv4(-mapped) address? */
+bool sm_ip_is_v4(const sm_ip *ip);
+/* Canonical text: dotted quad for IPv4, RFC 5952 for IPv6. BUF >= 46 bytes. */
+void sm_ip_format(const sm_ip *ip, char *buf, size_t len);
+/* Parse "192.0.2.0/24", "2001:db8::/32" or a bare address (a /32 or /128).
+ * Host bits set beyond the prefix are an error ("192.0.2.1/24").
+ * Returns 0, or -1 with *ERR set to a static description. */
+int sm_cidr_parse(const char *text, sm_cidr *out, const char **err);
+bool sm_cidr_contains(const sm_cidr *cidr, const sm_ip *ip);
+/* RFC 6052: if IP is in 64:ff9b::/96, store the embedded IPv4 address in OUT
+ * and return 0; otherwise return -1. */
+int sm_ip_nat64_decode(const sm_ip *ip, sm_ip *out);
+
+#endif

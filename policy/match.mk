@@ -1,0 +1,2 @@
+# policy/match.mk: sources of the match part of libpolicy.
+POLICY_MATCH_FILES =

@@ -1,0 +1,47 @@
+/*
+ * pattern.h - the patterns of `if:` conditions, compiled once, matched often.
+ *
+ * One pattern is a set of alternatives, matching when any does:
+ *   - a literal ("example.com"),
+ *   - a glob with * and ? ("*.example.com"),
+ *   - a regular expression "/regex/" or "/regex/i" (PCRE2, JIT when available),
+ *   - for SM_PAT_IP patterns, an address or CIDR ("192.0.2.0/24"),
+ *   - a named list ("@trusted"), resolved by the loader and added by pointer.
+ * SM_PAT_NOCASE and SM_PAT_IP literals and globs compare case-insensitively
+ * (domains, addresses, host names); SM_PAT_TEXT ones exactly.
+ *
+ * Thread-safe for matching: no shared scratch state.
+ */
+#ifndef STAGEMILTER_PATTERN_H
+#define STAGEMILTER_PATTERN_H
+
+#include "list.h"
+
+typedef enum sm_pattern_kind {
+    SM_PAT_TEXT,   /* header values, macros, variables, replies, body */
+    SM_PAT_NOCASE, /* host names, domains, addresses, auth users */
+    SM_PAT_IP      /* client_ip: CIDRs and addresses, plus globs/regex on the text */
+} sm_pattern_kind;
+
+typedef struct sm_pattern sm_pattern;
+
+/* Caller owns; NULL on memory exhaustion. */
+sm_pattern *sm_pattern_create(sm_pattern_kind kind);
+void sm_pattern_free(sm_pattern *p); /* accepts NULL; does not free lists */
+
+/* Add one alternative written as SPEC. On error returns -1, sets *ERRMSG to a
+ * malloc'd description (caller frees; PCRE2's own words for bad regexes) and
+ * *ERROFFSET to the 0-based offset in SPEC where the problem is. */
+int sm_pattern_add(sm_pattern *p, const char *spec, char **errmsg, size_t *erroffset);
+/* Add a named list as an alternative (borrowed: must outlive the pattern). */
+int sm_pattern_add_list(sm_pattern *p, const sm_list *list);
+
+/* Does VALUE (NUL-terminated) match any alternative? NULL never matches. */
+bool sm_pattern_match(const sm_pattern *p, const char *value);
+/* Same for a buffer that may hold NULs (bodies); regex alternatives only
+ * see the bytes, literals and globs too. */
+bool sm_pattern_match_buf(const sm_pattern *p, const char *data, size_t len);
+/* For --trace: the pattern as written, alternatives joined by ", ". Borrowed. */
+const char *sm_pattern_text(const sm_pattern *p);
+
+#endif

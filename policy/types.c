@@ -1,0 +1,53 @@
+/*
+ * types.c - names of stages, verbs and delegation results (types.h).
+ *
+ * Returns static strings; no state.
+ */
+#include <string.h>
+
+#include "stagemilter/types.h"
+
+static const char *const stage_names[SM_STAGE_COUNT] = {
+    "connect", "helo", "mail", "rcpt", "data", "preq", "postq",
+};
+
+static const char *const verb_names[] = {
+    "next", "accept", "faccept", "deny", "info", "reject", "defer", "discard", "quarantine",
+};
+
+static const char *const delegation_names[] = {
+    "none", "returned", "rejected", "dropped", "failed",
+};
+
+/* The name of STAGE, or NULL when out of range. */
+const char *
+sm_stage_name(sm_stage stage)
+{
+    return (unsigned)stage < SM_STAGE_COUNT ? stage_names[stage] : NULL;
+}
+
+/* The stage called NAME, or -1. */
+int
+sm_stage_from_name(const char *name)
+{
+    for (int i = 0; i < SM_STAGE_COUNT; i++)
+        if (strcmp(stage_names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+/* The name of VERB, or "?" when out of range. */
+const char *
+sm_verb_name(sm_verb verb)
+{
+    return (unsigned)verb < sizeof verb_names / sizeof verb_names[0] ? verb_names[verb] : "?";
+}
+
+/* The name of RESULT, or "?" when out of range. */
+const char *
+sm_delegation_result_name(sm_delegation_result result)
+{
+    return (unsigned)result < sizeof delegation_names / sizeof delegation_names[0]
+               ? delegation_names[result]
+               : "?";
+}

@@ -1,0 +1,1 @@
+# tests/unit/engine.mk: unit tests of the policy engine part.

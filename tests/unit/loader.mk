@@ -1,0 +1,1 @@
+# tests/unit/loader.mk: unit tests of the policy loader part.

@@ -1,0 +1,1 @@
+# tests/unit/match.mk: unit tests of the policy match part.
