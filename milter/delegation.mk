@@ -1,0 +1,1 @@
+# milter/delegation.mk: build glue for this area (owned by the area).

@@ -1,0 +1,1 @@
+# tests/bench/local.mk: build glue for this area (owned by the area).

@@ -1,0 +1,1 @@
+# tests/e2e/local.mk: build glue for this area (owned by the area).
