@@ -1,1 +1,9 @@
-# tests/bench/local.mk: build glue for this area (owned by the area).
+# tests/bench/local.mk: the throughput benchmark (tests/bench/run), not part
+# of `make check`. nullfilter is the do-nothing libmilter filter it compares
+# stagemilter with; it is built with everything else so it never rots.
+noinst_PROGRAMS += tests/bench/nullfilter
+tests_bench_nullfilter_SOURCES = tests/bench/nullfilter.c
+tests_bench_nullfilter_CFLAGS = $(AM_CFLAGS) $(MILTER_CFLAGS)
+tests_bench_nullfilter_LDADD = $(MILTER_LIBS) $(PTHREAD_LIBS)
+EXTRA_DIST += tests/bench/run tests/bench/README.md contrib/bench/policy.yaml \
+	contrib/bench/make-domains
