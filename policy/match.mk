@@ -1,2 +1,2 @@
 # policy/match.mk: sources of the match part of libpolicy.
-POLICY_MATCH_FILES =
+POLICY_MATCH_FILES = policy/units.h policy/units.c

@@ -1,1 +1,7 @@
 # tests/unit/match.mk: unit tests of the policy match part.
+check_PROGRAMS += tests/unit/test_units
+TESTS += tests/unit/test_units
+tests_unit_test_units_SOURCES = tests/unit/test_units.c
+tests_unit_test_units_CPPFLAGS = $(AM_CPPFLAGS) $(PCRE2_CFLAGS)
+tests_unit_test_units_CFLAGS = $(TEST_UNIT_FLAGS)
+tests_unit_test_units_LDADD = $(TEST_UNIT_LIBS)
