@@ -1,2 +1,2 @@
 # policy/engine.mk: sources of the engine part of libpolicy.
-POLICY_ENGINE_FILES =
+POLICY_ENGINE_FILES = policy/message.c
