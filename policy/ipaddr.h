@@ -33,6 +33,10 @@ void sm_ip_format(const sm_ip *ip, char *buf, size_t len);
  * Host bits set beyond the prefix are an error ("192.0.2.1/24").
  * Returns 0, or -1 with *ERR set to a static description. */
 int sm_cidr_parse(const char *text, sm_cidr *out, const char **err);
+/* Like sm_cidr_parse, but on error write into BUF (LEN bytes) a complete
+ * message naming TEXT, with the network probably meant when host bits are
+ * set: "192.0.2.1/24: host bits set; did you mean 192.0.2.0/24?". */
+int sm_cidr_parse_msg(const char *text, sm_cidr *out, char *buf, size_t len);
 bool sm_cidr_contains(const sm_cidr *cidr, const sm_ip *ip);
 /* RFC 6052: if IP is in 64:ff9b::/96, store the embedded IPv4 address in OUT
  * and return 0; otherwise return -1. */

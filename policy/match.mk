@@ -1,2 +1,2 @@
 # policy/match.mk: sources of the match part of libpolicy.
-POLICY_MATCH_FILES = policy/units.h policy/units.c
+POLICY_MATCH_FILES = policy/units.h policy/units.c policy/ipaddr.h policy/ipaddr.c

@@ -5,3 +5,10 @@ tests_unit_test_units_SOURCES = tests/unit/test_units.c
 tests_unit_test_units_CPPFLAGS = $(AM_CPPFLAGS) $(PCRE2_CFLAGS)
 tests_unit_test_units_CFLAGS = $(TEST_UNIT_FLAGS)
 tests_unit_test_units_LDADD = $(TEST_UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/test_ipaddr
+TESTS += tests/unit/test_ipaddr
+tests_unit_test_ipaddr_SOURCES = tests/unit/test_ipaddr.c
+tests_unit_test_ipaddr_CPPFLAGS = $(AM_CPPFLAGS) $(PCRE2_CFLAGS)
+tests_unit_test_ipaddr_CFLAGS = $(TEST_UNIT_FLAGS)
+tests_unit_test_ipaddr_LDADD = $(TEST_UNIT_LIBS)
