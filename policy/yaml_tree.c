@@ -1,0 +1,480 @@
+/*
+ * yaml_tree.c - libyaml events into a small node tree with 1-based marks
+ * (yaml_tree.h).
+ *
+ * Functions: sm_yt_parse, sm_yt_free, sm_yt_type_name, sm_yt_get,
+ * sm_yt_column_at.
+ *
+ * Ownership: sm_yt_parse() returns a tree the caller frees with sm_yt_free();
+ * every libyaml event is deleted as soon as it has been copied.
+ *
+ * Errors: everything goes to the diag with FILE:LINE:COLUMN (libyaml's marks
+ * are 0-based, ours 1-based). Problems libyaml does not see (duplicate keys,
+ * anchors, aliases, tags, NUL in strings) are reported and parsing goes on,
+ * so that one run reports them all; a syntax error or too deep a nesting
+ * stops it, since nothing after can be trusted.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "yaml_tree.h"
+
+typedef struct yt_state {
+    yaml_parser_t parser;
+    const char *text;
+    size_t len;
+    const char *file;
+    sm_diag *diag;
+} yt_state;
+
+/* Release NODE and everything below it. */
+void
+sm_yt_free(sm_yt_node *node)
+{
+    if (node == NULL)
+        return;
+    free(node->text);
+    for (size_t i = 0; i < node->npairs; i++) {
+        sm_yt_free(node->pairs[i].key);
+        sm_yt_free(node->pairs[i].value);
+    }
+    free(node->pairs);
+    for (size_t i = 0; i < node->nitems; i++)
+        sm_yt_free(node->items[i]);
+    free(node->items);
+    free(node);
+}
+
+/* A description of NODE's type for messages. */
+const char *
+sm_yt_type_name(const sm_yt_node *node)
+{
+    if (node == NULL)
+        return "nothing";
+    switch (node->type) {
+    case SM_YT_NULL:
+        return "nothing";
+    case SM_YT_SCALAR:
+        return "a string";
+    case SM_YT_MAP:
+        return "a mapping";
+    case SM_YT_SEQ:
+        return "a list";
+    }
+    return "?";
+}
+
+/* The value under KEY in MAP, or NULL. */
+sm_yt_node *
+sm_yt_get(const sm_yt_node *map, const char *key)
+{
+    if (map == NULL || map->type != SM_YT_MAP)
+        return NULL;
+    for (size_t i = 0; i < map->npairs; i++)
+        if (strcmp(map->pairs[i].key->text, key) == 0)
+            return map->pairs[i].value;
+    return NULL;
+}
+
+/* Number of UTF-8 characters in the first LEN bytes of S. */
+static int
+yt_chars(const char *s, size_t len)
+{
+    int n = 0;
+    for (size_t i = 0; i < len; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+/* Column of byte OFFSET in NODE's text. */
+int
+sm_yt_column_at(const sm_yt_node *node, size_t offset)
+{
+    if (node == NULL)
+        return 0;
+    if (node->text_col_offset < 0 || node->text == NULL || offset > node->len)
+        return node->column;
+    return node->column + node->text_col_offset + yt_chars(node->text, offset);
+}
+
+/* Report an error at a libyaml MARK. */
+static void __attribute__((format(printf, 3, 4)))
+yt_error(yt_state *st, yaml_mark_t mark, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sm_diag_vadd(st->diag, SM_SEV_ERROR, st->file, (int)mark.line + 1, (int)mark.column + 1, fmt,
+                 ap);
+    va_end(ap);
+}
+
+/* Line and column (1-based) of byte OFFSET of the text. */
+static void
+yt_offset_mark(const yt_state *st, size_t offset, int *line, int *column)
+{
+    *line = 1;
+    *column = 1;
+    for (size_t i = 0; i < offset && i < st->len; i++) {
+        if (st->text[i] == '\n') {
+            (*line)++;
+            *column = 1;
+        } else if (((unsigned char)st->text[i] & 0xC0) != 0x80) {
+            (*column)++;
+        }
+    }
+}
+
+/* Report the parser's own error (syntax, encoding). */
+static void
+yt_parser_error(yt_state *st)
+{
+    yaml_parser_t *p = &st->parser;
+    const char *problem = p->problem ? p->problem : "unknown problem";
+    if (p->error == YAML_MEMORY_ERROR) {
+        sm_diag_add(st->diag, SM_SEV_ERROR, st->file, 0, 0, "out of memory reading YAML");
+    } else if (p->error == YAML_READER_ERROR) {
+        int line, column;
+        yt_offset_mark(st, p->problem_offset, &line, &column);
+        sm_diag_add(st->diag, SM_SEV_ERROR, st->file, line, column, "YAML error: %s", problem);
+    } else if (p->context != NULL) {
+        sm_diag_add(st->diag, SM_SEV_ERROR, st->file, (int)p->problem_mark.line + 1,
+                    (int)p->problem_mark.column + 1, "YAML syntax error: %s (%s at line %d)",
+                    problem, p->context, (int)p->context_mark.line + 1);
+    } else {
+        sm_diag_add(st->diag, SM_SEV_ERROR, st->file, (int)p->problem_mark.line + 1,
+                    (int)p->problem_mark.column + 1, "YAML syntax error: %s", problem);
+    }
+}
+
+/* Next event into EV; -1 (reported) on a parser error. */
+static int
+yt_next(yt_state *st, yaml_event_t *ev)
+{
+    if (!yaml_parser_parse(&st->parser, ev)) {
+        yt_parser_error(st);
+        return -1;
+    }
+    return 0;
+}
+
+/* A new node of TYPE at MARK; NULL on memory exhaustion. */
+static sm_yt_node *
+yt_node_new(sm_yt_type type, yaml_mark_t mark)
+{
+    sm_yt_node *n = calloc(1, sizeof *n);
+    if (n == NULL)
+        return NULL;
+    n->type = type;
+    n->line = (int)mark.line + 1;
+    n->column = (int)mark.column + 1;
+    n->text_col_offset = -1;
+    return n;
+}
+
+/* Refuse anchors and unknown tags of a node event. Returns true when the
+ * tag forces a string ("!!str"). */
+static bool
+yt_check_props(yt_state *st, const yaml_event_t *ev, const yaml_char_t *anchor,
+               const yaml_char_t *tag)
+{
+    if (anchor != NULL)
+        yt_error(st, ev->start_mark, "YAML anchors (&%s) are not supported in a policy",
+                 (const char *)anchor);
+    if (tag == NULL || strcmp((const char *)tag, "!") == 0)
+        return false;
+    if (strcmp((const char *)tag, "tag:yaml.org,2002:str") == 0)
+        return true;
+    yt_error(st, ev->start_mark, "YAML tag '%s' is not supported in a policy", (const char *)tag);
+    return false;
+}
+
+/* Is a plain scalar TEXT the YAML null? */
+static bool
+yt_is_null(const char *text)
+{
+    return text[0] == '\0' || strcmp(text, "~") == 0 || strcmp(text, "null") == 0 ||
+           strcmp(text, "Null") == 0 || strcmp(text, "NULL") == 0;
+}
+
+/* A scalar node from EV; NULL on memory exhaustion. */
+static sm_yt_node *
+yt_scalar(yt_state *st, const yaml_event_t *ev)
+{
+    bool is_str = yt_check_props(st, ev, ev->data.scalar.anchor, ev->data.scalar.tag);
+    const char *value = (const char *)ev->data.scalar.value;
+    size_t len = ev->data.scalar.length;
+    bool plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+    sm_yt_node *n = yt_node_new(plain && !is_str && yt_is_null(value) ? SM_YT_NULL : SM_YT_SCALAR,
+                                ev->start_mark);
+    if (n == NULL)
+        return NULL;
+    n->quoted = !plain || is_str;
+    n->text = malloc(len + 1);
+    if (n->text == NULL) {
+        free(n);
+        return NULL;
+    }
+    if (n->type == SM_YT_SCALAR) {
+        memcpy(n->text, value, len);
+        n->len = len;
+    }
+    n->text[n->len] = '\0';
+    if (memchr(n->text, '\0', n->len) != NULL) {
+        yt_error(st, ev->start_mark, "a NUL character is not allowed in a string");
+        n->len = strlen(n->text);
+    }
+    /* Do the characters map one to one onto the source? Then errors inside
+     * the text can point at their own column. */
+    if (ev->data.scalar.tag == NULL && ev->start_mark.line == ev->end_mark.line) {
+        int width = (int)(ev->end_mark.column - ev->start_mark.column);
+        int chars = yt_chars(n->text, n->len);
+        if (plain && width == chars)
+            n->text_col_offset = 0;
+        else if ((ev->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+                  ev->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE) &&
+                 width == chars + 2)
+            n->text_col_offset = 1;
+    }
+    return n;
+}
+
+/* Does key A sort before key B (by text, then by position)? For qsort. */
+static int
+yt_pair_cmp(const void *a, const void *b)
+{
+    const sm_yt_pair *pa = *(sm_yt_pair *const *)a, *pb = *(sm_yt_pair *const *)b;
+    int c = strcmp(pa->key->text, pb->key->text);
+    if (c != 0)
+        return c;
+    return pa < pb ? -1 : pa > pb;
+}
+
+/* Report and drop duplicate keys of MAP, keeping the first occurrence.
+ * Sorting keeps this O(n log n) for hostile files with huge maps. */
+static int
+yt_check_duplicates(yt_state *st, sm_yt_node *map)
+{
+    if (map->npairs < 2)
+        return 0;
+    sm_yt_pair **idx = malloc(map->npairs * sizeof *idx);
+    const sm_yt_pair **first = calloc(map->npairs, sizeof *first);
+    if (idx == NULL || first == NULL) {
+        free(idx);
+        free(first);
+        return -1;
+    }
+    for (size_t i = 0; i < map->npairs; i++)
+        idx[i] = &map->pairs[i];
+    qsort(idx, map->npairs, sizeof *idx, yt_pair_cmp);
+    for (size_t i = 1; i < map->npairs; i++) {
+        if (strcmp(idx[i]->key->text, idx[i - 1]->key->text) != 0)
+            continue;
+        const sm_yt_pair *f = first[idx[i - 1] - map->pairs];
+        first[idx[i] - map->pairs] = f ? f : idx[i - 1];
+    }
+    free(idx);
+    size_t kept = 0;
+    for (size_t i = 0; i < map->npairs; i++) {
+        sm_yt_pair *p = &map->pairs[i];
+        if (first[i] == NULL) {
+            map->pairs[kept++] = *p;
+            continue;
+        }
+        sm_diag_add(st->diag, SM_SEV_ERROR, st->file, p->key->line, p->key->column,
+                    "duplicate key '%s' (first given at line %d)", p->key->text,
+                    first[i]->key->line);
+        sm_yt_free(p->key);
+        sm_yt_free(p->value);
+    }
+    map->npairs = kept;
+    free(first);
+    return 0;
+}
+
+static int yt_node(yt_state *st, yaml_event_t *ev, int depth, sm_yt_node **out);
+
+/* Append CHILD to a list node. */
+static int
+yt_seq_push(sm_yt_node *seq, sm_yt_node *child)
+{
+    if ((seq->nitems & (seq->nitems - 1)) == 0) { /* 0, 1, 2, 4, ...: grow */
+        size_t ncap = seq->nitems ? seq->nitems * 2 : 4;
+        sm_yt_node **ni = realloc(seq->items, ncap * sizeof *ni);
+        if (ni == NULL)
+            return -1;
+        seq->items = ni;
+    }
+    seq->items[seq->nitems++] = child;
+    return 0;
+}
+
+/* Append KEY: VALUE to a map node. */
+static int
+yt_map_push(sm_yt_node *map, sm_yt_node *key, sm_yt_node *value)
+{
+    if ((map->npairs & (map->npairs - 1)) == 0) {
+        size_t ncap = map->npairs ? map->npairs * 2 : 4;
+        sm_yt_pair *np = realloc(map->pairs, ncap * sizeof *np);
+        if (np == NULL)
+            return -1;
+        map->pairs = np;
+    }
+    map->pairs[map->npairs].key = key;
+    map->pairs[map->npairs].value = value;
+    map->npairs++;
+    return 0;
+}
+
+/* Build the node that starts with event EV (consumed here) at DEPTH.
+ * Returns 0 with *OUT set (possibly NULL after a reported alias), -1 when
+ * parsing must stop. */
+static int
+yt_node(yt_state *st, yaml_event_t *ev, int depth, sm_yt_node **out)
+{
+    *out = NULL;
+    switch (ev->type) {
+    case YAML_ALIAS_EVENT:
+        yt_error(st, ev->start_mark, "YAML aliases (*%s) are not supported in a policy",
+                 (const char *)ev->data.alias.anchor);
+        *out = yt_node_new(SM_YT_NULL, ev->start_mark);
+        if (*out != NULL && (((*out)->text = calloc(1, 1)) == NULL)) {
+            free(*out);
+            *out = NULL;
+        }
+        yaml_event_delete(ev);
+        return *out ? 0 : -1;
+    case YAML_SCALAR_EVENT:
+        *out = yt_scalar(st, ev);
+        yaml_event_delete(ev);
+        return *out ? 0 : -1;
+    case YAML_SEQUENCE_START_EVENT:
+    case YAML_MAPPING_START_EVENT:
+        break;
+    default:
+        yt_error(st, ev->start_mark, "unexpected YAML event");
+        yaml_event_delete(ev);
+        return -1;
+    }
+
+    bool is_map = ev->type == YAML_MAPPING_START_EVENT;
+    if (depth >= SM_YT_MAX_DEPTH) {
+        sm_diag_add(st->diag, SM_SEV_ERROR, st->file, (int)ev->start_mark.line + 1,
+                    (int)ev->start_mark.column + 1,
+                    "nesting deeper than %d levels is not allowed in a policy", SM_YT_MAX_DEPTH);
+        yaml_event_delete(ev);
+        return -1;
+    }
+    if (is_map)
+        yt_check_props(st, ev, ev->data.mapping_start.anchor, ev->data.mapping_start.tag);
+    else
+        yt_check_props(st, ev, ev->data.sequence_start.anchor, ev->data.sequence_start.tag);
+    sm_yt_node *n = yt_node_new(is_map ? SM_YT_MAP : SM_YT_SEQ, ev->start_mark);
+    yaml_event_delete(ev);
+    if (n == NULL)
+        return -1;
+
+    for (;;) {
+        yaml_event_t cev;
+        if (yt_next(st, &cev) < 0)
+            goto fail;
+        if (cev.type == YAML_SEQUENCE_END_EVENT || cev.type == YAML_MAPPING_END_EVENT) {
+            yaml_event_delete(&cev);
+            break;
+        }
+        sm_yt_node *child;
+        if (yt_node(st, &cev, depth + 1, &child) < 0)
+            goto fail;
+        if (!is_map) {
+            if (yt_seq_push(n, child) < 0) {
+                sm_yt_free(child);
+                goto fail;
+            }
+            continue;
+        }
+        /* A map: CHILD is the key, then comes its value. */
+        yaml_event_t vev;
+        sm_yt_node *value;
+        if (yt_next(st, &vev) < 0) {
+            sm_yt_free(child);
+            goto fail;
+        }
+        if (yt_node(st, &vev, depth + 1, &value) < 0) {
+            sm_yt_free(child);
+            goto fail;
+        }
+        if (child->type != SM_YT_SCALAR) {
+            sm_diag_add(st->diag, SM_SEV_ERROR, st->file, child->line, child->column,
+                        "a key must be a string, not %s", sm_yt_type_name(child));
+            sm_yt_free(child);
+            sm_yt_free(value);
+            continue;
+        }
+        if (yt_map_push(n, child, value) < 0) {
+            sm_yt_free(child);
+            sm_yt_free(value);
+            goto fail;
+        }
+    }
+    if (is_map && yt_check_duplicates(st, n) < 0)
+        goto fail;
+    *out = n;
+    return 0;
+fail:
+    sm_yt_free(n);
+    return -1;
+}
+
+/* Parse TEXT into a tree. */
+int
+sm_yt_parse(const char *text, size_t len, const char *file, sm_diag *diag, sm_yt_node **root)
+{
+    yt_state st = {.text = text, .len = len, .file = file, .diag = diag};
+    sm_yt_node *doc = NULL;
+    int rc = -1, ndocs = 0;
+    yaml_event_t ev;
+
+    *root = NULL;
+    if (!yaml_parser_initialize(&st.parser)) {
+        sm_diag_add(diag, SM_SEV_ERROR, file, 0, 0, "out of memory reading YAML");
+        return -1;
+    }
+    yaml_parser_set_input_string(&st.parser, (const unsigned char *)text, len);
+    for (;;) {
+        if (yt_next(&st, &ev) < 0)
+            goto done;
+        yaml_event_type_t type = ev.type;
+        if (type == YAML_STREAM_END_EVENT) {
+            yaml_event_delete(&ev);
+            break;
+        }
+        if (type == YAML_DOCUMENT_START_EVENT && ++ndocs > 1) {
+            yt_error(&st, ev.start_mark, "only one YAML document is allowed in a policy");
+            yaml_event_delete(&ev);
+            goto done;
+        }
+        if (type == YAML_STREAM_START_EVENT || type == YAML_DOCUMENT_START_EVENT ||
+            type == YAML_DOCUMENT_END_EVENT) {
+            yaml_event_delete(&ev);
+            continue;
+        }
+        sm_yt_node *n;
+        if (yt_node(&st, &ev, 0, &n) < 0)
+            goto done;
+        sm_yt_free(doc); /* cannot happen twice in one document; be safe */
+        doc = n;
+    }
+    rc = 0;
+done:
+    yaml_parser_delete(&st.parser);
+    if (rc == 0) {
+        *root = doc;
+    } else {
+        sm_yt_free(doc);
+    }
+    return rc;
+}
