@@ -1,2 +1,2 @@
 # policy/engine.mk: sources of the engine part of libpolicy.
-POLICY_ENGINE_FILES = policy/message.c
+POLICY_ENGINE_FILES = policy/message.c policy/session_internal.h policy/session.c policy/template.c
