@@ -12,3 +12,17 @@ tests_unit_test_ipaddr_SOURCES = tests/unit/test_ipaddr.c
 tests_unit_test_ipaddr_CPPFLAGS = $(AM_CPPFLAGS) $(PCRE2_CFLAGS)
 tests_unit_test_ipaddr_CFLAGS = $(TEST_UNIT_FLAGS)
 tests_unit_test_ipaddr_LDADD = $(TEST_UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/test_strset
+TESTS += tests/unit/test_strset
+tests_unit_test_strset_SOURCES = tests/unit/test_strset.c
+tests_unit_test_strset_CPPFLAGS = $(AM_CPPFLAGS) $(PCRE2_CFLAGS)
+tests_unit_test_strset_CFLAGS = $(TEST_UNIT_FLAGS)
+tests_unit_test_strset_LDADD = $(TEST_UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/test_cidr_trie
+TESTS += tests/unit/test_cidr_trie
+tests_unit_test_cidr_trie_SOURCES = tests/unit/test_cidr_trie.c
+tests_unit_test_cidr_trie_CPPFLAGS = $(AM_CPPFLAGS) $(PCRE2_CFLAGS)
+tests_unit_test_cidr_trie_CFLAGS = $(TEST_UNIT_FLAGS)
+tests_unit_test_cidr_trie_LDADD = $(TEST_UNIT_LIBS)
