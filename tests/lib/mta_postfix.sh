@@ -1,0 +1,234 @@
+# tests/lib/mta_postfix.sh - the MTA interface of tests/lib/harness.sh for a
+# private Postfix 3.x instance (sourced by h_setup when MTA=postfix).
+#
+# Everything lives under $H_TMP/postfix: etc/ (config_directory: main.cf,
+# master.cf), spool/ (queue_directory), data/ (data_directory, owned by
+# postfix) and maillog (maillog_file, written by the postlog service). The
+# machine's own /etc/postfix is only read (postfix-files, for the queue
+# layout), never written. Every service runs with chroot n. The milter lines
+# of main.cf are contrib/postfix/main.cf, appended verbatim, so the snippet
+# administrators paste is the one tested; only smtpd_milters is overridden.
+#
+# Functions: mta_install mta_start mta_stop mta_log mta_held_count
+# mta_queue_count mta_flush mta_expect (see harness.sh), plus mta_postconf
+# (postconf on the private instance) and mta_queue_dir.
+
+PF_DIR=$H_TMP/postfix
+PF_ETC=$PF_DIR/etc
+PF_SPOOL=$PF_DIR/spool
+
+# Postfix and its tools are installed, with the postfix user and postdrop group.
+mta_install() {
+    h_need postfix postconf postqueue postsuper /usr/lib/postfix/sbin/master /usr/sbin/smtp-sink
+    getent passwd postfix >/dev/null || h_die "user postfix is missing (reinstall the postfix package)"
+    getent group postdrop >/dev/null || h_die "group postdrop is missing (reinstall the postfix package)"
+    local v
+    v=$(postconf -h mail_version 2>/dev/null)
+    case $v in
+    3.*) ;;
+    *) h_die "Postfix 3.x required, found '$v'" ;;
+    esac
+}
+
+# Path of the private instance's log.
+mta_log() {
+    echo "$PF_DIR/maillog"
+}
+
+# Path of the private queue directory.
+mta_queue_dir() {
+    echo "$PF_SPOOL"
+}
+
+# postconf on the private instance.
+mta_postconf() {
+    postconf -c "$PF_ETC" "$@"
+}
+
+# Translate libmilter socket syntax into Postfix's.
+pf_milter_address() {
+    case $1 in
+    "") echo "" ;;
+    inet:*@*) local p=${1#inet:} && echo "inet:${p#*@}:${p%%@*}" ;;
+    inet6:*@*) local p=${1#inet6:} && echo "inet6:[${p#*@}]:${p%%@*}" ;;
+    unix:* | local:*) echo "unix:${1#*:}" ;;
+    *) echo "$1" ;;
+    esac
+}
+
+# Write main.cf and master.cf for MILTER (libmilter syntax) and SINK_PORT.
+pf_write_config() {
+    local milter sink=$2
+    milter=$(pf_milter_address "$1")
+    mkdir -p "$PF_ETC" "$PF_SPOOL" "$PF_DIR/data"
+    chown postfix "$PF_DIR/data"
+    cat >"$PF_ETC/main.cf" <<EOF
+# Private test instance written by tests/lib/mta_postfix.sh.
+compatibility_level = 3.6
+queue_directory = $PF_SPOOL
+data_directory = $PF_DIR/data
+mail_owner = postfix
+setgid_group = postdrop
+maillog_file = $PF_DIR/maillog
+maillog_file_prefixes = $PF_DIR
+myhostname = host.test.example
+mydomain = test.example
+myorigin = \$myhostname
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+# Nothing is local: every recipient is relayed to the sink.
+mydestination =
+local_recipient_maps =
+alias_maps =
+alias_database =
+relay_domains =
+relayhost = [127.0.0.1]:$sink
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+smtpd_recipient_restrictions =
+# No DNS in the test namespace.
+smtp_dns_support_level = disabled
+smtp_host_lookup = native
+lmtp_host_lookup = native
+smtpd_peername_lookup = no
+biff = no
+append_dot_mydomain = no
+# Deliver (or retry) at once: tests wait for the queue to drain.
+queue_run_delay = 1s
+minimal_backoff_time = 1s
+maximal_backoff_time = 2s
+smtp_connect_timeout = 5s
+default_process_limit = 20
+smtputf8_enable = no
+EOF
+    {
+        echo ""
+        echo "# ---- contrib/postfix/main.cf, verbatim but for smtpd_milters ----"
+        sed "s|^smtpd_milters *=.*|smtpd_milters = $milter|" "$H_TOP/contrib/postfix/main.cf"
+    } >>"$PF_ETC/main.cf"
+    grep -qxF "smtpd_milters = $milter" "$PF_ETC/main.cf" ||
+        h_die "contrib/postfix/main.cf has no smtpd_milters line to point at the test's milter"
+    # Like Debian's master.cf, minus chroot (chroot n everywhere) and minus
+    # the services a relay-only test instance never uses.
+    cat >"$PF_ETC/master.cf" <<EOF
+# service type  private unpriv  chroot  wakeup  maxproc command
+$MTA_PORT      inet  n       -       n       -       -       smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+virtual   unix  -       n       n       -       -       virtual
+lmtp      unix  -       -       n       -       -       lmtp
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+EOF
+}
+
+# Create the queue directories as the package's postfix-files lists them,
+# and mark the queue "quick-start": `postfix start` then skips its integrity
+# checks (post-install create-missing, postsuper), which cost ~2 s a test.
+pf_make_queue() {
+    local meta line name owner group mode
+    meta=$(postconf -h meta_directory 2>/dev/null)
+    [ -f "$meta/postfix-files" ] || h_die "no $meta/postfix-files (reinstall the postfix package)"
+    while IFS=: read -r name _ owner group mode _; do
+        name=${name#\$queue_directory/}
+        owner=${owner/\$mail_owner/postfix}
+        group=${group/\$setgid_group/postdrop}
+        mkdir -p "$PF_SPOOL/$name"
+        chown "$owner" "$PF_SPOOL/$name"
+        [ "$group" != - ] && chgrp "$group" "$PF_SPOOL/$name"
+        chmod "$mode" "$PF_SPOOL/$name"
+    done < <(grep -E '^\$queue_directory/[a-z]+:d:' "$meta/postfix-files")
+    [ -d "$PF_SPOOL/hold" ] && [ -d "$PF_SPOOL/public" ] || h_die "could not create the queue in $PF_SPOOL"
+    touch "$PF_SPOOL/quick-start"
+}
+
+# Start the private instance; return once smtpd accepts connections.
+mta_start() {
+    local milter=$1 sink=$2
+    [ -n "$sink" ] || h_die "mta_start: no sink port"
+    pf_write_config "$milter" "$sink"
+    pf_make_queue
+    # `postfix start` reports errors only to the maillog and its daemons
+    # inherit stdout: never pipe it, send it to a file.
+    if ! postfix -c "$PF_ETC" start >>"$H_TMP/postfix-start.log" 2>&1; then
+        h_diag "postfix start failed:" "$(cat "$H_TMP/postfix-start.log")" \
+            "$(tail -n 20 "$PF_DIR/maillog" 2>/dev/null)"
+        return 1
+    fi
+    if ! h_wait_port "$MTA_PORT" 15; then
+        h_diag "Postfix does not listen on 127.0.0.1:$MTA_PORT" "$(tail -n 20 "$PF_DIR/maillog" 2>/dev/null)"
+        return 1
+    fi
+}
+
+# Stop the instance and every process it started.
+mta_stop() {
+    [ -f "$PF_ETC/main.cf" ] || return 0
+    local pid i
+    pid=$(sed 1q "$PF_SPOOL/pid/master.pid" 2>/dev/null | tr -d ' ')
+    if [ -n "$pid" ]; then
+        # What `postfix stop` does, without its start-up checks: TERM the
+        # master, which passes it on to its children.
+        kill -TERM "$pid" 2>/dev/null
+        for ((i = 0; i < 100; i++)); do
+            h_running "$pid" || break
+            sleep 0.1
+        done
+        # master is a process group leader: take its children with it.
+        kill -KILL -- "-$pid" 2>/dev/null
+    fi
+    return 0
+}
+
+# Queue files under the named queues of the private instance.
+pf_count() {
+    local q n=0
+    for q in "$@"; do
+        [ -d "$PF_SPOOL/$q" ] && n=$((n + $(find "$PF_SPOOL/$q" -type f | wc -l)))
+    done
+    echo "$n"
+}
+
+# Messages in the hold queue.
+mta_held_count() {
+    pf_count hold
+}
+
+# Messages still queued (not counting held ones).
+mta_queue_count() {
+    pf_count maildrop incoming active deferred
+}
+
+# Try delivery of queued mail now.
+mta_flush() {
+    postqueue -c "$PF_ETC" -f >/dev/null 2>&1
+}
+
+# MTA-specific expectations, as extended regexes (see harness.sh).
+mta_expect() {
+    case $1 in
+    milter_down) echo '^451 4\.7\.1 ' ;;
+    # Postfix does not pass a milter's connect-stage text to the client: it
+    # refuses every command after its own banner with a 554 5.7.1 reply.
+    connect_reject) echo '^554 5\.7\.1 ' ;;
+    *) h_die "mta_expect: unknown key $1" ;;
+    esac
+}
