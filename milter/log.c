@@ -1,0 +1,193 @@
+/*
+ * log.c - the daemon's log lines (log.h).
+ *
+ * FUNCTIONS
+ *      sm_log_open(), sm_log_close(), sm_log_verbose()  where lines go
+ *      sm_log()                 one formatted line
+ *      sm_log_clean()           peer text made safe for a log line
+ *      sm_log_verdict()         the decision line of one stage or message
+ *      sm_log_engine()          the engine's log hook
+ *      sm_log_id()              queue id, else connection id
+ *
+ * DESCRIPTION
+ *      In the foreground a line is "YYYY-MM-DD HH:MM:SS stagemilter[PID]: TEXT"
+ *      on stderr, written with one write(2) so lines from several connection
+ *      threads never interleave; otherwise syslog(LOG_MAIL). The settings are
+ *      written once at start-up, before libmilter starts threads, and only
+ *      read afterwards, so they need no lock. Nothing here allocates: lines
+ *      are built in a stack buffer and cut at SM_LOG_LINE_MAX.
+ *
+ * DIAGNOSTICS
+ *      None: logging never fails visibly.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define SM_LOG_LINE_MAX 2048
+
+/* Written once by sm_log_open() before any thread starts; read-only after. */
+static bool log_foreground = true;
+static bool log_verbose;
+
+/* Choose stderr or syslog and the verbosity. */
+void
+sm_log_open(bool foreground, bool verbose)
+{
+    log_foreground = foreground;
+    log_verbose = verbose;
+    if (!foreground)
+        openlog("stagemilter", LOG_PID, LOG_MAIL);
+}
+
+/* Close syslog if it was opened. */
+void
+sm_log_close(void)
+{
+    if (!log_foreground)
+        closelog();
+}
+
+/* Was -v given? */
+bool
+sm_log_verbose(void)
+{
+    return log_verbose;
+}
+
+/* Write one finished line to stderr or syslog. */
+static void
+log_emit(int priority, const char *line)
+{
+    if (!log_foreground) {
+        syslog(priority, "%s", line);
+        return;
+    }
+    char buf[SM_LOG_LINE_MAX + 64];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    size_t n = strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    int m = snprintf(buf + n, sizeof buf - n, " stagemilter[%ld]: %s\n", (long)getpid(), line);
+    size_t len = m < 0 ? n : n + (size_t)m;
+    if (len >= sizeof buf) {
+        len = sizeof buf - 1;
+        buf[len - 1] = '\n';
+    }
+    ssize_t w = write(STDERR_FILENO, buf, len);
+    (void)w; /* nowhere to report a failing stderr */
+}
+
+/* Format and emit one line. */
+void
+sm_log(int priority, const char *fmt, ...)
+{
+    char line[SM_LOG_LINE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    log_emit(priority, line);
+}
+
+/* Peer text without control characters or quotes, bounded. */
+char *
+sm_log_clean(char *dst, size_t dstlen, const char *src)
+{
+    size_t max = dstlen - 1 < SM_LOG_PEER_MAX ? dstlen - 1 : SM_LOG_PEER_MAX;
+    size_t i = 0;
+    if (src == NULL)
+        src = "";
+    for (; src[i] != '\0' && i < max; i++) {
+        unsigned char c = (unsigned char)src[i];
+        dst[i] = (c < 0x20 || c == 0x7f || c == '"' || c == '\\') ? '?' : (char)c;
+    }
+    if (src[i] != '\0' && max >= 3) {
+        i = max - 3;
+        memcpy(dst + i, "...", 3);
+        i += 3;
+    }
+    dst[i] = '\0';
+    return dst;
+}
+
+/* Queue id when known, else connection id. */
+const char *
+sm_log_id(const sm_session *s)
+{
+    const char *q = sm_session_queue_id(s);
+    return q != NULL && q[0] != '\0' ? q : sm_session_id(s);
+}
+
+/* Append to LINE (SIZE bytes, *LEN used) without overflowing. */
+static void log_append(char *line, size_t size, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void
+log_append(char *line, size_t size, size_t *len, const char *fmt, ...)
+{
+    if (*len >= size - 1)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line + *len, size - *len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        *len = *len + (size_t)n < size ? *len + (size_t)n : size - 1;
+}
+
+/* The decision line: see log.h for its shape. */
+void
+sm_log_verdict(const sm_session *s, sm_stage stage, const sm_verdict *v, const char *rcpt)
+{
+    char line[SM_LOG_LINE_MAX];
+    char a[SM_LOG_PEER_MAX + 1], b[SM_LOG_PEER_MAX + 1];
+    size_t len = 0;
+    const char *sender = sm_session_sender(s);
+
+    log_append(line, sizeof line, &len, "id=%s stage=%s", sm_log_clean(a, sizeof a, sm_log_id(s)),
+               sm_stage_name(stage));
+    if (v->rule != NULL)
+        log_append(line, sizeof line, &len, " rule=\"%s\"", sm_log_clean(a, sizeof a, v->rule));
+    else
+        log_append(line, sizeof line, &len, " rule=-");
+    log_append(line, sizeof line, &len, " verdict=%s", sm_verb_name(v->verb));
+    if (v->code != 0)
+        log_append(line, sizeof line, &len, " code=%d", v->code);
+    if (v->enhanced[0] != '\0')
+        log_append(line, sizeof line, &len, " enhanced=%s", sm_log_clean(a, sizeof a, v->enhanced));
+    log_append(
+        line, sizeof line, &len, " client=%s",
+        sm_log_clean(a, sizeof a, sm_session_client_ip(s) ? sm_session_client_ip(s) : "unknown"));
+    if (sender != NULL)
+        log_append(line, sizeof line, &len, " from=<%s>", sm_log_clean(a, sizeof a, sender));
+    if (rcpt != NULL)
+        log_append(line, sizeof line, &len, " rcpt=<%s>", sm_log_clean(a, sizeof a, rcpt));
+    else if (stage >= SM_STAGE_DATA)
+        log_append(line, sizeof line, &len, " nrcpt=%zu", sm_session_rcpt_count(s));
+    if (v->queue != NULL)
+        log_append(line, sizeof line, &len, " queue=%s", sm_log_clean(a, sizeof a, v->queue));
+    if (v->text != NULL)
+        log_append(line, sizeof line, &len, " text=\"%s\"", sm_log_clean(b, sizeof b, v->text));
+    if (v->error != NULL)
+        log_append(line, sizeof line, &len, " error=\"%s\"", sm_log_clean(b, sizeof b, v->error));
+
+    bool refusal = v->verb == SM_VERB_DENY || v->verb == SM_VERB_REJECT ||
+                   v->verb == SM_VERB_INFO || v->verb == SM_VERB_DEFER ||
+                   v->verb == SM_VERB_DISCARD || v->verb == SM_VERB_QUARANTINE;
+    log_emit(refusal || v->error != NULL ? LOG_NOTICE : LOG_INFO, line);
+}
+
+/* `log` effects: "id=ID stage=STAGE rule="NAME" log="TEXT"". */
+void
+sm_log_engine(void *ctx, const sm_session *s, sm_stage stage, const char *rule, const char *text)
+{
+    char a[SM_LOG_PEER_MAX + 1], b[SM_LOG_PEER_MAX + 1], c[SM_LOG_PEER_MAX + 1];
+    sm_log(LOG_INFO, "id=%s stage=%s rule=\"%s\" log=\"%s\"",
+           sm_log_clean(a, sizeof a, s != NULL ? sm_log_id(s) : "-"),
+           sm_stage_name(stage) ? sm_stage_name(stage) : "-",
+           sm_log_clean(b, sizeof b, rule ? rule : "-"), sm_log_clean(c, sizeof c, text));
+}
