@@ -24,6 +24,8 @@
  *     Only memory exhaustion: create returns NULL, add returns -1 and leaves
  *     the trie as it was.
  */
+#include "config.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -28,6 +28,8 @@
  *     the prefix ("192.0.2.1/24"), a missing, non-numeric or out-of-range
  *     prefix length, and text that is not an address.
  */
+#include "config.h"
+
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>

@@ -20,6 +20,8 @@
  *     number, missing or unknown unit, trailing text, overflow). *OUT is
  *     left untouched on error.
  */
+#include "config.h"
+
 #include <stddef.h>
 
 #include "units.h"

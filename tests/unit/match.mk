@@ -26,3 +26,10 @@ tests_unit_test_cidr_trie_SOURCES = tests/unit/test_cidr_trie.c
 tests_unit_test_cidr_trie_CPPFLAGS = $(AM_CPPFLAGS) $(PCRE2_CFLAGS)
 tests_unit_test_cidr_trie_CFLAGS = $(TEST_UNIT_FLAGS)
 tests_unit_test_cidr_trie_LDADD = $(TEST_UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/test_list
+TESTS += tests/unit/test_list
+tests_unit_test_list_SOURCES = tests/unit/test_list.c
+tests_unit_test_list_CPPFLAGS = $(AM_CPPFLAGS) $(PCRE2_CFLAGS)
+tests_unit_test_list_CFLAGS = $(TEST_UNIT_FLAGS)
+tests_unit_test_list_LDADD = $(TEST_UNIT_LIBS)
