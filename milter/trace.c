@@ -1,0 +1,452 @@
+/*
+ * trace.c - `stagemilter --trace` (trace.h).
+ *
+ * FUNCTIONS
+ *      sm_trace_main()    load, parse, run every stage, print
+ *
+ * DESCRIPTION
+ *      Builds a session from the command line's envelope, runs connect,
+ *      helo, mail, rcpt (once per --rcpt), data and end of message (preq,
+ *      postq) as an MTA would, and stops where an MTA would stop (a refused
+ *      connection, sender or message, every recipient refused, a discard).
+ *      The message file is parsed (sm_message_parse) before anything runs
+ *      and handed to the session at end of message, when a milter sees it.
+ *      Output, for people (the golden files in tests/trace/ pin it):
+ *
+ *          == STAGE [details]
+ *             match     "RULE"             (one line per rule evaluated;
+ *             no match  "RULE"              delegate rules indented deeper)
+ *                       effect: DETAIL
+ *                       log: "TEXT"
+ *             skipped   DETAIL
+ *             => VERB [CODE ENHANCED] ["TEXT"] (rule "RULE")
+ *          ...
+ *          == outcome
+ *             connect      accept
+ *             rcpt <ADDR>  deny 550 5.7.1 TEXT
+ *             message      quarantine QUEUE (rule "RULE" at STAGE)
+ *             header       NAME: VALUE            (one per add_header)
+ *
+ *      Nothing is written anywhere: a quarantine is reported, not stored.
+ *      Delegation is not wired in yet: delegate rules are skipped (the
+ *      engine's NULL delegate hook) and a note says so unless --no-delegate.
+ *
+ * DIAGNOSTICS
+ *      Unreadable or unparsable files and invalid policies are reported on
+ *      ERR and return 1; the verdict itself never changes the exit status.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stagemilter/engine.h"
+#include "stagemilter/policy.h"
+#include "trace.h"
+
+#define TRACE_FILE_MAX (256u * 1024 * 1024)
+
+typedef struct trace_state {
+    FILE *out;
+    int printed;       /* the stage whose header was printed last, -1 none */
+    bool verdict_seen; /* the engine traced a verdict during this run */
+} trace_state;
+
+/* Print TEXT quoted, with control characters shown as '?'. */
+static void
+trace_quoted(FILE *out, const char *text)
+{
+    fputc('"', out);
+    for (const char *p = text ? text : ""; *p; p++)
+        fputc((unsigned char)*p < 0x20 ? '?' : *p, out);
+    fputc('"', out);
+}
+
+/* "== STAGE" once per stage. */
+static void
+trace_header(trace_state *t, sm_stage stage)
+{
+    if (t->printed == (int)stage)
+        return;
+    fprintf(t->out, "== %s\n", sm_stage_name(stage));
+    t->printed = (int)stage;
+}
+
+/* Indentation for rules at DEPTH. */
+static void
+trace_indent(FILE *out, int depth)
+{
+    fprintf(out, "%*s", 3 + 4 * depth, "");
+}
+
+/* One verdict: VERB [CODE ENHANCED] ["TEXT"] [QUEUE] (rule "NAME") [error]. */
+static void
+trace_verdict_text(FILE *out, const sm_verdict *v)
+{
+    fputs(sm_verb_name(v->verb), out);
+    if (v->code != 0)
+        fprintf(out, " %d", v->code);
+    if (v->enhanced[0] != '\0')
+        fprintf(out, " %s", v->enhanced);
+    if (v->queue != NULL)
+        fprintf(out, " %s", v->queue);
+    if (v->text != NULL) {
+        fputc(' ', out);
+        trace_quoted(out, v->text);
+    }
+    if (v->rule != NULL) {
+        fputs(" (rule ", out);
+        trace_quoted(out, v->rule);
+        fprintf(out, " at %s)", sm_stage_name(v->stage));
+    } else {
+        fputs(" (no rule decided)", out);
+    }
+    if (v->error != NULL) {
+        fputs(" [rule failed: ", out);
+        fputs(v->error, out);
+        fputs("; milter.on_error decided]", out);
+    }
+}
+
+/* The engine's trace hook. */
+static void
+trace_event(void *ctx, const sm_trace_event *ev)
+{
+    trace_state *t = ctx;
+    FILE *out = t->out;
+    trace_header(t, ev->stage);
+    switch (ev->kind) {
+    case SM_TRACE_STAGE:
+        break;
+    case SM_TRACE_RULE:
+        trace_indent(out, ev->depth);
+        fputs(ev->matched ? "match     " : "no match  ", out);
+        trace_quoted(out, ev->rule);
+        if (ev->detail != NULL)
+            fprintf(out, "  (%s)", ev->detail);
+        fputc('\n', out);
+        break;
+    case SM_TRACE_SKIPPED:
+        trace_indent(out, ev->depth);
+        fprintf(out, "skipped   %s\n", ev->detail ? ev->detail : "");
+        break;
+    case SM_TRACE_EFFECT:
+        trace_indent(out, ev->depth);
+        fprintf(out, "          effect: %s\n", ev->detail ? ev->detail : "");
+        break;
+    case SM_TRACE_DELEGATION:
+        trace_indent(out, ev->depth);
+        fprintf(out, "          delegation: %s", ev->detail ? ev->detail : "");
+        if (ev->delegation != NULL && ev->delegation->result != SM_DELEGATION_NONE)
+            fprintf(out, " result=%s", sm_delegation_result_name(ev->delegation->result));
+        fputc('\n', out);
+        break;
+    case SM_TRACE_VERDICT:
+        if (ev->verdict != NULL) {
+            trace_indent(out, 0);
+            fputs("=> ", out);
+            trace_verdict_text(out, ev->verdict);
+            fputc('\n', out);
+            t->verdict_seen = true;
+        }
+        break;
+    }
+}
+
+/* The engine's log hook: `log` effects and notices, inline. */
+static void
+trace_log(void *ctx, const sm_session *s, sm_stage stage, const char *rule, const char *text)
+{
+    trace_state *t = ctx;
+    trace_header(t, stage);
+    trace_indent(t->out, 0);
+    fputs("          log: ", t->out);
+    trace_quoted(t->out, text);
+    fputc('\n', t->out);
+}
+
+/* Read PATH whole; caller frees. NULL with ERR printed on failure. */
+static char *
+trace_read(const char *path, size_t *len, FILE *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        fprintf(err, "stagemilter: %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 65536, n = 0;
+    char *buf = malloc(cap);
+    while (buf != NULL) {
+        if (n == cap) {
+            char *nb = cap < TRACE_FILE_MAX ? realloc(buf, cap * 2) : NULL;
+            if (nb == NULL) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (r == 0)
+            break;
+    }
+    if (buf == NULL || ferror(f)) {
+        fprintf(err, "stagemilter: %s: %s\n", path,
+                buf == NULL ? "too large or out of memory" : strerror(errno));
+        free(buf);
+        fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+/* Address without angle brackets, into BUF. */
+static const char *
+trace_strip(char *buf, size_t len, const char *addr)
+{
+    size_t n = strlen(addr);
+    if (n >= 2 && addr[0] == '<' && addr[n - 1] == '>') {
+        addr++;
+        n -= 2;
+    }
+    if (n >= len)
+        n = len - 1;
+    memcpy(buf, addr, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* Does V stop the SMTP conversation or the message (an MTA goes no further)? */
+static bool
+trace_final(const sm_verdict *v)
+{
+    return v->verb == SM_VERB_DENY || v->verb == SM_VERB_REJECT || v->verb == SM_VERB_INFO ||
+           v->verb == SM_VERB_DEFER || v->verb == SM_VERB_DISCARD;
+}
+
+/* Run STAGE, print its verdict if the engine did not; 0 or -1. */
+static int
+trace_run(sm_session *s, sm_stage stage, const sm_engine_hooks *hooks, trace_state *t,
+          sm_verdict *v)
+{
+    t->verdict_seen = false;
+    trace_header(t, stage);
+    if (sm_engine_run(s, stage, hooks, v) != 0) {
+        fprintf(t->out, "   => internal error (the milter would tempfail)\n");
+        return -1;
+    }
+    if (!t->verdict_seen) {
+        trace_indent(t->out, 0);
+        fputs("=> ", t->out);
+        trace_verdict_text(t->out, v);
+        fputc('\n', t->out);
+    }
+    return 0;
+}
+
+/* One line of the outcome: LABEL padded, then the verdict. */
+static void
+trace_outcome(FILE *out, const char *label, const sm_verdict *v)
+{
+    fprintf(out, "   %-14s ", label);
+    trace_verdict_text(out, v);
+    fputc('\n', out);
+}
+
+/* Is V a refusal of what it judged (deny/info/reject/defer)? */
+static bool
+trace_refused(const sm_verdict *v)
+{
+    return v->verb == SM_VERB_DENY || v->verb == SM_VERB_REJECT || v->verb == SM_VERB_INFO ||
+           v->verb == SM_VERB_DEFER;
+}
+
+enum { TV_CONNECT, TV_HELO, TV_MAIL, TV_DATA, TV_EOM, TV_COUNT };
+
+/* Run the stages in MTA order; fill V[] and RV[] (per recipient). Returns
+ * 0, or -1 on an internal error (already printed). */
+static int
+trace_stages(const sm_trace_args *a, sm_session *s, const sm_engine_hooks *hooks, trace_state *t,
+             sm_message *parsed, sm_verdict *v, bool *ran, sm_verdict *rv, bool *rran)
+{
+    char addr[1024];
+    static const sm_stage first[] = {SM_STAGE_CONNECT, SM_STAGE_HELO};
+    for (int i = 0; i < 2; i++) {
+        if (trace_run(s, first[i], hooks, t, &v[i]) != 0)
+            return -1;
+        ran[i] = true;
+        if (trace_final(&v[i]))
+            return 0;
+    }
+    if (sm_session_begin_transaction(s, trace_strip(addr, sizeof addr, a->from)) != 0)
+        return -1;
+    if (trace_run(s, SM_STAGE_MAIL, hooks, t, &v[TV_MAIL]) != 0)
+        return -1;
+    ran[TV_MAIL] = true;
+    if (trace_final(&v[TV_MAIL]))
+        return 0;
+
+    size_t accepted = 0;
+    for (size_t i = 0; i < a->nrcpts; i++) {
+        trace_strip(addr, sizeof addr, a->rcpts[i]);
+        fprintf(t->out, "== rcpt <%s>\n", addr);
+        t->printed = SM_STAGE_RCPT;
+        if (sm_session_set_rcpt(s, addr) != 0 || trace_run(s, SM_STAGE_RCPT, hooks, t, &rv[i]) != 0)
+            return -1;
+        rran[i] = true;
+        if (!trace_refused(&rv[i])) {
+            if (sm_session_accept_rcpt(s) != 0)
+                return -1;
+            accepted++;
+        }
+        if (rv[i].verb == SM_VERB_DISCARD)
+            return 0;
+    }
+    if (accepted == 0)
+        return 0; /* the MTA refuses DATA without a recipient */
+
+    if (trace_run(s, SM_STAGE_DATA, hooks, t, &v[TV_DATA]) != 0)
+        return -1;
+    ran[TV_DATA] = true;
+    if (trace_final(&v[TV_DATA]))
+        return 0;
+
+    /* The message reaches the milter now; the session takes it over. */
+    sm_message *msg = sm_session_message(s);
+    sm_message_clear(msg);
+    *msg = *parsed;
+    sm_message_init(parsed);
+
+    t->verdict_seen = false;
+    t->printed = -1;
+    if (sm_engine_run_eom(s, hooks, &v[TV_EOM]) != 0) {
+        fprintf(t->out, "   => internal error (the milter would tempfail)\n");
+        return -1;
+    }
+    if (t->printed == -1)
+        fprintf(t->out, "== preq, postq\n");
+    trace_indent(t->out, 0);
+    fputs("=> end of message: ", t->out);
+    trace_verdict_text(t->out, &v[TV_EOM]);
+    fputc('\n', t->out);
+    ran[TV_EOM] = true;
+    return 0;
+}
+
+/* The outcome section: what the MTA would have been told. */
+static void
+trace_summary(const sm_trace_args *a, sm_session *s, const sm_verdict *v, const bool *ran,
+              const sm_verdict *rv, const bool *rran, FILE *out)
+{
+    static const char *const labels[TV_COUNT] = {"connect", "helo", "mail", "data", "message"};
+    char addr[1024], label[1100];
+    fprintf(out, "\n== outcome\n");
+    for (int i = TV_CONNECT; i <= TV_MAIL; i++)
+        if (ran[i])
+            trace_outcome(out, labels[i], &v[i]);
+    for (size_t i = 0; i < a->nrcpts; i++) {
+        if (!rran[i])
+            continue;
+        snprintf(label, sizeof label, "rcpt <%s>", trace_strip(addr, sizeof addr, a->rcpts[i]));
+        trace_outcome(out, label, &rv[i]);
+    }
+    if (ran[TV_DATA])
+        trace_outcome(out, labels[TV_DATA], &v[TV_DATA]);
+    if (ran[TV_EOM]) {
+        trace_outcome(out, labels[TV_EOM], &v[TV_EOM]);
+        bool refused = trace_final(&v[TV_EOM]) || v[TV_EOM].verb == SM_VERB_QUARANTINE;
+        size_t n = 0;
+        const sm_header *h = sm_session_added_headers(s, &n);
+        for (size_t i = 0; !refused && i < n; i++)
+            fprintf(out, "   %-14s %s: %s\n", "header", h[i].name, h[i].value);
+    } else {
+        fprintf(out, "   %-14s not received\n", labels[TV_EOM]);
+    }
+}
+
+/* The whole trace. */
+int
+sm_trace_main(const sm_trace_args *a, FILE *out, FILE *err)
+{
+    int status = 1;
+    size_t len = 0;
+    char *data = NULL;
+    sm_policy *p = NULL;
+    sm_session *s = NULL;
+    sm_verdict v[TV_COUNT];
+    bool ran[TV_COUNT] = {false};
+    sm_verdict *rv = NULL; /* one per recipient */
+    bool *rran = NULL;
+    sm_message parsed;
+    const char *perr = NULL;
+    char addr[1024];
+
+    for (int i = 0; i < TV_COUNT; i++)
+        sm_verdict_init(&v[i]);
+    sm_message_init(&parsed);
+    sm_diag *diag = sm_diag_create();
+    if (diag == NULL)
+        goto done;
+    p = sm_policy_load(a->config, diag);
+    sm_diag_print(diag, err);
+    sm_diag_free(diag);
+    if (p == NULL)
+        goto done;
+    if ((data = trace_read(a->message, &len, err)) == NULL)
+        goto done;
+    if (sm_message_parse(&parsed, data, len, &perr) != 0) {
+        fprintf(err, "stagemilter: %s: %s\n", a->message, perr ? perr : "cannot parse");
+        goto done;
+    }
+    rv = calloc(a->nrcpts, sizeof *rv);
+    rran = calloc(a->nrcpts, sizeof *rran);
+    s = sm_session_create(p, "trace");
+    if (rv == NULL || rran == NULL || s == NULL)
+        goto oom;
+    for (size_t i = 0; i < a->nrcpts; i++)
+        sm_verdict_init(&rv[i]);
+
+    trace_state t = {.out = out, .printed = -1, .verdict_seen = false};
+    sm_engine_hooks hooks = {.ctx = &t, .log = trace_log, .trace = trace_event, .delegate = NULL};
+    const char *name = a->client_name != NULL ? a->client_name : "unknown";
+
+    fprintf(out, "policy   %s\n", a->config);
+    fprintf(out, "message  %s (%zu header%s, %zu body bytes)\n", a->message, parsed.nheaders,
+            parsed.nheaders == 1 ? "" : "s", parsed.body_len);
+    fprintf(out, "client   %s [%s]%s%s\n", a->client_ip, name, a->helo ? " helo " : "",
+            a->helo ? a->helo : "");
+    fprintf(out, "from     <%s>\n", trace_strip(addr, sizeof addr, a->from));
+    if (sm_policy_uses_delegation(p))
+        fprintf(out, "note     %s\n",
+                a->no_delegate ? "--no-delegate: delegate rules are skipped"
+                               : "delegation is not available in --trace yet: delegate rules "
+                                 "are skipped");
+    fputc('\n', out);
+
+    if (sm_session_set_client(s, a->client_ip, NULL, name) != 0 ||
+        (a->helo != NULL && sm_session_set_helo(s, a->helo) != 0))
+        goto oom;
+    if (trace_stages(a, s, &hooks, &t, &parsed, v, ran, rv, rran) != 0)
+        goto oom;
+    trace_summary(a, s, v, ran, rv, rran, out);
+    status = 0;
+    goto done;
+oom:
+    fprintf(err, "stagemilter: out of memory or internal error\n");
+done:
+    for (size_t i = 0; rv != NULL && i < a->nrcpts; i++)
+        sm_verdict_clear(&rv[i]);
+    free(rv);
+    free(rran);
+    for (int i = 0; i < TV_COUNT; i++)
+        sm_verdict_clear(&v[i]);
+    sm_message_clear(&parsed);
+    sm_session_free(s);
+    sm_policy_unref(p);
+    free(data);
+    return status;
+}
