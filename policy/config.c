@@ -1,0 +1,622 @@
+/*
+ * config.c - the policy loader: YAML in, a compiled and validated struct
+ * sm_policy out (policy.h, model.h).
+ *
+ * Functions: sm_policy_load, sm_policy_load_text; for the other loader
+ * files (config_internal.h): sm_config_pos, sm_config_error,
+ * sm_config_error_in, sm_config_warning, sm_config_expect,
+ * sm_config_check_keys, sm_config_bool, sm_config_is_bool,
+ * sm_config_string, sm_config_enum, sm_config_duration, sm_config_size,
+ * sm_config_template, sm_config_join. The milter and receiver sections and
+ * the checks across sections live here; services and lists in
+ * config_services.c, rules in config_rules.c, conditions in config_cond.c.
+ *
+ * Ownership: the loaded policy carries one reference owned by the caller.
+ *
+ * Errors: every problem goes to the diag with FILE:LINE:COLUMN, all of them
+ * in one run; the load returns NULL when any error was added (warnings alone
+ * do not fail it). Nothing is left allocated on any path.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config_internal.h"
+#include "units.h"
+
+/* Policy files larger than this are refused before parsing. */
+#define CONFIG_MAX_FILE (16u * 1024 * 1024)
+
+/* The position of NODE in the policy file. */
+sm_srcpos
+sm_config_pos(const sm_loader *ld, const sm_yt_node *node)
+{
+    sm_srcpos pos = {ld->file, node ? node->line : 0, node ? node->column : 0};
+    return pos;
+}
+
+/* Report an error at NODE. */
+void
+sm_config_error(sm_loader *ld, const sm_yt_node *node, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sm_diag_vadd(ld->diag, SM_SEV_ERROR, ld->file, node ? node->line : 0, node ? node->column : 0,
+                 fmt, ap);
+    va_end(ap);
+}
+
+/* Report an error at byte OFFSET inside NODE's text. */
+void
+sm_config_error_in(sm_loader *ld, const sm_yt_node *node, size_t offset, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sm_diag_vadd(ld->diag, SM_SEV_ERROR, ld->file, node ? node->line : 0,
+                 node ? sm_yt_column_at(node, offset) : 0, fmt, ap);
+    va_end(ap);
+}
+
+/* Report a warning at NODE. */
+void
+sm_config_warning(sm_loader *ld, const sm_yt_node *node, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sm_diag_vadd(ld->diag, SM_SEV_WARNING, ld->file, node ? node->line : 0, node ? node->column : 0,
+                 fmt, ap);
+    va_end(ap);
+}
+
+/* "a, b, c" into BUF. */
+const char *
+sm_config_join(const char *const *names, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; names[i] != NULL && used < len; i++) {
+        int n = snprintf(buf + used, len - used, "%s%s", i ? ", " : "", names[i]);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+    return buf;
+}
+
+/* A type name with its article, for "must be ..." messages. */
+static const char *
+config_type_word(sm_yt_type type)
+{
+    switch (type) {
+    case SM_YT_MAP:
+        return "a mapping";
+    case SM_YT_SEQ:
+        return "a list";
+    case SM_YT_SCALAR:
+        return "a string";
+    case SM_YT_NULL:
+        return "empty";
+    }
+    return "?";
+}
+
+/* Is NODE of TYPE? Report it otherwise. */
+int
+sm_config_expect(sm_loader *ld, const sm_yt_node *node, sm_yt_type type, const char *what)
+{
+    if (node != NULL && node->type == type)
+        return 0;
+    sm_config_error(ld, node, "%s must be %s, not %s", what, config_type_word(type),
+                    sm_yt_type_name(node));
+    return -1;
+}
+
+/* Report unknown keys of MAP. */
+int
+sm_config_check_keys(sm_loader *ld, const sm_yt_node *map, const char *what,
+                     const char *const *allowed)
+{
+    int bad = 0;
+    char buf[512];
+    if (map == NULL || map->type != SM_YT_MAP)
+        return 0;
+    for (size_t i = 0; i < map->npairs; i++) {
+        const sm_yt_node *k = map->pairs[i].key;
+        size_t j;
+        for (j = 0; allowed[j] != NULL; j++)
+            if (strcmp(allowed[j], k->text) == 0)
+                break;
+        if (allowed[j] != NULL)
+            continue;
+        sm_config_error(ld, k, "unknown key '%s' in %s; allowed: %s", k->text, what,
+                        sm_config_join(allowed, buf, sizeof buf));
+        bad++;
+    }
+    return bad;
+}
+
+/* Is NODE a boolean scalar? */
+bool
+sm_config_is_bool(const sm_yt_node *node, bool *out)
+{
+    static const char *const yes[] = {"true", "yes", "on"};
+    static const char *const no[] = {"false", "no", "off"};
+    if (node == NULL || node->type != SM_YT_SCALAR)
+        return false;
+    for (size_t i = 0; i < 3; i++) {
+        if (strcasecmp(node->text, yes[i]) == 0) {
+            *out = true;
+            return true;
+        }
+        if (strcasecmp(node->text, no[i]) == 0) {
+            *out = false;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A boolean. */
+int
+sm_config_bool(sm_loader *ld, const sm_yt_node *node, const char *what, bool *out)
+{
+    if (sm_config_is_bool(node, out))
+        return 0;
+    if (node != NULL && node->type == SM_YT_SCALAR)
+        sm_config_error(ld, node, "%s must be true or false, not '%s'", what, node->text);
+    else
+        sm_config_error(ld, node, "%s must be true or false, not %s", what, sm_yt_type_name(node));
+    return -1;
+}
+
+/* A string, copied into *OUT. */
+int
+sm_config_string(sm_loader *ld, const sm_yt_node *node, const char *what, char **out)
+{
+    if (sm_config_expect(ld, node, SM_YT_SCALAR, what) < 0)
+        return -1;
+    char *s = strdup(node->text);
+    if (s == NULL) {
+        sm_config_error(ld, node, "out of memory");
+        return -1;
+    }
+    free(*out);
+    *out = s;
+    return 0;
+}
+
+/* One of NAMES. */
+int
+sm_config_enum(sm_loader *ld, const sm_yt_node *node, const char *what, const char *const *names,
+               int *out)
+{
+    char buf[256];
+    if (node != NULL && node->type == SM_YT_SCALAR) {
+        for (int i = 0; names[i] != NULL; i++) {
+            if (strcmp(names[i], node->text) == 0) {
+                *out = i;
+                return 0;
+            }
+        }
+        sm_config_error(ld, node, "%s must be one of %s, not '%s'", what,
+                        sm_config_join(names, buf, sizeof buf), node->text);
+    } else {
+        sm_config_error(ld, node, "%s must be one of %s, not %s", what,
+                        sm_config_join(names, buf, sizeof buf), sm_yt_type_name(node));
+    }
+    return -1;
+}
+
+/* A duration in milliseconds. */
+int
+sm_config_duration(sm_loader *ld, const sm_yt_node *node, const char *what, uint64_t *out)
+{
+    const char *err = NULL;
+    uint64_t v;
+    if (sm_config_expect(ld, node, SM_YT_SCALAR, what) < 0)
+        return -1;
+    if (sm_units_duration_ms(node->text, &v, &err) < 0) {
+        sm_config_error(ld, node, "%s: bad duration '%s': %s (write e.g. 500ms, 30s, 5m, 1h)", what,
+                        node->text, err ? err : "invalid");
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* A size in bytes. */
+int
+sm_config_size(sm_loader *ld, const sm_yt_node *node, const char *what, uint64_t *out)
+{
+    const char *err = NULL;
+    uint64_t v;
+    if (sm_config_expect(ld, node, SM_YT_SCALAR, what) < 0)
+        return -1;
+    if (sm_units_size(node->text, &v, &err) < 0) {
+        sm_config_error(ld, node, "%s: bad size '%s': %s (write e.g. 512, 10k, 25M, 1G)", what,
+                        node->text, err ? err : "invalid");
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* A text with ${variables}. */
+sm_template *
+sm_config_template(sm_loader *ld, const sm_yt_node *node, const char *what)
+{
+    char *errmsg = NULL;
+    size_t erroff = 0;
+    if (sm_config_expect(ld, node, SM_YT_SCALAR, what) < 0)
+        return NULL;
+    sm_template *t = sm_template_compile(node->text, &errmsg, &erroff);
+    if (t == NULL) {
+        sm_config_error_in(ld, node, erroff, "%s: %s", what, errmsg ? errmsg : "out of memory");
+        free(errmsg);
+    }
+    return t;
+}
+
+/* The milter section. */
+static void
+config_milter(sm_loader *ld, const sm_yt_node *node)
+{
+    static const char *const keys[] = {"socket",   "workdir",          "quarantine",
+                                       "on_error", "max_message_size", NULL};
+    static const char *const modes[] = {"store", "hold", "store+hold", NULL};
+    static const char *const on_error[] = {"tempfail", "accept", "reject", NULL};
+    sm_milter_config *m = &ld->policy->milter;
+    const sm_yt_node *v;
+    int i;
+
+    if (node == NULL || node->type == SM_YT_NULL)
+        return;
+    if (sm_config_expect(ld, node, SM_YT_MAP, "milter") < 0)
+        return;
+    sm_config_check_keys(ld, node, "milter", keys);
+    if ((v = sm_yt_get(node, "socket")) != NULL &&
+        sm_config_string(ld, v, "milter.socket", &m->socket) == 0) {
+        const char *err = NULL;
+        size_t off = 0;
+        if (sm_config_socket_check(m->socket, &err, &off) < 0)
+            sm_config_error_in(ld, v, off,
+                               "milter.socket '%s': %s (write unix:/path, local:/path, "
+                               "inet:PORT@HOST or inet6:PORT@HOST)",
+                               m->socket, err);
+    }
+    if ((v = sm_yt_get(node, "workdir")) != NULL &&
+        sm_config_string(ld, v, "milter.workdir", &m->workdir) == 0) {
+        ld->workdir_node = v;
+        if (m->workdir[0] != '/')
+            sm_config_error(ld, v, "milter.workdir must be an absolute path, not '%s'", m->workdir);
+    }
+    if ((v = sm_yt_get(node, "quarantine")) != NULL &&
+        sm_config_enum(ld, v, "milter.quarantine", modes, &i) == 0)
+        m->quarantine = (sm_quarantine_mode)i;
+    if ((v = sm_yt_get(node, "on_error")) != NULL &&
+        sm_config_enum(ld, v, "milter.on_error", on_error, &i) == 0)
+        m->on_error = (sm_on_error)i;
+    if ((v = sm_yt_get(node, "max_message_size")) != NULL)
+        sm_config_size(ld, v, "milter.max_message_size", &m->max_message_size);
+}
+
+/* The receiver section. */
+static void
+config_receiver(sm_loader *ld, const sm_yt_node *node)
+{
+    static const char *const keys[] = {"listen", NULL};
+    sm_receiver_config *r = &ld->policy->receiver;
+    const sm_yt_node *v;
+
+    r->present = true;
+    r->pos = sm_config_pos(ld, node);
+    if (node->type == SM_YT_NULL)
+        return; /* `receiver:` alone: every default */
+    if (sm_config_expect(ld, node, SM_YT_MAP, "receiver") < 0)
+        return;
+    sm_config_check_keys(ld, node, "receiver", keys);
+    if ((v = sm_yt_get(node, "listen")) != NULL &&
+        sm_config_string(ld, v, "receiver.listen", &r->listen) == 0) {
+        const char *err = NULL;
+        size_t off = 0;
+        char *host = NULL, *port = NULL;
+        if (sm_config_hostport(r->listen, &host, &port, &err, &off) < 0) {
+            sm_config_error_in(ld, v, off,
+                               "receiver.listen '%s': %s (write HOST:PORT or [IPV6]:PORT)",
+                               r->listen, err);
+            return;
+        }
+        free(r->host);
+        free(r->port);
+        r->host = host;
+        r->port = port;
+    }
+}
+
+/* Is PATH (a directory) writable, or could it be created? Returns NULL when
+ * it is, or a static reason. */
+static const char *
+config_dir_writable(const char *path, int *err)
+{
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (!S_ISDIR(st.st_mode))
+            return "it is not a directory";
+        if (access(path, W_OK | X_OK) != 0) {
+            *err = errno;
+            return NULL;
+        }
+        return "";
+    }
+    if (errno != ENOENT) {
+        *err = errno;
+        return NULL;
+    }
+    /* It does not exist: can its nearest existing ancestor get it created? */
+    char *dup = strdup(path);
+    if (dup == NULL) {
+        *err = ENOMEM;
+        return NULL;
+    }
+    const char *why = "";
+    for (;;) {
+        char *slash = strrchr(dup, '/');
+        if (slash == NULL)
+            break;
+        if (slash == dup)
+            slash[1] = '\0';
+        else
+            *slash = '\0';
+        if (stat(dup, &st) == 0) {
+            if (!S_ISDIR(st.st_mode))
+                why = "a parent of it is not a directory, so it cannot be created";
+            else if (access(dup, W_OK | X_OK) != 0)
+                why = "it does not exist and its parent directory is not writable";
+            break;
+        }
+        if (errno != ENOENT) {
+            *err = errno;
+            why = NULL;
+            break;
+        }
+        if (slash == dup)
+            break;
+    }
+    free(dup);
+    return why;
+}
+
+/* The checks that need several sections: receiver for delegation, a
+ * writable workdir for stored quarantine. */
+static void
+config_cross_checks(sm_loader *ld)
+{
+    struct sm_policy *p = ld->policy;
+    if (ld->first_delegate != NULL && !p->receiver.present)
+        sm_config_error(ld, ld->first_delegate,
+                        "a delegate rule needs a 'receiver' section (where the scanner passes "
+                        "the message back), e.g. receiver: { listen: \"127.0.0.1:10025\" }");
+    if (ld->first_quarantine != NULL && p->milter.quarantine != SM_QUARANTINE_HOLD) {
+        int err = 0;
+        const char *why = config_dir_writable(p->milter.workdir, &err);
+        if (why == NULL)
+            why = strerror(err);
+        if (why[0] != '\0') {
+            const sm_yt_node *at = ld->workdir_node ? ld->workdir_node : ld->first_quarantine;
+            sm_config_error(ld, at,
+                            "milter.workdir '%s' is not writable (%s), but a quarantine verb "
+                            "stores messages there (milter.quarantine: %s)",
+                            p->milter.workdir, why,
+                            p->milter.quarantine == SM_QUARANTINE_STORE ? "store" : "store+hold");
+        }
+    }
+}
+
+/* Does COND (or anything below it) look at headers / the body? */
+static void
+config_flags_cond(struct sm_policy *p, const sm_cond *c)
+{
+    if (c == NULL)
+        return;
+    if (c->type == SM_COND_HEADER || c->type == SM_COND_HAS_HEADER)
+        p->needs_headers = true;
+    if (c->type == SM_COND_BODY || c->type == SM_COND_SIZE)
+        p->needs_body = true;
+    for (size_t i = 0; i < c->nchildren; i++)
+        config_flags_cond(p, c->children[i]);
+}
+
+/* Set the derived flags from the rules of LIST. */
+static void
+config_flags_rules(struct sm_policy *p, const sm_rule_list *list)
+{
+    bool store = p->milter.quarantine != SM_QUARANTINE_HOLD;
+    for (size_t i = 0; i < list->nrules; i++) {
+        const sm_rule *r = &list->rules[i];
+        config_flags_cond(p, r->cond);
+        for (size_t j = 0; j < r->neffects; j++)
+            if (r->effects[j].type == SM_EFFECT_ADD_HEADER)
+                p->uses_add_header = true;
+        if (r->then.verb == SM_VERB_QUARANTINE || r->otherwise.verb == SM_VERB_QUARANTINE) {
+            p->uses_quarantine = true;
+            if (store)
+                p->needs_body = true;
+        }
+        if (r->kind == SM_RULE_DELEGATE) {
+            p->uses_delegation = true;
+            p->needs_body = true;
+            config_flags_rules(p, &r->rules);
+        }
+    }
+}
+
+/* The defaults of DESIGN.md for everything outside the rules. */
+static int
+config_defaults(struct sm_policy *p)
+{
+    p->milter.socket = strdup("inet:8891@127.0.0.1");
+    p->milter.workdir = strdup("/var/lib/stagemilter");
+    p->milter.quarantine = SM_QUARANTINE_STORE;
+    p->milter.on_error = SM_ON_ERROR_TEMPFAIL;
+    p->milter.max_message_size = 50u * 1024 * 1024;
+    p->receiver.listen = strdup("127.0.0.1:10025");
+    p->receiver.host = strdup("127.0.0.1");
+    p->receiver.port = strdup("10025");
+    if (!p->milter.socket || !p->milter.workdir || !p->receiver.listen || !p->receiver.host ||
+        !p->receiver.port)
+        return -1;
+    return 0;
+}
+
+/* The stages section. */
+static void
+config_stages(sm_loader *ld, const sm_yt_node *node)
+{
+    static const char *const names[] = {"connect", "helo", "mail",  "rcpt",
+                                        "data",    "preq", "postq", NULL};
+    if (node == NULL || node->type == SM_YT_NULL)
+        return;
+    if (sm_config_expect(ld, node, SM_YT_MAP, "stages") < 0)
+        return;
+    sm_config_check_keys(ld, node, "stages", names);
+    for (size_t i = 0; i < node->npairs; i++) {
+        int stage = sm_stage_from_name(node->pairs[i].key->text);
+        if (stage < 0)
+            continue;
+        sm_config_scope scope = {(sm_stage)stage, false};
+        sm_config_rules(ld, node->pairs[i].value, scope, &ld->policy->stages[stage]);
+    }
+}
+
+/* Load a policy from TEXT; the common part of both entry points. */
+static sm_policy *
+config_load(const char *name, const char *text, size_t len, const char *basedir, sm_diag *diag)
+{
+    static const char *const keys[] = {"milter", "receiver", "services", "lists", "stages", NULL};
+    size_t errors_before = sm_diag_errors(diag);
+    sm_yt_node *root = NULL;
+    struct sm_policy *p = calloc(1, sizeof *p);
+    sm_loader ld = {.diag = diag, .policy = p, .file = name, .basedir = basedir};
+
+    if (p == NULL)
+        goto oom;
+    atomic_init(&p->refs, 1);
+    p->path = strdup(name);
+    p->files = calloc(1, sizeof *p->files);
+    if (p->path == NULL || p->files == NULL || (p->files[0] = strdup(name)) == NULL)
+        goto oom;
+    p->nfiles = 1;
+    ld.file = p->files[0];
+    if (config_defaults(p) < 0)
+        goto oom;
+
+    if (sm_yt_parse(text, len, ld.file, diag, &root) < 0)
+        goto done;
+    if (root != NULL && root->type != SM_YT_NULL) {
+        if (root->type != SM_YT_MAP) {
+            sm_config_error(&ld, root,
+                            "a policy must be a mapping of sections (milter, receiver, services, "
+                            "lists, stages), not %s",
+                            sm_yt_type_name(root));
+            goto done;
+        }
+        sm_config_check_keys(&ld, root, "the policy", keys);
+        config_milter(&ld, sm_yt_get(root, "milter"));
+        if (sm_yt_get(root, "receiver") != NULL)
+            config_receiver(&ld, sm_yt_get(root, "receiver"));
+        sm_config_services(&ld, sm_yt_get(root, "services"));
+        sm_config_lists(&ld, sm_yt_get(root, "lists"));
+        config_stages(&ld, sm_yt_get(root, "stages"));
+    }
+    config_cross_checks(&ld);
+    for (int i = 0; i < SM_STAGE_COUNT; i++)
+        config_flags_rules(p, &p->stages[i]);
+    if (p->needs_body)
+        p->needs_headers = true;
+    goto done;
+oom:
+    sm_diag_add(diag, SM_SEV_ERROR, name, 0, 0, "out of memory loading the policy");
+done:
+    sm_yt_free(root);
+    if (sm_diag_errors(diag) > errors_before) {
+        sm_model_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* Load the policy from TEXT named NAME. */
+sm_policy *
+sm_policy_load_text(const char *name, const char *text, size_t len, sm_diag *diag)
+{
+    return config_load(name ? name : "-", text, len, NULL, diag);
+}
+
+/* Load the policy in PATH. */
+sm_policy *
+sm_policy_load(const char *path, sm_diag *diag)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        sm_diag_add(diag, SM_SEV_ERROR, path, 0, 0, "cannot open the policy: %s", strerror(errno));
+        return NULL;
+    }
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len == cap) {
+            if (cap >= CONFIG_MAX_FILE) {
+                sm_diag_add(diag, SM_SEV_ERROR, path, 0, 0, "the policy is larger than %u bytes",
+                            CONFIG_MAX_FILE);
+                goto fail;
+            }
+            cap = cap ? cap * 2 : 8192;
+            char *nt = realloc(text, cap + 1);
+            if (nt == NULL) {
+                sm_diag_add(diag, SM_SEV_ERROR, path, 0, 0, "out of memory reading the policy");
+                goto fail;
+            }
+            text = nt;
+        }
+        size_t n = fread(text + len, 1, cap - len, f);
+        len += n;
+        if (n == 0) {
+            if (ferror(f)) {
+                sm_diag_add(diag, SM_SEV_ERROR, path, 0, 0, "cannot read the policy: %s",
+                            strerror(errno));
+                goto fail;
+            }
+            break;
+        }
+    }
+    fclose(f);
+    f = NULL;
+    /* Relative list files are relative to the policy's own directory. */
+    char *dir = strdup(path);
+    if (dir == NULL) {
+        sm_diag_add(diag, SM_SEV_ERROR, path, 0, 0, "out of memory reading the policy");
+        goto fail;
+    }
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL) {
+        free(dir);
+        dir = NULL;
+    } else {
+        slash[slash == dir ? 1 : 0] = '\0';
+    }
+    sm_policy *p = config_load(path, text ? text : "", len, dir, diag);
+    free(dir);
+    free(text);
+    return p;
+fail:
+    if (f != NULL)
+        fclose(f);
+    free(text);
+    return NULL;
+}
