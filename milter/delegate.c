@@ -1,0 +1,235 @@
+/*
+ * delegate.c - delegate a session's message to a scanner and wait for the
+ * copy that comes back (delegate.h).
+ *
+ * Functions: sm_delegate_run, sm_delegate_hook.
+ *
+ * Steps: open a ticket; build the header block (ticket header first, then
+ * the session's headers as "Name: value"); let smtp_client send it with the
+ * body; classify the reply; wait on the ticket (drop grace after a 2xx,
+ * bounded by the service's timeout); parse the copy into out->returned;
+ * close the ticket (a late copy is then refused by the receiver).
+ *
+ * Ownership: OUT owns what is put in it (reply text, returned message).
+ *
+ * Errors: every failure of the scanner is a result (FAILED with the reason
+ * in out->reply); -1 only when nothing could be attempted.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "delegate.h"
+#include "smtp_client.h"
+
+/* Log one formatted line through the context's callback. */
+static void __attribute__((format(printf, 2, 3)))
+dg_log(const sm_delegate_ctx *ctx, const char *fmt, ...)
+{
+    char line[1200];
+    va_list ap;
+
+    if (ctx->log == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    for (char *p = line; *p; p++)
+        if ((unsigned char)*p < 32 || (unsigned char)*p > 126)
+            *p = '?';
+    ctx->log(ctx->log_arg, line);
+}
+
+/* Append "NAME: VALUE\r\n" (VALUE as stored) to the growing buffer, or the
+ * empty line that ends the header when NAME is NULL. 0 or -1. */
+static int
+dg_append_header(char **buf, size_t *len, size_t *cap, const char *name, const char *value)
+{
+    size_t nl = name ? strlen(name) : 0, vl = name ? strlen(value) : 0;
+    size_t need = *len + nl + vl + 5;
+    if (need > *cap) {
+        size_t ncap = *cap ? *cap : 4096;
+        while (ncap < need)
+            ncap *= 2;
+        char *n = realloc(*buf, ncap);
+        if (n == NULL)
+            return -1;
+        *buf = n;
+        *cap = ncap;
+    }
+    if (name == NULL) {
+        (*buf)[(*len)++] = '\r';
+        (*buf)[(*len)++] = '\n';
+        return 0;
+    }
+    memcpy(*buf + *len, name, nl);
+    *len += nl;
+    (*buf)[(*len)++] = ':';
+    /* Values are kept without the space after the colon (as libmilter
+     * hands them); one that starts with white space is written as is. */
+    if (vl == 0 || (value[0] != ' ' && value[0] != '\t'))
+        (*buf)[(*len)++] = ' ';
+    memcpy(*buf + *len, value, vl);
+    *len += vl;
+    (*buf)[(*len)++] = '\r';
+    (*buf)[(*len)++] = '\n';
+    return 0;
+}
+
+/* Put the scanner's reply (or, failing that, ERROR) into OUT. 0 or -1. */
+static int
+dg_set_reply(sm_delegation *out, const sm_smtp_reply *r, const char *error)
+{
+    free(out->reply);
+    out->reply = NULL;
+    out->reply_code = r->code;
+    snprintf(out->enhanced, sizeof out->enhanced, "%s", r->enhanced);
+    const char *text = r->code != 0 && r->text != NULL ? r->text : error;
+    if (text != NULL && (out->reply = strdup(text)) == NULL)
+        return -1;
+    return 0;
+}
+
+/* Delegate the session's message to SVC and fill OUT. */
+int
+sm_delegate_run(sm_delegate_ctx *ctx, sm_session *s, const sm_service *svc, sm_delegation *out)
+{
+    uint64_t t0 = sm_ticket_clock_ms();
+    const char *id = sm_session_id(s) ? sm_session_id(s) : "-";
+    sm_message *msg = sm_session_message(s);
+    sm_ticket *ticket = NULL;
+    sm_smtp_result res = {0};
+    sm_ticket_delivery got = {0};
+    char *head = NULL;
+    size_t hlen = 0, hcap = 0;
+    const char **rcpts = NULL;
+    int rc = -1;
+
+    free(out->reply);
+    out->reply = NULL;
+    sm_message_clear(&out->returned);
+    out->result = SM_DELEGATION_FAILED;
+    out->reply_code = 0;
+    out->enhanced[0] = '\0';
+    if (msg->truncated) {
+        dg_log(ctx,
+               "id=%s delegate service=%s: message larger than max_message_size, "
+               "not delegated",
+               id, svc->name);
+        goto done;
+    }
+    size_t nrcpts = sm_session_rcpt_count(s);
+    rcpts = calloc(nrcpts ? nrcpts : 1, sizeof *rcpts);
+    if (rcpts == NULL)
+        goto done;
+    for (size_t i = 0; i < nrcpts; i++)
+        rcpts[i] = sm_session_rcpt_at(s, i);
+    if (nrcpts == 0) {
+        sm_smtp_reply none = {0};
+        if (dg_set_reply(out, &none, "no accepted recipient to delegate for") != 0)
+            goto done;
+        dg_log(ctx, "id=%s delegate service=%s result=failed: no accepted recipient", id,
+               svc->name);
+        rc = 0;
+        goto done;
+    }
+    ticket = sm_ticket_open(ctx->tickets);
+    if (ticket == NULL) {
+        dg_log(ctx, "id=%s delegate service=%s: cannot open a ticket", id, svc->name);
+        goto done;
+    }
+    if (dg_append_header(&head, &hlen, &hcap, SM_TICKET_HEADER, sm_ticket_token(ticket)) != 0)
+        goto done;
+    for (size_t i = 0; i < msg->nheaders; i++)
+        if (dg_append_header(&head, &hlen, &hcap, msg->headers[i].name,
+                             msg->headers[i].value ? msg->headers[i].value : "") != 0)
+            goto done;
+    if (dg_append_header(&head, &hlen, &hcap, NULL, NULL) != 0)
+        goto done;
+
+    sm_smtp_piece pieces[2] = {{head, hlen}, {msg->body ? msg->body : "", msg->body_len}};
+    const char *sender = sm_session_sender(s);
+    sm_smtp_request req = {
+        .service = svc,
+        .helo_name = ctx->helo_name,
+        .sender = sender ? sender : "",
+        .rcpts = rcpts,
+        .nrcpts = nrcpts,
+        .pieces = pieces,
+        .npieces = 2,
+        .auth_forward = sm_session_macro(s, "auth_authen"),
+        .progress = ctx->progress,
+        .progress_arg = ctx->progress_arg,
+        .progress_interval_ms = ctx->progress_interval_ms,
+        .log = ctx->log,
+        .log_arg = ctx->log_arg,
+        .transcript = ctx->transcript,
+    };
+    if (sm_smtp_send(&req, &res) != 0)
+        goto done;
+
+    uint64_t grace = ctx->drop_grace_ms ? ctx->drop_grace_ms : 2000;
+    uint64_t limit = t0 + svc->timeout_ms;
+    bool returned = false;
+    if (res.status == SM_SMTP_ACCEPTED) {
+        uint64_t until = res.final_ms + grace < limit ? res.final_ms + grace : limit;
+        returned = sm_ticket_wait(ticket, until, ctx->progress, ctx->progress_arg,
+                                  ctx->progress_interval_ms, &got);
+        out->result = returned ? SM_DELEGATION_RETURNED : SM_DELEGATION_DROPPED;
+    } else if (res.status == SM_SMTP_REJECTED) {
+        out->result = SM_DELEGATION_REJECTED;
+    } else {
+        /* The dialogue broke after the data: the copy may still be there. */
+        if (res.data_sent)
+            returned = sm_ticket_wait(ticket, 0, NULL, NULL, 0, &got);
+        out->result = returned ? SM_DELEGATION_RETURNED : SM_DELEGATION_FAILED;
+    }
+    if (dg_set_reply(out, &res.reply, res.error) != 0)
+        goto done;
+    if (returned) {
+        const char *perr = NULL;
+        if (sm_message_parse(&out->returned, got.data, got.len, &perr) != 0) {
+            sm_message_clear(&out->returned);
+            out->result = SM_DELEGATION_FAILED;
+            char text[200];
+            snprintf(text, sizeof text, "the returned copy cannot be parsed: %s",
+                     perr ? perr : "?");
+            sm_smtp_reply none = {0};
+            if (dg_set_reply(out, &none, text) != 0)
+                goto done;
+        }
+    }
+    out->elapsed_ms = sm_ticket_clock_ms() - t0;
+    dg_log(ctx,
+           "id=%s delegate service=%s target=%s tls=%s result=%s code=%d enhanced=%s "
+           "reply=\"%.200s\" returned_size=%zu elapsed_ms=%" PRIu64,
+           id, svc->name, res.target ? res.target : "-", res.tls ? "yes" : "no",
+           sm_delegation_result_name(out->result), out->reply_code,
+           out->enhanced[0] ? out->enhanced : "-", out->reply ? out->reply : "",
+           returned ? got.len : (size_t)0, out->elapsed_ms);
+    for (size_t i = 0; i < res.nrcpts; i++)
+        if (!res.rcpts[i].accepted && res.rcpts[i].reply.code != 0)
+            dg_log(ctx, "id=%s delegate service=%s rcpt=<%s> refused code=%d reply=\"%.200s\"", id,
+                   svc->name, res.rcpts[i].rcpt, res.rcpts[i].reply.code,
+                   res.rcpts[i].reply.text ? res.rcpts[i].reply.text : "");
+    rc = 0;
+
+done:
+    if (rc != 0)
+        out->elapsed_ms = sm_ticket_clock_ms() - t0;
+    sm_ticket_delivery_clear(&got);
+    sm_smtp_result_clear(&res);
+    sm_ticket_close(ticket);
+    free(head);
+    free(rcpts);
+    return rc;
+}
+
+/* The engine hook: CTX is an sm_delegate_ctx. */
+int
+sm_delegate_hook(void *ctx, sm_session *s, const sm_service *svc, sm_delegation *out)
+{
+    return sm_delegate_run(ctx, s, svc, out);
+}

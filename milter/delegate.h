@@ -1,0 +1,73 @@
+/*
+ * delegate.h - delegate a session's message to a scanner and wait for it to
+ * come back (DESIGN.md, Delegation): the engine's delegate hook.
+ *
+ * Start-up (daemon or --trace), once:
+ *     reg = sm_ticket_registry_create();
+ *     rcv = sm_receiver_start(&(sm_receiver_options){host, port,
+ *               max_message_size, ...}, reg, err, sizeof err);
+ * Per end of message, with a context on the stack:
+ *     sm_delegate_ctx dc = {.tickets = reg, .progress = call_smfi_progress,
+ *                           .progress_arg = smfictx, .log = ..., .log_arg = ...};
+ *     hooks.delegate = sm_delegate_hook; hooks.ctx = &dc;   (or call
+ *     sm_delegate_run(&dc, s, service, out) from your own hook)
+ * Shutdown: sm_receiver_stop(rcv); sm_ticket_registry_free(reg);
+ * The process must ignore SIGPIPE.
+ *
+ * Results (out->result):
+ *   RETURNED  the copy came back through the receiver; out->returned holds
+ *             it (with its X-Stagemilter-Ticket header).
+ *   REJECTED  the scanner answered 4xx/5xx to MAIL, to every RCPT, to DATA,
+ *             or after the data (LMTP: to every recipient).
+ *   DROPPED   the scanner said 2xx after the data but no copy arrived
+ *             within the drop grace (drop_grace_ms, default 2 s, counted
+ *             from that final reply, never beyond the service's `timeout`
+ *             counted from the start). Scanners that proxy (clamsmtpd,
+ *             spampd, amavisd-new as a proxy) pass the message on before
+ *             they answer, so a copy that is not there shortly after the
+ *             250 is not coming. A scanner that queues and forwards later
+ *             needs a larger drop_grace_ms.
+ *   FAILED    no target usable, TLS/AUTH/protocol failure, timeout, or the
+ *             returned copy could not be parsed. out->reply then holds the
+ *             server's last reply text if there was one, else the error.
+ * out->reply_code/enhanced/reply are the scanner's last reply.
+ */
+#ifndef STAGEMILTER_DELEGATE_H
+#define STAGEMILTER_DELEGATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "stagemilter/engine.h"
+#include "ticket.h"
+
+typedef struct sm_delegate_ctx {
+    sm_ticket_registry *tickets; /* required: the receiver's registry (borrowed) */
+    const char *helo_name;       /* EHLO/LHLO name; NULL: "localhost" */
+    uint64_t drop_grace_ms;      /* 0: 2000 */
+    /* Called every progress_interval_ms (0: 10 s) while blocked in the
+     * dialogue or while waiting for the copy (the daemon: smfi_progress). */
+    void (*progress)(void *arg);
+    void *progress_arg;
+    uint64_t progress_interval_ms;
+    /* One line per event, and the SMTP dialogue if transcript. Optional. */
+    void (*log)(void *arg, const char *line);
+    void *log_arg;
+    bool transcript;
+} sm_delegate_ctx;
+
+/* Send the message of session S (its headers and body as the MTA gave them,
+ * plus "X-Stagemilter-Ticket: TOKEN" first) to service SVC with MAIL FROM
+ * the session's sender and RCPT TO each accepted recipient, then classify
+ * as above. OUT must be initialised (sm_delegation_init); what it held is
+ * replaced. Returns 0 with OUT filled; -1 when nothing was attempted: the
+ * message was not kept whole (larger than milter.max_message_size), or
+ * memory or the random generator failed (the engine then treats it as
+ * FAILED / on_error). */
+int sm_delegate_run(sm_delegate_ctx *ctx, sm_session *s, const sm_service *svc, sm_delegation *out);
+
+/* sm_delegate_run() with the sm_engine_hooks.delegate signature: CTX is an
+ * sm_delegate_ctx *. */
+int sm_delegate_hook(void *ctx, sm_session *s, const sm_service *svc, sm_delegation *out);
+
+#endif
