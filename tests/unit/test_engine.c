@@ -1,0 +1,1106 @@
+/*
+ * test_engine.c - unit tests of the rule engine (policy/engine.c, cond.c)
+ * driven by policies written in YAML and loaded with sm_policy_load_text():
+ * every verb's reply, per-recipient decisions, accept/faccept/quarantine
+ * flow, on_error, effects, every condition, delegation and the trace.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "session_internal.h"
+
+/* What a test hook records, and how the delegate hook answers. */
+typedef struct harness {
+    sm_policy *policy;
+    sm_session *s;
+    sm_engine_hooks hooks;
+    char trace[16384];
+    char log[8192];
+    int nlogs;
+    /* The delegate hook's answer. */
+    int deleg_calls;
+    int deleg_rc;
+    sm_delegation_result deleg_result;
+    int deleg_code;
+    const char *deleg_reply;
+    const char *deleg_header; /* "Name: value" in the returned copy */
+    const char *deleg_body;
+    char deleg_seen_rcpts[256]; /* what the hook saw */
+} harness;
+
+/* Append a printf-style line to BUF (of SIZE bytes). */
+static void __attribute__((format(printf, 3, 4)))
+append(char *buf, size_t size, const char *fmt, ...)
+{
+    size_t len = strlen(buf);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + len, size - len, fmt, ap);
+    va_end(ap);
+}
+
+/* Log hook: "stage rule: text" lines. */
+static void
+h_log(void *ctx, const sm_session *s, sm_stage stage, const char *rule, const char *text)
+{
+    harness *h = ctx;
+    assert_ptr_equal(s, h->s);
+    h->nlogs++;
+    append(h->log, sizeof h->log, "%s %s: %s\n", sm_stage_name(stage), rule ? rule : "-", text);
+}
+
+/* Trace hook: one compact line per event. */
+static void
+h_trace(void *ctx, const sm_trace_event *ev)
+{
+    harness *h = ctx;
+    const char *ind = ev->depth ? "  " : "";
+    switch (ev->kind) {
+    case SM_TRACE_STAGE:
+        append(h->trace, sizeof h->trace, "stage %s\n", sm_stage_name(ev->stage));
+        break;
+    case SM_TRACE_RULE:
+        append(h->trace, sizeof h->trace, "%srule %s %s\n", ind, ev->rule,
+               ev->matched ? "matched" : "no");
+        break;
+    case SM_TRACE_SKIPPED:
+        append(h->trace, sizeof h->trace, "skipped %s\n", ev->detail);
+        break;
+    case SM_TRACE_EFFECT:
+        append(h->trace, sizeof h->trace, "%seffect %s\n", ind, ev->detail);
+        break;
+    case SM_TRACE_DELEGATION:
+        append(h->trace, sizeof h->trace, "delegation %s: %s\n", ev->rule, ev->detail);
+        break;
+    case SM_TRACE_VERDICT:
+        append(h->trace, sizeof h->trace, "verdict %s %d %s %s\n", sm_verb_name(ev->verdict->verb),
+               ev->verdict->code, ev->verdict->enhanced[0] ? ev->verdict->enhanced : "-",
+               ev->verdict->rule ? ev->verdict->rule : "-");
+        break;
+    }
+}
+
+/* Delegate hook: answers as the harness says. */
+static int
+h_delegate(void *ctx, sm_session *s, const sm_service *service, sm_delegation *out)
+{
+    harness *h = ctx;
+    h->deleg_calls++;
+    h->deleg_seen_rcpts[0] = '\0';
+    for (size_t i = 0; i < sm_session_rcpt_count(s); i++)
+        append(h->deleg_seen_rcpts, sizeof h->deleg_seen_rcpts, "%s%s", i ? "," : "",
+               sm_session_rcpt_at(s, i));
+    out->elapsed_ms = 12;
+    if (h->deleg_rc < 0)
+        return -1;
+    out->result = h->deleg_result;
+    out->reply_code = h->deleg_code;
+    if (h->deleg_reply != NULL)
+        out->reply = strdup(h->deleg_reply);
+    if (h->deleg_result == SM_DELEGATION_RETURNED) {
+        if (h->deleg_header != NULL) {
+            char name[64];
+            const char *colon = strchr(h->deleg_header, ':');
+            snprintf(name, sizeof name, "%.*s", (int)(colon - h->deleg_header), h->deleg_header);
+            assert_int_equal(sm_message_add_header(&out->returned, name, colon + 2), 0);
+        }
+        if (h->deleg_body != NULL)
+            sm_message_append_body(&out->returned, h->deleg_body, strlen(h->deleg_body), 0);
+    }
+    return 0;
+}
+
+/* Load YAML into H and open a session with the usual connection facts. */
+static void
+h_load(harness *h, const char *yaml)
+{
+    memset(h, 0, sizeof *h);
+    sm_diag *diag = sm_diag_create();
+    h->policy = sm_policy_load_text("test.yaml", yaml, strlen(yaml), diag);
+    if (h->policy == NULL) {
+        sm_diag_print(diag, stderr);
+        fprintf(stderr, "policy was:\n%s\n", yaml);
+    }
+    sm_diag_free(diag);
+    assert_non_null(h->policy);
+    h->s = sm_session_create(h->policy, "T1");
+    assert_non_null(h->s);
+    assert_int_equal(sm_session_set_client(h->s, "192.0.2.1", "40000", "mx.example.net"), 0);
+    assert_int_equal(sm_session_set_server(h->s, "198.51.100.7", "25", "mail.example.org"), 0);
+    h->hooks.ctx = h;
+    h->hooks.log = h_log;
+    h->hooks.trace = h_trace;
+    h->hooks.delegate = h_delegate;
+    h->deleg_result = SM_DELEGATION_RETURNED;
+    h->deleg_code = 250;
+    h->deleg_reply = "2.0.0 Ok: queued";
+}
+
+/* Release what H holds. */
+static void
+h_free(harness *h)
+{
+    sm_session_free(h->s);
+    sm_policy_unref(h->policy);
+}
+
+/* Run STAGE (preq/postq: the end of message) into V. */
+static void
+h_run(harness *h, sm_stage stage, sm_verdict *v)
+{
+    int rc = stage >= SM_STAGE_PREQ ? sm_engine_run_eom(h->s, &h->hooks, v)
+                                    : sm_engine_run(h->s, stage, &h->hooks, v);
+    assert_int_equal(rc, 0);
+}
+
+/* Walk a session through the stages before STAGE (helo, one transaction, one
+ * accepted recipient, a small message), without running rules. */
+static void
+h_prepare(harness *h, sm_stage stage)
+{
+    if (stage >= SM_STAGE_HELO)
+        assert_int_equal(sm_session_set_helo(h->s, "helo.example.net"), 0);
+    if (stage >= SM_STAGE_MAIL)
+        assert_int_equal(sm_session_begin_transaction(h->s, "alice@example.net"), 0);
+    if (stage >= SM_STAGE_RCPT)
+        assert_int_equal(sm_session_set_rcpt(h->s, "bob@example.org"), 0);
+    if (stage >= SM_STAGE_DATA) {
+        assert_int_equal(sm_session_accept_rcpt(h->s), 0);
+        assert_int_equal(sm_session_set_queue_id(h->s, "4QX1"), 0);
+    }
+    if (stage >= SM_STAGE_PREQ) {
+        sm_message *m = sm_session_message(h->s);
+        assert_int_equal(sm_message_add_header(m, "Subject", "hello world"), 0);
+        assert_int_equal(sm_message_add_header(m, "X-Spam-Score", "7.5"), 0);
+        assert_int_equal(sm_message_append_body(m, "Hi Bob,\r\nbuy cheap pills\r\n", 27, 0), 0);
+    }
+}
+
+struct verb_case {
+    sm_stage stage;
+    const char *then;
+    sm_verb verb;
+    int code;
+    const char *enhanced;
+    const char *text;
+};
+
+static const struct verb_case verb_cases[] = {
+    {SM_STAGE_CONNECT, "deny", SM_VERB_DENY, 554, "5.7.1", "Access denied"},
+    {SM_STAGE_MAIL, "deny", SM_VERB_DENY, 554, "5.7.1", "Access denied"},
+    {SM_STAGE_PREQ, "deny", SM_VERB_DENY, 554, "5.7.1", "Access denied"},
+    {SM_STAGE_HELO, "info", SM_VERB_INFO, 451, "4.7.1", "Try again later"},
+    {SM_STAGE_CONNECT, "info", SM_VERB_INFO, 451, "4.7.1", "Try again later"},
+    {SM_STAGE_CONNECT, "reject", SM_VERB_REJECT, 521, "5.7.1", "Rejected by policy"},
+    {SM_STAGE_RCPT, "reject", SM_VERB_REJECT, 550, "5.7.1", "Rejected by policy"},
+    {SM_STAGE_CONNECT, "{ reject: \"go away\" }", SM_VERB_REJECT, 521, "5.7.1", "go away"},
+    {SM_STAGE_POSTQ, "{ reject: \"spam from ${client_ip}\" }", SM_VERB_REJECT, 550, "5.7.1",
+     "spam from 192.0.2.1"},
+    {SM_STAGE_CONNECT, "defer", SM_VERB_DEFER, 421, "4.7.0", "Try again later"},
+    {SM_STAGE_HELO, "defer", SM_VERB_DEFER, 451, "4.7.1", "Try again later"},
+    {SM_STAGE_DATA, "{ defer: \"busy\" }", SM_VERB_DEFER, 451, "4.7.1", "busy"},
+    {SM_STAGE_RCPT,
+     "{ deny: { code: 550, enhanced: \"5.7.2\", text: \"no ${rcpt} from ${sender}\" } }",
+     SM_VERB_DENY, 550, "5.7.2", "no bob@example.org from alice@example.net"},
+    {SM_STAGE_MAIL, "{ deny: { code: 553 } }", SM_VERB_DENY, 553, "5.7.1", "Access denied"},
+    {SM_STAGE_MAIL, "{ deny: { text: \"nope\" } }", SM_VERB_DENY, 554, "5.7.1", "nope"},
+    {SM_STAGE_MAIL, "{ deny: { enhanced: \"5.1.8\" } }", SM_VERB_DENY, 554, "5.1.8",
+     "Access denied"},
+    {SM_STAGE_DATA, "{ info: { code: 450, text: \"slow down, ${helo}\" } }", SM_VERB_INFO, 450,
+     "4.7.1", "slow down, helo.example.net"},
+    {SM_STAGE_CONNECT, "{ info: { code: 421, enhanced: \"4.3.2\" } }", SM_VERB_INFO, 421, "4.3.2",
+     "Try again later"},
+    {SM_STAGE_DATA, "discard", SM_VERB_DISCARD, 0, "", NULL},
+    {SM_STAGE_CONNECT, "accept", SM_VERB_ACCEPT, 0, "", NULL},
+    {SM_STAGE_RCPT, "faccept", SM_VERB_FACCEPT, 0, "", NULL},
+};
+
+/* Every verb gives its reply, with defaults per stage and custom parts. */
+static void
+test_verbs(void **state)
+{
+    for (size_t i = 0; i < sizeof verb_cases / sizeof verb_cases[0]; i++) {
+        const struct verb_case *c = &verb_cases[i];
+        char yaml[1024];
+        snprintf(yaml, sizeof yaml, "stages:\n  %s:\n    - rule: r%zu\n      then: %s\n",
+                 sm_stage_name(c->stage), i, c->then);
+        print_message("case %zu: %s at %s\n", i, c->then, sm_stage_name(c->stage));
+        harness h;
+        h_load(&h, yaml);
+        h_prepare(&h, c->stage);
+        sm_verdict v;
+        h_run(&h, c->stage, &v);
+        assert_int_equal(v.verb, c->verb);
+        assert_int_equal(v.code, c->code);
+        assert_string_equal(v.enhanced, c->enhanced);
+        if (c->text == NULL)
+            assert_null(v.text);
+        else
+            assert_string_equal(v.text, c->text);
+        char name[16];
+        snprintf(name, sizeof name, "r%zu", i);
+        assert_string_equal(v.rule, name);
+        assert_int_equal(v.stage, c->stage);
+        assert_null(v.error);
+        sm_verdict_clear(&v);
+        h_free(&h);
+    }
+}
+
+/* Rules that do not decide: implicit accept (rule NULL); an empty stage too. */
+static void
+test_implicit_accept(void **state)
+{
+    harness h;
+    h_load(&h, "stages:\n"
+               "  connect:\n"
+               "    - rule: not me\n"
+               "      if: { client_ip: 10.0.0.0/8 }\n"
+               "      then: deny\n"
+               "    - rule: next explicitly\n"
+               "      then: next\n"
+               "    - action: tag\n"
+               "      do: [ { set: { tagged: \"yes\" } } ]\n");
+    sm_verdict v;
+    h_run(&h, SM_STAGE_CONNECT, &v);
+    assert_int_equal(v.verb, SM_VERB_ACCEPT);
+    assert_null(v.rule);
+    assert_null(v.text);
+    assert_int_equal(v.code, 0);
+    assert_string_equal(sm_session_var(h.s, "tagged"), "yes");
+    sm_verdict_clear(&v);
+    h_run(&h, SM_STAGE_HELO, &v); /* no rules at helo */
+    assert_int_equal(v.verb, SM_VERB_ACCEPT);
+    assert_null(v.rule);
+    sm_verdict_clear(&v);
+    h_free(&h);
+}
+
+/* `else` is taken when the condition does not hold. */
+static void
+test_else(void **state)
+{
+    harness h;
+    h_load(&h, "stages:\n"
+               "  connect:\n"
+               "    - rule: trusted or not\n"
+               "      if: { client_ip: 10.0.0.0/8 }\n"
+               "      then: accept\n"
+               "      else: { defer: \"who are you, ${client_name}?\" }\n");
+    sm_verdict v;
+    h_run(&h, SM_STAGE_CONNECT, &v);
+    assert_int_equal(v.verb, SM_VERB_DEFER);
+    assert_int_equal(v.code, 421);
+    assert_string_equal(v.text, "who are you, mx.example.net?");
+    assert_string_equal(v.rule, "trusted or not");
+    sm_verdict_clear(&v);
+    h_free(&h);
+}
+
+/* deny at rcpt refuses one recipient; the next is judged afresh. */
+static void
+test_rcpt_per_recipient(void **state)
+{
+    static const struct {
+        const char *rcpt;
+        sm_verb verb;
+    } rcpts[] = {
+        {"bob@example.org", SM_VERB_ACCEPT},
+        {"lucifer@satan.org", SM_VERB_DENY},
+        {"carol@EXAMPLE.org", SM_VERB_ACCEPT},
+        {"x@SATAN.ORG", SM_VERB_DENY},
+    };
+    harness h;
+    h_load(&h, "stages:\n"
+               "  rcpt:\n"
+               "    - rule: check for satan\n"
+               "      if: { rcpt_domain: satan.org }\n"
+               "      then: { deny: { code: 550, enhanced: \"5.7.1\", text: \"${rcpt} is not "
+               "welcome here.\" } }\n"
+               "  data:\n"
+               "    - rule: list\n"
+               "      then: { defer: \"rcpts ${rcpt}\" }\n");
+    h_prepare(&h, SM_STAGE_MAIL);
+    for (size_t i = 0; i < sizeof rcpts / sizeof rcpts[0]; i++) {
+        sm_verdict v;
+        assert_int_equal(sm_session_set_rcpt(h.s, rcpts[i].rcpt), 0);
+        h_run(&h, SM_STAGE_RCPT, &v);
+        assert_int_equal(v.verb, rcpts[i].verb);
+        if (v.verb == SM_VERB_DENY) {
+            char want[128];
+            snprintf(want, sizeof want, "%s is not welcome here.", rcpts[i].rcpt);
+            assert_string_equal(v.text, want);
+            assert_int_equal(v.code, 550);
+        } else {
+            assert_int_equal(sm_session_accept_rcpt(h.s), 0);
+        }
+        sm_verdict_clear(&v);
+    }
+    assert_int_equal(sm_session_rcpt_count(h.s), 2);
+    assert_string_equal(sm_session_rcpt_at(h.s, 0), "bob@example.org");
+    assert_string_equal(sm_session_rcpt_at(h.s, 1), "carol@EXAMPLE.org");
+    sm_verdict v;
+    h_run(&h, SM_STAGE_DATA, &v);
+    assert_string_equal(v.text, "rcpts bob@example.org, carol@EXAMPLE.org");
+    sm_verdict_clear(&v);
+    h_free(&h);
+}
+
+/* accept ends its stage only: the next stage's rules run. */
+static void
+test_accept_ends_stage(void **state)
+{
+    harness h;
+    h_load(&h, "stages:\n"
+               "  mail:\n"
+               "    - rule: ok\n"
+               "      then: accept\n"
+               "    - rule: never\n"
+               "      then: deny\n"
+               "  rcpt:\n"
+               "    - rule: later\n"
+               "      then: deny\n"
+               "  preq:\n"
+               "    - rule: preq ok\n"
+               "      then: accept\n"
+               "    - rule: preq never\n"
+               "      then: deny\n"
+               "  postq:\n"
+               "    - rule: postq\n"
+               "      then: { reject: \"postq ran\" }\n");
+    sm_verdict v;
+    h_prepare(&h, SM_STAGE_MAIL);
+    h_run(&h, SM_STAGE_MAIL, &v);
+    assert_int_equal(v.verb, SM_VERB_ACCEPT);
+    assert_string_equal(v.rule, "ok");
+    sm_verdict_clear(&v);
+    assert_int_equal(sm_session_set_rcpt(h.s, "bob@example.org"), 0);
+    h_run(&h, SM_STAGE_RCPT, &v);
+    assert_int_equal(v.verb, SM_VERB_DENY);
+    assert_string_equal(v.rule, "later");
+    sm_verdict_clear(&v);
+    h_run(&h, SM_STAGE_PREQ, &v);
+    assert_int_equal(v.verb, SM_VERB_REJECT);
+    assert_string_equal(v.rule, "postq");
+    assert_int_equal(v.stage, SM_STAGE_POSTQ);
+    assert_string_equal(v.text, "postq ran");
+    sm_verdict_clear(&v);
+    assert_null(strstr(h.trace, "preq never"));
+    assert_null(strstr(h.trace, "rule never"));
+    h_free(&h);
+}
+
+static const char *const all_stages_yaml = "stages:\n"
+                                           "  connect:\n"
+                                           "    - rule: c\n"
+                                           "      if: { client_name: \"*.trusted.example\" }\n"
+                                           "      then: faccept\n"
+                                           "  helo:\n    - rule: h\n      then: deny\n"
+                                           "  mail:\n"
+                                           "    - rule: m\n"
+                                           "      if: { sender: \"vip@example.net\" }\n"
+                                           "      then: faccept\n"
+                                           "    - rule: m2\n"
+                                           "      then: next\n"
+                                           "  rcpt:\n    - rule: r\n      then: deny\n"
+                                           "  data:\n    - rule: d\n      then: deny\n"
+                                           "  preq:\n    - rule: p\n      then: deny\n"
+                                           "  postq:\n    - rule: q\n      then: deny\n";
+
+/* faccept at connect skips every later rule of the connection. */
+static void
+test_faccept_connection(void **state)
+{
+    harness h;
+    h_load(&h, all_stages_yaml);
+    assert_int_equal(sm_session_set_client(h.s, "192.0.2.9", "1", "a.trusted.example"), 0);
+    sm_verdict v;
+    h_run(&h, SM_STAGE_CONNECT, &v);
+    assert_int_equal(v.verb, SM_VERB_FACCEPT);
+    assert_string_equal(v.rule, "c");
+    sm_verdict_clear(&v);
+    for (int t = 0; t < 2; t++) { /* two transactions */
+        assert_int_equal(sm_session_begin_transaction(h.s, "x@example.net"), 0);
+        for (sm_stage st = SM_STAGE_HELO; st <= SM_STAGE_PREQ; st++) {
+            if (st == SM_STAGE_RCPT)
+                assert_int_equal(sm_session_set_rcpt(h.s, "bob@example.org"), 0);
+            h_run(&h, st, &v);
+            assert_int_equal(v.verb, SM_VERB_ACCEPT);
+            assert_null(v.rule);
+            sm_verdict_clear(&v);
+        }
+        sm_session_end_transaction(h.s);
+    }
+    assert_non_null(strstr(h.trace, "skipped faccept for the connection"));
+    assert_null(strstr(h.trace, "rule h "));
+    assert_null(strstr(h.trace, "rule p "));
+    h_free(&h);
+}
+
+/* faccept at mail holds for that message only. */
+static void
+test_faccept_message(void **state)
+{
+    harness h;
+    h_load(&h, all_stages_yaml);
+    sm_verdict v;
+    h_run(&h, SM_STAGE_CONNECT, &v);
+    assert_int_equal(v.verb, SM_VERB_ACCEPT);
+    sm_verdict_clear(&v);
+    assert_int_equal(sm_session_begin_transaction(h.s, "vip@example.net"), 0);
+    h_run(&h, SM_STAGE_MAIL, &v);
+    assert_int_equal(v.verb, SM_VERB_FACCEPT);
+    assert_string_equal(v.rule, "m");
+    sm_verdict_clear(&v);
+    assert_int_equal(sm_session_set_rcpt(h.s, "bob@example.org"), 0);
+    h_run(&h, SM_STAGE_RCPT, &v);
+    assert_int_equal(v.verb, SM_VERB_ACCEPT);
+    assert_null(v.rule);
+    sm_verdict_clear(&v);
+    h_run(&h, SM_STAGE_PREQ, &v);
+    assert_int_equal(v.verb, SM_VERB_ACCEPT);
+    sm_verdict_clear(&v);
+    assert_non_null(strstr(h.trace, "skipped faccept for the message"));
+    /* The next message is judged again. */
+    assert_int_equal(sm_session_begin_transaction(h.s, "other@example.net"), 0);
+    h_run(&h, SM_STAGE_MAIL, &v);
+    assert_int_equal(v.verb, SM_VERB_ACCEPT);
+    assert_null(v.rule);
+    sm_verdict_clear(&v);
+    assert_int_equal(sm_session_set_rcpt(h.s, "bob@example.org"), 0);
+    h_run(&h, SM_STAGE_RCPT, &v);
+    assert_int_equal(v.verb, SM_VERB_DENY);
+    sm_verdict_clear(&v);
+    h_free(&h);
+}
+
+/* quarantine at rcpt: later stages skipped, QUARANTINE at end of message. */
+static void
+test_quarantine(void **state)
+{
+    harness h;
+    h_load(&h, "milter:\n  workdir: /tmp\n"
+               "stages:\n"
+               "  rcpt:\n"
+               "    - rule: spamtrap\n"
+               "      if: { rcpt: trap@example.org }\n"
+               "      then: { quarantine: traps }\n"
+               "    - rule: after\n"
+               "      then: deny\n"
+               "  data:\n    - rule: d\n      then: deny\n"
+               "  preq:\n"
+               "    - rule: big\n"
+               "      if: { size: \">1M\" }\n"
+               "      then: { quarantine: big }\n"
+               "  postq:\n    - rule: q\n      then: deny\n");
+    sm_verdict v;
+    h_prepare(&h, SM_STAGE_MAIL);
+    assert_int_equal(sm_session_set_rcpt(h.s, "trap@example.org"), 0);
+    h_run(&h, SM_STAGE_RCPT, &v);
+    assert_int_equal(v.verb, SM_VERB_QUARANTINE);
+    assert_string_equal(v.queue, "traps");
+    assert_string_equal(v.rule, "spamtrap");
+    sm_verdict_clear(&v);
+    assert_int_equal(sm_session_accept_rcpt(h.s), 0);
+    assert_int_equal(sm_session_set_rcpt(h.s, "bob@example.org"), 0);
+    h_run(&h, SM_STAGE_RCPT, &v); /* "after" would deny: skipped */
+    assert_int_equal(v.verb, SM_VERB_ACCEPT);
+    assert_null(v.rule);
+    sm_verdict_clear(&v);
+    h_run(&h, SM_STAGE_DATA, &v);
+    assert_int_equal(v.verb, SM_VERB_ACCEPT);
+    sm_verdict_clear(&v);
+    h_run(&h, SM_STAGE_PREQ, &v);
+    assert_int_equal(v.verb, SM_VERB_QUARANTINE);
+    assert_string_equal(v.queue, "traps");
+    assert_string_equal(v.rule, "spamtrap");
+    assert_int_equal(v.stage, SM_STAGE_RCPT);
+    sm_verdict_clear(&v);
+    assert_null(strstr(h.trace, "rule after"));
+    assert_null(strstr(h.trace, "rule big"));
+    assert_null(strstr(h.trace, "rule q "));
+
+    /* A new message: nothing pending; a quarantine at preq skips postq. */
+    assert_int_equal(sm_session_begin_transaction(h.s, "a@example.net"), 0);
+    assert_int_equal(sm_session_set_rcpt(h.s, "bob@example.org"), 0);
+    assert_int_equal(sm_session_accept_rcpt(h.s), 0);
+    static char big[2 * 1024 * 1024];
+    memset(big, 'x', sizeof big);
+    sm_message_append_body(sm_session_message(h.s), big, sizeof big, 0);
+    h.trace[0] = '\0';
+    h_run(&h, SM_STAGE_PREQ, &v);
+    assert_int_equal(v.verb, SM_VERB_QUARANTINE);
+    assert_string_equal(v.queue, "big");
+    assert_string_equal(v.rule, "big");
+    assert_int_equal(v.stage, SM_STAGE_PREQ);
+    sm_verdict_clear(&v);
+    assert_null(strstr(h.trace, "rule q "));
+    h_free(&h);
+}
+
+struct on_error_case {
+    const char *on_error;
+    sm_verb verb;
+    int code;
+    const char *enhanced;
+    const char *text;
+};
+
+static const struct on_error_case on_error_cases[] = {
+    {"tempfail", SM_VERB_DEFER, 451, "4.3.0", "Temporary local error, try again later"},
+    {"accept", SM_VERB_ACCEPT, 0, "", NULL},
+    {"reject", SM_VERB_REJECT, 550, "5.3.0", "Message rejected after a local error"},
+};
+
+/* A body condition on a body too large to keep fails: on_error decides.
+ * (At postq, the last stage, so its verdict is the one returned.) */
+static void
+test_on_error(void **state)
+{
+    for (size_t i = 0; i < sizeof on_error_cases / sizeof on_error_cases[0]; i++) {
+        const struct on_error_case *c = &on_error_cases[i];
+        char yaml[1024];
+        snprintf(yaml, sizeof yaml,
+                 "milter:\n  on_error: %s\n  max_message_size: 10\n"
+                 "stages:\n"
+                 "  postq:\n"
+                 "    - rule: pills\n"
+                 "      if: { body: \"/pills/\" }\n"
+                 "      then: deny\n"
+                 "    - rule: after\n"
+                 "      then: deny\n",
+                 c->on_error);
+        harness h;
+        h_load(&h, yaml);
+        h_prepare(&h, SM_STAGE_DATA);
+        sm_message *m = sm_session_message(h.s);
+        const uint64_t limit = sm_policy_milter(h.policy)->max_message_size;
+        assert_int_equal(limit, 10);
+        assert_int_equal(sm_message_append_body(m, "buy cheap pills now", 19, limit), 0);
+        assert_true(m->truncated);
+        sm_verdict v;
+        h_run(&h, SM_STAGE_PREQ, &v);
+        assert_int_equal(v.verb, c->verb);
+        assert_int_equal(v.code, c->code);
+        assert_string_equal(v.enhanced, c->enhanced);
+        if (c->text)
+            assert_string_equal(v.text, c->text);
+        else
+            assert_null(v.text);
+        assert_string_equal(v.rule, "pills");
+        assert_non_null(v.error);
+        assert_non_null(strstr(v.error, "max_message_size"));
+        assert_non_null(strstr(h.log, "postq pills: rule failed:"));
+        assert_null(strstr(h.trace, "rule after")); /* the stage stopped */
+        sm_verdict_clear(&v);
+        h_free(&h);
+    }
+}
+
+/* A set_sender_ip that is not an address fails; 421 at connect, 451 later. */
+static void
+test_on_error_set_sender_ip(void **state)
+{
+    harness h;
+    h_load(&h, "stages:\n"
+               "  connect:\n"
+               "    - action: from name\n"
+               "      do: [ { set_sender_ip: \"${client_name}\" } ]\n");
+    sm_verdict v;
+    h_run(&h, SM_STAGE_CONNECT, &v);
+    assert_int_equal(v.verb, SM_VERB_DEFER);
+    assert_int_equal(v.code, 421);
+    assert_string_equal(v.enhanced, "4.3.0");
+    assert_string_equal(v.rule, "from name");
+    assert_string_equal(v.error, "set_sender_ip: \"mx.example.net\" is not an IP address");
+    assert_string_equal(sm_session_client_ip(h.s), "192.0.2.1"); /* unchanged */
+    sm_verdict_clear(&v);
+    h_free(&h);
+
+    h_load(&h, "stages:\n"
+               "  helo:\n"
+               "    - rule: from helo\n"
+               "      do: [ { set_sender_ip: \"${helo}\" } ]\n"
+               "      then: deny\n");
+    assert_int_equal(sm_session_set_helo(h.s, "not an address"), 0);
+    h_run(&h, SM_STAGE_HELO, &v);
+    assert_int_equal(v.verb, SM_VERB_DEFER);
+    assert_int_equal(v.code, 451);
+    sm_verdict_clear(&v);
+    h_free(&h);
+}
+
+/* Effects: add_header, set, log, set_sender_ip literal and nat64. */
+static void
+test_effects(void **state)
+{
+    harness h;
+    h_load(
+        &h,
+        "stages:\n"
+        "  connect:\n"
+        "    - action: nat64\n"
+        "      do: [ { set_sender_ip: nat64 } ]\n"
+        "    - action: tag\n"
+        "      do:\n"
+        "        - add_header: { name: X-Client, value: \"${client_ip}\" }\n"
+        "        - set: { origin: \"${client_ip}\" }\n"
+        "        - log: \"connect from ${client_ip} port ${client_port}\"\n"
+        "  mail:\n"
+        "    - action: tag mail\n"
+        "      do: [ { add_header: { name: X-Sender, value: \"${sender} via ${var.origin}\" } } ]\n"
+        "    - rule: relay\n"
+        "      if: { client_ip: 203.0.113.0/24 }\n"
+        "      then: deny\n"
+        "  rcpt:\n"
+        "    - action: literal\n"
+        "      do: [ { set_sender_ip: \"203.0.113.${var.n}\" } ]\n");
+    /* 64:ff9b::c000:201 is 192.0.2.1 behind NAT64. */
+    assert_int_equal(sm_session_set_client(h.s, "64:ff9b::c000:201", "5", NULL), 0);
+    sm_verdict v;
+    h_run(&h, SM_STAGE_CONNECT, &v);
+    assert_int_equal(v.verb, SM_VERB_ACCEPT);
+    sm_verdict_clear(&v);
+    assert_string_equal(sm_session_client_ip(h.s), "192.0.2.1");
+    assert_string_equal(sm_session_var(h.s, "origin"), "192.0.2.1");
+    assert_string_equal(h.log, "connect tag: connect from 192.0.2.1 port 5\n");
+    assert_non_null(strstr(h.trace, "effect set_sender_ip 192.0.2.1\n"));
+    assert_non_null(strstr(h.trace, "effect add_header X-Client: 192.0.2.1\n"));
+    assert_non_null(strstr(h.trace, "effect set origin=192.0.2.1\n"));
+
+    assert_int_equal(sm_session_begin_transaction(h.s, ""), 0);
+    h_run(&h, SM_STAGE_MAIL, &v);
+    assert_int_equal(v.verb, SM_VERB_ACCEPT);
+    sm_verdict_clear(&v);
+    size_t n;
+    const sm_header *hd = sm_session_added_headers(h.s, &n);
+    assert_int_equal(n, 2);
+    assert_string_equal(hd[0].name, "X-Client");
+    assert_string_equal(hd[0].value, "192.0.2.1");
+    assert_string_equal(hd[1].name, "X-Sender");
+    assert_string_equal(hd[1].value, "<> via 192.0.2.1");
+
+    /* A literal (interpolated) address; later rules see it. */
+    assert_int_equal(sm_session_set_var(h.s, "n", "7"), 0);
+    assert_int_equal(sm_session_set_rcpt(h.s, "bob@example.org"), 0);
+    h_run(&h, SM_STAGE_RCPT, &v);
+    sm_verdict_clear(&v);
+    assert_string_equal(sm_session_client_ip(h.s), "203.0.113.7");
+    assert_int_equal(sm_session_begin_transaction(h.s, "a@b.example"), 0);
+    h_run(&h, SM_STAGE_MAIL, &v);
+    assert_int_equal(v.verb, SM_VERB_DENY);
+    assert_string_equal(v.rule, "relay");
+    sm_verdict_clear(&v);
+    h_free(&h);
+
+    /* nat64 on an address outside 64:ff9b::/96: unchanged, nothing logged. */
+    h_load(&h,
+           "stages:\n  connect:\n    - action: nat64\n      do: [ { set_sender_ip: nat64 } ]\n");
+    assert_int_equal(sm_session_set_client(h.s, "2001:db8::1", "5", NULL), 0);
+    h_run(&h, SM_STAGE_CONNECT, &v);
+    assert_int_equal(v.verb, SM_VERB_ACCEPT);
+    assert_null(v.error);
+    sm_verdict_clear(&v);
+    assert_string_equal(sm_session_client_ip(h.s), "2001:db8::1");
+    assert_int_equal(h.nlogs, 0);
+    h_free(&h);
+}
+
+/* Variables set in one transaction are seen in the next. */
+static void
+test_vars_across_transactions(void **state)
+{
+    harness h;
+    h_load(&h, "stages:\n"
+               "  mail:\n"
+               "    - rule: second message\n"
+               "      if: { var: { seen: \"yes\" } }\n"
+               "      then: { defer: \"one at a time, ${sender}\" }\n"
+               "    - action: remember\n"
+               "      do: [ { set: { seen: \"yes\" } } ]\n");
+    sm_verdict v;
+    assert_int_equal(sm_session_begin_transaction(h.s, "a@example.net"), 0);
+    h_run(&h, SM_STAGE_MAIL, &v);
+    assert_int_equal(v.verb, SM_VERB_ACCEPT);
+    sm_verdict_clear(&v);
+    sm_session_end_transaction(h.s);
+    assert_int_equal(sm_session_begin_transaction(h.s, "b@example.net"), 0);
+    h_run(&h, SM_STAGE_MAIL, &v);
+    assert_int_equal(v.verb, SM_VERB_DEFER);
+    assert_string_equal(v.text, "one at a time, b@example.net");
+    sm_verdict_clear(&v);
+    h_free(&h);
+}
+
+/* Every template variable in a reply text. */
+static void
+test_interpolation(void **state)
+{
+    harness h;
+    h_load(&h, "stages:\n"
+               "  preq:\n"
+               "    - rule: all\n"
+               "      then: { deny: { text: \"${client_ip}|${client_port}|${client_name}|"
+               "${server_ip}|${server_port}|${server_id}|${id}|${queue_id}|${helo}|${sender}|"
+               "${rcpt}|${var.v}|${reply}|$$\" } }\n");
+    h_prepare(&h, SM_STAGE_PREQ);
+    assert_int_equal(sm_session_set_var(h.s, "v", "val"), 0);
+    sm_verdict v;
+    h_run(&h, SM_STAGE_PREQ, &v);
+    assert_string_equal(v.text, "192.0.2.1|40000|mx.example.net|198.51.100.7|25|"
+                                "mail.example.org|T1|4QX1|helo.example.net|alice@example.net|"
+                                "bob@example.org|val||$");
+    sm_verdict_clear(&v);
+    h_free(&h);
+}
+
+struct cond_case {
+    const char *cond; /* YAML flow map */
+    bool match;
+};
+
+/* Evaluated at preq after h_prepare(): client 192.0.2.1 mx.example.net, helo
+ * helo.example.net, sender alice@example.net, rcpt bob@example.org + carol at
+ * other.example, Subject "hello world", X-Spam-Score 7.5, body with "pills",
+ * macros auth_authen=alice, tls_version=TLSv1.3, var v=val. */
+static const struct cond_case cond_cases[] = {
+    {"{ client_ip: 192.0.2.0/24 }", true},
+    {"{ client_ip: 192.0.3.0/24 }", false},
+    {"{ client_ip: \"192.0.2.1\" }", true},
+    {"{ client_ip: [10.0.0.0/8, 192.0.2.0/28] }", true},
+    {"{ client_name: \"*.example.net\" }", true},
+    {"{ client_name: \"MX.EXAMPLE.NET\" }", true},
+    {"{ client_name: \"/^mx\\\\./\" }", true},
+    {"{ helo: helo.example.net }", true},
+    {"{ helo: other.example }", false},
+    {"{ sender: alice@example.net }", true},
+    {"{ sender: \"<>\" }", false},
+    {"{ sender_domain: example.net }", true},
+    {"{ sender_domain: \"*.net\" }", true},
+    {"{ sender_domain: alice }", false},
+    {"{ rcpt: carol@other.example }", true},
+    {"{ rcpt: dave@other.example }", false},
+    {"{ rcpt_domain: example.org }", true},
+    {"{ rcpt_domain: other.example }", true},
+    {"{ rcpt_domain: nowhere.example }", false},
+    {"{ auth: true }", true},
+    {"{ auth: false }", false},
+    {"{ auth: alice }", true},
+    {"{ auth: \"b*\" }", false},
+    {"{ tls: true }", true},
+    {"{ tls: false }", false},
+    {"{ header: { Subject: \"*world\" } }", true},
+    {"{ header: { subject: \"/^hello/\" } }", true},
+    {"{ header: { Subject: \"bye\" } }", false},
+    {"{ header: { X-Missing: \"*\" } }", false},
+    {"{ has_header: x-spam-score }", true},
+    {"{ has_header: X-Virus-Infected }", false},
+    {"{ body: \"/cheap\\\\s+pills/\" }", true},
+    {"{ body: \"/CHEAP/i\" }", true},
+    {"{ body: \"/viagra/\" }", false},
+    {"{ size: \">10\" }", true},
+    {"{ size: \">1k\" }", false},
+    {"{ size: \"<1k\" }", true},
+    {"{ macro: { auth_authen: alice } }", true},
+    {"{ macro: { \"{tls_version}\": \"TLSv1.*\" } }", true},
+    {"{ macro: { j: \"*\" } }", false},
+    {"{ var: { v: val } }", true},
+    {"{ var: { v: other } }", false},
+    {"{ var: { unset: \"*\" } }", false},
+    {"{ helo: helo.example.net, sender_domain: example.net }", true},
+    {"{ helo: helo.example.net, sender_domain: example.com }", false},
+    {"{ any: [ { helo: x }, { sender: alice@example.net } ] }", true},
+    {"{ any: [ { helo: x }, { sender: y } ] }", false},
+    {"{ all: [ { tls: true }, { auth: alice } ] }", true},
+    {"{ all: [ { tls: true }, { auth: bob } ] }", false},
+    {"{ not: { tls: true } }", false},
+    {"{ not: { helo: x } }", true},
+    {"{ not: { any: [ { helo: x }, { not: { auth: true } } ] } }", true},
+};
+
+/* Every condition type, alone and combined. */
+static void
+test_conditions(void **state)
+{
+    for (size_t i = 0; i < sizeof cond_cases / sizeof cond_cases[0]; i++) {
+        const struct cond_case *c = &cond_cases[i];
+        char yaml[1024];
+        snprintf(yaml, sizeof yaml,
+                 "stages:\n  preq:\n    - rule: c\n      if: %s\n      then: deny\n", c->cond);
+        print_message("case %zu: %s\n", i, c->cond);
+        harness h;
+        h_load(&h, yaml);
+        h_prepare(&h, SM_STAGE_PREQ);
+        assert_int_equal(sm_session_set_rcpt(h.s, "carol@other.example"), 0);
+        assert_int_equal(sm_session_accept_rcpt(h.s), 0);
+        assert_int_equal(sm_session_set_macro(h.s, "{auth_authen}", "alice"), 0);
+        assert_int_equal(sm_session_set_macro(h.s, "{tls_version}", "TLSv1.3"), 0);
+        assert_int_equal(sm_session_set_var(h.s, "v", "val"), 0);
+        sm_verdict v;
+        h_run(&h, SM_STAGE_PREQ, &v);
+        assert_int_equal(v.verb, c->match ? SM_VERB_DENY : SM_VERB_ACCEPT);
+        sm_verdict_clear(&v);
+        h_free(&h);
+    }
+}
+
+/* Conditions on a bare session: null sender, no auth, no TLS, rcpt at rcpt. */
+static void
+test_conditions_edges(void **state)
+{
+    static const struct cond_case cases[] = {
+        {"{ sender: \"<>\" }", true},
+        {"{ sender_domain: \"*\" }", false},
+        {"{ auth: false }", true},
+        {"{ auth: true }", false},
+        {"{ tls: false }", true},
+        {"{ rcpt: bob@example.org }", false},  /* the current one is carol */
+        {"{ rcpt: carol@example.org }", true}, /* at rcpt: only the current one */
+        {"{ rcpt_domain: EXAMPLE.ORG }", true},
+        {"{ helo: \"*\" }", false}, /* no HELO given */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char yaml[512];
+        snprintf(yaml, sizeof yaml,
+                 "stages:\n  rcpt:\n    - rule: c\n      if: %s\n      then: deny\n",
+                 cases[i].cond);
+        print_message("case %zu: %s\n", i, cases[i].cond);
+        harness h;
+        h_load(&h, yaml);
+        assert_int_equal(sm_session_begin_transaction(h.s, ""), 0);
+        assert_int_equal(sm_session_set_macro(h.s, "auth_authen", ""), 0);
+        assert_int_equal(sm_session_set_macro(h.s, "cipher", ""), 0);
+        assert_int_equal(sm_session_set_rcpt(h.s, "bob@example.org"), 0);
+        assert_int_equal(sm_session_accept_rcpt(h.s), 0);
+        assert_int_equal(sm_session_set_rcpt(h.s, "carol@example.org"), 0);
+        sm_verdict v;
+        h_run(&h, SM_STAGE_RCPT, &v);
+        assert_int_equal(v.verb, cases[i].match ? SM_VERB_DENY : SM_VERB_ACCEPT);
+        sm_verdict_clear(&v);
+        h_free(&h);
+    }
+}
+
+static const char *const delegate_yaml =
+    "receiver:\n  listen: \"127.0.0.1:10025\"\n"
+    "milter:\n  workdir: /tmp\n"
+    "services:\n"
+    "  scan:\n"
+    "    targets: [\"tcp://127.0.0.1:10026\"]\n"
+    "    on_failure: %s\n"
+    "stages:\n"
+    "  preq:\n"
+    "    - rule: check email for virus\n"
+    "      delegate: scan\n"
+    "      rules:\n"
+    "        - rule: infected\n"
+    "          if: { any: [ { has_header: X-Virus-Infected }, { delegation: dropped } ] }\n"
+    "          then: { quarantine: virus_q }\n"
+    "        - rule: scanner refused\n"
+    "          if: { delegation: rejected }\n"
+    "          then: { deny: { code: 550, enhanced: \"5.7.1\", text: \"${reply}\" } }\n"
+    "        - rule: spammy\n"
+    "          if: { body: \"/SPAM REPORT/\" }\n"
+    "          then: { reject: \"spam\" }\n"
+    "        - action: queued\n"
+    "          if: { reply: \"*queued*\", delegation: returned }\n"
+    "          do: [ { log: \"scanned: ${reply}\" } ]\n"
+    "    - rule: after scan\n"
+    "      if: { has_header: X-Virus-Infected }\n"
+    "      then: { defer: \"outer rules see the MTA copy\" }\n"
+    "  postq:\n"
+    "    - rule: postq\n"
+    "      then: { defer: \"postq ran\" }\n";
+
+struct delegate_case {
+    const char *on_failure;
+    int rc;
+    sm_delegation_result result;
+    const char *reply;
+    const char *header;
+    const char *body;
+    sm_verb verb;
+    const char *rule;
+    int code;
+    const char *enhanced;
+    const char *text;
+};
+
+static const struct delegate_case delegate_cases[] = {
+    /* Returned clean: no nested decision, on to postq. */
+    {"tempfail", 0, SM_DELEGATION_RETURNED, "2.0.0 Ok: queued", "X-Virus-Scanned: ClamAV", NULL,
+     SM_VERB_DEFER, "postq", 451, "4.7.1", "postq ran"},
+    /* Returned infected: the nested rule sees the returned copy. */
+    {"tempfail", 0, SM_DELEGATION_RETURNED, "Ok", "X-Virus-Infected: Virus Detected!", NULL,
+     SM_VERB_QUARANTINE, "infected", 0, "", NULL},
+    /* The returned body is what body conditions see. */
+    {"tempfail", 0, SM_DELEGATION_RETURNED, "Ok", NULL, "SPAM REPORT\r\n", SM_VERB_REJECT, "spammy",
+     550, "5.7.1", "spam"},
+    {"tempfail", 0, SM_DELEGATION_DROPPED, "Virus Detected; Discarded Email", NULL, NULL,
+     SM_VERB_QUARANTINE, "infected", 0, "", NULL},
+    {"tempfail", 0, SM_DELEGATION_REJECTED, "Virus Detected; Content Rejected", NULL, NULL,
+     SM_VERB_DENY, "scanner refused", 550, "5.7.1", "Virus Detected; Content Rejected"},
+    /* Failed: on_failure decides. */
+    {"tempfail", 0, SM_DELEGATION_FAILED, NULL, NULL, NULL, SM_VERB_DEFER, "check email for virus",
+     451, "4.3.0", "Content scanner scan unavailable, try again later"},
+    {"tempfail", -1, SM_DELEGATION_NONE, NULL, NULL, NULL, SM_VERB_DEFER, "check email for virus",
+     451, "4.3.0", "Content scanner scan unavailable, try again later"},
+    {"accept", 0, SM_DELEGATION_FAILED, NULL, NULL, NULL, SM_VERB_DEFER, "postq", 451, "4.7.1",
+     "postq ran"}, /* accept ends preq; postq still runs */
+    {"reject", 0, SM_DELEGATION_FAILED, NULL, NULL, NULL, SM_VERB_REJECT, "check email for virus",
+     550, "5.7.1", "Content scanner scan failed, message rejected"},
+    {"continue", 0, SM_DELEGATION_FAILED, NULL, NULL, NULL, SM_VERB_DEFER, "postq", 451, "4.7.1",
+     "postq ran"},
+};
+
+/* A delegate rule with each result and each on_failure. */
+static void
+test_delegate(void **state)
+{
+    for (size_t i = 0; i < sizeof delegate_cases / sizeof delegate_cases[0]; i++) {
+        const struct delegate_case *c = &delegate_cases[i];
+        char yaml[4096];
+        snprintf(yaml, sizeof yaml, delegate_yaml, c->on_failure);
+        print_message("case %zu\n", i);
+        harness h;
+        h_load(&h, yaml);
+        h_prepare(&h, SM_STAGE_PREQ);
+        h.deleg_rc = c->rc;
+        h.deleg_result = c->result;
+        h.deleg_reply = c->reply;
+        h.deleg_header = c->header;
+        h.deleg_body = c->body;
+        sm_verdict v;
+        h_run(&h, SM_STAGE_PREQ, &v);
+        assert_int_equal(h.deleg_calls, 1);
+        assert_string_equal(h.deleg_seen_rcpts, "bob@example.org");
+        assert_int_equal(v.verb, c->verb);
+        assert_string_equal(v.rule, c->rule);
+        assert_int_equal(v.code, c->code);
+        assert_string_equal(v.enhanced, c->enhanced);
+        if (c->text)
+            assert_string_equal(v.text, c->text);
+        else
+            assert_null(v.text);
+        if (c->verb == SM_VERB_QUARANTINE)
+            assert_string_equal(v.queue, "virus_q");
+        size_t n;
+        const sm_delegation_record *r = sm_session_delegations(h.s, &n);
+        assert_int_equal(n, 1);
+        assert_string_equal(r[0].service->name, "scan");
+        assert_int_equal(r[0].delegation.result, c->rc < 0 ? SM_DELEGATION_FAILED : c->result);
+        if (c->result == SM_DELEGATION_RETURNED && c->header && strstr(c->header, "Scanned"))
+            assert_string_equal(h.log, "preq queued: scanned: 2.0.0 Ok: queued\n");
+        if (c->result == SM_DELEGATION_FAILED || c->rc < 0)
+            assert_non_null(strstr(h.log, "delegation failed"));
+        sm_verdict_clear(&v);
+        h_free(&h);
+    }
+}
+
+/* Without a delegate hook (--no-delegate) the rule is skipped and traced. */
+static void
+test_no_delegate(void **state)
+{
+    harness h;
+    char yaml[4096];
+    snprintf(yaml, sizeof yaml, delegate_yaml, "tempfail");
+    h_load(&h, yaml);
+    h.hooks.delegate = NULL;
+    h_prepare(&h, SM_STAGE_PREQ);
+    sm_verdict v;
+    h_run(&h, SM_STAGE_PREQ, &v);
+    assert_int_equal(v.verb, SM_VERB_DEFER);
+    assert_string_equal(v.rule, "postq");
+    assert_non_null(strstr(h.trace, "delegation check email for virus: skipped (--no-delegate)\n"));
+    assert_null(strstr(h.trace, "rule infected"));
+    size_t n;
+    sm_session_delegations(h.s, &n);
+    assert_int_equal(n, 0);
+    sm_verdict_clear(&v);
+    h_free(&h);
+}
+
+/* The trace of a small policy, event by event. */
+static void
+test_trace(void **state)
+{
+    harness h;
+    char yaml[4096];
+    snprintf(yaml, sizeof yaml, "%s",
+             "receiver:\n  listen: \"127.0.0.1:10025\"\n"
+             "services:\n  scan:\n    targets: [\"tcp://127.0.0.1:10026\"]\n"
+             "stages:\n"
+             "  connect:\n"
+             "    - action: tag\n"
+             "      do: [ { set: { a: \"1\" } } ]\n"
+             "    - rule: local\n"
+             "      if: { client_ip: 127.0.0.1 }\n"
+             "      then: faccept\n"
+             "  preq:\n"
+             "    - rule: scan it\n"
+             "      delegate: scan\n"
+             "      rules:\n"
+             "        - rule: infected\n"
+             "          if: { has_header: X-Virus-Infected }\n"
+             "          then: { quarantine: virus }\n"
+             "    - rule: last\n"
+             "      then: { deny: { text: \"bye\" } }\n");
+    h_load(&h, yaml);
+    h_prepare(&h, SM_STAGE_PREQ);
+    h.deleg_header = "X-Virus-Scanned: yes";
+    sm_verdict v;
+    h_run(&h, SM_STAGE_CONNECT, &v);
+    sm_verdict_clear(&v);
+    h_run(&h, SM_STAGE_PREQ, &v);
+    sm_verdict_clear(&v);
+    h_run(&h, SM_STAGE_MAIL, &v);
+    sm_verdict_clear(&v);
+    assert_string_equal(h.trace,
+                        "stage connect\n"
+                        "rule tag matched\n"
+                        "effect set a=1\n"
+                        "rule local no\n"
+                        "verdict accept 0 - -\n"
+                        "stage preq\n"
+                        "rule scan it matched\n"
+                        "delegation scan it: scan: returned (250 2.0.0 Ok: queued) in 12 ms\n"
+                        "  rule infected no\n"
+                        "rule last matched\n"
+                        "verdict deny 554 5.7.1 last\n"
+                        "stage mail\n"
+                        "verdict accept 0 - -\n");
+    h_free(&h);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_verbs),
+        cmocka_unit_test(test_implicit_accept),
+        cmocka_unit_test(test_else),
+        cmocka_unit_test(test_rcpt_per_recipient),
+        cmocka_unit_test(test_accept_ends_stage),
+        cmocka_unit_test(test_faccept_connection),
+        cmocka_unit_test(test_faccept_message),
+        cmocka_unit_test(test_quarantine),
+        cmocka_unit_test(test_on_error),
+        cmocka_unit_test(test_on_error_set_sender_ip),
+        cmocka_unit_test(test_effects),
+        cmocka_unit_test(test_vars_across_transactions),
+        cmocka_unit_test(test_interpolation),
+        cmocka_unit_test(test_conditions),
+        cmocka_unit_test(test_conditions_edges),
+        cmocka_unit_test(test_delegate),
+        cmocka_unit_test(test_no_delegate),
+        cmocka_unit_test(test_trace),
+    };
+    return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
+}
