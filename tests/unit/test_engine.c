@@ -887,36 +887,37 @@ test_conditions_edges(void **state)
     }
 }
 
-static const char *const delegate_yaml =
-    "receiver:\n  listen: \"127.0.0.1:10025\"\n"
-    "milter:\n  workdir: /tmp\n"
-    "services:\n"
-    "  scan:\n"
-    "    targets: [\"tcp://127.0.0.1:10026\"]\n"
-    "    on_failure: %s\n"
-    "stages:\n"
-    "  preq:\n"
-    "    - rule: check email for virus\n"
-    "      delegate: scan\n"
-    "      rules:\n"
-    "        - rule: infected\n"
-    "          if: { any: [ { has_header: X-Virus-Infected }, { delegation: dropped } ] }\n"
-    "          then: { quarantine: virus_q }\n"
-    "        - rule: scanner refused\n"
-    "          if: { delegation: rejected }\n"
-    "          then: { deny: { code: 550, enhanced: \"5.7.1\", text: \"${reply}\" } }\n"
-    "        - rule: spammy\n"
-    "          if: { body: \"/SPAM REPORT/\" }\n"
-    "          then: { reject: \"spam\" }\n"
-    "        - action: queued\n"
-    "          if: { reply: \"*queued*\", delegation: returned }\n"
-    "          do: [ { log: \"scanned: ${reply}\" } ]\n"
-    "    - rule: after scan\n"
-    "      if: { has_header: X-Virus-Infected }\n"
-    "      then: { defer: \"outer rules see the MTA copy\" }\n"
-    "  postq:\n"
-    "    - rule: postq\n"
-    "      then: { defer: \"postq ran\" }\n";
+/* A delegate rule; %s is the service's on_failure. */
+#define DELEGATE_YAML                                                                              \
+    "receiver:\n  listen: \"127.0.0.1:10025\"\n"                                                   \
+    "milter:\n  workdir: /tmp\n"                                                                   \
+    "services:\n"                                                                                  \
+    "  scan:\n"                                                                                    \
+    "    targets: [\"tcp://127.0.0.1:10026\"]\n"                                                   \
+    "    on_failure: %s\n"                                                                         \
+    "stages:\n"                                                                                    \
+    "  preq:\n"                                                                                    \
+    "    - rule: check email for virus\n"                                                          \
+    "      delegate: scan\n"                                                                       \
+    "      rules:\n"                                                                               \
+    "        - rule: infected\n"                                                                   \
+    "          if: { any: [ { has_header: X-Virus-Infected }, { delegation: dropped } ] }\n"       \
+    "          then: { quarantine: virus_q }\n"                                                    \
+    "        - rule: scanner refused\n"                                                            \
+    "          if: { delegation: rejected }\n"                                                     \
+    "          then: { deny: { code: 550, enhanced: \"5.7.1\", text: \"${reply}\" } }\n"           \
+    "        - rule: spammy\n"                                                                     \
+    "          if: { body: \"/SPAM REPORT/\" }\n"                                                  \
+    "          then: { reject: \"spam\" }\n"                                                       \
+    "        - action: queued\n"                                                                   \
+    "          if: { reply: \"*queued*\", delegation: returned }\n"                                \
+    "          do: [ { log: \"scanned: ${reply}\" } ]\n"                                           \
+    "    - rule: after scan\n"                                                                     \
+    "      if: { has_header: X-Virus-Infected }\n"                                                 \
+    "      then: { defer: \"outer rules see the MTA copy\" }\n"                                    \
+    "  postq:\n"                                                                                   \
+    "    - rule: postq\n"                                                                          \
+    "      then: { defer: \"postq ran\" }\n"
 
 struct delegate_case {
     const char *on_failure;
@@ -966,7 +967,7 @@ test_delegate(void **state)
     for (size_t i = 0; i < sizeof delegate_cases / sizeof delegate_cases[0]; i++) {
         const struct delegate_case *c = &delegate_cases[i];
         char yaml[4096];
-        snprintf(yaml, sizeof yaml, delegate_yaml, c->on_failure);
+        snprintf(yaml, sizeof yaml, DELEGATE_YAML, c->on_failure);
         print_message("case %zu\n", i);
         harness h;
         h_load(&h, yaml);
@@ -1010,7 +1011,7 @@ test_no_delegate(void **state)
 {
     harness h;
     char yaml[4096];
-    snprintf(yaml, sizeof yaml, delegate_yaml, "tempfail");
+    snprintf(yaml, sizeof yaml, DELEGATE_YAML, "tempfail");
     h_load(&h, yaml);
     h.hooks.delegate = NULL;
     h_prepare(&h, SM_STAGE_PREQ);
