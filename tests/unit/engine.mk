@@ -1,6 +1,17 @@
 # tests/unit/engine.mk: unit tests of the policy engine part.
-check_PROGRAMS += tests/unit/test_message
-TESTS += tests/unit/test_message
+check_PROGRAMS += tests/unit/test_message tests/unit/test_template tests/unit/test_session \
+	tests/unit/test_engine
+TESTS += tests/unit/test_message tests/unit/test_template tests/unit/test_session \
+	tests/unit/test_engine
 tests_unit_test_message_SOURCES = tests/unit/test_message.c
 tests_unit_test_message_CFLAGS = $(TEST_UNIT_FLAGS)
 tests_unit_test_message_LDADD = $(TEST_UNIT_LIBS)
+tests_unit_test_template_SOURCES = tests/unit/test_template.c
+tests_unit_test_template_CFLAGS = $(TEST_UNIT_FLAGS)
+tests_unit_test_template_LDADD = $(TEST_UNIT_LIBS)
+tests_unit_test_session_SOURCES = tests/unit/test_session.c
+tests_unit_test_session_CFLAGS = $(TEST_UNIT_FLAGS)
+tests_unit_test_session_LDADD = $(TEST_UNIT_LIBS)
+tests_unit_test_engine_SOURCES = tests/unit/test_engine.c
+tests_unit_test_engine_CFLAGS = $(TEST_UNIT_FLAGS)
+tests_unit_test_engine_LDADD = $(TEST_UNIT_LIBS)
