@@ -4,11 +4,16 @@
  * One pattern is a set of alternatives, matching when any does:
  *   - a literal ("example.com"),
  *   - a glob with * and ? ("*.example.com"),
- *   - a regular expression "/regex/" or "/regex/i" (PCRE2, JIT when available),
+ *   - a regular expression "/regex/" or "/regex/i" (PCRE2, JIT when available):
+ *     a spec of at least two characters that starts with "/" and ends with
+ *     "/" or "/i"; anything else ("/", "/abc") is a literal. A regex
+ *     searches anywhere in the value; literals and globs match it whole,
+ *     "" being the literal that matches only the empty value,
  *   - for SM_PAT_IP patterns, an address or CIDR ("192.0.2.0/24"),
  *   - a named list ("@trusted"), resolved by the loader and added by pointer.
  * SM_PAT_NOCASE and SM_PAT_IP literals and globs compare case-insensitively
- * (domains, addresses, host names); SM_PAT_TEXT ones exactly.
+ * (domains, addresses, host names), and so do their regexes; SM_PAT_TEXT ones
+ * exactly (use "/regex/i" there).
  *
  * Thread-safe for matching: no shared scratch state.
  */
@@ -38,8 +43,10 @@ int sm_pattern_add_list(sm_pattern *p, const sm_list *list);
 
 /* Does VALUE (NUL-terminated) match any alternative? NULL never matches. */
 bool sm_pattern_match(const sm_pattern *p, const char *value);
-/* Same for a buffer that may hold NULs (bodies); regex alternatives only
- * see the bytes, literals and globs too. */
+/* Same for a buffer that may hold NULs (bodies). Body conditions are meant
+ * for regexes, which search the buffer; a literal or glob must match the
+ * whole buffer, as on strings. CIDRs and lists never match a buffer that
+ * holds a NUL. */
 bool sm_pattern_match_buf(const sm_pattern *p, const char *data, size_t len);
 /* For --trace: the pattern as written, alternatives joined by ", ". Borrowed. */
 const char *sm_pattern_text(const sm_pattern *p);

@@ -33,3 +33,10 @@ tests_unit_test_list_SOURCES = tests/unit/test_list.c
 tests_unit_test_list_CPPFLAGS = $(AM_CPPFLAGS) $(PCRE2_CFLAGS)
 tests_unit_test_list_CFLAGS = $(TEST_UNIT_FLAGS)
 tests_unit_test_list_LDADD = $(TEST_UNIT_LIBS)
+
+check_PROGRAMS += tests/unit/test_pattern
+TESTS += tests/unit/test_pattern
+tests_unit_test_pattern_SOURCES = tests/unit/test_pattern.c
+tests_unit_test_pattern_CPPFLAGS = $(AM_CPPFLAGS) $(PCRE2_CFLAGS)
+tests_unit_test_pattern_CFLAGS = $(TEST_UNIT_FLAGS)
+tests_unit_test_pattern_LDADD = $(TEST_UNIT_LIBS) $(PTHREAD_LIBS)
