@@ -1,0 +1,166 @@
+# tests/lib/mta_sendmail.sh - the MTA interface of tests/lib/harness.sh for a
+# private Sendmail 8.17 instance (sourced by h_setup when MTA=sendmail).
+#
+# Debian's Sendmail packages conflict with postfix, so they are never
+# installed: tests/lib/sendmail/fetch.sh downloads and unpacks them once into
+# $SM_CACHE (default /var/cache/stagemilter-tests/sendmail) and the daemon
+# runs from there, as root, in the test's namespaces.
+#
+# Everything of one instance lives under $H_TMP/sendmail: sendmail.cf (made
+# with m4 from tests/lib/sendmail/test.mc, which includes
+# contrib/sendmail/stagemilter.mc with only S= changed, so the snippet
+# administrators paste is the one tested), etc/ (aliases, service.switch,
+# hosts, helpfile), mqueue/ (the queue: qf* queued, hf* quarantined), maillog
+# (what Sendmail logs) and traffic.log (-X, the SMTP traffic it sees).
+#
+# Sendmail logs only through syslog(3), i.e. to /dev/log, and there is no
+# syslog daemon in the test namespace. tests/lib/sendmail/syslogd.py (python3)
+# listens on $H_TMP/sendmail/syslog.sock and writes maillog;
+# tests/lib/sendmail/devlog-ns.sh runs Sendmail in its own mount namespace
+# whose private /dev has log -> that socket. The machine's /dev is untouched.
+#
+# Functions: mta_install mta_start mta_stop mta_log mta_held_count
+# mta_queue_count mta_flush mta_expect (see harness.sh), plus
+# mta_queue_dir, mta_sendmail (run the cached sendmail binary on the private
+# configuration, in the logging namespace) and sm_* helpers.
+
+SM_CACHE=${SM_CACHE:-/var/cache/stagemilter-tests/sendmail}
+SM_ROOT=$SM_CACHE/root
+SM_BIN=$SM_ROOT/usr/libexec/sendmail/sendmail
+SM_CF_DIR=$SM_ROOT/usr/share/sendmail/cf
+SM_LIBDIR=$SM_ROOT/usr/lib/x86_64-linux-gnu
+SM_LIB=$H_TOP/tests/lib/sendmail
+SM_DIR=$H_TMP/sendmail
+SM_QUEUE=$SM_DIR/mqueue
+
+# Sendmail is unpacked in the cache (fetched now if needed); m4 and python3
+# are there.
+mta_install() {
+    h_need m4 /usr/bin/python3 unshare flock dpkg-deb apt-get
+    if ! "$SM_LIB/fetch.sh" "$SM_CACHE" 2>"$H_TMP/sendmail-fetch.log"; then
+        # The test's private network namespace has only loopback: fetch from
+        # the machine's network namespace (pid 1's), once; later runs reuse
+        # the cache.
+        if [ "$(readlink /proc/self/ns/net)" != "$(readlink /proc/1/ns/net)" ]; then
+            nsenter --net=/proc/1/ns/net -- "$SM_LIB/fetch.sh" "$SM_CACHE" \
+                2>"$H_TMP/sendmail-fetch.log" ||
+                h_die "cannot fetch Sendmail into $SM_CACHE" "$(cat "$H_TMP/sendmail-fetch.log")"
+        else
+            h_die "cannot fetch Sendmail into $SM_CACHE" "$(cat "$H_TMP/sendmail-fetch.log")"
+        fi
+    fi
+    [ -x "$SM_BIN" ] && [ -f "$SM_CF_DIR/m4/cf.m4" ] ||
+        h_die "Sendmail in $SM_CACHE is incomplete (remove the directory and retry)"
+}
+
+# Path of the instance's log (its syslog lines).
+mta_log() {
+    echo "$SM_DIR/maillog"
+}
+
+# Path of the private queue directory.
+mta_queue_dir() {
+    echo "$SM_QUEUE"
+}
+
+# Run the cached sendmail with ARGS on the private configuration, in the
+# mount namespace whose /dev/log reaches the instance's syslog listener.
+mta_sendmail() {
+    env LD_LIBRARY_PATH="$SM_LIBDIR" "$SM_LIB/devlog-ns.sh" "$SM_DIR/syslog.sock" "$SM_DIR/dev" \
+        "$SM_BIN" -C "$SM_DIR/sendmail.cf" "$@"
+}
+
+# Write sendmail.cf and its files for MILTER (libmilter syntax) and SINK_PORT.
+sm_write_config() {
+    local milter=$1 sink=$2 mc=
+    mkdir -p "$SM_DIR/etc" "$SM_QUEUE" "$SM_DIR/dev" || return 1
+    chmod 700 "$SM_QUEUE"
+    # No aliases; names resolve from this file only (no DNS in the namespace).
+    : >"$SM_DIR/etc/aliases"
+    printf 'hosts\t\tfiles\naliases\t\tfiles\npasswd\t\tfiles\n' >"$SM_DIR/etc/service.switch"
+    printf '127.0.0.1\tlocalhost host.test.example\n' >"$SM_DIR/etc/hosts"
+    cp "$SM_ROOT/etc/mail/helpfile" "$SM_DIR/etc/helpfile" 2>/dev/null
+    if [ -n "$milter" ]; then
+        mc=$SM_DIR/stagemilter.mc
+        sed "s|S=[^,]*,|S=$milter,|" "$H_TOP/contrib/sendmail/stagemilter.mc" >"$mc"
+        grep -qF "S=$milter," "$mc" ||
+            h_die "contrib/sendmail/stagemilter.mc has no S= to point at the test's milter"
+    fi
+    if ! m4 -D_CF_DIR_="$SM_CF_DIR/" -DMAIL_SETTINGS_DIR="$SM_DIR/etc/" -DSM_DIR="$SM_DIR" \
+        -DSM_PORT="$MTA_PORT" -DSM_SINK_PORT="$sink" ${mc:+-DSM_MILTER_MC="$mc"} \
+        "$SM_CF_DIR/m4/cf.m4" "$SM_LIB/test.mc" >"$SM_DIR/sendmail.cf" 2>"$SM_DIR/m4.log"; then
+        h_diag "m4 failed to build sendmail.cf:" "$(cat "$SM_DIR/m4.log")"
+        return 1
+    fi
+}
+
+# Start the instance; return once it accepts connections.
+mta_start() {
+    local milter=$1 sink=$2 i
+    [ -n "$sink" ] || h_die "mta_start: no sink port"
+    sm_write_config "$milter" "$sink" || return 1
+    : >>"$SM_DIR/maillog"
+    h_daemon sendmail-syslog /usr/bin/python3 "$SM_LIB/syslogd.py" "$SM_DIR/syslog.sock" "$SM_DIR/maillog"
+    for ((i = 0; i < 50; i++)); do
+        [ -S "$SM_DIR/syslog.sock" ] && break
+        sleep 0.1
+    done
+    if [ ! -S "$SM_DIR/syslog.sock" ]; then
+        h_diag "the syslog listener does not start:" "$(cat "$H_TMP/sendmail-syslog.log")"
+        return 1
+    fi
+    # -bD: daemon in the foreground (h_daemon's process group holds it and
+    # every child it forks); -X: the SMTP traffic, for diagnosis. SM_DEBUG
+    # (e.g. 64.10: every milter command and macro) writes Sendmail's debug
+    # output to sendmail/debug.log (never to stdout: in an SMTP session that
+    # is the client's socket).
+    h_daemon sendmail env LD_LIBRARY_PATH="$SM_LIBDIR" "$SM_LIB/devlog-ns.sh" \
+        "$SM_DIR/syslog.sock" "$SM_DIR/dev" \
+        "$SM_BIN" -C "$SM_DIR/sendmail.cf" -bD -X "$SM_DIR/traffic.log" ${SM_DEBUG:+-D "$SM_DIR/debug.log" -d"$SM_DEBUG"}
+    if ! h_wait_port "$MTA_PORT" 15; then
+        h_diag "Sendmail does not listen on 127.0.0.1:$MTA_PORT" \
+            "$(cat "$H_TMP/sendmail.log" 2>/dev/null)" "$(tail -n 20 "$SM_DIR/maillog")"
+        return 1
+    fi
+}
+
+# Stop the instance, its queue runs and its syslog listener.
+mta_stop() {
+    h_stop sendmail 10
+    # Let the last log lines of the dying daemon arrive before the listener goes.
+    sleep 0.2
+    h_stop sendmail-syslog 3
+    return 0
+}
+
+# Queue files of type PREFIX (qf: queued, hf: quarantined) in the queue.
+sm_count() {
+    local n
+    n=$(find "$SM_QUEUE" -maxdepth 1 -type f -name "$1*" 2>/dev/null | wc -l)
+    echo "$n"
+}
+
+# Messages quarantined by a milter (smfi_quarantine): Sendmail renames their
+# qf file to hf; they stay in the queue directory and are never delivered.
+mta_held_count() {
+    sm_count hf
+}
+
+# Messages still queued (not counting quarantined ones).
+mta_queue_count() {
+    sm_count qf
+}
+
+# Try delivery of queued mail now (one queue run, in the foreground).
+mta_flush() {
+    mta_sendmail -q >>"$SM_DIR/flush.log" 2>&1
+}
+
+# MTA-specific expectations, as extended regexes (see harness.sh).
+mta_expect() {
+    case $1 in
+    milter_down) echo '^451 4\.3\.2 ' ;;
+    connect_reject) echo '^554 ' ;;
+    *) h_die "mta_expect: unknown key $1" ;;
+    esac
+}

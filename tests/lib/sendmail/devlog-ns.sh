@@ -1,0 +1,52 @@
+#!/bin/bash
+# tests/lib/sendmail/devlog-ns.sh - run a command whose syslog(3) lines must
+# reach a private syslog socket (Sendmail: it can log nowhere else).
+#
+# SYNOPSIS
+#     devlog-ns.sh SOCKET STAGING_DIR COMMAND [ARG...]
+#
+# DESCRIPTION
+#     glibc's syslog(3) always writes to /dev/log. Creating /dev/log in the
+#     machine's /dev would be seen by everything on the machine, so this
+#     re-executes itself in a new private mount namespace (`unshare -m`,
+#     private propagation), mounts a small tmpfs on STAGING_DIR (an empty
+#     directory), fills it with the few device nodes and links a daemon needs
+#     (null zero full random urandom tty, fd std*, pts and shm re-bound), adds
+#     `log -> SOCKET`, moves it over /dev, and execs COMMAND (same pid). Only
+#     COMMAND and its children see that /dev; the namespace disappears with
+#     them.
+#
+# DIAGNOSTICS
+#     Exit status 111, with the reason on stderr, when the namespace cannot
+#     be set up; otherwise COMMAND's own.
+set -u
+if [ "${SM_DEVLOG_NS:-}" != "$$" ]; then
+    export SM_DEVLOG_NS=$$
+    exec unshare -m --propagation private -- /bin/bash "$0" "$@"
+fi
+unset SM_DEVLOG_NS
+sock=$1 stage=$2
+shift 2
+
+fail() {
+    echo "devlog-ns.sh: $*" >&2
+    exit 111
+}
+
+mkdir -p "$stage" || fail "cannot create $stage"
+mount -t tmpfs -o mode=0755,size=64k smdev "$stage" || fail "cannot mount a tmpfs on $stage"
+for n in null zero full random urandom tty; do
+    [ -e "/dev/$n" ] && { cp -a "/dev/$n" "$stage/$n" || fail "cannot copy /dev/$n"; }
+done
+ln -s /proc/self/fd "$stage/fd"
+ln -s /proc/self/fd/0 "$stage/stdin"
+ln -s /proc/self/fd/1 "$stage/stdout"
+ln -s /proc/self/fd/2 "$stage/stderr"
+for d in pts shm; do
+    if [ -d "/dev/$d" ]; then
+        mkdir "$stage/$d" && mount --rbind "/dev/$d" "$stage/$d" || fail "cannot bind /dev/$d"
+    fi
+done
+ln -s "$sock" "$stage/log"
+mount --move "$stage" /dev || fail "cannot move $stage over /dev"
+exec "$@"
