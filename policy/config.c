@@ -41,11 +41,24 @@ sm_config_pos(const sm_loader *ld, const sm_yt_node *node)
     return pos;
 }
 
+/* Was the latest problem reported at NODE already? Then a second one there
+ * is a consequence of the first (an alias read as nothing, say): skip it. */
+static bool
+config_cascade(const sm_loader *ld, const sm_yt_node *node)
+{
+    size_t n = sm_diag_count(ld->diag);
+    const sm_diag_entry *e = n ? sm_diag_get(ld->diag, n - 1) : NULL;
+    return node != NULL && e != NULL && e->severity == SM_SEV_ERROR && e->line == node->line &&
+           e->column == node->column && e->file != NULL && strcmp(e->file, ld->file) == 0;
+}
+
 /* Report an error at NODE. */
 void
 sm_config_error(sm_loader *ld, const sm_yt_node *node, const char *fmt, ...)
 {
     va_list ap;
+    if (config_cascade(ld, node))
+        return;
     va_start(ap, fmt);
     sm_diag_vadd(ld->diag, SM_SEV_ERROR, ld->file, node ? node->line : 0, node ? node->column : 0,
                  fmt, ap);
@@ -222,8 +235,8 @@ sm_config_duration(sm_loader *ld, const sm_yt_node *node, const char *what, uint
     if (sm_config_expect(ld, node, SM_YT_SCALAR, what) < 0)
         return -1;
     if (sm_units_duration_ms(node->text, &v, &err) < 0) {
-        sm_config_error(ld, node, "%s: bad duration '%s': %s (write e.g. 500ms, 30s, 5m, 1h)", what,
-                        node->text, err ? err : "invalid");
+        sm_config_error(ld, node, "%s: bad duration '%s': %s", what, node->text,
+                        err ? err : "invalid");
         return -1;
     }
     *out = v;
@@ -239,8 +252,7 @@ sm_config_size(sm_loader *ld, const sm_yt_node *node, const char *what, uint64_t
     if (sm_config_expect(ld, node, SM_YT_SCALAR, what) < 0)
         return -1;
     if (sm_units_size(node->text, &v, &err) < 0) {
-        sm_config_error(ld, node, "%s: bad size '%s': %s (write e.g. 512, 10k, 25M, 1G)", what,
-                        node->text, err ? err : "invalid");
+        sm_config_error(ld, node, "%s: bad size '%s': %s", what, node->text, err ? err : "invalid");
         return -1;
     }
     *out = v;

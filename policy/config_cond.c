@@ -90,8 +90,7 @@ cond_pattern_item(sm_loader *ld, const sm_yt_node *node, const char *what, sm_pa
     char *errmsg = NULL;
     size_t erroff = 0;
     if (sm_pattern_add(p, spec, &errmsg, &erroff) < 0) {
-        sm_config_error_in(ld, node, erroff, "%s: bad pattern '%s': %s", what, spec,
-                           errmsg ? errmsg : "out of memory");
+        sm_config_error_in(ld, node, erroff, "%s: %s", what, errmsg ? errmsg : "out of memory");
         free(errmsg);
         return;
     }
@@ -228,8 +227,7 @@ cond_size(sm_loader *ld, const sm_yt_node *key, const sm_yt_node *v)
     uint64_t bytes;
     const char *err = NULL;
     if (sm_units_size(t + off, &bytes, &err) < 0) {
-        sm_config_error_in(ld, v, off, "size: bad size '%s': %s (write e.g. 512, 10k, 25M, 1G)",
-                           t + off, err ? err : "invalid");
+        sm_config_error_in(ld, v, off, "size: bad size '%s': %s", t + off, err ? err : "invalid");
         return NULL;
     }
     sm_cond *c = cond_new(ld, SM_COND_SIZE, key);

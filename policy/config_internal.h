@@ -19,7 +19,7 @@ typedef struct sm_loader {
     const char *file;    /* policy->files[0]: positions borrow it */
     const char *basedir; /* relative list files: NULL = current directory */
     /* Remembered for the checks across sections. */
-    const sm_yt_node *first_delegate;   /* the first `delegate:` value */
+    const sm_yt_node *first_delegate;   /* the first delegate rule */
     const sm_yt_node *first_quarantine; /* the first quarantine verb */
     const sm_yt_node *workdir_node;     /* milter.workdir as written, if given */
 } sm_loader;

@@ -433,7 +433,7 @@ rules_one(sm_loader *ld, const sm_yt_node *node, sm_config_scope scope, sm_rule 
                             "a delegate rule cannot be inside another delegate's rules; put "
                             "them one after the other");
         if (ld->first_delegate == NULL)
-            ld->first_delegate = delegate;
+            ld->first_delegate = node;
         if (sm_config_expect(ld, delegate, SM_YT_SCALAR, "delegate") == 0) {
             r->service = sm_policy_service(ld->policy, delegate->text);
             if (r->service == NULL || r->service->name == NULL) {

@@ -129,6 +129,24 @@ yt_offset_mark(const yt_state *st, size_t offset, int *line, int *column)
     }
 }
 
+/* The byte at libyaml's MARK (0-based line and column in characters), or
+ * -1 when outside the text. */
+static int
+yt_char_at(const yt_state *st, yaml_mark_t mark)
+{
+    size_t i = 0, line = 0, col = 0;
+    for (; i < st->len && line < mark.line; i++)
+        if (st->text[i] == '\n')
+            line++;
+    for (; i < st->len && st->text[i] != '\n'; i++) {
+        if (((unsigned char)st->text[i] & 0xC0) == 0x80)
+            continue;
+        if (col++ == mark.column)
+            return (unsigned char)st->text[i];
+    }
+    return -1;
+}
+
 /* Report the parser's own error (syntax, encoding). */
 static void
 yt_parser_error(yt_state *st)
@@ -141,6 +159,10 @@ yt_parser_error(yt_state *st)
         int line, column;
         yt_offset_mark(st, p->problem_offset, &line, &column);
         sm_diag_add(st->diag, SM_SEV_ERROR, st->file, line, column, "YAML error: %s", problem);
+    } else if (yt_char_at(st, p->problem_mark) == '\t') {
+        sm_diag_add(st->diag, SM_SEV_ERROR, st->file, (int)p->problem_mark.line + 1,
+                    (int)p->problem_mark.column + 1,
+                    "YAML syntax error: %s (a tab: YAML indents with spaces only)", problem);
     } else if (p->context != NULL) {
         sm_diag_add(st->diag, SM_SEV_ERROR, st->file, (int)p->problem_mark.line + 1,
                     (int)p->problem_mark.column + 1, "YAML syntax error: %s (%s at line %d)",
