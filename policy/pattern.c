@@ -38,7 +38,8 @@
  *
  * THREADS
  *     Matching writes nothing shared: each regex match uses its own
- *     pcre2_match_data, and JIT matching runs on the caller's stack.
+ *     pcre2_match_data, and JIT matching runs on the caller's stack (a
+ *     match that outgrows the JIT stack is redone by the interpreter).
  *
  * DIAGNOSTICS
  *     sm_pattern_add returns -1 with *ERRMSG (NULL if even that allocation
@@ -314,6 +315,11 @@ pattern_regex(const pcre2_code *re, const char *data, size_t len)
     if (md == NULL)
         return false;
     rc = pcre2_match(re, (PCRE2_SPTR)data, len, 0, 0, md, NULL);
+    /* JIT code runs on a small fixed stack; a deeply backtracking match on
+     * a large body can exhaust it where the interpreter (heap frames,
+     * bounded by the match limit) still finds the answer. */
+    if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
+        rc = pcre2_match(re, (PCRE2_SPTR)data, len, 0, PCRE2_NO_JIT, md, NULL);
     pcre2_match_data_free(md);
     /* rc 0 means "matched, ovector too small": still a match. Negative is
      * no match, or an error (match limit, memory), treated as no match. */

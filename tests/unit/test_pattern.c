@@ -327,6 +327,20 @@ test_buffers(void **state)
     assert_true(sm_pattern_match_buf(p, buf, big));
     free(buf);
     sm_pattern_free(p);
+
+    /* A match too deep for the JIT stack still gets the right answer. */
+    static const char *const deep[] = {"/^(a|b)*c$/", NULL};
+    p = must_pattern(SM_PAT_TEXT, deep);
+    size_t n = 100000;
+    buf = malloc(n);
+    assert_non_null(buf);
+    memset(buf, 'a', n);
+    buf[n - 1] = 'c';
+    assert_true(sm_pattern_match_buf(p, buf, n));
+    buf[n - 1] = 'd';
+    assert_false(sm_pattern_match_buf(p, buf, n));
+    free(buf);
+    sm_pattern_free(p);
 }
 
 struct thread_arg {
