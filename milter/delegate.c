@@ -15,6 +15,8 @@
  * Errors: every failure of the scanner is a result (FAILED with the reason
  * in out->reply); -1 only when nothing could be attempted.
  */
+#include "config.h"
+
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -24,6 +24,8 @@
  * Errors: start-up problems are returned as text; a failure on a
  * connection closes that connection only.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>

@@ -39,6 +39,8 @@
  * Errors: every failure becomes RES->status FAILED with RES->error saying
  * which target and phase; -1 only on memory exhaustion.
  */
+#include "config.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>

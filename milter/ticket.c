@@ -17,6 +17,8 @@
  * Errors: sm_ticket_open() returns NULL when RAND_bytes fails (no token is
  * better than a guessable one) or memory runs out.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>

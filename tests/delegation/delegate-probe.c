@@ -1,0 +1,327 @@
+/*
+ * delegate-probe.c - drive the delegation modules against real scanners.
+ *
+ * Usage:
+ *   delegate-probe -c POLICY -s SERVICE -m MESSAGE.eml -f SENDER -r RCPT [-r RCPT...]
+ *                  [-g GRACE_MS] [-v] [-b]
+ *       Start the receiver on the policy's receiver.listen, delegate the
+ *       message to SERVICE once, print the result as key=value lines:
+ *       result= code= enhanced= reply= elapsed_ms= target= then, for a
+ *       returned copy, one header= line per header ("Name: value", line
+ *       ends as spaces) and body_len=, with -b the body after "body:".
+ *       Log lines (and with -v the SMTP dialogue) go to stderr.
+ *   delegate-probe -c POLICY -S SECONDS [-t TOKENFILE]
+ *       Run only the receiver for SECONDS (or until SIGTERM/SIGINT). With
+ *       -t, open one ticket and write its token to TOKENFILE first. At the
+ *       end print the receiver's counters (connections= delivered=
+ *       refused= too_big= busy=) and, with -t, ticket=delivered|waiting.
+ *
+ * Exit status: 0 when it ran (whatever the result), 2 on bad usage or when
+ * the policy, the message or the receiver cannot be set up.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "stagemilter/engine.h"
+#include "stagemilter/policy.h"
+#include "stagemilter/session.h"
+#include "delegate.h"
+#include "receiver.h"
+#include "ticket.h"
+
+/* Serialises stderr lines from the receiver threads and the main thread. */
+static pthread_mutex_t probe_log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Log callback: one line to stderr. */
+static void
+probe_log(void *arg, const char *line)
+{
+    pthread_mutex_lock(&probe_log_lock);
+    fprintf(stderr, "%s%s\n", arg != NULL ? (const char *)arg : "", line);
+    pthread_mutex_unlock(&probe_log_lock);
+}
+
+/* Progress callback: count the calls (the daemon calls smfi_progress). */
+static void
+probe_progress(void *arg)
+{
+    (*(unsigned *)arg)++;
+    probe_log(NULL, "progress");
+}
+
+/* Print S with CR and LF as spaces. */
+static void
+probe_print_flat(const char *s)
+{
+    for (; *s; s++)
+        putchar(*s == '\r' || *s == '\n' ? ' ' : *s);
+}
+
+/* Read a whole file into a malloc'd buffer. */
+static char *
+probe_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t cap = 0, n = 0;
+
+    if (f == NULL)
+        return NULL;
+    for (;;) {
+        if (n + 65536 > cap) {
+            cap = cap ? cap * 2 : 131072;
+            char *nb = realloc(buf, cap);
+            if (nb == NULL) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = nb;
+        }
+        size_t r = fread(buf + n, 1, cap - n - 1, f);
+        n += r;
+        if (r == 0)
+            break;
+    }
+    fclose(f);
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+/* Print usage and return 2. */
+static int
+probe_usage(void)
+{
+    fprintf(stderr, "usage: delegate-probe -c POLICY -s SERVICE -m FILE -f SENDER -r RCPT... "
+                    "[-g GRACE_MS] [-v] [-b]\n"
+                    "       delegate-probe -c POLICY -S SECONDS [-t TOKENFILE]\n");
+    return 2;
+}
+
+/* Run the receiver alone for SECONDS, optionally with one open ticket. */
+static int
+probe_serve(sm_ticket_registry *reg, sm_receiver *rcv, long seconds, const char *tokenfile)
+{
+    sm_ticket *t = NULL;
+    sigset_t set;
+    struct timespec ts = {.tv_sec = 1, .tv_nsec = 0};
+
+    if (tokenfile != NULL) {
+        t = sm_ticket_open(reg);
+        FILE *f = t ? fopen(tokenfile, "w") : NULL;
+        if (f == NULL) {
+            fprintf(stderr, "delegate-probe: cannot write %s\n", tokenfile);
+            sm_ticket_close(t);
+            return 2;
+        }
+        fprintf(f, "%s\n", sm_ticket_token(t));
+        fclose(f);
+    }
+    printf("ready port=%u\n", sm_receiver_port(rcv));
+    fflush(stdout);
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    uint64_t end = sm_ticket_clock_ms() + (uint64_t)seconds * 1000u;
+    while (sm_ticket_clock_ms() < end)
+        if (sigtimedwait(&set, NULL, &ts) > 0)
+            break;
+    sm_receiver_stats st;
+    sm_receiver_get_stats(rcv, &st);
+    printf("connections=%" PRIu64 " delivered=%" PRIu64 " refused=%" PRIu64 " too_big=%" PRIu64
+           " busy=%" PRIu64 "\n",
+           st.connections, st.delivered, st.refused, st.too_big, st.busy);
+    if (t != NULL) {
+        sm_ticket_delivery d = {0};
+        bool got = sm_ticket_wait(t, 0, NULL, NULL, 0, &d);
+        printf("ticket=%s size=%zu\n", got ? "delivered" : "waiting", d.len);
+        sm_ticket_delivery_clear(&d);
+        sm_ticket_close(t);
+    }
+    return 0;
+}
+
+/* Build the session, delegate once, print the result. */
+static int
+probe_delegate(sm_policy *pol, sm_ticket_registry *reg, const char *service, const char *msgfile,
+               const char *sender, char **rcpts, size_t nrcpts, uint64_t grace, bool verbose,
+               bool body)
+{
+    const sm_service *svc = sm_policy_service(pol, service);
+    sm_session *s = NULL;
+    char *data = NULL;
+    size_t len = 0;
+    const char *err = NULL;
+    unsigned progress_calls = 0;
+    int rc = 2;
+
+    if (svc == NULL) {
+        fprintf(stderr, "delegate-probe: no service %s in the policy\n", service);
+        return 2;
+    }
+    data = probe_slurp(msgfile, &len);
+    if (data == NULL) {
+        fprintf(stderr, "delegate-probe: cannot read %s: %s\n", msgfile, strerror(errno));
+        return 2;
+    }
+    s = sm_session_create(pol, "probe");
+    if (s == NULL || sm_session_set_client(s, "127.0.0.1", "0", "localhost") != 0 ||
+        sm_session_begin_transaction(s, sender) != 0)
+        goto out;
+    for (size_t i = 0; i < nrcpts; i++)
+        if (sm_session_set_rcpt(s, rcpts[i]) != 0 || sm_session_accept_rcpt(s) != 0)
+            goto out;
+    if (sm_message_parse(sm_session_message(s), data, len, &err) != 0) {
+        fprintf(stderr, "delegate-probe: %s: %s\n", msgfile, err);
+        goto out;
+    }
+    sm_delegate_ctx dc = {
+        .tickets = reg,
+        .helo_name = "probe.test.example",
+        .drop_grace_ms = grace,
+        .progress = probe_progress,
+        .progress_arg = &progress_calls,
+        .progress_interval_ms = 1000,
+        .log = probe_log,
+        .log_arg = NULL,
+        .transcript = verbose,
+    };
+    sm_delegation out;
+    sm_delegation_init(&out);
+    if (sm_delegate_hook(&dc, s, svc, &out) != 0) {
+        printf("internal=-1\n");
+        sm_delegation_clear(&out);
+        rc = 0;
+        goto out;
+    }
+    printf("result=%s\ncode=%d\nenhanced=%s\nreply=", sm_delegation_result_name(out.result),
+           out.reply_code, out.enhanced);
+    probe_print_flat(out.reply ? out.reply : "");
+    printf("\nelapsed_ms=%" PRIu64 "\nprogress_calls=%u\n", out.elapsed_ms, progress_calls);
+    for (size_t i = 0; i < out.returned.nheaders; i++) {
+        printf("header=%s: ", out.returned.headers[i].name);
+        probe_print_flat(out.returned.headers[i].value);
+        putchar('\n');
+    }
+    if (out.result == SM_DELEGATION_RETURNED) {
+        printf("body_len=%zu\n", out.returned.body_len);
+        if (body)
+            printf("body:\n%s", out.returned.body ? out.returned.body : "");
+    }
+    sm_delegation_clear(&out);
+    rc = 0;
+out:
+    sm_session_free(s);
+    free(data);
+    return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *policy = NULL, *service = NULL, *msgfile = NULL, *sender = NULL;
+    const char *tokenfile = NULL;
+    char *rcpts[64];
+    size_t nrcpts = 0;
+    long serve = -1;
+    uint64_t grace = 0;
+    bool verbose = false, body = false;
+    int c;
+
+    while ((c = getopt(argc, argv, "c:s:m:f:r:g:S:t:vb")) != -1) {
+        switch (c) {
+        case 'c':
+            policy = optarg;
+            break;
+        case 's':
+            service = optarg;
+            break;
+        case 'm':
+            msgfile = optarg;
+            break;
+        case 'f':
+            sender = optarg;
+            break;
+        case 'r':
+            if (nrcpts == 64)
+                return probe_usage();
+            rcpts[nrcpts++] = optarg;
+            break;
+        case 'g':
+            grace = strtoull(optarg, NULL, 10);
+            break;
+        case 'S':
+            serve = strtol(optarg, NULL, 10);
+            break;
+        case 't':
+            tokenfile = optarg;
+            break;
+        case 'v':
+            verbose = true;
+            break;
+        case 'b':
+            body = true;
+            break;
+        default:
+            return probe_usage();
+        }
+    }
+    if (policy == NULL || (serve < 0 && (service == NULL || msgfile == NULL || sender == NULL)))
+        return probe_usage();
+
+    /* The receiver's threads inherit this mask: signals go to sigtimedwait. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    sm_diag *diag = sm_diag_create();
+    sm_policy *pol = sm_policy_load(policy, diag);
+    sm_diag_print(diag, stderr);
+    sm_diag_free(diag);
+    if (pol == NULL)
+        return 2;
+    const sm_receiver_config *rc = sm_policy_receiver(pol);
+    sm_receiver_options ro = {
+        .host = rc->present ? rc->host : "127.0.0.1",
+        .port = rc->present ? rc->port : "10025",
+        .max_message_size = sm_policy_milter(pol)->max_message_size,
+        .hostname = "receiver.test.example",
+        .idle_timeout_ms = 30000,
+        .log = probe_log,
+        .log_arg = NULL,
+    };
+    sm_ticket_registry *reg = sm_ticket_registry_create();
+    char err[256];
+    sm_receiver *rcv = reg ? sm_receiver_start(&ro, reg, err, sizeof err) : NULL;
+    int status;
+    if (rcv == NULL) {
+        fprintf(stderr, "delegate-probe: receiver: %s\n", reg ? err : "out of memory");
+        status = 2;
+    } else if (serve >= 0) {
+        status = probe_serve(reg, rcv, serve, tokenfile);
+    } else {
+        status =
+            probe_delegate(pol, reg, service, msgfile, sender, rcpts, nrcpts, grace, verbose, body);
+    }
+    sm_receiver_stop(rcv);
+    if (reg != NULL && sm_ticket_registry_open_count(reg) != 0) {
+        fprintf(stderr, "delegate-probe: tickets left open\n");
+        status = 2;
+    }
+    sm_ticket_registry_free(reg);
+    sm_policy_unref(pol);
+    return status;
+}

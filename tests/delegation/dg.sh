@@ -1,0 +1,111 @@
+# tests/delegation/dg.sh - helpers of the delegation tests (bash), on top of
+# tests/lib/harness.sh (source that first, then call h_setup).
+#
+#   dg_policy FILE SERVICES_YAML   write a policy with receiver.listen
+#                                  127.0.0.1:$DG_RECEIVER_PORT and the given
+#                                  services: block (indented YAML text)
+#   dg_probe NAME ARGS...          run delegate-probe ARGS; stdout in
+#                                  $H_TMP/probe-NAME.out, stderr in
+#                                  $H_TMP/probe-NAME.err (paths in
+#                                  $DG_OUT/$DG_ERR), exit status in $DG_RC
+#   dg_get FILE KEY                first value of KEY=... in FILE
+#   dg_eml FILE SUBJECT BODY       write a small message file
+#   dg_silent_peer PORT            a TCP peer that accepts and never answers
+#   dg_clam_start ACTION           clamd (EICAR-only database) and clamsmtpd
+#                                  on 127.0.0.1:$DG_CLAMSMTP_PORT relaying to
+#                                  the receiver, with Action: ACTION
+#   dg_clam_stop                   stop clamsmtpd (clamd keeps running)
+#
+# Variables: DG_PROBE (the probe binary), DG_RECEIVER_PORT (10025),
+# DG_CLAMSMTP_PORT (10026).
+
+DG_PROBE=${DG_PROBE:-${top_builddir:-$H_TOP}/tests/delegation/delegate-probe}
+DG_RECEIVER_PORT=10025
+DG_CLAMSMTP_PORT=10026
+[ -x "$DG_PROBE" ] || DG_PROBE=$H_TOP/tests/delegation/delegate-probe
+
+# Write a policy: the receiver plus SERVICES (a YAML block under services:).
+dg_policy() {
+    {
+        printf 'receiver:\n  listen: "127.0.0.1:%s"\nservices:\n' "$DG_RECEIVER_PORT"
+        printf '%s\n' "$2"
+        printf 'stages:\n  preq:\n    - rule: probe\n      delegate: %s\n      rules: []\n' \
+            "$(printf '%s\n' "$2" | sed -n 's/^  \([a-z_0-9]*\):$/\1/p' | head -n 1)"
+    } >"$1"
+}
+
+# Run the probe; remember where its output went.
+dg_probe() {
+    local name=$1
+    shift
+    [ -x "$DG_PROBE" ] || h_die "no probe at $DG_PROBE (run make check or make tests/delegation/delegate-probe)"
+    DG_OUT=$H_TMP/probe-$name.out
+    DG_ERR=$H_TMP/probe-$name.err
+    "$DG_PROBE" "$@" >"$DG_OUT" 2>"$DG_ERR"
+    DG_RC=$?
+    return 0
+}
+
+# First value of KEY= in FILE.
+dg_get() {
+    sed -n "s/^$2=//p" "$1" | head -n 1
+}
+
+# A small message.
+dg_eml() {
+    printf 'From: Alice <alice@sender.test>\nTo: bob@rcpt.test\nSubject: %s\nMessage-ID: <%s@sender.test>\n\n%s\n' \
+        "$2" "$RANDOM$RANDOM" "$3" >"$1"
+}
+
+# A peer that accepts connections and never says a word.
+dg_silent_peer() {
+    h_daemon "silent-$1" /usr/bin/python3 -c '
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(16)
+held = []
+while True:
+    c, _ = s.accept()
+    held.append(c)
+' "$1"
+    h_wait_port "$1" 10 || h_die "the silent peer does not listen on $1"
+}
+
+# clamd with a one-line EICAR database, and clamsmtpd in front of it.
+dg_clam_start() {
+    h_need clamd clamsmtpd
+    local d=$H_TMP/clam
+    mkdir -p "$d/db" "$d/tmp"
+    if [ ! -S "$d/clamd.sock" ]; then
+        # A body signature: the hex of the EICAR test string's middle part.
+        printf 'Eicar-Test-Signature:0:*:%s\n' \
+            "$(printf 'EICAR-STANDARD-ANTIVIRUS-TEST-FILE' | od -An -tx1 | tr -d ' \n')" \
+            >"$d/db/eicar.ndb"
+        cat >"$d/clamd.conf" <<EOF
+LocalSocket $d/clamd.sock
+DatabaseDirectory $d/db
+Foreground yes
+LogFile $d/clamd.log
+User root
+EOF
+        h_daemon clamd clamd -c "$d/clamd.conf"
+        h_wait 20 test -S "$d/clamd.sock" || h_die "clamd did not start" "$(cat "$H_TMP/clamd.log")"
+    fi
+    cat >"$d/clamsmtpd.conf" <<EOF
+OutAddress: 127.0.0.1:$DG_RECEIVER_PORT
+Listen: 127.0.0.1:$DG_CLAMSMTP_PORT
+ClamAddress: $d/clamd.sock
+TempDirectory: $d/tmp
+Action: $1
+EOF
+    h_daemon clamsmtpd clamsmtpd -d 3 -f "$d/clamsmtpd.conf" -p "$d/clamsmtpd.pid"
+    h_wait_port "$DG_CLAMSMTP_PORT" 10 || h_die "clamsmtpd does not listen" "$(cat "$H_TMP/clamsmtpd.log")"
+}
+
+# Stop clamsmtpd (to restart it with another Action).
+dg_clam_stop() {
+    h_stop clamsmtpd 3
+    h_wait 10 bash -c "! ss -Hltn 'sport = :$DG_CLAMSMTP_PORT' | grep -q ."
+}
