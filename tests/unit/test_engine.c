@@ -267,6 +267,7 @@ test_implicit_accept(void **state)
                "      then: next\n"
                "    - action: tag\n"
                "      do: [ { set: { tagged: \"yes\" } } ]\n");
+    h.hooks.trace = NULL; /* optional */
     sm_verdict v;
     h_run(&h, SM_STAGE_CONNECT, &v);
     assert_int_equal(v.verb, SM_VERB_ACCEPT);
@@ -758,6 +759,23 @@ test_interpolation(void **state)
                                 "bob@example.org|val||$");
     sm_verdict_clear(&v);
     h_free(&h);
+
+    /* A reply text is one line: control characters become spaces, and it is
+     * capped at 450 bytes so code, enhanced code and text fit 512. */
+    h_load(&h, "stages:\n  helo:\n    - rule: r\n      then: { defer: \"[${helo}]\" }\n");
+    assert_int_equal(sm_session_set_helo(h.s, "a\r\nb"), 0);
+    h_run(&h, SM_STAGE_HELO, &v);
+    assert_string_equal(v.text, "[a  b]");
+    sm_verdict_clear(&v);
+    char big[2000];
+    memset(big, 'h', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    assert_int_equal(sm_session_set_helo(h.s, big), 0);
+    h_run(&h, SM_STAGE_HELO, &v);
+    assert_int_equal(strlen(v.text), 450);
+    assert_int_equal(v.text[0], '[');
+    sm_verdict_clear(&v);
+    h_free(&h);
 }
 
 struct cond_case {
@@ -1077,6 +1095,33 @@ test_trace(void **state)
                         "verdict deny 554 5.7.1 last\n"
                         "stage mail\n"
                         "verdict accept 0 - -\n");
+
+    /* faccept at connect: later stages are traced as skipped. */
+    sm_session_end_transaction(h.s);
+    h.trace[0] = '\0';
+    assert_int_equal(sm_session_set_client(h.s, "127.0.0.1", "1", "localhost"), 0);
+    h_run(&h, SM_STAGE_CONNECT, &v);
+    sm_verdict_clear(&v);
+    assert_int_equal(sm_session_begin_transaction(h.s, "a@example.net"), 0);
+    h_run(&h, SM_STAGE_MAIL, &v);
+    sm_verdict_clear(&v);
+    h_run(&h, SM_STAGE_PREQ, &v);
+    sm_verdict_clear(&v);
+    assert_string_equal(h.trace, "stage connect\n"
+                                 "rule tag matched\n"
+                                 "effect set a=1\n"
+                                 "rule local matched\n"
+                                 "verdict faccept 0 - local\n"
+                                 "stage mail\n"
+                                 "skipped faccept for the connection\n"
+                                 "verdict accept 0 - -\n"
+                                 "stage preq\n"
+                                 "skipped faccept for the connection\n"
+                                 "verdict accept 0 - -\n"
+                                 "stage postq\n"
+                                 "skipped faccept for the connection\n"
+                                 "verdict accept 0 - -\n");
+    assert_int_equal(h.deleg_calls, 1); /* only the first message was scanned */
     h_free(&h);
 }
 
