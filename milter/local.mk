@@ -1,10 +1,19 @@
 # milter/local.mk: the daemon. Adapts libmilter callbacks to the engine.
-# stagemilter stays in EXTRA_PROGRAMS (built on request: `make stagemilter`)
-# until every part of libpolicy it links against has landed.
 MILTER_FILES = milter/main.c milter/log.c milter/log.h milter/reply.c milter/reply.h \
 	milter/socket.c milter/socket.h milter/callbacks.c milter/callbacks.h milter/trace.c \
 	milter/trace.h milter/quarantine.c milter/quarantine.h
-EXTRA_PROGRAMS = stagemilter
+sbin_PROGRAMS += stagemilter
 stagemilter_SOURCES = $(MILTER_FILES)
 stagemilter_CFLAGS = $(AM_CFLAGS) $(MILTER_CFLAGS)
 stagemilter_LDADD = $(POLICY_LIBS) $(MILTER_LIBS) $(OPENSSL_LIBS) $(PTHREAD_LIBS)
+
+# Milter-protocol tests: the built daemon driven by miltertest scripts.
+MILTER_TEST_SCRIPTS = tests/milter/lib.lua tests/milter/negotiate.lua \
+	tests/milter/envelope.lua tests/milter/eom.lua tests/milter/quarantine.lua \
+	tests/milter/hold.lua tests/milter/storehold.lua
+MILTER_TEST_POLICIES = tests/milter/policies/negotiate.yaml \
+	tests/milter/policies/envelope.yaml tests/milter/policies/eom.yaml \
+	tests/milter/policies/quarantine.yaml tests/milter/policies/hold.yaml \
+	tests/milter/policies/storehold.yaml
+TESTS += tests/milter/run.t
+EXTRA_DIST += tests/milter/run.t $(MILTER_TEST_SCRIPTS) $(MILTER_TEST_POLICIES)
