@@ -171,7 +171,8 @@ session_reset_transaction(sm_session *s)
     s->in_transaction = false;
 }
 
-/* A new session on POLICY (own reference taken) with log id ID. */
+/* A new session on POLICY (own reference taken) with log id ID. POLICY may be
+ * NULL (unit tests): every stage then has no rules. */
 sm_session *
 sm_session_create(sm_policy *policy, const char *id)
 {
