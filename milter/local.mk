@@ -8,12 +8,12 @@ stagemilter_CFLAGS = $(AM_CFLAGS) $(MILTER_CFLAGS)
 stagemilter_LDADD = $(POLICY_LIBS) $(MILTER_LIBS) $(OPENSSL_LIBS) $(PTHREAD_LIBS)
 
 # Milter-protocol tests: the built daemon driven by miltertest scripts.
-MILTER_TEST_SCRIPTS = tests/milter/lib.lua tests/milter/negotiate.lua \
+MILTER_TEST_LUA = tests/milter/lib.lua tests/milter/negotiate.lua \
 	tests/milter/envelope.lua tests/milter/eom.lua tests/milter/quarantine.lua \
 	tests/milter/hold.lua tests/milter/storehold.lua
-MILTER_TEST_POLICIES = tests/milter/policies/negotiate.yaml \
+MILTER_TEST_POLICY_FILES = tests/milter/policies/negotiate.yaml \
 	tests/milter/policies/envelope.yaml tests/milter/policies/eom.yaml \
 	tests/milter/policies/quarantine.yaml tests/milter/policies/hold.yaml \
 	tests/milter/policies/storehold.yaml
 TESTS += tests/milter/run.t
-EXTRA_DIST += tests/milter/run.t $(MILTER_TEST_SCRIPTS) $(MILTER_TEST_POLICIES)
+EXTRA_DIST += tests/milter/run.t $(MILTER_TEST_LUA) $(MILTER_TEST_POLICY_FILES)
