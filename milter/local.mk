@@ -17,3 +17,10 @@ MILTER_TEST_POLICY_FILES = tests/milter/policies/negotiate.yaml \
 	tests/milter/policies/storehold.yaml
 TESTS += tests/milter/run.t
 EXTRA_DIST += tests/milter/run.t $(MILTER_TEST_LUA) $(MILTER_TEST_POLICY_FILES)
+
+# --trace golden outputs: NAME.yaml + NAME.eml + NAME.args -> NAME.out.
+TRACE_GOLDEN_NAMES = accept connect-reject delegate faccept quarantine
+TESTS += tests/trace/run.t
+EXTRA_DIST += tests/trace/run.t \
+	$(foreach n,$(TRACE_GOLDEN_NAMES),tests/trace/$(n).yaml tests/trace/$(n).eml \
+	tests/trace/$(n).args tests/trace/$(n).out)

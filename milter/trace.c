@@ -48,6 +48,7 @@
 
 typedef struct trace_state {
     FILE *out;
+    const sm_policy *policy;
     int printed;       /* the stage whose header was printed last, -1 none */
     bool verdict_seen; /* the engine traced a verdict during this run */
 } trace_state;
@@ -70,6 +71,8 @@ trace_header(trace_state *t, sm_stage stage)
         return;
     fprintf(t->out, "== %s\n", sm_stage_name(stage));
     t->printed = (int)stage;
+    if (!sm_policy_stage_used(t->policy, stage))
+        fprintf(t->out, "   (no rules)\n");
 }
 
 /* Indentation for rules at DEPTH. */
@@ -131,6 +134,9 @@ trace_event(void *ctx, const sm_trace_event *ev)
         fprintf(out, "skipped   %s\n", ev->detail ? ev->detail : "");
         break;
     case SM_TRACE_EFFECT:
+        /* A `log` effect was printed already by the log hook. */
+        if (ev->detail != NULL && strncmp(ev->detail, "log ", 4) == 0)
+            break;
         trace_indent(out, ev->depth);
         fprintf(out, "          effect: %s\n", ev->detail ? ev->detail : "");
         break;
@@ -248,11 +254,11 @@ trace_run(sm_session *s, sm_stage stage, const sm_engine_hooks *hooks, trace_sta
     return 0;
 }
 
-/* One line of the outcome: LABEL padded, then the verdict. */
+/* One line of the outcome: LABEL padded to WIDTH, then the verdict. */
 static void
-trace_outcome(FILE *out, const char *label, const sm_verdict *v)
+trace_outcome(FILE *out, int width, const char *label, const sm_verdict *v)
 {
-    fprintf(out, "   %-14s ", label);
+    fprintf(out, "   %-*s  ", width, label);
     trace_verdict_text(out, v);
     fputc('\n', out);
 }
@@ -295,6 +301,8 @@ trace_stages(const sm_trace_args *a, sm_session *s, const sm_engine_hooks *hooks
         trace_strip(addr, sizeof addr, a->rcpts[i]);
         fprintf(t->out, "== rcpt <%s>\n", addr);
         t->printed = SM_STAGE_RCPT;
+        if (!sm_policy_stage_used(t->policy, SM_STAGE_RCPT))
+            fprintf(t->out, "   (no rules)\n");
         if (sm_session_set_rcpt(s, addr) != 0 || trace_run(s, SM_STAGE_RCPT, hooks, t, &rv[i]) != 0)
             return -1;
         rran[i] = true;
@@ -327,12 +335,6 @@ trace_stages(const sm_trace_args *a, sm_session *s, const sm_engine_hooks *hooks
         fprintf(t->out, "   => internal error (the milter would tempfail)\n");
         return -1;
     }
-    if (t->printed == -1)
-        fprintf(t->out, "== preq, postq\n");
-    trace_indent(t->out, 0);
-    fputs("=> end of message: ", t->out);
-    trace_verdict_text(t->out, &v[TV_EOM]);
-    fputc('\n', t->out);
     ran[TV_EOM] = true;
     return 0;
 }
@@ -344,28 +346,53 @@ trace_summary(const sm_trace_args *a, sm_session *s, const sm_verdict *v, const 
 {
     static const char *const labels[TV_COUNT] = {"connect", "helo", "mail", "data", "message"};
     char addr[1024], label[1100];
+    int width = 7; /* "message" */
+    for (size_t i = 0; i < a->nrcpts; i++) {
+        int w =
+            snprintf(label, sizeof label, "rcpt <%s>", trace_strip(addr, sizeof addr, a->rcpts[i]));
+        if (rran[i] && w > width)
+            width = w;
+    }
     fprintf(out, "\n== outcome\n");
     for (int i = TV_CONNECT; i <= TV_MAIL; i++)
         if (ran[i])
-            trace_outcome(out, labels[i], &v[i]);
+            trace_outcome(out, width, labels[i], &v[i]);
     for (size_t i = 0; i < a->nrcpts; i++) {
         if (!rran[i])
             continue;
         snprintf(label, sizeof label, "rcpt <%s>", trace_strip(addr, sizeof addr, a->rcpts[i]));
-        trace_outcome(out, label, &rv[i]);
+        trace_outcome(out, width, label, &rv[i]);
     }
     if (ran[TV_DATA])
-        trace_outcome(out, labels[TV_DATA], &v[TV_DATA]);
-    if (ran[TV_EOM]) {
-        trace_outcome(out, labels[TV_EOM], &v[TV_EOM]);
-        bool refused = trace_final(&v[TV_EOM]) || v[TV_EOM].verb == SM_VERB_QUARANTINE;
-        size_t n = 0;
-        const sm_header *h = sm_session_added_headers(s, &n);
-        for (size_t i = 0; !refused && i < n; i++)
-            fprintf(out, "   %-14s %s: %s\n", "header", h[i].name, h[i].value);
-    } else {
-        fprintf(out, "   %-14s not received\n", labels[TV_EOM]);
+        trace_outcome(out, width, labels[TV_DATA], &v[TV_DATA]);
+    if (!ran[TV_EOM]) {
+        fprintf(out, "   %-*s  not received\n", width, labels[TV_EOM]);
+        return;
     }
+    /* After an earlier faccept, that is what let the message through. */
+    const sm_verdict *final = &v[TV_EOM];
+    for (int i = TV_CONNECT; i <= TV_DATA && final->rule == NULL; i++)
+        if (ran[i] && v[i].verb == SM_VERB_FACCEPT)
+            final = &v[i];
+    for (size_t i = 0; i < a->nrcpts && final->rule == NULL; i++)
+        if (rran[i] && rv[i].verb == SM_VERB_FACCEPT)
+            final = &rv[i];
+    trace_outcome(out, width, labels[TV_EOM], final);
+    if (v[TV_EOM].verb == SM_VERB_QUARANTINE) {
+        const sm_milter_config *mc = sm_policy_milter(sm_session_policy(s));
+        bool store = mc->quarantine != SM_QUARANTINE_HOLD;
+        bool hold = mc->quarantine != SM_QUARANTINE_STORE;
+        fprintf(out, "   %-*s  %s%s%s%s%s\n", width, "quarantine", store ? "store in " : "",
+                store ? mc->workdir : "", store ? "/" : "", store ? v[TV_EOM].queue : "",
+                hold ? (store ? ", then hold in the MTA" : "hold in the MTA")
+                     : ", then discard from the MTA");
+    }
+    if (trace_final(&v[TV_EOM]) || v[TV_EOM].verb == SM_VERB_QUARANTINE)
+        return;
+    size_t n = 0;
+    const sm_header *h = sm_session_added_headers(s, &n);
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "   %-*s  %s: %s\n", width, "header", h[i].name, h[i].value);
 }
 
 /* The whole trace. */
@@ -410,7 +437,7 @@ sm_trace_main(const sm_trace_args *a, FILE *out, FILE *err)
     for (size_t i = 0; i < a->nrcpts; i++)
         sm_verdict_init(&rv[i]);
 
-    trace_state t = {.out = out, .printed = -1, .verdict_seen = false};
+    trace_state t = {.out = out, .policy = p, .printed = -1, .verdict_seen = false};
     sm_engine_hooks hooks = {.ctx = &t, .log = trace_log, .trace = trace_event, .delegate = NULL};
     const char *name = a->client_name != NULL ? a->client_name : "unknown";
 
