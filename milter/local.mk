@@ -19,8 +19,10 @@ TESTS += tests/milter/run.t
 EXTRA_DIST += tests/milter/run.t $(MILTER_TEST_LUA) $(MILTER_TEST_POLICY_FILES)
 
 # --trace golden outputs: NAME.yaml + NAME.eml + NAME.args -> NAME.out.
-TRACE_GOLDEN_NAMES = accept connect-reject delegate faccept quarantine
 TESTS += tests/trace/run.t
 EXTRA_DIST += tests/trace/run.t \
-	$(foreach n,$(TRACE_GOLDEN_NAMES),tests/trace/$(n).yaml tests/trace/$(n).eml \
-	tests/trace/$(n).args tests/trace/$(n).out)
+	tests/trace/accept.yaml tests/trace/accept.eml tests/trace/accept.args tests/trace/accept.out \
+	tests/trace/connect-reject.yaml tests/trace/connect-reject.eml tests/trace/connect-reject.args tests/trace/connect-reject.out \
+	tests/trace/delegate.yaml tests/trace/delegate.eml tests/trace/delegate.args tests/trace/delegate.out \
+	tests/trace/faccept.yaml tests/trace/faccept.eml tests/trace/faccept.args tests/trace/faccept.out \
+	tests/trace/quarantine.yaml tests/trace/quarantine.eml tests/trace/quarantine.args tests/trace/quarantine.out
