@@ -4,7 +4,7 @@
 # end-to-end result is meaningless.
 . "$(dirname "$0")/../lib/harness.sh"
 h_setup "$@"
-h_plan 6
+h_plan 7
 
 mta_install
 h_sink_start
@@ -19,3 +19,4 @@ f=$(h_sink_files | head -n 1)
 h_file_like "$f" '^Subject: harness sanity' "the sink holds the message"
 h_file_like "$f" '^X-Rcpt-Args: <bob@rcpt\.test>' "addressed to its recipient"
 h_file_like "$(mta_log)" 'to=<bob@rcpt\.test>.*status=sent' "the $MTA log records the delivery"
+h_ok "the message reached the sink unchanged" h_intact "$H_SWAKS_OUT" "$f"

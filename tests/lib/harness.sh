@@ -70,6 +70,9 @@
 #   h_reply FILE CMD        the final reply line to CMD in a swaks transcript
 #                           (CMD: "banner", "EHLO", "MAIL FROM", "RCPT TO:<x@y>",
 #                           "DATA", "." for the end of message)
+#   h_sent_data FILE        the message (header and body) of a swaks transcript
+#   h_intact TRANSCRIPT SINKFILE  the sink holds that message unchanged
+#                           (whatever the MTA put above it aside)
 #   h_policy NAME           copy tests/e2e/policies/NAME.yaml to $H_TMP with
 #                           @WORKDIR@ replaced; print the copy's path
 #   h_stagemilter_start POLICY SOCKET   start ./stagemilter -f on SOCKET
@@ -286,24 +289,38 @@ h_running() {
     [ -n "$state" ] && [ "$state" != Z ]
 }
 
+# Is PID a plausible daemon pid (a number above 1)? Guards every kill of a
+# process group: "kill -- -0" would signal our own group.
+h_pid_ok() {
+    [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -gt 1 ] && [ "$1" != "$$" ]
+}
+
 # Start a daemon in its own session; stdout+stderr to $H_TMP/NAME.log.
 h_daemon() {
     local name=$1
     shift
     setsid "$@" >>"$H_TMP/$name.log" 2>&1 </dev/null &
     H_PIDS[$name]=$!
+    # Until the child has called setsid(), there is no process group to
+    # signal: wait for it (or for its death), so h_alive/h_stop are exact.
+    local i pgrp
+    for ((i = 0; i < 50; i++)); do
+        pgrp=$(sed 's/.*) //' "/proc/$!/stat" 2>/dev/null | awk '{print $3}')
+        [ -z "$pgrp" ] || [ "$pgrp" = "$!" ] && break
+        sleep 0.02
+    done
 }
 
 # Is the daemon's process group still there?
 h_alive() {
     local pid=${H_PIDS[$1]:-}
-    [ -n "$pid" ] && kill -0 -- "-$pid" 2>/dev/null
+    h_pid_ok "$pid" && { h_running "$pid" || kill -0 -- "-$pid" 2>/dev/null; }
 }
 
 # TERM the daemon's process group; KILL it after SECONDS (default 10).
 h_stop() {
     local name=$1 secs=${2:-10} pid=${H_PIDS[$1]:-} i
-    [ -n "$pid" ] || return 0
+    h_pid_ok "$pid" || return 0
     kill -TERM -- "-$pid" 2>/dev/null
     for ((i = 0; i < secs * 10; i++)); do
         kill -0 -- "-$pid" 2>/dev/null || break
@@ -318,7 +335,7 @@ h_stop() {
 # KILL the daemon's process group at once (a crash, as far as others can tell).
 h_kill() {
     local pid=${H_PIDS[$1]:-}
-    [ -n "$pid" ] || return 0
+    h_pid_ok "$pid" || return 0
     kill -KILL -- "-$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     unset "H_PIDS[$1]"
@@ -404,6 +421,7 @@ h_swaks() {
 h_reply() {
     awk -v cmd="$2" '
         function server(l) { return l ~ /^<(-|~|\*\*) / }
+        { sub(/\r$/, "") }
         cmd == "banner" && !started && server($0) { found = 1 }
         !server($0) && !/^===/ { started = 1 }
         found && server($0) {
@@ -416,6 +434,25 @@ h_reply() {
             l = $0; sub(/^ *[-~*]*> /, "", l)
             if (cmd != "banner" && (l == cmd || (cmd != "." && index(l, cmd) == 1))) found = 1
         }' "$1"
+}
+
+# The message swaks sent (the lines between DATA's 354 and "."), as sent.
+h_sent_data() {
+    awk '
+        /^<-  354 / { on = 1; next }
+        on && /^ -> \.$/ { exit }
+        on { sub(/^ -> /, ""); sub(/\r$/, ""); print }' "$1"
+}
+
+# Does the sink file FILE hold the message of swaks transcript TRANSCRIPT
+# unchanged (every line, in order, nothing inserted after its first line)?
+h_intact() {
+    local sent got n
+    sent=$(h_sent_data "$1")
+    n=$(printf '%s\n' "$sent" | wc -l)
+    got=$(awk -v first="$(printf '%s\n' "$sent" | head -n 1)" \
+        '$0 == first { on = 1 } on' "$2" | head -n "$n")
+    [ -n "$sent" ] && [ "$sent" = "$got" ]
 }
 
 # ---------------------------------------------------------------- stagemilter

@@ -184,7 +184,7 @@ mta_stop() {
     [ -f "$PF_ETC/main.cf" ] || return 0
     local pid i
     pid=$(sed 1q "$PF_SPOOL/pid/master.pid" 2>/dev/null | tr -d ' ')
-    if [ -n "$pid" ]; then
+    if h_pid_ok "$pid"; then
         # What `postfix stop` does, without its start-up checks: TERM the
         # master, which passes it on to its children.
         kill -TERM "$pid" 2>/dev/null
@@ -226,9 +226,10 @@ mta_flush() {
 mta_expect() {
     case $1 in
     milter_down) echo '^451 4\.7\.1 ' ;;
-    # Postfix does not pass a milter's connect-stage text to the client: it
-    # refuses every command after its own banner with a 554 5.7.1 reply.
-    connect_reject) echo '^554 5\.7\.1 ' ;;
+    # Postfix does not pass a milter's connect-stage reply to the client: it
+    # greets with its own "554 HOST ESMTP not accepting connections" and logs
+    # the milter's code and text (milter-reject: CONNECT ...).
+    connect_reject) echo '^554 .*not accepting connections' ;;
     *) h_die "mta_expect: unknown key $1" ;;
     esac
 }

@@ -1,0 +1,57 @@
+#!/bin/bash
+# contrib/install-deps.sh - install the Debian 12 packages stagemilter needs
+# to build (build) and to run its test suite and quickstart (test).
+#
+# Usage, as root:  contrib/install-deps.sh [build|test|all]   (default: all)
+#
+# The one package list of the project: .ci/run, tests/run and
+# contrib/quickstart.sh all call this. It installs only what is missing (and
+# then does nothing at all, not even `apt-get update`). While installing, a
+# temporary /usr/sbin/policy-rc.d (exit 101) keeps the packages' daemons
+# (postfix, clamav-daemon, spampd, ...) from starting, and postfix is
+# preseeded with "No configuration": the tests run private instances and never
+# touch the machine's own mail system.
+set -euo pipefail
+
+build_pkgs="autoconf automake libtool pkg-config make gcc libmilter-dev libyaml-dev
+    libssl-dev libpcre2-dev libcmocka-dev"
+# perl: prove; python3: helper scripts of the tests; the scanners: delegation tests.
+test_pkgs="postfix swaks miltertest iproute2 valgrind ca-certificates util-linux procps
+    perl python3 clamsmtp clamav-daemon spampd"
+
+case ${1:-all} in
+build) want=$build_pkgs ;;
+test) want=$test_pkgs ;;
+all) want="$build_pkgs $test_pkgs" ;;
+*)
+    echo "usage: $0 [build|test|all]" >&2
+    exit 2
+    ;;
+esac
+
+missing=()
+for p in $want; do
+    status=$(dpkg-query -W -f '${Status}' "$p" 2>/dev/null || true)
+    [ "$status" = "install ok installed" ] || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+    echo "$0: missing packages: ${missing[*]}; run me as root to install them" >&2
+    exit 1
+fi
+echo "$0: installing: ${missing[*]}"
+
+# Keep package scripts from starting daemons; only remove what we created.
+made_policy=
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    made_policy=1
+fi
+trap 'if [ -n "$made_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi' EXIT
+
+export DEBIAN_FRONTEND=noninteractive
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+apt-get update
+apt-get install -y --no-install-recommends "${missing[@]}"
