@@ -26,3 +26,11 @@ EXTRA_DIST += tests/trace/run.t \
 	tests/trace/delegate.yaml tests/trace/delegate.eml tests/trace/delegate.args tests/trace/delegate.out \
 	tests/trace/faccept.yaml tests/trace/faccept.eml tests/trace/faccept.args tests/trace/faccept.out \
 	tests/trace/quarantine.yaml tests/trace/quarantine.eml tests/trace/quarantine.args tests/trace/quarantine.out
+
+# Unit tests of the daemon's parts that need no MTA.
+check_PROGRAMS += tests/milter/test_quarantine
+TESTS += tests/milter/test_quarantine
+tests_milter_test_quarantine_SOURCES = tests/milter/test_quarantine.c milter/quarantine.c \
+	milter/log.c milter/reply.c
+tests_milter_test_quarantine_CFLAGS = $(TEST_UNIT_FLAGS) $(MILTER_CFLAGS)
+tests_milter_test_quarantine_LDADD = $(TEST_UNIT_LIBS) $(MILTER_LIBS) $(PTHREAD_LIBS)
