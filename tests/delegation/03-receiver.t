@@ -27,7 +27,7 @@ rswaks() {
 # A receiver with one pending ticket.
 start_receiver() {
     rm -f "$H_TMP/token"
-    h_daemon "receiver-$1" "$DG_PROBE" -c "$P" -S 60 -t "$H_TMP/token"
+    h_daemon "receiver-$1" ${DG_WRAPPER:-} "$DG_PROBE" -c "$P" -S 60 -t "$H_TMP/token"
     h_wait_port "$DG_RECEIVER_PORT" 10 && h_wait 5 test -s "$H_TMP/token" ||
         h_die "the receiver did not start" "$(cat "$H_TMP/receiver-$1.log")"
     TOKEN=$(cat "$H_TMP/token")

@@ -41,7 +41,7 @@ dg_probe() {
     [ -x "$DG_PROBE" ] || h_die "no probe at $DG_PROBE (run make check or make tests/delegation/delegate-probe)"
     DG_OUT=$H_TMP/probe-$name.out
     DG_ERR=$H_TMP/probe-$name.err
-    "$DG_PROBE" "$@" >"$DG_OUT" 2>"$DG_ERR"
+    ${DG_WRAPPER:-} "$DG_PROBE" "$@" >"$DG_OUT" 2>"$DG_ERR"
     DG_RC=$?
     return 0
 }
