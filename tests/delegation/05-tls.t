@@ -1,0 +1,114 @@
+#!/bin/bash
+# tests/delegation/05-tls.t - STARTTLS and implicit TLS against a private
+# Postfix smtpd that relays what it gets to the receiver (a queueing relay:
+# the copy comes back shortly after the 250, so the probe gets a 10 s drop
+# grace). Certificates come from a test CA made with openssl: the name is
+# checked (server_name, or the target's IP address), a wrong name fails
+# with require_tls and falls back to clear text without it, an untrusted CA
+# fails, and require_tls never sends in clear to a peer without STARTTLS.
+. "$(dirname "$0")/../lib/harness.sh"
+h_setup "$@"
+. "$H_TOP/tests/delegation/dg.sh"
+h_plan 16
+h_need openssl /usr/sbin/smtp-sink
+
+# A CA, a server certificate for scanner.test.example and 127.0.0.1.
+T=$H_TMP/tls
+mkdir -p "$T"
+(
+    cd "$T" || exit 1
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Test CA" \
+        -keyout ca.key -out ca.pem
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=scanner.test.example" \
+        -keyout server.key -out server.csr
+    printf 'subjectAltName=DNS:scanner.test.example,IP:127.0.0.1\n' >ext.cnf
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+        -extfile ext.cnf -out server.pem
+) >"$H_TMP/openssl.log" 2>&1 || h_die "openssl could not make the test certificates" \
+    "$(cat "$H_TMP/openssl.log")"
+chmod 644 "$T"/*.pem "$T"/*.key
+
+mta_install
+mta_start "" "$DG_RECEIVER_PORT" || h_die "Postfix does not start"
+PF_ETC_DIR=$(dirname "$(mta_log)")/etc
+mta_postconf -e "smtpd_tls_cert_file=$T/server.pem" "smtpd_tls_key_file=$T/server.key" \
+    "smtpd_tls_security_level=may" "smtpd_tls_received_header=yes"
+echo "10465 inet n - n - - smtpd -o smtpd_tls_wrappermode=yes -o smtpd_tls_security_level=encrypt" \
+    >>"$PF_ETC_DIR/master.cf"
+postfix -c "$PF_ETC_DIR" reload >>"$H_TMP/postfix-reload.log" 2>&1
+h_wait_port 10465 15 || h_die "Postfix does not listen on 10465 (wrapper mode)" "$(tail "$(mta_log)")"
+mkdir -p "$H_SINK" && chown nobody "$H_SINK"
+h_daemon sink /usr/sbin/smtp-sink -u nobody -d "$H_SINK/%H%M%S." 127.0.0.1:10027 10
+h_wait_port 10027 10 || h_die "smtp-sink does not listen"
+
+P=$H_TMP/policy.yaml
+common='    connect_timeout: 5s
+    command_timeout: 10s
+    submission_timeout: 20s
+    timeout: 30s'
+dg_policy "$P" "  starttls:
+    targets: [\"tcp://127.0.0.1:$MTA_PORT\"]
+    require_tls: true
+    tls_client: { ca_file: $T/ca.pem, server_name: scanner.test.example, verify: true }
+$common
+  wrongname:
+    targets: [\"tcp://127.0.0.1:$MTA_PORT\"]
+    require_tls: true
+    tls_client: { ca_file: $T/ca.pem, server_name: other.test.example, verify: true }
+$common
+  wrongname_may:
+    targets: [\"tcp://127.0.0.1:$MTA_PORT\"]
+    tls_client: { ca_file: $T/ca.pem, server_name: other.test.example, verify: true }
+$common
+  untrusted:
+    targets: [\"tcp://127.0.0.1:$MTA_PORT\"]
+    require_tls: true
+    tls_client: { ca_file: /etc/ssl/certs/ca-certificates.crt, verify: true }
+$common
+  implicit:
+    targets: [\"tls://127.0.0.1:10465\"]
+    tls_client: { ca_file: $T/ca.pem, verify: true }
+$common
+  notls:
+    targets: [\"tcp://127.0.0.1:10027\", \"tcp://127.0.0.1:$MTA_PORT\"]
+    require_tls: true
+    tls_client: { ca_file: $T/ca.pem, server_name: scanner.test.example, verify: true }
+$common"
+dg_eml "$H_TMP/m.eml" "over tls" "secret"
+run() {
+    dg_probe "$1" -c "$P" -s "$1" -m "$H_TMP/m.eml" -f alice@sender.test -r bob@rcpt.test -g 10000
+}
+
+run starttls
+h_is "$(dg_get "$DG_OUT" result)" returned "STARTTLS, verified name: returned"
+h_file_like "$DG_ERR" 'service=starttls .*: TLS TLSv1\.[23] ' "the dialogue went over TLS"
+h_file_like "$DG_OUT" '^header=Received: from probe\.test\.example .*with ESMTPS' \
+    "Postfix saw ESMTPS"
+h_file_like "$DG_ERR" 'result=returned' "the copy came back through the receiver"
+
+run wrongname
+h_is "$(dg_get "$DG_OUT" result)" failed "wrong server name with require_tls: failed"
+h_like "$(dg_get "$DG_OUT" reply)" 'certificate verification failed: [Hh]ostname mismatch' \
+    "because the host name does not match"
+
+run wrongname_may
+h_is "$(dg_get "$DG_OUT" result)" returned "wrong server name without require_tls: returned"
+h_file_like "$DG_ERR" 'retrying without STARTTLS' "after retrying without STARTTLS"
+h_file_like "$DG_OUT" '^header=Received: from probe\.test\.example .*with ESMTP ' \
+    "in clear text"
+
+run untrusted
+h_is "$(dg_get "$DG_OUT" result)" failed "an untrusted CA with require_tls: failed"
+h_like "$(dg_get "$DG_OUT" reply)" 'certificate verification failed: (unable to get local issuer|self.signed)' \
+    "because the certificate does not verify"
+
+run implicit
+h_is "$(dg_get "$DG_OUT" result)" returned "implicit TLS (tls://), IP address checked: returned"
+h_file_like "$DG_OUT" '^header=Received: from probe\.test\.example .*with ESMTPS' \
+    "over TLS from the first byte"
+
+run notls
+h_is "$(dg_get "$DG_OUT" result)" returned "require_tls skips a target without STARTTLS"
+h_file_like "$DG_ERR" '10027: hello: TLS is required and STARTTLS is not offered' \
+    "that target was left"
+h_is "$(ls "$H_SINK" | wc -l)" 0 "nothing was sent in clear to it"
