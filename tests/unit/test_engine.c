@@ -1023,6 +1023,60 @@ test_delegate(void **state)
     }
 }
 
+/* A message too large to keep cannot be delegated: milter.on_error decides. */
+static void
+test_delegate_too_large(void **state)
+{
+    harness h;
+    h_load(&h, "milter:\n  max_message_size: 10\n"
+               "receiver:\n  listen: \"127.0.0.1:10025\"\n"
+               "services:\n  scan:\n    targets: [\"tcp://127.0.0.1:10026\"]\n"
+               "stages:\n"
+               "  preq:\n"
+               "    - rule: scan\n"
+               "      delegate: scan\n"
+               "      rules:\n"
+               "        - rule: any\n"
+               "          then: deny\n");
+    h_prepare(&h, SM_STAGE_DATA);
+    sm_message *m = sm_session_message(h.s);
+    assert_int_equal(sm_message_append_body(m, "0123456789abc", 13, 10), 0);
+    sm_verdict v;
+    h_run(&h, SM_STAGE_PREQ, &v);
+    assert_int_equal(h.deleg_calls, 0);
+    assert_int_equal(v.verb, SM_VERB_DEFER);
+    assert_int_equal(v.code, 451);
+    assert_string_equal(v.enhanced, "4.3.0");
+    assert_string_equal(v.rule, "scan");
+    assert_non_null(strstr(v.error, "cannot delegate to scan"));
+    sm_verdict_clear(&v);
+    h_free(&h);
+}
+
+/* A failure deep inside any/not still stops the stage. */
+static void
+test_error_in_combination(void **state)
+{
+    harness h;
+    h_load(&h, "milter:\n  max_message_size: 10\n  on_error: reject\n"
+               "stages:\n"
+               "  preq:\n"
+               "    - rule: combo\n"
+               "      if: { any: [ { helo: nope }, { not: { body: \"/x/\" } } ] }\n"
+               "      then: accept\n");
+    h_prepare(&h, SM_STAGE_DATA);
+    assert_int_equal(sm_message_append_body(sm_session_message(h.s), "0123456789abc", 13, 10), 0);
+    sm_verdict v;
+    h_run(&h, SM_STAGE_PREQ, &v);
+    assert_int_equal(v.verb, SM_VERB_REJECT);
+    assert_int_equal(v.code, 550);
+    assert_string_equal(v.enhanced, "5.3.0");
+    assert_string_equal(v.rule, "combo");
+    assert_non_null(v.error);
+    sm_verdict_clear(&v);
+    h_free(&h);
+}
+
 /* Without a delegate hook (--no-delegate) the rule is skipped and traced. */
 static void
 test_no_delegate(void **state)
@@ -1145,6 +1199,8 @@ main(void)
         cmocka_unit_test(test_conditions),
         cmocka_unit_test(test_conditions_edges),
         cmocka_unit_test(test_delegate),
+        cmocka_unit_test(test_delegate_too_large),
+        cmocka_unit_test(test_error_in_combination),
         cmocka_unit_test(test_no_delegate),
         cmocka_unit_test(test_trace),
     };
