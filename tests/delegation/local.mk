@@ -7,3 +7,17 @@ tests_delegation_delegate_probe_SOURCES = tests/delegation/delegate-probe.c \
 	$(MILTER_DELEGATION_FILES)
 tests_delegation_delegate_probe_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/milter $(OPENSSL_CFLAGS)
 tests_delegation_delegate_probe_LDADD = $(POLICY_LIBS) $(OPENSSL_LIBS) $(PTHREAD_LIBS)
+
+check_PROGRAMS += tests/unit/test_delegation
+TESTS += tests/unit/test_delegation
+tests_unit_test_delegation_SOURCES = tests/unit/test_delegation.c \
+	milter/smtp_client.c milter/smtp_client.h milter/ticket.c milter/ticket.h
+tests_unit_test_delegation_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/milter $(OPENSSL_CFLAGS)
+tests_unit_test_delegation_CFLAGS = $(TEST_UNIT_FLAGS)
+tests_unit_test_delegation_LDADD = $(OPENSSL_LIBS) $(CMOCKA_LIBS) $(PTHREAD_LIBS)
+
+# Run by tests/run (root, namespaces), not by `make check`.
+EXTRA_DIST += tests/delegation/dg.sh tests/delegation/01-targets.t \
+	tests/delegation/02-clamsmtpd.t tests/delegation/03-receiver.t \
+	tests/delegation/04-spampd.t tests/delegation/05-tls.t \
+	tests/delegation/06-auth-lmtp.t

@@ -1,0 +1,259 @@
+/*
+ * test_delegation.c - unit tests of the delegation helpers: SMTP reply
+ * parsing (codes, enhanced codes, multi-line, malformed), dot-stuffing and
+ * CRLF normalisation across chunk boundaries (milter/smtp_client.c), ticket
+ * token search and the ticket registry's single-use hand-over with real
+ * threads and deadlines (milter/ticket.c).
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "smtp_client.h"
+#include "ticket.h"
+
+struct reply_case {
+    const char *lines[4];
+    int ok;
+    int code;
+    const char *enhanced;
+    const char *text;
+};
+
+static const struct reply_case reply_cases[] = {
+    {{"250 2.0.0 Ok: queued as 1234", NULL}, 0, 250, "2.0.0", "Ok: queued as 1234"},
+    {{"550 Virus Detected; Content Rejected", NULL},
+     0,
+     550,
+     "",
+     "Virus Detected; Content Rejected"},
+    {{"250-smtp.example", "250-SIZE 1000", "250 8BITMIME", NULL},
+     0,
+     250,
+     "",
+     "smtp.example SIZE 1000 8BITMIME"},
+    {{"451-4.7.1 Try", "451 4.7.1 later", NULL}, 0, 451, "4.7.1", "Try later"},
+    {{"250 5.0.0 class mismatch is text", NULL}, 0, 250, "", "5.0.0 class mismatch is text"},
+    {{"220", NULL}, 0, 220, "", ""},
+    {{"250 2.1.5", NULL}, 0, 250, "2.1.5", ""},
+    {{"25O bad digit", NULL}, -1, 0, NULL, NULL},
+    {{"250-first", "251 other code", NULL}, -1, 0, NULL, NULL},
+    {{"250-no end", NULL}, -1, 0, NULL, NULL},
+    {{"250xjunk", NULL}, -1, 0, NULL, NULL},
+    {{"650 not a class", NULL}, -1, 0, NULL, NULL},
+    {{"25", NULL}, -1, 0, NULL, NULL},
+};
+
+/* Replies become code, enhanced code and text; malformed ones are refused. */
+static void
+test_parse_reply(void **state)
+{
+    for (size_t i = 0; i < sizeof reply_cases / sizeof reply_cases[0]; i++) {
+        const struct reply_case *c = &reply_cases[i];
+        size_t n = 0;
+        while (n < 4 && c->lines[n] != NULL)
+            n++;
+        sm_smtp_reply r;
+        int rc = sm_smtp_parse_reply(c->lines, n, &r);
+        assert_int_equal(rc, c->ok);
+        if (rc == 0) {
+            assert_int_equal(r.code, c->code);
+            assert_string_equal(r.enhanced, c->enhanced);
+            assert_string_equal(r.text, c->text);
+        }
+        free(r.text);
+    }
+}
+
+struct stuff_case {
+    const char *in;
+    const char *out; /* including the final ".\r\n" */
+};
+
+static const struct stuff_case stuff_cases[] = {
+    {"", ".\r\n"},
+    {"a", "a\r\n.\r\n"},
+    {"a\n", "a\r\n.\r\n"},
+    {"a\r\n", "a\r\n.\r\n"},
+    {".x\n", "..x\r\n.\r\n"},
+    {".\n", "..\r\n.\r\n"},
+    {"a\n.\nb", "a\r\n..\r\nb\r\n.\r\n"},
+    {"a\rb\r", "a\r\nb\r\n.\r\n"},
+    {"x.y\r\n..z\r\n", "x.y\r\n...z\r\n.\r\n"},
+    {"\n\n", "\r\n\r\n.\r\n"},
+};
+
+/* Line ends become CRLF and leading dots are doubled, however the input is
+ * cut into chunks. */
+static void
+test_stuff(void **state)
+{
+    char out[256];
+    for (size_t i = 0; i < sizeof stuff_cases / sizeof stuff_cases[0]; i++) {
+        const struct stuff_case *c = &stuff_cases[i];
+        size_t len = strlen(c->in);
+        for (size_t cut = 0; cut <= len; cut++) {
+            int st = 1;
+            size_t o = sm_smtp_stuff(c->in, cut, out, &st);
+            o += sm_smtp_stuff(c->in + cut, len - cut, out + o, &st);
+            o += sm_smtp_stuff_end(out + o, st);
+            out[o] = '\0';
+            assert_string_equal(out, c->out);
+        }
+    }
+}
+
+struct token_case {
+    const char *data;
+    size_t found;
+    const char *first;
+};
+
+static const struct token_case token_cases[] = {
+    {"X-Stagemilter-Ticket: 0123456789abcdef0123456789abcdef\r\n", 1,
+     "0123456789abcdef0123456789abcdef"},
+    {"x-stagemilter-ticket:\r\n\t<0123456789ABCDEF0123456789ABCDEF>", 1,
+     "0123456789abcdef0123456789abcdef"},
+    {"body\n> X-Stagemilter-Ticket: ffffffffffffffffffffffffffffffff\n", 1,
+     "ffffffffffffffffffffffffffffffff"},
+    {"X-Stagemilter-Ticket: 0123456789abcdef0123456789abcdef0", 0, NULL}, /* too long */
+    {"X-Stagemilter-Ticket: 0123456789abcdef0123456789abcde", 0, NULL},   /* too short */
+    {"X-Stagemilter-Ticket 0123456789abcdef0123456789abcdef", 0, NULL},   /* no colon */
+    {"0123456789abcdef0123456789abcdef", 0, NULL},                        /* no name */
+    {"X-Stagemilter-Ticket: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+     "X-Stagemilter-Ticket: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+     "X-Stagemilter-Ticket: bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n",
+     2, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},
+};
+
+/* Tokens are found after the header name anywhere, in any case, once each. */
+static void
+test_find_tokens(void **state)
+{
+    char toks[4][SM_TICKET_TOKEN_LEN + 1];
+    for (size_t i = 0; i < sizeof token_cases / sizeof token_cases[0]; i++) {
+        const struct token_case *c = &token_cases[i];
+        size_t n = sm_ticket_find_tokens(c->data, strlen(c->data), toks, 4);
+        assert_int_equal(n, c->found);
+        if (n > 0)
+            assert_string_equal(toks[0], c->first);
+    }
+}
+
+/* Build a delivery whose data mentions TOKEN. */
+static void
+make_delivery(sm_ticket_delivery *d, const char *token)
+{
+    memset(d, 0, sizeof *d);
+    d->data = malloc(128);
+    assert_non_null(d->data);
+    d->len = (size_t)snprintf(d->data, 128, "Subject: x\r\nX-Stagemilter-Ticket: %s\r\n\r\nhi\r\n",
+                              token);
+}
+
+struct deliverer {
+    sm_ticket_registry *reg;
+    char token[SM_TICKET_TOKEN_LEN + 1];
+    int rc;
+};
+
+/* Thread: deliver a message for a token after 100 ms. */
+static void *
+deliver_later(void *arg)
+{
+    struct deliverer *dl = arg;
+    sm_ticket_delivery d;
+    usleep(100000);
+    make_delivery(&d, dl->token);
+    dl->rc = sm_ticket_deliver(dl->reg, &d);
+    sm_ticket_delivery_clear(&d);
+    return NULL;
+}
+
+static unsigned progress_calls;
+
+/* Count progress callbacks. */
+static void
+count_progress(void *arg)
+{
+    progress_calls++;
+}
+
+/* A ticket takes one delivery, from another thread, and wakes its waiter;
+ * a replay, an unknown token and a closed ticket are refused; waits end at
+ * their deadline. */
+static void
+test_registry(void **state)
+{
+    sm_ticket_registry *reg = sm_ticket_registry_create();
+    assert_non_null(reg);
+    sm_ticket *a = sm_ticket_open(reg);
+    sm_ticket *b = sm_ticket_open(reg);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(strlen(sm_ticket_token(a)), SM_TICKET_TOKEN_LEN);
+    assert_string_not_equal(sm_ticket_token(a), sm_ticket_token(b));
+    assert_int_equal(sm_ticket_registry_open_count(reg), 2);
+
+    struct deliverer dl = {.reg = reg, .rc = 99};
+    memcpy(dl.token, sm_ticket_token(a), sizeof dl.token);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, deliver_later, &dl), 0);
+    sm_ticket_delivery got;
+    uint64_t t0 = sm_ticket_clock_ms();
+    assert_true(sm_ticket_wait(a, t0 + 5000, NULL, NULL, 0, &got));
+    pthread_join(th, NULL);
+    assert_int_equal(dl.rc, 0);
+    assert_non_null(strstr(got.data, sm_ticket_token(a)));
+    assert_true(sm_ticket_clock_ms() - t0 < 2000);
+    sm_ticket_delivery_clear(&got);
+
+    sm_ticket_delivery d;
+    make_delivery(&d, sm_ticket_token(a)); /* replay */
+    assert_int_equal(sm_ticket_deliver(reg, &d), -1);
+    assert_non_null(d.data); /* untouched on refusal */
+    sm_ticket_delivery_clear(&d);
+    make_delivery(&d, "00000000000000000000000000000000");
+    assert_int_equal(sm_ticket_deliver(reg, &d), -1);
+    sm_ticket_delivery_clear(&d);
+
+    /* b gets nothing: the wait ends at its deadline, with progress calls. */
+    progress_calls = 0;
+    t0 = sm_ticket_clock_ms();
+    assert_false(sm_ticket_wait(b, t0 + 350, count_progress, NULL, 100, &got));
+    uint64_t waited = sm_ticket_clock_ms() - t0;
+    assert_true(waited >= 350 && waited < 1000);
+    assert_in_range(progress_calls, 2, 4);
+
+    char token_b[SM_TICKET_TOKEN_LEN + 1];
+    memcpy(token_b, sm_ticket_token(b), sizeof token_b);
+    sm_ticket_close(b);
+    make_delivery(&d, token_b); /* too late: closed */
+    assert_int_equal(sm_ticket_deliver(reg, &d), -1);
+    sm_ticket_delivery_clear(&d);
+
+    sm_ticket_close(a);
+    assert_int_equal(sm_ticket_registry_open_count(reg), 0);
+    sm_ticket_registry_free(reg);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_reply),
+        cmocka_unit_test(test_stuff),
+        cmocka_unit_test(test_find_tokens),
+        cmocka_unit_test(test_registry),
+    };
+    return cmocka_run_group_tests_name("delegation", tests, NULL, NULL);
+}
