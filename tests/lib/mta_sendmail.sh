@@ -32,6 +32,7 @@ SM_LIBDIR=$SM_ROOT/usr/lib/x86_64-linux-gnu
 SM_LIB=$H_TOP/tests/lib/sendmail
 SM_DIR=$H_TMP/sendmail
 SM_QUEUE=$SM_DIR/mqueue
+SM_MILTER_DIR=
 
 # Sendmail is unpacked in the cache (fetched now if needed); m4 and python3
 # are there.
@@ -66,8 +67,25 @@ mta_queue_dir() {
 # Run the cached sendmail with ARGS on the private configuration, in the
 # mount namespace whose /dev/log reaches the instance's syslog listener.
 mta_sendmail() {
-    env LD_LIBRARY_PATH="$SM_LIBDIR" "$SM_LIB/devlog-ns.sh" "$SM_DIR/syslog.sock" "$SM_DIR/dev" \
+    env LD_LIBRARY_PATH="$SM_LIBDIR" SM_MILTER_DIR="$SM_MILTER_DIR" \
+        "$SM_LIB/devlog-ns.sh" "$SM_DIR/syslog.sock" "$SM_DIR/dev" \
         "$SM_BIN" -C "$SM_DIR/sendmail.cf" "$@"
+}
+
+# The milter address as Sendmail must be told it. A unix socket is reached
+# through /run/stagemilter-test (see devlog-ns.sh): Sendmail refuses socket
+# paths below a world-writable directory such as /tmp. Sets SM_MILTER_ADDR
+# and SM_MILTER_DIR (the directory to bind there, or empty).
+sm_milter_address() {
+    SM_MILTER_DIR=
+    SM_MILTER_ADDR=$1
+    case $1 in
+    unix:* | local:*)
+        local path=${1#*:}
+        SM_MILTER_DIR=$(dirname "$path")
+        SM_MILTER_ADDR=unix:/run/stagemilter-test/$(basename "$path")
+        ;;
+    esac
 }
 
 # Write sendmail.cf and its files for MILTER (libmilter syntax) and SINK_PORT.
@@ -98,7 +116,8 @@ sm_write_config() {
 mta_start() {
     local milter=$1 sink=$2 i
     [ -n "$sink" ] || h_die "mta_start: no sink port"
-    sm_write_config "$milter" "$sink" || return 1
+    sm_milter_address "$milter"
+    sm_write_config "$SM_MILTER_ADDR" "$sink" || return 1
     : >>"$SM_DIR/maillog"
     h_daemon sendmail-syslog /usr/bin/python3 "$SM_LIB/syslogd.py" "$SM_DIR/syslog.sock" "$SM_DIR/maillog"
     for ((i = 0; i < 50; i++)); do
@@ -114,7 +133,7 @@ mta_start() {
     # (e.g. 64.10: every milter command and macro) writes Sendmail's debug
     # output to sendmail/debug.log (never to stdout: in an SMTP session that
     # is the client's socket).
-    h_daemon sendmail env LD_LIBRARY_PATH="$SM_LIBDIR" "$SM_LIB/devlog-ns.sh" \
+    h_daemon sendmail env LD_LIBRARY_PATH="$SM_LIBDIR" SM_MILTER_DIR="$SM_MILTER_DIR" "$SM_LIB/devlog-ns.sh" \
         "$SM_DIR/syslog.sock" "$SM_DIR/dev" \
         "$SM_BIN" -C "$SM_DIR/sendmail.cf" -bD -X "$SM_DIR/traffic.log" ${SM_DEBUG:+-D "$SM_DIR/debug.log" -d"$SM_DEBUG"}
     if ! h_wait_port "$MTA_PORT" 15; then

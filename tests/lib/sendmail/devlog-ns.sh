@@ -16,6 +16,14 @@
 #     COMMAND and its children see that /dev; the namespace disappears with
 #     them.
 #
+#     With SM_MILTER_DIR=DIR in the environment, it also mounts a tmpfs on
+#     /run and bind-mounts DIR at /run/stagemilter-test: Sendmail refuses a
+#     milter unix socket whose path has a world-writable ancestor ("unsafe:
+#     World writable directory", no DontBlameSendmail flag lifts it), and
+#     test directories live under /tmp. The same socket is then reached as
+#     /run/stagemilter-test/NAME. Nothing else of /run is needed by Sendmail
+#     as the tests configure it.
+#
 # DIAGNOSTICS
 #     Exit status 111, with the reason on stderr, when the namespace cannot
 #     be set up; otherwise COMMAND's own.
@@ -49,4 +57,9 @@ for d in pts shm; do
 done
 ln -s "$sock" "$stage/log"
 mount --move "$stage" /dev || fail "cannot move $stage over /dev"
+if [ -n "${SM_MILTER_DIR:-}" ]; then
+    mount -t tmpfs -o mode=0755,size=64k smrun /run || fail "cannot mount a tmpfs on /run"
+    mkdir /run/stagemilter-test && mount --bind "$SM_MILTER_DIR" /run/stagemilter-test ||
+        fail "cannot bind $SM_MILTER_DIR at /run/stagemilter-test"
+fi
 exec "$@"
