@@ -11,3 +11,7 @@ TEST_UNIT_LIBS = $(POLICY_LIBS) $(CMOCKA_LIBS)
 include tests/unit/loader.mk
 include tests/unit/match.mk
 include tests/unit/engine.mk
+
+# Unit tests under valgrind (tests/run calls it; not part of make check, it
+# takes half a minute) and its suppressions.
+EXTRA_DIST += tests/unit/memcheck.t tests/valgrind.supp
