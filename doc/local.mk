@@ -18,3 +18,8 @@ uninstall-hook:
 # The systemd unit and its notes ship with the sources; installing the unit
 # is left to packagers (its paths depend on --prefix and the distribution).
 EXTRA_DIST += contrib/systemd/stagemilter.service contrib/systemd/README
+
+# The pages render without groff warnings and name every key, verb,
+# condition, variable and option the code accepts.
+TESTS += doc/man.t
+EXTRA_DIST += doc/man.t
