@@ -12,6 +12,7 @@ include tests/unit/loader.mk
 include tests/unit/match.mk
 include tests/unit/engine.mk
 
-# Unit tests under valgrind (tests/run calls it; not part of make check, it
-# takes half a minute) and its suppressions.
-EXTRA_DIST += tests/unit/memcheck.t tests/valgrind.supp
+# Unit tests under valgrind and rebuilt with sanitizers (tests/run calls
+# them; not part of make check: they take half a minute) and the
+# suppressions valgrind needs.
+EXTRA_DIST += tests/unit/memcheck.t tests/unit/asan.t tests/valgrind.supp
