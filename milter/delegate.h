@@ -12,7 +12,7 @@
  *     hooks.delegate = sm_delegate_hook; hooks.ctx = &dc;   (or call
  *     sm_delegate_run(&dc, s, service, out) from your own hook)
  * Shutdown: sm_receiver_stop(rcv); sm_ticket_registry_free(reg);
- * The process must ignore SIGPIPE.
+ * SIGPIPE is handled inside (see smtp_client.c); the receiver uses MSG_NOSIGNAL.
  *
  * Results (out->result):
  *   RETURNED  the copy came back through the receiver; out->returned holds

@@ -181,7 +181,8 @@ rcv_fill(rcv_conn *c)
 }
 
 /* Read a command line into LINE (RCV_MAX_LINE + 1). Returns its length,
- * -3 when it was too long (and was skipped), or rcv_fill's codes. */
+ * -3 when it was too long (and was skipped), -4 at EOF, -1 on error or
+ * stop, -2 at the idle timeout. */
 static int
 rcv_read_line(rcv_conn *c, char *line)
 {
@@ -208,7 +209,9 @@ rcv_read_line(rcv_conn *c, char *line)
             c->pos = c->len;
         }
         int r = rcv_fill(c);
-        if (r <= 0)
+        if (r == 0)
+            return -4; /* EOF: distinct from an empty line */
+        if (r < 0)
             return r;
     }
 }

@@ -34,7 +34,10 @@
  * no wire to sniff. AUTH EXTERNAL needs TLS with a client certificate.
  *
  * Ownership: RES owns every string in it; sm_smtp_result_clear() frees them.
- * The process must ignore SIGPIPE (OpenSSL writes with write(2)).
+ *
+ * Signals: OpenSSL writes with write(2), which raises SIGPIPE on a closed
+ * connection; sm_smtp_send() blocks SIGPIPE in the calling thread while it
+ * runs and discards one it caused, so callers need not ignore it.
  *
  * Errors: every failure becomes RES->status FAILED with RES->error saying
  * which target and phase; -1 only on memory exhaustion.
@@ -47,6 +50,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1203,6 +1208,10 @@ sm_smtp_send(const sm_smtp_request *req, sm_smtp_result *res)
     res->status = SM_SMTP_FAILED;
     if (s == NULL)
         return -1;
+    sigset_t pipe_set, old_mask;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask);
     s->req = req;
     s->svc = req->service;
     s->res = res;
@@ -1242,6 +1251,14 @@ sm_smtp_send(const sm_smtp_request *req, sm_smtp_result *res)
         rc = -1;
     SSL_CTX_free(s->ssl_ctx);
     free(s);
+    if (!sigismember(&old_mask, SIGPIPE)) {
+        /* A SIGPIPE our writes raised must not hit the caller on unblocking. */
+        sigset_t pending;
+        struct timespec zero = {0, 0};
+        if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE))
+            sigtimedwait(&pipe_set, NULL, &zero);
+    }
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     return rc;
 }
 

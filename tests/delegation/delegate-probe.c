@@ -285,7 +285,6 @@ main(int argc, char **argv)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
 
     sm_diag *diag = sm_diag_create();
     sm_policy *pol = sm_policy_load(policy, diag);
