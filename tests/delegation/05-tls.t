@@ -9,7 +9,7 @@
 . "$(dirname "$0")/../lib/harness.sh"
 h_setup "$@"
 . "$H_TOP/tests/delegation/dg.sh"
-h_plan 16
+h_plan 20
 h_need openssl /usr/sbin/smtp-sink
 
 # A CA, a server certificate for scanner.test.example and 127.0.0.1.
@@ -24,6 +24,10 @@ mkdir -p "$T"
     printf 'subjectAltName=DNS:scanner.test.example,IP:127.0.0.1\n' >ext.cnf
     openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
         -extfile ext.cnf -out server.pem
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=probe.test.example" \
+        -keyout client.key -out client.csr
+    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+        -out client.pem
 ) >"$H_TMP/openssl.log" 2>&1 || h_die "openssl could not make the test certificates" \
     "$(cat "$H_TMP/openssl.log")"
 chmod 644 "$T"/*.pem "$T"/*.key
@@ -32,7 +36,8 @@ mta_install
 mta_start "" "$DG_RECEIVER_PORT" || h_die "Postfix does not start"
 PF_ETC_DIR=$(dirname "$(mta_log)")/etc
 mta_postconf -e "smtpd_tls_cert_file=$T/server.pem" "smtpd_tls_key_file=$T/server.key" \
-    "smtpd_tls_security_level=may" "smtpd_tls_received_header=yes"
+    "smtpd_tls_security_level=may" "smtpd_tls_received_header=yes" \
+    "smtpd_tls_ask_ccert=yes" "smtpd_tls_CAfile=$T/ca.pem"
 echo "10465 inet n - n - - smtpd -o smtpd_tls_wrappermode=yes -o smtpd_tls_security_level=encrypt" \
     >>"$PF_ETC_DIR/master.cf"
 postfix -c "$PF_ETC_DIR" reload >>"$H_TMP/postfix-reload.log" 2>&1
@@ -68,6 +73,19 @@ $common
   implicit:
     targets: [\"tls://127.0.0.1:10465\"]
     tls_client: { ca_file: $T/ca.pem, verify: true }
+$common
+  clientcert:
+    targets: [\"tcp://127.0.0.1:$MTA_PORT\"]
+    require_tls: true
+    tls_client: { ca_file: $T/ca.pem, server_name: scanner.test.example, verify: true,
+                  cert_file: $T/client.pem, key_file: $T/client.key }
+$common
+  external:
+    targets: [\"tcp://127.0.0.1:$MTA_PORT\"]
+    require_tls: true
+    auth: external
+    tls_client: { ca_file: $T/ca.pem, server_name: scanner.test.example, verify: true,
+                  cert_file: $T/client.pem, key_file: $T/client.key }
 $common
   notls:
     targets: [\"tcp://127.0.0.1:10027\", \"tcp://127.0.0.1:$MTA_PORT\"]
@@ -112,3 +130,12 @@ h_is "$(dg_get "$DG_OUT" result)" returned "require_tls skips a target without S
 h_file_like "$DG_ERR" '10027: hello: TLS is required and STARTTLS is not offered' \
     "that target was left"
 h_is "$(ls "$H_SINK" | wc -l)" 0 "nothing was sent in clear to it"
+
+run clientcert
+h_is "$(dg_get "$DG_OUT" result)" returned "with a client certificate: returned"
+h_file_like "$DG_OUT" '^header=Received: from probe\.test\.example .*Client CN "probe\.test\.example", Issuer "Test CA" \(verified OK\)' \
+    "Postfix verified our client certificate"
+
+run external
+h_is "$(dg_get "$DG_OUT" result)" failed "AUTH EXTERNAL where the server offers none: failed"
+h_like "$(dg_get "$DG_OUT" reply)" 'server does not offer AUTH EXTERNAL' "and says why"
