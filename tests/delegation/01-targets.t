@@ -7,13 +7,16 @@
 . "$(dirname "$0")/../lib/harness.sh"
 h_setup "$@"
 . "$H_TOP/tests/delegation/dg.sh"
-h_plan 17
+h_plan 21
 
 h_need /usr/sbin/smtp-sink /usr/bin/python3
 mkdir -p "$H_SINK" && chown nobody "$H_SINK"
 h_daemon sink /usr/sbin/smtp-sink -u nobody -d "$H_SINK/%H%M%S." 127.0.0.1:10027 10
 h_wait_port 10027 10 || h_die "smtp-sink does not listen"
 dg_silent_peer 10029
+dg_greeting_peer 10030 '"220-x\r\n" * 150 + "220 end\r\n"'
+dg_greeting_peer 10031 '"220 " + "y" * 3000 + "\r\n"'
+dg_greeting_peer 10032 '"554 5.3.2 not today\r\n"'
 
 P=$H_TMP/policy.yaml
 dg_policy "$P" '  sink:
@@ -27,6 +30,10 @@ dg_policy "$P" '  sink:
     connect_timeout: 2s
   silent:
     targets: ["tcp://127.0.0.1:10029"]
+    connect_timeout: 2s
+    command_timeout: 2s
+  hostile:
+    targets: ["tcp://127.0.0.1:10030", "tcp://127.0.0.1:10031", "tcp://127.0.0.1:10032"]
     connect_timeout: 2s
     command_timeout: 2s'
 dg_eml "$H_TMP/m.eml" "to the sink" "hello
@@ -71,3 +78,11 @@ if [ -n "$ms" ] && [ "$ms" -ge 1900 ] && [ "$ms" -lt 4000 ]; then
 else
     h_fail "within the 2 s command_timeout" "elapsed_ms=$ms"
 fi
+h_like "$(dg_get "$DG_OUT" progress_calls)" '^[1-9]' "progress was called while blocked on the socket"
+
+# 4. Hostile greetings: bounded replies, each target left for the next.
+dg_probe hostile -c "$P" -s hostile -m "$H_TMP/m.eml" -f alice@sender.test -r bob@rcpt.test
+h_file_like "$DG_ERR" '10030: greeting: reply longer than 100 lines' "a 151-line reply is refused"
+h_file_like "$DG_ERR" '10031: greeting: reply line longer than 2048 bytes' "a 3000-byte line is refused"
+h_like "$(dg_get "$DG_OUT" result) $(dg_get "$DG_OUT" reply)" '^failed .*10032: greeting: greeting 554 ' \
+    "a 554 greeting leaves the last target too: failed"

@@ -11,6 +11,8 @@
 #   dg_get FILE KEY                first value of KEY=... in FILE
 #   dg_eml FILE SUBJECT BODY       write a small message file
 #   dg_silent_peer PORT            a TCP peer that accepts and never answers
+#   dg_greeting_peer PORT TEXT     a TCP peer that sends TEXT (printf format
+#                                  expanded by python: \r\n etc.) on connect
 #   dg_clam_start ACTION           clamd (EICAR-only database) and clamsmtpd
 #                                  on 127.0.0.1:$DG_CLAMSMTP_PORT relaying to
 #                                  the receiver, with Action: ACTION
@@ -71,6 +73,24 @@ while True:
     held.append(c)
 ' "$1"
     h_wait_port "$1" 10 || h_die "the silent peer does not listen on $1"
+}
+
+# A peer that greets every connection with a fixed (hostile) text.
+dg_greeting_peer() {
+    h_daemon "greeting-$1" /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(16)
+text = eval(sys.argv[2]).encode()
+held = []
+while True:
+    c, _ = s.accept()
+    c.sendall(text)
+    held.append(c)
+' "$1" "$2"
+    h_wait_port "$1" 10 || h_die "the greeting peer does not listen on $1"
 }
 
 # clamd with a one-line EICAR database, and clamsmtpd in front of it.
