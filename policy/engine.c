@@ -23,7 +23,9 @@
  * 512-byte SMTP reply line.
  *
  * faccept and quarantine decided at connect or helo hold for the whole
- * connection; decided later, for the current message. While either holds,
+ * connection; decided later, for the current message. A client may say EHLO
+ * again (it must after STARTTLS): the helo rules run again and the headers
+ * they add replace those of the previous helo. While either holds,
  * every stage returns the implicit accept without running a rule (traced as
  * SKIPPED), and sm_engine_run_eom() returns the pending QUARANTINE.
  *
@@ -520,6 +522,10 @@ sm_engine_run(sm_session *s, sm_stage stage, const sm_engine_hooks *hooks, sm_ve
     if (skip != NULL) {
         engine_trace(&run, SM_TRACE_SKIPPED, NULL, 0, false, skip, NULL);
     } else if (s->policy != NULL && (unsigned)stage < SM_STAGE_COUNT) {
+        /* EHLO again (after STARTTLS, say): its headers replace the last
+         * helo's instead of piling up in every message. */
+        if (stage == SM_STAGE_HELO)
+            sm_session_restart_helo(s);
         switch (engine_rules(&run, &s->policy->stages[stage], 0, NULL)) {
         case ENGINE_NONE:
             sm_verdict_clear(out);

@@ -13,7 +13,8 @@
  * Lifetimes: connection facts, macros and variables live for the connection;
  * begin/end_transaction reset the envelope, the message, added headers,
  * delegations and per-message decisions. Decisions taken at connect or helo
- * (faccept, quarantine, add_header) hold for every transaction.
+ * (faccept, quarantine, add_header) hold for every transaction; headers
+ * from a helo stage that runs again (a new EHLO) replace the earlier helo's.
  *
  * Errors: setters return -1 on memory exhaustion and leave the field as it
  * was; nothing else fails.
@@ -492,10 +493,23 @@ sm_session_add_header(sm_session *s, sm_stage stage, const char *name, const cha
         /* conn_added grows one at a time: it is short and rarely written. */
         if (session_headers_add(&s->conn_added, &s->conn_nadded, &conn_cap, name, value) < 0)
             return -1;
+        if (stage == SM_STAGE_CONNECT)
+            s->conn_nadded_connect = s->conn_nadded;
         if (!s->in_transaction)
             return 0;
     }
     return session_headers_add(&s->added, &s->nadded, &s->added_cap, name, value);
+}
+
+/* A new EHLO: drop the connection headers the previous helo stage added. */
+void
+sm_session_restart_helo(sm_session *s)
+{
+    for (size_t i = s->conn_nadded_connect; i < s->conn_nadded; i++) {
+        free(s->conn_added[i].name);
+        free(s->conn_added[i].value);
+    }
+    s->conn_nadded = s->conn_nadded_connect;
 }
 
 /* Delegations made in this transaction. */

@@ -44,6 +44,7 @@ struct sm_session {
     sm_stage conn_quarantine_stage;
     sm_header *conn_added; /* add_header effects run at connect/helo */
     size_t conn_nadded;
+    size_t conn_nadded_connect; /* the first ones, from connect; helo's follow */
 
     /* The transaction. */
     bool in_transaction;
@@ -76,6 +77,9 @@ int sm_session_set_str(char **field, const char *value);
 int sm_session_set_var(sm_session *s, const char *name, const char *value);
 /* Record an add_header effect: per connection at connect/helo, else per message. */
 int sm_session_add_header(sm_session *s, sm_stage stage, const char *name, const char *value);
+/* The helo stage runs again (a new EHLO): forget the headers the earlier
+ * helo asked for, keep those from connect. */
+void sm_session_restart_helo(sm_session *s);
 /* Append an empty delegation record for SERVICE; returns its index or -1. */
 long sm_session_new_delegation(sm_session *s, const sm_service *service);
 /* Record a pending quarantine decided at STAGE by RULE into QUEUE. */

@@ -713,6 +713,44 @@ test_effects(void **state)
     h_free(&h);
 }
 
+/* A client says EHLO again (after STARTTLS, or just because): the helo
+ * stage runs again and its headers replace the earlier helo's, once per
+ * message; headers from connect stay. */
+static void
+test_helo_again(void **state)
+{
+    harness h;
+    h_load(&h, "stages:\n"
+               "  connect:\n"
+               "    - action: conn\n"
+               "      do: [ { add_header: { name: X-Conn, value: \"${client_ip}\" } } ]\n"
+               "  helo:\n"
+               "    - action: greet\n"
+               "      do: [ { add_header: { name: X-Helo, value: \"${helo}\" } } ]\n");
+    sm_verdict v;
+    h_run(&h, SM_STAGE_CONNECT, &v);
+    sm_verdict_clear(&v);
+    static const char *const helos[] = {"first.example", "second.example", "third.example"};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(sm_session_set_helo(h.s, helos[i]), 0);
+        h_run(&h, SM_STAGE_HELO, &v);
+        assert_int_equal(v.verb, SM_VERB_ACCEPT);
+        sm_verdict_clear(&v);
+    }
+    for (int msg = 0; msg < 2; msg++) {
+        assert_int_equal(sm_session_begin_transaction(h.s, "a@b.example"), 0);
+        size_t n;
+        const sm_header *hd = sm_session_added_headers(h.s, &n);
+        assert_int_equal(n, 2);
+        assert_string_equal(hd[0].name, "X-Conn");
+        assert_string_equal(hd[0].value, "192.0.2.1");
+        assert_string_equal(hd[1].name, "X-Helo");
+        assert_string_equal(hd[1].value, "third.example");
+        sm_session_end_transaction(h.s);
+    }
+    h_free(&h);
+}
+
 /* Variables set in one transaction are seen in the next. */
 static void
 test_vars_across_transactions(void **state)
@@ -1194,6 +1232,7 @@ main(void)
         cmocka_unit_test(test_on_error),
         cmocka_unit_test(test_on_error_set_sender_ip),
         cmocka_unit_test(test_effects),
+        cmocka_unit_test(test_helo_again),
         cmocka_unit_test(test_vars_across_transactions),
         cmocka_unit_test(test_interpolation),
         cmocka_unit_test(test_conditions),
