@@ -34,24 +34,40 @@ SM_DIR=$H_TMP/sendmail
 SM_QUEUE=$SM_DIR/mqueue
 SM_MILTER_DIR=
 
+# The network namespace the test was started from: that of the nearest
+# ancestor process outside this test's own network namespace (empty if none).
+sm_outer_netns() {
+    local me pid=$$ ppid
+    me=$(readlink /proc/self/ns/net) || return 0
+    while [ "$pid" -gt 1 ]; do
+        ppid=$(awk '/^PPid:/ {print $2}' "/proc/$pid/status" 2>/dev/null) || return 0
+        [ -n "$ppid" ] && [ "$ppid" -gt 1 ] || return 0
+        if [ "$(readlink "/proc/$ppid/ns/net" 2>/dev/null)" != "$me" ]; then
+            echo "/proc/$ppid/ns/net"
+            return 0
+        fi
+        pid=$ppid
+    done
+}
+
 # Sendmail is unpacked in the cache (fetched now if needed); m4 and python3
 # are there.
 mta_install() {
-    h_need m4 /usr/bin/python3 unshare flock dpkg-deb apt-get
-    if ! "$SM_LIB/fetch.sh" "$SM_CACHE" 2>"$H_TMP/sendmail-fetch.log"; then
-        # The test's private network namespace has only loopback: fetch from
-        # the machine's network namespace (pid 1's), once; later runs reuse
-        # the cache.
-        if [ "$(readlink /proc/self/ns/net)" != "$(readlink /proc/1/ns/net)" ]; then
-            nsenter --net=/proc/1/ns/net -- "$SM_LIB/fetch.sh" "$SM_CACHE" \
-                2>"$H_TMP/sendmail-fetch.log" ||
-                h_die "cannot fetch Sendmail into $SM_CACHE" "$(cat "$H_TMP/sendmail-fetch.log")"
-        else
-            h_die "cannot fetch Sendmail into $SM_CACHE" "$(cat "$H_TMP/sendmail-fetch.log")"
+    local log=$H_TMP/sendmail-fetch.log outer
+    h_need m4 /usr/bin/python3 unshare nsenter flock dpkg-deb apt-get
+    if ! "$SM_LIB/fetch.sh" "$SM_CACHE" 2>"$log"; then
+        # The test's private network namespace has only loopback: download
+        # from the namespace the test was started from, once; later runs
+        # reuse the cache.
+        outer=$(sm_outer_netns)
+        if [ -z "$outer" ] || ! nsenter --net="$outer" -- "$SM_LIB/fetch.sh" "$SM_CACHE" 2>"$log"; then
+            h_die "cannot fetch Sendmail into $SM_CACHE (run tests/lib/sendmail/fetch.sh with network access)" \
+                "$(cat "$log")"
         fi
     fi
-    [ -x "$SM_BIN" ] && [ -f "$SM_CF_DIR/m4/cf.m4" ] ||
+    if [ ! -x "$SM_BIN" ] || [ ! -f "$SM_CF_DIR/m4/cf.m4" ]; then
         h_die "Sendmail in $SM_CACHE is incomplete (remove the directory and retry)"
+    fi
 }
 
 # Path of the instance's log (its syslog lines).
@@ -143,9 +159,33 @@ mta_start() {
     fi
 }
 
-# Stop the instance, its queue runs and its syslog listener.
+# Pids of processes of this test's network namespace that run the cached
+# sendmail binary (delivery children call setsid(), leaving the daemon's
+# process group).
+sm_pids() {
+    local me d
+    [ "${H_IN_NS:-}" = "$$" ] || return 0 # only inside a test's namespace
+    me=$(readlink /proc/self/ns/net) || return 0
+    for d in /proc/[0-9]*; do
+        [ "$(readlink "$d/exe" 2>/dev/null)" = "$SM_BIN" ] || continue
+        [ "$(readlink "$d/ns/net" 2>/dev/null)" = "$me" ] && echo "${d#/proc/}"
+    done
+}
+
+# Stop the instance, its queue runs and deliveries, and its syslog listener.
 mta_stop() {
+    local pids i
     h_stop sendmail 10
+    for ((i = 0; i < 30; i++)); do
+        pids=$(sm_pids)
+        [ -z "$pids" ] && break
+        # shellcheck disable=SC2086
+        kill -TERM $pids 2>/dev/null
+        sleep 0.1
+    done
+    pids=$(sm_pids)
+    # shellcheck disable=SC2086
+    [ -n "$pids" ] && kill -KILL $pids 2>/dev/null
     # Let the last log lines of the dying daemon arrive before the listener goes.
     sleep 0.2
     h_stop sendmail-syslog 3

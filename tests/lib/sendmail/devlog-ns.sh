@@ -52,14 +52,16 @@ ln -s /proc/self/fd/1 "$stage/stdout"
 ln -s /proc/self/fd/2 "$stage/stderr"
 for d in pts shm; do
     if [ -d "/dev/$d" ]; then
-        mkdir "$stage/$d" && mount --rbind "/dev/$d" "$stage/$d" || fail "cannot bind /dev/$d"
+        mkdir "$stage/$d" || fail "cannot create $stage/$d"
+        mount --rbind "/dev/$d" "$stage/$d" || fail "cannot bind /dev/$d"
     fi
 done
 ln -s "$sock" "$stage/log"
 mount --move "$stage" /dev || fail "cannot move $stage over /dev"
 if [ -n "${SM_MILTER_DIR:-}" ]; then
     mount -t tmpfs -o mode=0755,size=64k smrun /run || fail "cannot mount a tmpfs on /run"
-    mkdir /run/stagemilter-test && mount --bind "$SM_MILTER_DIR" /run/stagemilter-test ||
+    mkdir /run/stagemilter-test || fail "cannot create /run/stagemilter-test"
+    mount --bind "$SM_MILTER_DIR" /run/stagemilter-test ||
         fail "cannot bind $SM_MILTER_DIR at /run/stagemilter-test"
 fi
 exec "$@"

@@ -31,7 +31,7 @@
 set -u
 
 cache=${1:-${SM_CACHE:-/var/cache/stagemilter-tests/sendmail}}
-pkgs="sendmail-bin sendmail-cf sendmail-base libwrap0"
+pkgs=(sendmail-bin sendmail-cf sendmail-base libwrap0)
 
 die() {
     echo "fetch.sh: $*" >&2
@@ -41,6 +41,7 @@ die() {
 # Run the cached sendmail with ARGS; a dotted host name in a private UTS
 # namespace, or it sleeps 60 s looking for its fully qualified name.
 run() {
+    # shellcheck disable=SC2016 # $0 and $@ are the inner shell's
     LD_LIBRARY_PATH=$cache/root/usr/lib/x86_64-linux-gnu unshare -u /bin/sh -c \
         'hostname fetch.test.example && exec "$0" "$@"' \
         "$cache/root/usr/libexec/sendmail/sendmail" "$@" </dev/null 2>&1
@@ -65,12 +66,12 @@ mkdir "$work/debs" "$work/root"
 export DEBIAN_FRONTEND=noninteractive
 # The sandbox user _apt could not write into $work: download as root.
 dl() {
-    (cd "$work/debs" && apt-get -q -o APT::Sandbox::User=root download $pkgs) >"$work/apt.log" 2>&1
+    (cd "$work/debs" && apt-get -q -o APT::Sandbox::User=root download "${pkgs[@]}") >"$work/apt.log" 2>&1
 }
 if ! dl; then
     # Stale or missing package lists: refresh them once and retry.
     apt-get -q update >>"$work/apt.log" 2>&1
-    dl || die "apt-get download $pkgs failed: $(tail -n 5 "$work/apt.log")"
+    dl || die "apt-get download ${pkgs[*]} failed: $(tail -n 5 "$work/apt.log")"
 fi
 for deb in "$work"/debs/*.deb; do
     dpkg-deb -x "$deb" "$work/root" || die "dpkg-deb -x $deb failed"
@@ -82,6 +83,8 @@ for deb in "$work"/debs/*.deb; do
 done >"$work/VERSION"
 
 rm -rf "$cache/root" "$cache/VERSION"
-mv "$work/root" "$cache/root" && mv "$work/VERSION" "$cache/VERSION" || die "cannot move the tree into $cache"
+if ! mv "$work/root" "$cache/root" || ! mv "$work/VERSION" "$cache/VERSION"; then
+    die "cannot move the tree into $cache"
+fi
 check || die "the unpacked sendmail does not run: $(run -d0.1 -bt -C /dev/null | head -n 3)"
 exit 0
