@@ -46,31 +46,53 @@ units_digits(const char *text, uint64_t *value, const char **end)
     return 0;
 }
 
+/* The words of one kind of quantity's errors. */
+typedef struct units_words {
+    const char *empty;     /* nothing written */
+    const char *negative;  /* a leading '-' */
+    const char *no_number; /* no leading digit */
+    const char *too_large; /* overflow */
+} units_words;
+
+/* The part both kinds share: refuse empty and negative TEXT, read its digits
+ * into *VALUE and point *UNIT after them. 0, or -1 with *ERR from W. */
+static int
+units_number(const char *text, const units_words *w, uint64_t *value, const char **unit,
+             const char **err)
+{
+    int rc;
+
+    if (text == NULL || *text == '\0') {
+        *err = w->empty;
+        return -1;
+    }
+    if (*text == '-') {
+        *err = w->negative;
+        return -1;
+    }
+    rc = units_digits(text, value, unit);
+    if (rc != 0) {
+        *err = rc == -2 ? w->too_large : w->no_number;
+        return -1;
+    }
+    return 0;
+}
+
 /* Parse a duration ("500ms", "30s", "5m", "1h") into milliseconds. */
 int
 sm_units_duration_ms(const char *text, uint64_t *out_ms, const char **err)
 {
+    static const units_words words = {
+        "empty duration; write a number and a unit: ms, s, m or h",
+        "a duration cannot be negative",
+        "a duration is a whole number followed by ms, s, m or h (e.g. 30s)",
+        "duration too large",
+    };
     uint64_t value, scale, result;
     const char *unit;
-    int rc;
 
-    if (text == NULL || *text == '\0') {
-        *err = "empty duration; write a number and a unit: ms, s, m or h";
+    if (units_number(text, &words, &value, &unit, err) < 0)
         return -1;
-    }
-    if (*text == '-') {
-        *err = "a duration cannot be negative";
-        return -1;
-    }
-    rc = units_digits(text, &value, &unit);
-    if (rc == -1) {
-        *err = "a duration is a whole number followed by ms, s, m or h (e.g. 30s)";
-        return -1;
-    }
-    if (rc == -2) {
-        *err = "duration too large";
-        return -1;
-    }
     if (*unit == '\0') {
         *err = "duration needs a unit: ms, s, m or h";
         return -1;
@@ -88,7 +110,7 @@ sm_units_duration_ms(const char *text, uint64_t *out_ms, const char **err)
         return -1;
     }
     if (__builtin_mul_overflow(value, scale, &result)) {
-        *err = "duration too large";
+        *err = words.too_large;
         return -1;
     }
     *out_ms = result;
@@ -99,27 +121,17 @@ sm_units_duration_ms(const char *text, uint64_t *out_ms, const char **err)
 int
 sm_units_size(const char *text, uint64_t *out_bytes, const char **err)
 {
+    static const units_words words = {
+        "empty size; write a number, optionally followed by k, M or G",
+        "a size cannot be negative",
+        "a size is a whole number, optionally followed by k, M or G (e.g. 25M)",
+        "size too large",
+    };
     uint64_t value, scale, result;
     const char *unit;
-    int rc;
 
-    if (text == NULL || *text == '\0') {
-        *err = "empty size; write a number, optionally followed by k, M or G";
+    if (units_number(text, &words, &value, &unit, err) < 0)
         return -1;
-    }
-    if (*text == '-') {
-        *err = "a size cannot be negative";
-        return -1;
-    }
-    rc = units_digits(text, &value, &unit);
-    if (rc == -1) {
-        *err = "a size is a whole number, optionally followed by k, M or G (e.g. 25M)";
-        return -1;
-    }
-    if (rc == -2) {
-        *err = "size too large";
-        return -1;
-    }
     switch (*unit) {
     case '\0':
         scale = 1;
@@ -145,7 +157,7 @@ sm_units_size(const char *text, uint64_t *out_bytes, const char **err)
         return -1;
     }
     if (__builtin_mul_overflow(value, scale, &result)) {
-        *err = "size too large";
+        *err = words.too_large;
         return -1;
     }
     *out_bytes = result;
