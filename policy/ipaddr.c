@@ -9,6 +9,7 @@
  *     int  sm_cidr_parse_msg(const char *text, sm_cidr *out, char *buf, size_t len);
  *     bool sm_cidr_contains(const sm_cidr *cidr, const sm_ip *ip);
  *     int  sm_ip_nat64_decode(const sm_ip *ip, sm_ip *out);
+ *     bool sm_ip_looks_like(const char *text);
  *
  * DESCRIPTION
  *     Every address is 16 bytes; IPv4 is stored IPv4-mapped (::ffff:a.b.c.d)
@@ -242,4 +243,24 @@ sm_ip_nat64_decode(const sm_ip *ip, sm_ip *out)
     memcpy(v4.b + 12, ip->b + 12, 4);
     *out = v4;
     return 0;
+}
+
+/* Does TEXT look like an attempt at an address or network? */
+bool
+sm_ip_looks_like(const char *text)
+{
+    size_t dots = 0;
+    bool only_dec = true;
+
+    if (strchr(text, '@') != NULL)
+        return false;
+    if (strpbrk(text, ":/") != NULL)
+        return true;
+    for (const char *p = text; *p != '\0'; p++) {
+        if (*p == '.')
+            dots++;
+        else if (*p < '0' || *p > '9')
+            only_dec = false;
+    }
+    return only_dec && dots == 3;
 }

@@ -18,7 +18,7 @@ typedef struct sm_ip {
 } sm_ip;
 
 typedef struct sm_cidr {
-    sm_ip addr; /* host bits cleared */
+    sm_ip addr;      /* host bits cleared */
     unsigned prefix; /* 0..128, in the 16-byte form */
 } sm_cidr;
 
@@ -41,5 +41,10 @@ bool sm_cidr_contains(const sm_cidr *cidr, const sm_ip *ip);
 /* RFC 6052: if IP is in 64:ff9b::/96, store the embedded IPv4 address in OUT
  * and return 0; otherwise return -1. */
 int sm_ip_nat64_decode(const sm_ip *ip, sm_ip *out);
+/* Does TEXT look like an attempt at an address or network (so that failing
+ * to parse it is a mistake, not a name)? Names and e-mail addresses hold no
+ * ":" or "/"; four dotted decimal numbers are an IPv4 address; anything with
+ * an "@" is an e-mail address. */
+bool sm_ip_looks_like(const char *text);
 
 #endif

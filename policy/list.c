@@ -106,28 +106,6 @@ sm_list_size(const sm_list *list)
     return sm_strset_size(list->strings) + sm_cidr_trie_size(list->nets);
 }
 
-/* Does ENTRY look like an attempt at an address or network, so that a
- * failure to parse it is a mistake rather than a name? Names and e-mail
- * domains hold no ":" or "/"; four dotted numbers are an IPv4 address. */
-static bool
-list_looks_like_ip(const char *entry)
-{
-    size_t dots = 0;
-    bool only_dec = true;
-
-    if (strchr(entry, '@') != NULL)
-        return false;
-    if (strpbrk(entry, ":/") != NULL)
-        return true;
-    for (const char *p = entry; *p != '\0'; p++) {
-        if (*p == '.')
-            dots++;
-        else if (*p < '0' || *p > '9')
-            only_dec = false;
-    }
-    return only_dec && dots == 3;
-}
-
 /* Is ENTRY written as a pattern (glob or /regex/)? */
 static bool
 list_is_pattern(const char *entry, size_t len)
@@ -166,7 +144,7 @@ list_add(sm_list *list, const char *entry, const char **err, char *msg, size_t m
         }
         return 0;
     }
-    if (list_looks_like_ip(entry)) {
+    if (sm_ip_looks_like(entry)) {
         *err = cerr;
         if (msg != NULL)
             sm_cidr_parse_msg(entry, &cidr, msg, msglen);

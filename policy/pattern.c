@@ -204,24 +204,6 @@ pattern_is_regex(const char *spec, size_t len, bool *icase)
     return false;
 }
 
-/* Does SPEC look like an attempt at an address or network? */
-static bool
-pattern_looks_like_ip(const char *spec)
-{
-    size_t dots = 0;
-    bool only_dec = true;
-
-    if (strpbrk(spec, ":/") != NULL)
-        return true;
-    for (const char *s = spec; *s != '\0'; s++) {
-        if (*s == '.')
-            dots++;
-        else if (*s < '0' || *s > '9')
-            only_dec = false;
-    }
-    return only_dec && dots == 3;
-}
-
 /* Compile the regex alternative "/BODY/" (BLEN bytes of body). */
 static int
 pattern_add_regex(sm_pattern *p, const char *spec, const char *body, size_t blen, bool icase,
@@ -280,7 +262,7 @@ sm_pattern_add(sm_pattern *p, const char *spec, char **errmsg, size_t *erroffset
                 return pattern_error(errmsg, erroffset, 0, "out of memory");
             return 0;
         }
-        if (pattern_looks_like_ip(spec))
+        if (sm_ip_looks_like(spec))
             return pattern_error(errmsg, erroffset, 0, msg);
     }
     alt.type = strpbrk(spec, "*?") != NULL ? ALT_GLOB : ALT_LITERAL;

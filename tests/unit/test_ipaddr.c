@@ -303,6 +303,25 @@ test_nat64(void **state)
     assert_memory_equal(ip.b, want.b, 16);
 }
 
+/* Text that looks like an address or network (a mistake when it does not
+ * parse) against names and e-mail addresses. */
+static void
+test_looks_like(void **state)
+{
+    static const struct {
+        const char *text;
+        bool want;
+    } cases[] = {
+        {"192.0.2.300", true},  {"10.0.0.1/24", true},  {"2001:db8::g", true}, {"1.2.3.4", true},
+        {"/8", true},           {"example.com", false}, {"1.2.3", false},      {"1.2.3.4.5", false},
+        {"mx1.example", false}, {"a@1.2.3.4", false},   {"user@[::1]", false}, {"", false},
+        {"1.2.3.a", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (sm_ip_looks_like(cases[i].text) != cases[i].want)
+            fail_msg("'%s': expected %s", cases[i].text, cases[i].want ? "true" : "false");
+}
+
 int
 main(void)
 {
@@ -310,7 +329,7 @@ main(void)
         cmocka_unit_test(test_parse_format), cmocka_unit_test(test_parse_bad),
         cmocka_unit_test(test_format_short), cmocka_unit_test(test_cidr_good),
         cmocka_unit_test(test_cidr_bad),     cmocka_unit_test(test_contains),
-        cmocka_unit_test(test_nat64),
+        cmocka_unit_test(test_nat64),        cmocka_unit_test(test_looks_like),
     };
     return cmocka_run_group_tests_name("ipaddr", tests, NULL, NULL);
 }
