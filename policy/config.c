@@ -506,6 +506,27 @@ config_stages(sm_loader *ld, const sm_yt_node *node)
     }
 }
 
+/* A new policy named NAME with every default; NULL on memory exhaustion. */
+static struct sm_policy *
+config_new(const char *name)
+{
+    struct sm_policy *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return NULL;
+    atomic_init(&p->refs, 1);
+    p->path = strdup(name);
+    p->files = calloc(1, sizeof *p->files);
+    if (p->files != NULL) {
+        p->nfiles = 1;
+        p->files[0] = strdup(name);
+    }
+    if (p->path == NULL || p->files == NULL || p->files[0] == NULL || config_defaults(p) < 0) {
+        sm_model_free(p);
+        return NULL;
+    }
+    return p;
+}
+
 /* Load a policy from TEXT; the common part of both entry points. */
 static sm_policy *
 config_load(const char *name, const char *text, size_t len, const char *basedir, sm_diag *diag)
@@ -513,21 +534,13 @@ config_load(const char *name, const char *text, size_t len, const char *basedir,
     static const char *const keys[] = {"milter", "receiver", "services", "lists", "stages", NULL};
     size_t errors_before = sm_diag_errors(diag);
     sm_yt_node *root = NULL;
-    struct sm_policy *p = calloc(1, sizeof *p);
-    sm_loader ld = {.diag = diag, .policy = p, .file = name, .basedir = basedir};
+    struct sm_policy *p = config_new(name);
 
-    if (p == NULL)
-        goto oom;
-    atomic_init(&p->refs, 1);
-    p->path = strdup(name);
-    p->files = calloc(1, sizeof *p->files);
-    if (p->path == NULL || p->files == NULL || (p->files[0] = strdup(name)) == NULL)
-        goto oom;
-    p->nfiles = 1;
-    ld.file = p->files[0];
-    if (config_defaults(p) < 0)
-        goto oom;
-
+    if (p == NULL) {
+        sm_diag_add(diag, SM_SEV_ERROR, name, 0, 0, "out of memory loading the policy");
+        return NULL;
+    }
+    sm_loader ld = {.diag = diag, .policy = p, .file = p->files[0], .basedir = basedir};
     if (sm_yt_parse(text, len, ld.file, diag, &root) < 0)
         goto done;
     if (root != NULL && root->type != SM_YT_NULL) {
@@ -551,9 +564,6 @@ config_load(const char *name, const char *text, size_t len, const char *basedir,
         config_flags_rules(p, &p->stages[i]);
     if (p->needs_body)
         p->needs_headers = true;
-    goto done;
-oom:
-    sm_diag_add(diag, SM_SEV_ERROR, name, 0, 0, "out of memory loading the policy");
 done:
     sm_yt_free(root);
     if (sm_diag_errors(diag) > errors_before) {

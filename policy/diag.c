@@ -30,6 +30,8 @@ struct sm_diag {
     size_t lost; /* entries counted but not stored (memory exhaustion) */
 };
 
+/* The message of an entry whose own text could not be allocated. Never
+ * written (not const only because entries hold char *); never freed. */
 static char oom_text[] = "(out of memory)";
 
 /* A new, empty collection. */

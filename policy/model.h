@@ -30,14 +30,14 @@ typedef enum sm_cond_type {
     SM_COND_RCPT_DOMAIN, /* at rcpt: this recipient; later: any accepted one */
     SM_COND_AUTH,        /* auth_is_bool: authenticated or not; else user pattern */
     SM_COND_TLS,
-    SM_COND_HEADER,      /* name + pattern, any header of that name */
-    SM_COND_HAS_HEADER,  /* name */
-    SM_COND_BODY,        /* pattern (regex) */
-    SM_COND_SIZE,        /* size_op + size */
-    SM_COND_MACRO,       /* name + pattern */
-    SM_COND_VAR,         /* name + pattern */
-    SM_COND_DELEGATION,  /* delegation_mask, inside a delegate's rules only */
-    SM_COND_REPLY        /* pattern on the scanner's last reply text */
+    SM_COND_HEADER,     /* name + pattern, any header of that name */
+    SM_COND_HAS_HEADER, /* name */
+    SM_COND_BODY,       /* pattern (regex) */
+    SM_COND_SIZE,       /* size_op + size */
+    SM_COND_MACRO,      /* name + pattern */
+    SM_COND_VAR,        /* name + pattern */
+    SM_COND_DELEGATION, /* delegation_mask, inside a delegate's rules only */
+    SM_COND_REPLY       /* pattern on the scanner's last reply text */
 } sm_cond_type;
 
 typedef enum sm_size_op { SM_SIZE_GT, SM_SIZE_GE, SM_SIZE_LT, SM_SIZE_LE, SM_SIZE_EQ } sm_size_op;
@@ -57,10 +57,10 @@ typedef struct sm_cond {
 } sm_cond;
 
 typedef enum sm_effect_type {
-    SM_EFFECT_ADD_HEADER, /* name + value */
-    SM_EFFECT_SET,        /* name + value: a connection-bound variable */
+    SM_EFFECT_ADD_HEADER,    /* name + value */
+    SM_EFFECT_SET,           /* name + value: a connection-bound variable */
     SM_EFFECT_SET_SENDER_IP, /* value (an address, may interpolate) or nat64 */
-    SM_EFFECT_LOG         /* value */
+    SM_EFFECT_LOG            /* value */
 } sm_effect_type;
 
 typedef struct sm_effect {
@@ -96,11 +96,11 @@ struct sm_rule {
     sm_rule_kind kind;
     char *name; /* "rule:"/"action:" value; for a delegate, its rule name */
     sm_srcpos pos;
-    sm_cond *cond;       /* NULL: always matches */
-    sm_effect *effects;  /* run in order when it matches */
+    sm_cond *cond;      /* NULL: always matches */
+    sm_effect *effects; /* run in order when it matches */
     size_t neffects;
-    sm_status then;      /* RULE: verb when it matches (default next) */
-    sm_status otherwise; /* RULE: `else` (default next) */
+    sm_status then;            /* RULE: verb when it matches (default next) */
+    sm_status otherwise;       /* RULE: `else` (default next) */
     const sm_service *service; /* DELEGATE: borrowed from policy->services */
     sm_rule_list rules;        /* DELEGATE: run once the result is in */
 };

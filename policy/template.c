@@ -178,7 +178,7 @@ sm_template_compile(const char *text, char **errmsg, size_t *erroffset)
     *errmsg = NULL;
     *erroffset = 0;
     if (t == NULL || (t->source = strdup(text)) == NULL)
-        goto nomem;
+        goto fail;
     for (const char *p = text; *p != '\0';) {
         if (*p != '$') {
             const char *q = strchr(p, '$');
@@ -205,7 +205,7 @@ sm_template_compile(const char *text, char **errmsg, size_t *erroffset)
         }
         char *name = strndup(p + 2, (size_t)(close - p - 2));
         if (name == NULL)
-            goto nomem;
+            goto fail;
         tpl_var var = TPL_LITERAL;
         char *arg = NULL;
         if (strncmp(name, "var.", 4) == 0) {
@@ -222,7 +222,7 @@ sm_template_compile(const char *text, char **errmsg, size_t *erroffset)
             arg = strdup(v);
             if (arg == NULL) {
                 free(name);
-                goto nomem;
+                goto fail;
             }
         } else {
             for (size_t i = 0; i < sizeof tpl_names / sizeof tpl_names[0]; i++)
@@ -236,33 +236,33 @@ sm_template_compile(const char *text, char **errmsg, size_t *erroffset)
         }
         free(name);
         if (lit.failed)
-            goto nomem;
+            goto fail;
         if (lit.len > 0) {
             if (tpl_add_part(t, TPL_LITERAL, lit.data) < 0) {
                 free(arg);
                 lit.data = NULL;
-                goto nomem;
+                goto fail;
             }
             memset(&lit, 0, sizeof lit);
         }
         if (tpl_add_part(t, var, arg) < 0)
-            goto nomem;
+            goto fail;
         p = close + 1;
     }
     if (lit.failed)
-        goto nomem;
+        goto fail;
     if (lit.len > 0) {
         if (tpl_add_part(t, TPL_LITERAL, lit.data) < 0) {
             lit.data = NULL;
-            goto nomem;
+            goto fail;
         }
         lit.data = NULL;
     }
     return t;
-nomem:
+fail:
+    /* Problems in the text have their message; what has none ran out of memory. */
     if (*errmsg == NULL)
         *errmsg = strdup("out of memory");
-fail:
     free(lit.data);
     sm_template_free(t);
     return NULL;

@@ -1,7 +1,12 @@
 /*
  * types.c - names of stages, verbs and delegation results (types.h).
  *
- * Returns static strings; no state.
+ * Functions: sm_stage_name, sm_stage_from_name, sm_verb_name,
+ * sm_delegation_result_name.
+ *
+ * Ownership: the names are static strings, never to be freed; no state.
+ * Errors: an out-of-range stage has no name (NULL), an out-of-range verb
+ * or result is "?", an unknown stage name gives -1.
  */
 #include <string.h>
 
