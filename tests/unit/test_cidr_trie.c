@@ -193,6 +193,7 @@ test_random_against_scan(void **state)
     free(all);
 }
 
+/* Run the group (one plan in TAP output). */
 int
 main(void)
 {

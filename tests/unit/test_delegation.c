@@ -246,6 +246,7 @@ test_registry(void **state)
     sm_ticket_registry_free(reg);
 }
 
+/* Run the group (one plan in TAP output). */
 int
 main(void)
 {

@@ -1217,6 +1217,7 @@ test_trace(void **state)
     h_free(&h);
 }
 
+/* Run the group (one plan in TAP output). */
 int
 main(void)
 {

@@ -322,6 +322,7 @@ test_looks_like(void **state)
             fail_msg("'%s': expected %s", cases[i].text, cases[i].want ? "true" : "false");
 }
 
+/* Run the group (one plan in TAP output). */
 int
 main(void)
 {

@@ -364,6 +364,7 @@ test_big(void **state)
     sm_diag_free(d);
 }
 
+/* Run the group (one plan in TAP output). */
 int
 main(void)
 {

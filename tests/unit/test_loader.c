@@ -808,6 +808,7 @@ test_diag_print(void **state)
     unlink(path);
 }
 
+/* Run the group (one plan in TAP output). */
 int
 main(void)
 {

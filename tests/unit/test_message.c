@@ -196,6 +196,7 @@ test_parse_errors(void **state)
     }
 }
 
+/* Run the group (one plan in TAP output). */
 int
 main(void)
 {

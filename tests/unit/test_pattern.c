@@ -381,6 +381,7 @@ test_threads(void **state)
     sm_pattern_free(p);
 }
 
+/* Run the group (one plan in TAP output). */
 int
 main(void)
 {

@@ -191,6 +191,7 @@ test_quarantine(void **state)
     sm_session_free(s);
 }
 
+/* Run the group (one plan in TAP output). */
 int
 main(void)
 {

@@ -96,6 +96,7 @@ test_many(void **state)
     sm_strset_free(s);
 }
 
+/* Run the group (one plan in TAP output). */
 int
 main(void)
 {

@@ -220,6 +220,7 @@ test_compile_errors(void **state)
     }
 }
 
+/* Run the group (one plan in TAP output). */
 int
 main(void)
 {

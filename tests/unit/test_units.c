@@ -158,6 +158,7 @@ test_size_bad(void **state)
     }
 }
 
+/* Run the group (one plan in TAP output). */
 int
 main(void)
 {
