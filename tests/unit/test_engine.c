@@ -182,6 +182,19 @@ h_prepare(harness *h, sm_stage stage)
     }
 }
 
+/* V must be VERB with reply CODE, ENHANCED and TEXT (NULL: no text). */
+static void
+assert_reply(const sm_verdict *v, sm_verb verb, int code, const char *enhanced, const char *text)
+{
+    assert_int_equal(v->verb, verb);
+    assert_int_equal(v->code, code);
+    assert_string_equal(v->enhanced, enhanced);
+    if (text == NULL)
+        assert_null(v->text);
+    else
+        assert_string_equal(v->text, text);
+}
+
 struct verb_case {
     sm_stage stage;
     const char *then;
@@ -236,13 +249,7 @@ test_verbs(void **state)
         h_prepare(&h, c->stage);
         sm_verdict v;
         h_run(&h, c->stage, &v);
-        assert_int_equal(v.verb, c->verb);
-        assert_int_equal(v.code, c->code);
-        assert_string_equal(v.enhanced, c->enhanced);
-        if (c->text == NULL)
-            assert_null(v.text);
-        else
-            assert_string_equal(v.text, c->text);
+        assert_reply(&v, c->verb, c->code, c->enhanced, c->text);
         char name[16];
         snprintf(name, sizeof name, "r%zu", i);
         assert_string_equal(v.rule, name);
@@ -587,13 +594,7 @@ test_on_error(void **state)
         assert_true(m->truncated);
         sm_verdict v;
         h_run(&h, SM_STAGE_PREQ, &v);
-        assert_int_equal(v.verb, c->verb);
-        assert_int_equal(v.code, c->code);
-        assert_string_equal(v.enhanced, c->enhanced);
-        if (c->text)
-            assert_string_equal(v.text, c->text);
-        else
-            assert_null(v.text);
+        assert_reply(&v, c->verb, c->code, c->enhanced, c->text);
         assert_string_equal(v.rule, "pills");
         assert_non_null(v.error);
         assert_non_null(strstr(v.error, "max_message_size"));
@@ -1037,14 +1038,8 @@ test_delegate(void **state)
         h_run(&h, SM_STAGE_PREQ, &v);
         assert_int_equal(h.deleg_calls, 1);
         assert_string_equal(h.deleg_seen_rcpts, "bob@example.org");
-        assert_int_equal(v.verb, c->verb);
+        assert_reply(&v, c->verb, c->code, c->enhanced, c->text);
         assert_string_equal(v.rule, c->rule);
-        assert_int_equal(v.code, c->code);
-        assert_string_equal(v.enhanced, c->enhanced);
-        if (c->text)
-            assert_string_equal(v.text, c->text);
-        else
-            assert_null(v.text);
         if (c->verb == SM_VERB_QUARANTINE)
             assert_string_equal(v.queue, "virus_q");
         size_t n;

@@ -20,6 +20,39 @@ struct bad_case {
     const char *want_err; /* a substring of the message */
 };
 
+/* A parser under test: sm_units_duration_ms or sm_units_size. */
+typedef int (*units_parser)(const char *text, uint64_t *out, const char **err);
+
+/* Every case of CASES (N of them) parses to its value. */
+static void
+check_good(units_parser parse, const struct good_case *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t out = 12345;
+        const char *err = NULL;
+        if (parse(cases[i].text, &out, &err) != 0)
+            fail_msg("%s: unexpected error %s", cases[i].text, err);
+        assert_int_equal(out, cases[i].want);
+    }
+}
+
+/* Every case of CASES (N of them) is refused with its message, *OUT untouched. */
+static void
+check_bad(units_parser parse, const struct bad_case *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t out = 12345;
+        const char *err = NULL;
+        int rc = parse(cases[i].text, &out, &err);
+        if (rc != -1)
+            fail_msg("'%s' accepted as %llu", cases[i].text, (unsigned long long)out);
+        assert_non_null(err);
+        if (strstr(err, cases[i].want_err) == NULL)
+            fail_msg("'%s': message '%s' lacks '%s'", cases[i].text, err, cases[i].want_err);
+        assert_int_equal(out, 12345);
+    }
+}
+
 /* Every well-formed duration gives its value in milliseconds. */
 static void
 test_duration_good(void **state)
@@ -38,14 +71,7 @@ test_duration_good(void **state)
         {"18446744073709551615ms", UINT64_MAX},
         {"18446744073709551s", UINT64_C(18446744073709551000)},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        uint64_t out = 12345;
-        const char *err = NULL;
-        int rc = sm_units_duration_ms(cases[i].text, &out, &err);
-        if (rc != 0)
-            fail_msg("%s: unexpected error %s", cases[i].text, err);
-        assert_int_equal(out, cases[i].want);
-    }
+    check_good(sm_units_duration_ms, cases, sizeof cases / sizeof cases[0]);
 }
 
 /* Every malformed duration is refused with a clear message, *OUT untouched. */
@@ -74,17 +100,7 @@ test_duration_bad(void **state)
         {"99999999999999999999999999h", "too large"},
         {"5124095576030432h", "too large"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        uint64_t out = 12345;
-        const char *err = NULL;
-        int rc = sm_units_duration_ms(cases[i].text, &out, &err);
-        if (rc != -1)
-            fail_msg("'%s' accepted as %llu", cases[i].text, (unsigned long long)out);
-        assert_non_null(err);
-        if (strstr(err, cases[i].want_err) == NULL)
-            fail_msg("'%s': message '%s' lacks '%s'", cases[i].text, err, cases[i].want_err);
-        assert_int_equal(out, 12345);
-    }
+    check_bad(sm_units_duration_ms, cases, sizeof cases / sizeof cases[0]);
     {
         uint64_t out = 1;
         const char *err = NULL;
@@ -111,14 +127,7 @@ test_size_good(void **state)
         {"18446744073709551615", UINT64_MAX},
         {"17179869183G", UINT64_C(17179869183) << 30},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        uint64_t out = 12345;
-        const char *err = NULL;
-        int rc = sm_units_size(cases[i].text, &out, &err);
-        if (rc != 0)
-            fail_msg("%s: unexpected error %s", cases[i].text, err);
-        assert_int_equal(out, cases[i].want);
-    }
+    check_good(sm_units_size, cases, sizeof cases / sizeof cases[0]);
 }
 
 /* Every malformed size is refused with a clear message, *OUT untouched. */
@@ -145,17 +154,7 @@ test_size_bad(void **state)
         {"17179869184G", "too large"},
         {"18014398509481984k", "too large"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        uint64_t out = 12345;
-        const char *err = NULL;
-        int rc = sm_units_size(cases[i].text, &out, &err);
-        if (rc != -1)
-            fail_msg("'%s' accepted as %llu", cases[i].text, (unsigned long long)out);
-        assert_non_null(err);
-        if (strstr(err, cases[i].want_err) == NULL)
-            fail_msg("'%s': message '%s' lacks '%s'", cases[i].text, err, cases[i].want_err);
-        assert_int_equal(out, 12345);
-    }
+    check_bad(sm_units_size, cases, sizeof cases / sizeof cases[0]);
 }
 
 /* Run the group (one plan in TAP output). */
