@@ -6,13 +6,15 @@
 # One message to two recipients: the policy refuses one at rcpt with its own
 # 550 5.7.1 text, the other gets the message with a header whose value is
 # built from the macros the snippet asks Sendmail to send ({client_addr},
-# {daemon_addr}, {daemon_port}, i). A quarantined message becomes a held (hf)
+# {daemon_addr}, {daemon_port}, i); a message sent over STARTTLS gets a
+# second header from a `tls: true` rule ({tls_version}, {cipher}). A
+# quarantined message becomes a held (hf)
 # item of Sendmail's queue, listed by `mailq -qQ` with its reason and never
 # delivered. With stagemilter stopped, F=T: 451 4.3.2 at MAIL FROM.
 export MTA=sendmail
 . "$(dirname "$0")/../lib/harness.sh"
 h_setup "$@"
-h_plan 17
+h_plan 21
 
 mta_install
 mkdir -p "$H_TMP/work"
@@ -32,6 +34,9 @@ stages:
       then: { quarantine: suspect }
     - action: tag
       do: [ { add_header: { name: X-Sanity, value: "client=\${client_ip} server=\${server_ip}:\${server_port} queue=\${queue_id}" } } ]
+    - action: tag tls
+      if: { tls: true }
+      do: [ { add_header: { name: X-Sanity-TLS, value: "yes" } } ]
 EOF
 sock=inet:$MILTER_PORT@127.0.0.1
 h_stagemilter_start "$policy" "$sock"
@@ -58,10 +63,18 @@ h_is "$(grep '^X-Rcpt-Args:' "$f" | sed 's/ ORCPT=.*//')" "X-Rcpt-Args: <bob@rcp
     "it is addressed to the first recipient only"
 h_file_like "$f" "^X-Sanity: client=127\.0\.0\.1 server=127\.0\.0\.1:$MTA_PORT queue=$qid\$" \
     "it carries the added header, built from {client_addr} {daemon_addr} {daemon_port} i"
+h_file_unlike "$f" '^X-Sanity-TLS:' "it has no TLS header: it came in clear"
 h_file_like "$(mta_log)" "^.* $qid: Milter: to=<devil@satan\.org>, reject=550 5\.7\.1 satan\.org is not welcome here\." \
     "the Sendmail log records the refusal"
 h_file_like "$(mta_log)" "^.* $qid: to=<bob@rcpt\.test>, .*mailer=relay, .*stat=Sent" \
     "the Sendmail log records the delivery"
+
+# --- STARTTLS: the TLS macros reach stagemilter
+h_swaks tls --tls --from alice@sender.test --to carol@rcpt.test --h-Subject "over TLS" --body "secret"
+h_like "$(h_reply "$H_SWAKS_OUT" .)" '^250 ' "a message over STARTTLS is accepted"
+h_ok "it reaches the sink" h_wait_delivered 2
+f=$(h_sink_files | xargs grep -l '^Subject: over TLS' | head -n 1)
+h_file_like "$f" '^X-Sanity-TLS: yes$' "its tls: true rule matched (TLS macros sent at HELO and MAIL)"
 
 # --- smfi_quarantine: a held queue item (hf*), listed by mailq -qQ
 h_swaks q --from alice@sender.test --to bob@rcpt.test \
@@ -72,7 +85,7 @@ h_ok "it is a held item of Sendmail's queue" h_wait 10 test "$(mta_held_count)" 
 h_ok "its queue file is hf$qid" test -f "$(mta_queue_dir)/hf$qid"
 mta_flush
 sleep 1
-h_is "$(h_sink_count)" 1 "a flush does not deliver it"
+h_is "$(h_sink_count)" 2 "a flush does not deliver it"
 listing=$(mta_sendmail -bp -qQ 2>&1)
 # The reason is stagemilter's smfi_quarantine text; it names the rule.
 h_like "$(echo "$listing" | grep -A1 "^$qid ")" 'QUARANTINE: .*suspicious subject' \

@@ -32,7 +32,9 @@ SM_LIBDIR=$SM_ROOT/usr/lib/x86_64-linux-gnu
 SM_LIB=$H_TOP/tests/lib/sendmail
 SM_DIR=$H_TMP/sendmail
 SM_QUEUE=$SM_DIR/mqueue
-SM_MILTER_DIR=
+SM_TLS=$SM_DIR/etc/tls
+# NAME:DIR pairs that Sendmail sees at /run/stagemilter-test/NAME (devlog-ns.sh).
+SM_RUN_BINDS="tls:$SM_TLS"
 
 # The network namespace the test was started from: that of the nearest
 # ancestor process outside this test's own network namespace (empty if none).
@@ -54,7 +56,7 @@ sm_outer_netns() {
 # are there.
 mta_install() {
     local log=$H_TMP/sendmail-fetch.log outer
-    h_need m4 /usr/bin/python3 unshare nsenter flock dpkg-deb apt-get
+    h_need m4 openssl /usr/bin/python3 unshare nsenter flock dpkg-deb apt-get
     if ! "$SM_LIB/fetch.sh" "$SM_CACHE" 2>"$log"; then
         # The test's private network namespace has only loopback: download
         # from the namespace the test was started from, once; later runs
@@ -83,23 +85,23 @@ mta_queue_dir() {
 # Run the cached sendmail with ARGS on the private configuration, in the
 # mount namespace whose /dev/log reaches the instance's syslog listener.
 mta_sendmail() {
-    env LD_LIBRARY_PATH="$SM_LIBDIR" SM_MILTER_DIR="$SM_MILTER_DIR" \
+    env LD_LIBRARY_PATH="$SM_LIBDIR" SM_RUN_BINDS="$SM_RUN_BINDS" \
         "$SM_LIB/devlog-ns.sh" "$SM_DIR/syslog.sock" "$SM_DIR/dev" \
         "$SM_BIN" -C "$SM_DIR/sendmail.cf" "$@"
 }
 
 # The milter address as Sendmail must be told it. A unix socket is reached
-# through /run/stagemilter-test (see devlog-ns.sh): Sendmail refuses socket
-# paths below a world-writable directory such as /tmp. Sets SM_MILTER_ADDR
-# and SM_MILTER_DIR (the directory to bind there, or empty).
+# through /run/stagemilter-test/milter (see devlog-ns.sh): Sendmail refuses
+# socket paths below a world-writable directory such as /tmp. Sets
+# SM_MILTER_ADDR and adds the socket's directory to SM_RUN_BINDS.
 sm_milter_address() {
-    SM_MILTER_DIR=
+    SM_RUN_BINDS="tls:$SM_TLS"
     SM_MILTER_ADDR=$1
     case $1 in
     unix:* | local:*)
         local path=${1#*:}
-        SM_MILTER_DIR=$(dirname "$path")
-        SM_MILTER_ADDR=unix:/run/stagemilter-test/$(basename "$path")
+        SM_RUN_BINDS="$SM_RUN_BINDS milter:$(dirname "$path")"
+        SM_MILTER_ADDR=unix:/run/stagemilter-test/milter/$(basename "$path")
         ;;
     esac
 }
@@ -120,7 +122,20 @@ sm_write_config() {
         grep -qF "S=$milter," "$mc" ||
             h_die "contrib/sendmail/stagemilter.mc has no S= to point at the test's milter"
     fi
+    # STARTTLS with a throw-away self-signed certificate, so the TLS macros
+    # ({tls_version} {cipher} ...) reach the milter when a client uses it.
+    # Sendmail reads them as /run/stagemilter-test/tls/*.pem (devlog-ns.sh).
+    mkdir -p "$SM_TLS"
+    chmod 700 "$SM_TLS"
+    if ! openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -subj /CN=host.test.example -days 2 -keyout "$SM_TLS/key.pem" \
+        -out "$SM_TLS/cert.pem" >"$SM_DIR/openssl.log" 2>&1; then
+        h_diag "openssl cannot make a certificate:" "$(cat "$SM_DIR/openssl.log")"
+        return 1
+    fi
+    chmod 600 "$SM_TLS/key.pem"
     if ! m4 -D_CF_DIR_="$SM_CF_DIR/" -DMAIL_SETTINGS_DIR="$SM_DIR/etc/" -DSM_DIR="$SM_DIR" \
+        -DSM_TLS_DIR=/run/stagemilter-test/tls \
         -DSM_PORT="$MTA_PORT" -DSM_SINK_PORT="$sink" ${mc:+-DSM_MILTER_MC="$mc"} \
         "$SM_CF_DIR/m4/cf.m4" "$SM_LIB/test.mc" >"$SM_DIR/sendmail.cf" 2>"$SM_DIR/m4.log"; then
         h_diag "m4 failed to build sendmail.cf:" "$(cat "$SM_DIR/m4.log")"
@@ -149,7 +164,7 @@ mta_start() {
     # (e.g. 64.10: every milter command and macro) writes Sendmail's debug
     # output to sendmail/debug.log (never to stdout: in an SMTP session that
     # is the client's socket).
-    h_daemon sendmail env LD_LIBRARY_PATH="$SM_LIBDIR" SM_MILTER_DIR="$SM_MILTER_DIR" "$SM_LIB/devlog-ns.sh" \
+    h_daemon sendmail env LD_LIBRARY_PATH="$SM_LIBDIR" SM_RUN_BINDS="$SM_RUN_BINDS" "$SM_LIB/devlog-ns.sh" \
         "$SM_DIR/syslog.sock" "$SM_DIR/dev" \
         "$SM_BIN" -C "$SM_DIR/sendmail.cf" -bD -X "$SM_DIR/traffic.log" ${SM_DEBUG:+-D "$SM_DIR/debug.log" -d"$SM_DEBUG"}
     if ! h_wait_port "$MTA_PORT" 15; then

@@ -16,13 +16,14 @@
 #     COMMAND and its children see that /dev; the namespace disappears with
 #     them.
 #
-#     With SM_MILTER_DIR=DIR in the environment, it also mounts a tmpfs on
-#     /run and bind-mounts DIR at /run/stagemilter-test: Sendmail refuses a
-#     milter unix socket whose path has a world-writable ancestor ("unsafe:
-#     World writable directory", no DontBlameSendmail flag lifts it), and
-#     test directories live under /tmp. The same socket is then reached as
-#     /run/stagemilter-test/NAME. Nothing else of /run is needed by Sendmail
-#     as the tests configure it.
+#     With SM_RUN_BINDS="NAME:DIR ..." in the environment, it also mounts a
+#     tmpfs on /run and bind-mounts each DIR at /run/stagemilter-test/NAME.
+#     Sendmail refuses a milter unix socket, a certificate or a key whose
+#     path has a world-writable ancestor ("unsafe: World writable
+#     directory"; no DontBlameSendmail flag lifts it for these), and test
+#     directories live under /tmp: through /run/stagemilter-test the same
+#     files have a safe path. Nothing else of /run is used by Sendmail as the
+#     tests configure it.
 #
 # DIAGNOSTICS
 #     Exit status 111, with the reason on stderr, when the namespace cannot
@@ -58,10 +59,12 @@ for d in pts shm; do
 done
 ln -s "$sock" "$stage/log"
 mount --move "$stage" /dev || fail "cannot move $stage over /dev"
-if [ -n "${SM_MILTER_DIR:-}" ]; then
+if [ -n "${SM_RUN_BINDS:-}" ]; then
     mount -t tmpfs -o mode=0755,size=64k smrun /run || fail "cannot mount a tmpfs on /run"
-    mkdir /run/stagemilter-test || fail "cannot create /run/stagemilter-test"
-    mount --bind "$SM_MILTER_DIR" /run/stagemilter-test ||
-        fail "cannot bind $SM_MILTER_DIR at /run/stagemilter-test"
+    for b in $SM_RUN_BINDS; do
+        mkdir -p "/run/stagemilter-test/${b%%:*}" || fail "cannot create /run/stagemilter-test/${b%%:*}"
+        mount --bind "${b#*:}" "/run/stagemilter-test/${b%%:*}" ||
+            fail "cannot bind ${b#*:} at /run/stagemilter-test/${b%%:*}"
+    done
 fi
 exec "$@"
