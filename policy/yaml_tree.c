@@ -284,37 +284,39 @@ yt_check_duplicates(yt_state *st, sm_yt_node *map)
     if (map->npairs < 2)
         return 0;
     sm_yt_pair **idx = malloc(map->npairs * sizeof *idx);
-    const sm_yt_pair **first = calloc(map->npairs, sizeof *first);
-    if (idx == NULL || first == NULL) {
+    /* For each duplicate, the line of the key's first occurrence (0: not a
+     * duplicate). Lines, not pointers: the pairs move as duplicates go. */
+    int *first_line = calloc(map->npairs, sizeof *first_line);
+    if (idx == NULL || first_line == NULL) {
         free(idx);
-        free(first);
+        free(first_line);
         return -1;
     }
     for (size_t i = 0; i < map->npairs; i++)
         idx[i] = &map->pairs[i];
     qsort(idx, map->npairs, sizeof *idx, yt_pair_cmp);
-    for (size_t i = 1; i < map->npairs; i++) {
-        if (strcmp(idx[i]->key->text, idx[i - 1]->key->text) != 0)
-            continue;
-        const sm_yt_pair *f = first[idx[i - 1] - map->pairs];
-        first[idx[i] - map->pairs] = f ? f : idx[i - 1];
+    int line = 0; /* of the first occurrence of the current run of equal keys */
+    for (size_t i = 0; i < map->npairs; i++) {
+        if (i == 0 || strcmp(idx[i]->key->text, idx[i - 1]->key->text) != 0)
+            line = idx[i]->key->line;
+        else
+            first_line[idx[i] - map->pairs] = line > 0 ? line : 1;
     }
     free(idx);
     size_t kept = 0;
     for (size_t i = 0; i < map->npairs; i++) {
         sm_yt_pair *p = &map->pairs[i];
-        if (first[i] == NULL) {
+        if (first_line[i] == 0) {
             map->pairs[kept++] = *p;
             continue;
         }
         sm_diag_add(st->diag, SM_SEV_ERROR, st->file, p->key->line, p->key->column,
-                    "duplicate key '%s' (first given at line %d)", p->key->text,
-                    first[i]->key->line);
+                    "duplicate key '%s' (first given at line %d)", p->key->text, first_line[i]);
         sm_yt_free(p->key);
         sm_yt_free(p->value);
     }
     map->npairs = kept;
-    free(first);
+    free(first_line);
     return 0;
 }
 

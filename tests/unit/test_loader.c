@@ -489,6 +489,38 @@ struct error_case {
     size_t nerrors;   /* how many errors in all (0: don't check) */
 };
 
+/* Each duplicate key names the line of its first occurrence, also when
+ * earlier duplicates were dropped from the same mapping before it. */
+static void
+test_duplicate_lines(void **state)
+{
+    static const char text[] = "milter: {}\n"  /* 1 */
+                               "milter: {}\n"  /* 2: dup of 1 */
+                               "stages: {}\n"  /* 3 */
+                               "lists: {}\n"   /* 4 */
+                               "stages: {}\n"  /* 5: dup of 3 */
+                               "lists: {}\n"   /* 6: dup of 4 */
+                               "milter: {}\n"; /* 7: dup of 1 */
+    static const struct {
+        int line;
+        const char *message;
+    } want[] = {
+        {2, "duplicate key 'milter' (first given at line 1)"},
+        {5, "duplicate key 'stages' (first given at line 3)"},
+        {6, "duplicate key 'lists' (first given at line 4)"},
+        {7, "duplicate key 'milter' (first given at line 1)"},
+    };
+    sm_diag *diag = sm_diag_create();
+    assert_null(sm_policy_load_text("t.yaml", text, strlen(text), diag));
+    assert_int_equal(sm_diag_count(diag), 4);
+    for (size_t i = 0; i < 4; i++) {
+        const sm_diag_entry *e = sm_diag_get(diag, i);
+        assert_int_equal(e->line, want[i].line);
+        assert_string_equal(e->message, want[i].message);
+    }
+    sm_diag_free(diag);
+}
+
 /* Every refusal, with its position: the first line of the diagnostics. */
 static void
 test_errors(void **state)
@@ -813,12 +845,12 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),      cmocka_unit_test(test_milter_receiver),
-        cmocka_unit_test(test_services),      cmocka_unit_test(test_verbs),
-        cmocka_unit_test(test_rules_effects), cmocka_unit_test(test_conditions),
-        cmocka_unit_test(test_flags),         cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_warning),       cmocka_unit_test(test_load_file),
-        cmocka_unit_test(test_diag_print),
+        cmocka_unit_test(test_defaults),        cmocka_unit_test(test_milter_receiver),
+        cmocka_unit_test(test_services),        cmocka_unit_test(test_verbs),
+        cmocka_unit_test(test_rules_effects),   cmocka_unit_test(test_conditions),
+        cmocka_unit_test(test_flags),           cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_duplicate_lines), cmocka_unit_test(test_warning),
+        cmocka_unit_test(test_load_file),       cmocka_unit_test(test_diag_print),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
