@@ -22,5 +22,5 @@ h_is "$(mta_queue_count)" 0 "nothing stays in the $MTA queue"
 h_is "$(mta_held_count)" 0 "nothing is held"
 h_file_like "$(h_stagemilter_log)" 'stage=preq rule="come back later" verdict=info code=451' \
     "stagemilter logs the verdict"
-h_file_like "$(mta_log)" 'milter-reject: END-OF-MESSAGE from .*4\.7\.1 Greylisted, please come back later' \
+h_file_like "$(mta_log)" 'reject.*4\.7\.1 Greylisted, please come back later' \
     "the $MTA log records the temporary refusal"

@@ -21,7 +21,8 @@ h_file_like "$(h_sink_files | head -n 1)" '^Subject: from a trusted client' "the
 
 h_swaks other --local-interface 127.0.0.1 --from alice@sender.test --to devil@satan.org \
     --h-Subject "from anybody" --body "untrusted"
-h_is "$(h_reply "$H_SWAKS_OUT" 'RCPT TO:')" "550 5.7.1 satan.org is not welcome here." \
+h_like "$(h_reply "$H_SWAKS_OUT" 'RCPT TO:')" \
+    '^550 5\.7\.1 (<devil@satan\.org>\.\.\. )?satan\.org is not welcome here\.$' \
     "another client gets the deny"
 sleep 0.5
 h_is "$(h_sink_count)" 1 "and nothing more reaches the sink"

@@ -31,4 +31,4 @@ h_file_like "$f" '^X-Stagemilter-Quarantine: rule="suspicious subject" queue=sus
 h_ok "and holds the message as sent" h_intact "$H_SWAKS_OUT" "$f"
 h_file_like "$(h_stagemilter_log)" 'quarantine=suspect stored path=.*/suspect/new/' \
     "stagemilter logs where it stored the message"
-h_file_like "$(mta_log)" 'milter-discard: END-OF-MESSAGE' "the $MTA log shows the discard"
+h_file_like "$(mta_log)" '[Mm]ilter.*discard' "the $MTA log shows the discard"

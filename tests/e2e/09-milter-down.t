@@ -26,7 +26,7 @@ h_like "$H_SWAKS_RC" '^[1-9]' "swaks reports the failure (a client would retry)"
 sleep 1
 h_is "$(h_sink_count)/$(mta_queue_count)/$(mta_held_count)" 1/0/0 \
     "nothing half-delivered: sink, queue and hold unchanged"
-h_file_like "$(mta_log)" 'milter.*(connect|Connection refused|No such file)' \
+h_file_like "$(mta_log)" '[Mm]ilter.*(connect|refused|No such file)' \
     "the $MTA log says it could not reach the milter"
 
 rm -f "$H_TMP/milter.sock"

@@ -16,8 +16,10 @@ mta_start "$sock" "$SINK_PORT" || h_die "$MTA does not start"
 h_swaks two --from alice@sender.test --to bob@rcpt.test,devil@satan.org \
     --h-Subject "over tcp" --body "one of you will not get this"
 out=$H_SWAKS_OUT
+# (Sendmail puts "<rcpt>... " before a milter's text)
+DENY_RE='^550 5\.7\.1 (<devil@satan\.org>\.\.\. )?satan\.org is not welcome here\.$'
 h_like "$(h_reply "$out" 'RCPT TO:<bob@rcpt.test>')" '^250 ' "the first recipient is accepted"
-h_is "$(h_reply "$out" 'RCPT TO:<devil@satan.org>')" "550 5.7.1 satan.org is not welcome here." \
+h_like "$(h_reply "$out" 'RCPT TO:<devil@satan.org>')" "$DENY_RE" \
     "the second gets the policy's reply"
 h_like "$(h_reply "$out" .)" '^250 ' "the message is accepted"
 h_ok "exactly one message reaches the sink" h_wait_delivered 1

@@ -103,7 +103,7 @@ h_plan() {
 
 # Print diagnostics, one "# " line per input line.
 h_diag() {
-    printf '%s\n' "$@" | sed 's/^/# /'
+    printf '%s\n' "$@" | sed 's/^/# /' >&2
 }
 
 # One passing test point.
@@ -446,9 +446,10 @@ h_sent_data() {
 
 # Does the sink file FILE hold the message of swaks transcript TRANSCRIPT
 # unchanged (every line, in order, nothing inserted after its first line)?
+# Empty lines at the very end do not count (Sendmail drops one).
 h_intact() {
     local sent got n
-    sent=$(h_sent_data "$1")
+    sent=$(h_sent_data "$1") # $(...) drops the trailing empty lines
     n=$(printf '%s\n' "$sent" | wc -l)
     got=$(awk -v first="$(printf '%s\n' "$sent" | head -n 1)" \
         '$0 == first { on = 1 } on' "$2" | head -n "$n")
