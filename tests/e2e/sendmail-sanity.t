@@ -8,13 +8,14 @@
 # built from the macros the snippet asks Sendmail to send ({client_addr},
 # {daemon_addr}, {daemon_port}, i); a message sent over STARTTLS gets a
 # second header from a `tls: true` rule ({tls_version}, {cipher}). A
-# quarantined message becomes a held (hf)
-# item of Sendmail's queue, listed by `mailq -qQ` with its reason and never
-# delivered. With stagemilter stopped, F=T: 451 4.3.2 at MAIL FROM.
+# quarantined message (smfi_quarantine) becomes a held (hf) item of
+# Sendmail's queue, listed by `mailq -qQ` with its reason, not delivered by a
+# queue run until `sendmail -Q -qQ -qI<id>` releases it. With stagemilter
+# stopped, F=T: 451 4.3.2 at MAIL FROM.
 export MTA=sendmail
 . "$(dirname "$0")/../lib/harness.sh"
 h_setup "$@"
-h_plan 21
+h_plan 23
 
 mta_install
 mkdir -p "$H_TMP/work"
@@ -92,6 +93,12 @@ h_like "$(echo "$listing" | grep -A1 "^$qid ")" 'QUARANTINE: .*suspicious subjec
     "mailq -qQ lists it with the quarantine reason"
 h_file_like "$(mta_log)" "$qid: to=<bob@rcpt\.test>, .*quarantine=[^,]*suspicious subject, stat=quarantined" \
     "the Sendmail log records the quarantine"
+# What an administrator does to release it: -Q without a reason
+# unquarantines the items that -qQ (quarantined) and -qI (this id) select.
+mta_sendmail -Q -qQ -qI"$qid" >"$H_TMP/release.txt" 2>&1
+h_is "$(mta_held_count)" 0 "sendmail -Q -qQ -qI$qid releases it"
+mta_flush
+h_ok "the next queue run delivers it" h_wait_delivered 3
 
 # --- stagemilter gone: F=T makes Sendmail tempfail at MAIL FROM
 h_stop stagemilter 10
