@@ -18,6 +18,15 @@
 # listens on $H_TMP/sendmail/syslog.sock and writes maillog;
 # tests/lib/sendmail/devlog-ns.sh runs Sendmail in its own mount namespace
 # whose private /dev has log -> that socket. The machine's /dev is untouched.
+# In that namespace a tmpfs on /run also gives the milter's unix socket and
+# the throw-away STARTTLS certificate (etc/tls) a path Sendmail accepts:
+# it refuses both below a world-writable directory such as /tmp.
+#
+# The first test on a machine downloads the packages (from the network
+# namespace the test was started from); tests/lib/sendmail/fetch.sh can also
+# be run beforehand. SM_DEBUG=CATEGORY.LEVEL (e.g. 64.10 for the milter
+# protocol, macros included) writes Sendmail's debug output to
+# sendmail/debug.log.
 #
 # Functions: mta_install mta_start mta_stop mta_log mta_held_count
 # mta_queue_count mta_flush mta_expect (see harness.sh), plus
