@@ -156,6 +156,7 @@ main_parse(int argc, char **argv, main_opts *o)
             o->trace.no_delegate = true;
             o->trace_option_seen = true;
             break;
+        case 'h':
         case OPT_HELP:
             main_usage(stdout);
             return 2;
