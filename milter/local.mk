@@ -25,7 +25,8 @@ EXTRA_DIST += tests/trace/run.t \
 	tests/trace/connect-reject.yaml tests/trace/connect-reject.eml tests/trace/connect-reject.args tests/trace/connect-reject.out \
 	tests/trace/delegate.yaml tests/trace/delegate.eml tests/trace/delegate.args tests/trace/delegate.out \
 	tests/trace/faccept.yaml tests/trace/faccept.eml tests/trace/faccept.args tests/trace/faccept.out \
-	tests/trace/quarantine.yaml tests/trace/quarantine.eml tests/trace/quarantine.args tests/trace/quarantine.out
+	tests/trace/quarantine.yaml tests/trace/quarantine.eml tests/trace/quarantine.args tests/trace/quarantine.out \
+	tests/trace/on-error.yaml tests/trace/on-error.eml tests/trace/on-error.args tests/trace/on-error.out
 
 # Unit tests of the daemon's parts that need no MTA.
 check_PROGRAMS += tests/milter/test_quarantine
