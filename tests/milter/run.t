@@ -5,8 +5,9 @@
 # drive it with miltertest, then stop it. One TAP test per script.
 # STAGEMILTER_WRAPPER (e.g. "valgrind --error-exitcode=9 --leak-check=full")
 # runs the daemon under a tool; its exit status is then checked too.
+# STAGEMILTER_BIN runs another build (e.g. one with -fsanitize=address).
 srcdir=${top_srcdir:-.}/tests/milter
-bin=${top_builddir:-.}/stagemilter
+bin=${STAGEMILTER_BIN:-${top_builddir:-.}/stagemilter}
 
 if ! command -v miltertest >/dev/null 2>&1; then
     echo "1..1"
