@@ -314,8 +314,19 @@ config_milter(sm_loader *ld, const sm_yt_node *node)
     if ((v = sm_yt_get(node, "on_error")) != NULL &&
         sm_config_enum(ld, v, "milter.on_error", on_error, &i) == 0)
         m->on_error = (sm_on_error)i;
-    if ((v = sm_yt_get(node, "max_message_size")) != NULL)
-        sm_config_size(ld, v, "milter.max_message_size", &m->max_message_size);
+    if ((v = sm_yt_get(node, "max_message_size")) != NULL) {
+        uint64_t size = m->max_message_size;
+        /* Memory per message is bounded by it (0 would mean "unbounded"
+         * to the buffers): refuse rather than guess. */
+        if (sm_config_size(ld, v, "milter.max_message_size", &size) == 0) {
+            if (size == 0)
+                sm_config_error(ld, v,
+                                "milter.max_message_size must be at least 1 byte (it bounds "
+                                "the memory kept of each message)");
+            else
+                m->max_message_size = size;
+        }
+    }
 }
 
 /* The receiver section. */

@@ -540,6 +540,8 @@ test_errors(void **state)
          "t.yaml:1:49: services.s.timeout: bad duration '60': ", 1},
         {"milter: { max_message_size: 1T }", "t.yaml:1:29: milter.max_message_size: bad size '1T'",
          1},
+        {"milter: { max_message_size: 0 }",
+         "t.yaml:1:29: milter.max_message_size must be at least 1 byte", 1},
         {"milter: { socket: \"inet:x@h\" }", "t.yaml:1:25: milter.socket 'inet:x@h': the port", 1},
         {"milter: { socket: \"tcp:25\" }", "t.yaml:1:20: milter.socket 'tcp:25': unknown socket",
          1},
