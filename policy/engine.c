@@ -35,7 +35,7 @@
  * logged through hooks->log and milter.on_error decides:
  *   tempfail  DEFER 451 4.3.0 (421 4.3.0 at connect)
  *   accept    ACCEPT
- *   reject    REJECT 550 5.3.0
+ *   reject    REJECT 550 5.3.0 (521 5.3.0 at connect, as the reject verb)
  * with verdict.error describing the failure and verdict.rule naming the rule.
  * A failed delegation (none of the nested rules decided) follows the
  * service's on_failure instead: tempfail DEFER 451 4.3.0, accept ACCEPT,
@@ -474,7 +474,8 @@ engine_on_error(engine_run *run)
     case SM_ON_ERROR_REJECT:
         rc = engine_decide(run, SM_VERB_REJECT, rule);
         if (rc == 0)
-            rc = engine_reply(run, 550, "5.3.0", "Message rejected after a local error");
+            rc = engine_reply(run, run->stage == SM_STAGE_CONNECT ? 521 : 550, "5.3.0",
+                              "Message rejected after a local error");
         break;
     case SM_ON_ERROR_TEMPFAIL:
     default:

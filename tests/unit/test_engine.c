@@ -636,6 +636,26 @@ test_on_error_set_sender_ip(void **state)
     assert_int_equal(v.code, 451);
     sm_verdict_clear(&v);
     h_free(&h);
+
+    /* on_error: reject follows the reject verb: 521 at connect, 550 later. */
+    static const char reject_policy[] = "milter: { on_error: reject }\n"
+                                        "stages:\n"
+                                        "  connect:\n"
+                                        "    - action: from name\n"
+                                        "      do: [ { set_sender_ip: \"${client_name}\" } ]\n"
+                                        "  helo:\n"
+                                        "    - action: from helo\n"
+                                        "      do: [ { set_sender_ip: \"${helo}\" } ]\n";
+    h_load(&h, reject_policy);
+    h_run(&h, SM_STAGE_CONNECT, &v);
+    assert_reply(&v, SM_VERB_REJECT, 521, "5.3.0", "Message rejected after a local error");
+    sm_verdict_clear(&v);
+    assert_int_equal(sm_session_set_client(h.s, "192.0.2.1", "1", "192.0.2.9"), 0);
+    assert_int_equal(sm_session_set_helo(h.s, "not an address"), 0);
+    h_run(&h, SM_STAGE_HELO, &v);
+    assert_reply(&v, SM_VERB_REJECT, 550, "5.3.0", "Message rejected after a local error");
+    sm_verdict_clear(&v);
+    h_free(&h);
 }
 
 /* Effects: add_header, set, log, set_sender_ip literal and nat64. */
