@@ -21,7 +21,7 @@ cd "${top_builddir:-$top}" || exit 1
 mkvars() {
     local rule='asan-print:' v
     for v; do rule="$rule"$'\n\t''@:$(info $('"$v"'))'; done
-    printf '%s\n' "$rule" | make -s -f Makefile -f - asan-print
+    printf '%s\n' "$rule" | make -s --no-print-directory -f Makefile -f - asan-print
 }
 
 bins=$(mkvars TESTS | tr ' ' '\n' | grep '^tests/unit/test_[A-Za-z0-9_]*$')

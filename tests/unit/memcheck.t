@@ -17,7 +17,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd) || exit 1
 cd "${top_builddir:-$top}" || exit 1
 srcdir=${top_srcdir:-$top}
 
-bins=$(printf 'memcheck-print:\n\t@echo $(TESTS)\n' | make -s -f Makefile -f - memcheck-print |
+bins=$(printf 'memcheck-print:\n\t@echo $(TESTS)\n' | make -s --no-print-directory -f Makefile -f - memcheck-print |
     tr ' ' '\n' | grep '^tests/unit/test_[A-Za-z0-9_]*$')
 if [ -z "$bins" ]; then
     echo "1..1"
