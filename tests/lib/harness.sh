@@ -81,6 +81,9 @@
 #
 # Variables: H_TOP (source tree), H_TMP, MTA, MTA_PORT (2525), SINK_PORT
 # (2626), MILTER_PORT (8891), H_SINK (sink directory), STAGEMILTER (binary).
+# From the environment: H_KEEP=1 keeps $H_TMP; H_WRAPPER runs stagemilter
+# under a command, e.g. H_WRAPPER="valgrind --error-exitcode=1"; H_DEBUG=1
+# names what the final sweep had to kill.
 
 H_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 MTA=${MTA:-postfix}
