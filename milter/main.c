@@ -333,6 +333,8 @@ main_daemon(const main_opts *o)
             goto done;
         pid_written = true;
     }
+    if (sm_callbacks_delegation_start() != 0) /* the receiver: after fork, before -u */
+        goto done;
     if (o->user != NULL && main_drop_privileges(o->user, workdir) != 0)
         goto done;
     sm_log(LOG_INFO, "starting: policy %s, socket %s", o->config, spec);
@@ -345,6 +347,7 @@ done:
     const char *path = sm_socket_unix_path(spec);
     if (path != NULL && status == 0)
         unlink(path);
+    sm_callbacks_delegation_stop();
     sm_callbacks_set_policy(NULL);
     sm_log_close();
     return status;
