@@ -35,14 +35,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <libmilter/mfapi.h>
 
 #include "callbacks.h"
+#include "delegate.h"
 #include "log.h"
 #include "quarantine.h"
+#include "receiver.h"
 #include "reply.h"
 #include "stagemilter/engine.h"
 
@@ -113,13 +116,155 @@ sm_callbacks_policy(void)
     return p;
 }
 
-/* The hooks the daemon gives the engine: log only, no delegation yet. */
+/* The hooks the daemon gives the engine before end of message: log only
+ * (delegate rules run at preq/postq, where cb_eom adds the delegate hook). */
 static const sm_engine_hooks cb_hooks = {
     .ctx = NULL,
     .log = sm_log_engine,
     .trace = NULL,
     .delegate = NULL,
 };
+
+/* Guards cb_tickets and cb_receiver: set by sm_callbacks_delegation_start()
+ * and _stop(), read by cb_eom. They are process-wide, not per policy, so a
+ * reload never changes them under a running delegation. */
+static pthread_mutex_t deleg_lock = PTHREAD_MUTEX_INITIALIZER;
+static sm_ticket_registry *cb_tickets;
+static sm_receiver *cb_receiver;
+static char cb_receiver_listen[300]; /* receiver.listen it was started with */
+
+/* Interval of smfi_progress() while a delegation waits: far below the
+ * MTAs' per-reply milter timeouts (Postfix milter_content_timeout,
+ * Sendmail T=R). */
+#define CB_PROGRESS_MS 5000
+
+/* The receiver's log lines (thread-safe: sm_log writes a line at once). */
+static void
+cb_receiver_log(void *arg, const char *line)
+{
+    (void)arg;
+    sm_log(LOG_INFO, "%s", line);
+}
+
+/* Start the ticket registry and the receiver on POLICY's receiver.listen
+ * when the policy delegates and they are not running yet. 0 or -1 (logged). */
+int
+sm_callbacks_delegation_start(void)
+{
+    sm_policy *p = sm_callbacks_policy();
+    int rc = 0;
+    if (p == NULL || !sm_policy_uses_delegation(p))
+        goto done;
+    const sm_receiver_config *rc_cfg = sm_policy_receiver(p);
+    pthread_mutex_lock(&deleg_lock);
+    if (cb_receiver != NULL) {
+        if (strcmp(cb_receiver_listen, rc_cfg->listen) != 0)
+            sm_log(LOG_WARNING,
+                   "receiver.listen changed to %s: the receiver stays on %s until "
+                   "stagemilter is restarted",
+                   rc_cfg->listen, cb_receiver_listen);
+        pthread_mutex_unlock(&deleg_lock);
+        goto done;
+    }
+    char host[256] = "localhost", err[512];
+    if (gethostname(host, sizeof host - 1) != 0)
+        snprintf(host, sizeof host, "localhost");
+    host[sizeof host - 1] = '\0';
+    sm_receiver_options ro = {
+        .host = rc_cfg->host,
+        .port = rc_cfg->port,
+        .max_message_size = sm_policy_milter(p)->max_message_size,
+        .hostname = host,
+        .log = cb_receiver_log,
+    };
+    if (cb_tickets == NULL && (cb_tickets = sm_ticket_registry_create()) == NULL) {
+        snprintf(err, sizeof err, "out of memory");
+    } else if ((cb_receiver = sm_receiver_start(&ro, cb_tickets, err, sizeof err)) != NULL) {
+        snprintf(cb_receiver_listen, sizeof cb_receiver_listen, "%s", rc_cfg->listen);
+    }
+    if (cb_receiver == NULL) {
+        sm_log(LOG_ERR,
+               "cannot start the receiver on receiver.listen %s: %s (is another stagemilter "
+               "or a stagemilter --trace running?); not starting",
+               rc_cfg->listen, err);
+        rc = -1;
+    }
+    pthread_mutex_unlock(&deleg_lock);
+done:
+    sm_policy_unref(p);
+    return rc;
+}
+
+/* Stop the receiver and free the registry (at exit). */
+void
+sm_callbacks_delegation_stop(void)
+{
+    pthread_mutex_lock(&deleg_lock);
+    sm_receiver *rcv = cb_receiver;
+    cb_receiver = NULL;
+    pthread_mutex_unlock(&deleg_lock);
+    if (rcv != NULL) {
+        sm_receiver_stats st;
+        sm_receiver_get_stats(rcv, &st);
+        sm_log(LOG_INFO,
+               "receiver: stopping; connections=%llu delivered=%llu refused=%llu too_big=%llu "
+               "busy=%llu",
+               (unsigned long long)st.connections, (unsigned long long)st.delivered,
+               (unsigned long long)st.refused, (unsigned long long)st.too_big,
+               (unsigned long long)st.busy);
+        sm_receiver_stop(rcv);
+    }
+    pthread_mutex_lock(&deleg_lock);
+    /* A delegation still waiting holds a ticket: then leave the registry. */
+    if (cb_tickets != NULL && sm_ticket_registry_open_count(cb_tickets) == 0) {
+        sm_ticket_registry_free(cb_tickets);
+        cb_tickets = NULL;
+    }
+    pthread_mutex_unlock(&deleg_lock);
+}
+
+/* The registry deliveries go to, or NULL when no receiver runs. */
+static sm_ticket_registry *
+cb_delegation_tickets(void)
+{
+    pthread_mutex_lock(&deleg_lock);
+    sm_ticket_registry *reg = cb_receiver != NULL ? cb_tickets : NULL;
+    pthread_mutex_unlock(&deleg_lock);
+    return reg;
+}
+
+/* sm_delegate_ctx.progress: tell the MTA we are still working. */
+static void
+cb_progress(void *arg)
+{
+    smfi_progress(arg);
+}
+
+/* sm_delegate_ctx.log: delegation events (and the dialogue with -v). */
+static void
+cb_delegate_log(void *arg, const char *line)
+{
+    (void)arg;
+    sm_log(LOG_INFO, "%s", line);
+}
+
+/* The engine's delegate hook in the daemon: CTX is an sm_delegate_ctx whose
+ * tickets are NULL when no receiver runs (a policy that started to delegate
+ * only after a reload): that delegation fails. */
+static int
+cb_delegate(void *ctx, sm_session *s, const sm_service *svc, sm_delegation *out)
+{
+    sm_delegate_ctx *dc = ctx;
+    /* A policy that delegates only since a reload: start the receiver now. */
+    if (dc->tickets == NULL && sm_callbacks_delegation_start() == 0)
+        dc->tickets = cb_delegation_tickets();
+    if (dc->tickets == NULL) {
+        sm_log(LOG_ERR, "id=%s delegate service=%s result=failed: no receiver is running",
+               sm_log_id(s), svc->name);
+        return -1;
+    }
+    return sm_delegate_run(dc, s, svc, out);
+}
 
 /* A new connection on the current policy; NULL on failure (logged). */
 static cb_conn *
@@ -456,6 +601,186 @@ cb_add_headers(SMFICTX *ctx, cb_conn *conn)
     return 0;
 }
 
+/* Do two header values say the same, whatever their white space and
+ * folding (CR, LF, tabs, runs of spaces)? */
+static bool
+cb_value_equal(const char *a, const char *b)
+{
+    for (;;) {
+        bool wa = false, wb = false;
+        while (*a == ' ' || *a == '\t' || *a == '\r' || *a == '\n')
+            a++, wa = true;
+        while (*b == ' ' || *b == '\t' || *b == '\r' || *b == '\n')
+            b++, wb = true;
+        if (*a == '\0' || *b == '\0')
+            return *a == *b;
+        if (wa != wb || *a != *b)
+            return false;
+        a++, b++;
+    }
+}
+
+/* A returned header that never reaches the MTA's copy: our ticket, and with
+ * apply: headers the MIME headers (they describe a body that is not
+ * replaced: SpamAssassin's report_safe rewrites Content-Type). */
+static bool
+cb_apply_skip(const char *name, bool whole)
+{
+    if (strcasecmp(name, SM_TICKET_HEADER) == 0)
+        return true;
+    return !whole &&
+           (strncasecmp(name, "Content-", 8) == 0 || strcasecmp(name, "MIME-Version") == 0);
+}
+
+/* VALUE as libmilter takes it: no leading white space, folded lines joined
+ * with a bare LF (the MTA adds the CR). Caller frees; NULL on ENOMEM. */
+static char *
+cb_milter_value(const char *value)
+{
+    while (*value == ' ' || *value == '\t')
+        value++;
+    char *v = malloc(strlen(value) + 1), *o = v;
+    if (v == NULL)
+        return NULL;
+    for (; *value; value++)
+        if (*value != '\r')
+            *o++ = *value;
+    *o = '\0';
+    return v;
+}
+
+/* 1-based index of header I of MSG among the headers of its name. */
+static int
+cb_header_index(const sm_message *msg, size_t i)
+{
+    int n = 0;
+    for (size_t j = 0; j <= i; j++)
+        if (strcasecmp(msg->headers[j].name, msg->headers[i].name) == 0)
+            n++;
+    return n;
+}
+
+/* Change (VALUE) or delete (VALUE NULL) instance IDX of NAME, or add it
+ * (IDX 0). 0 or -1 (logged). */
+static int
+cb_header_op(SMFICTX *ctx, cb_conn *conn, const char *what, const char *name, int idx,
+             const char *value)
+{
+    char *v = value != NULL ? cb_milter_value(value) : NULL;
+    int rc = value != NULL && v == NULL ? MI_FAILURE
+             : idx == 0                 ? smfi_addheader(ctx, (char *)name, v)
+                                        : smfi_chgheader(ctx, (char *)name, idx, v);
+    char a[SM_LOG_PEER_MAX + 1], b[SM_LOG_PEER_MAX + 1];
+    if (rc != MI_SUCCESS)
+        sm_log(LOG_ERR, "id=%s delegate service=%s %s header %s failed; answering tempfail",
+               sm_log_id(conn->session), what,
+               idx == 0 ? "add"
+               : v      ? "change"
+                        : "delete",
+               sm_log_clean(a, sizeof a, name));
+    else if (sm_log_verbose())
+        sm_log(LOG_INFO, "id=%s delegate service=%s %s header %s[%d]: \"%s\"",
+               sm_log_id(conn->session), what,
+               idx == 0 ? "add"
+               : v      ? "change"
+                        : "delete",
+               sm_log_clean(a, sizeof a, name), idx, sm_log_clean(b, sizeof b, v ? v : ""));
+    free(v);
+    return rc == MI_SUCCESS ? 0 : -1;
+}
+
+/* Bring what the scanner of R returned into the MTA's copy, per its
+ * service's `apply`. Returned headers equal to one of ours stay as they
+ * are; a returned header whose name we have but whose value differs
+ * changes our first unmatched instance of that name; the others are
+ * added. With apply: message our headers the scanner dropped are deleted
+ * and the body is replaced. Changes and deletions go from the last header
+ * to the first, so no index shifts under a later one. 0 or -1 (logged). */
+static int
+cb_apply_delegation(SMFICTX *ctx, cb_conn *conn, const sm_delegation_record *r)
+{
+    const sm_message *mine = sm_session_message(conn->session);
+    const sm_message *got = &r->delegation.returned;
+    const char *svc = r->service->name;
+    bool whole = r->service->apply == SM_APPLY_MESSAGE;
+    size_t nm = mine->nheaders, ng = got->nheaders;
+    long *pair = calloc(nm + 1, sizeof *pair); /* ours -> returned index + 1, 0 none */
+    bool *used = calloc(ng + 1, sizeof *used); /* returned header matched or skipped */
+    int rc = -1, changed = 0, added = 0, deleted = 0;
+    if (pair == NULL || used == NULL) {
+        sm_log(LOG_ERR, "id=%s delegate service=%s: out of memory applying the result",
+               sm_log_id(conn->session), svc);
+        goto done;
+    }
+    /* Unchanged headers: equal name and value. */
+    for (size_t g = 0; g < ng; g++) {
+        if (cb_apply_skip(got->headers[g].name, whole)) {
+            used[g] = true;
+            continue;
+        }
+        for (size_t m = 0; m < nm && !used[g]; m++)
+            if (pair[m] == 0 && strcasecmp(mine->headers[m].name, got->headers[g].name) == 0 &&
+                cb_value_equal(mine->headers[m].value, got->headers[g].value)) {
+                pair[m] = -1; /* kept as is */
+                used[g] = true;
+            }
+    }
+    /* Changed values: the returned header takes an unmatched one of ours. */
+    for (size_t g = 0; g < ng; g++)
+        for (size_t m = 0; m < nm && !used[g]; m++)
+            if (pair[m] == 0 && strcasecmp(mine->headers[m].name, got->headers[g].name) == 0) {
+                pair[m] = (long)g + 1;
+                used[g] = true;
+            }
+    for (size_t m = nm; m-- > 0;) {
+        const char *name = mine->headers[m].name;
+        if (pair[m] > 0) {
+            if (cb_header_op(ctx, conn, svc, name, cb_header_index(mine, m),
+                             got->headers[pair[m] - 1].value) != 0)
+                goto done;
+            changed++;
+        } else if (pair[m] == 0 && whole && !cb_apply_skip(name, true)) {
+            if (cb_header_op(ctx, conn, svc, name, cb_header_index(mine, m), NULL) != 0)
+                goto done;
+            deleted++;
+        }
+    }
+    for (size_t g = 0; g < ng; g++) {
+        if (used[g])
+            continue;
+        if (cb_header_op(ctx, conn, svc, got->headers[g].name, 0, got->headers[g].value) != 0)
+            goto done;
+        added++;
+    }
+    if (whole && smfi_replacebody(ctx, (unsigned char *)(got->body ? got->body : ""),
+                                  (int)got->body_len) != MI_SUCCESS) {
+        sm_log(LOG_ERR, "id=%s delegate service=%s replace body failed; answering tempfail",
+               sm_log_id(conn->session), svc);
+        goto done;
+    }
+    sm_log(LOG_INFO, "id=%s delegate service=%s apply=%s headers_added=%d changed=%d deleted=%d%s",
+           sm_log_id(conn->session), svc, whole ? "message" : "headers", added, changed, deleted,
+           whole ? " body=replaced" : "");
+    rc = 0;
+done:
+    free(pair);
+    free(used);
+    return rc;
+}
+
+/* Apply every returned delegation of the transaction. 0 or -1 (logged). */
+static int
+cb_apply_delegations(SMFICTX *ctx, cb_conn *conn)
+{
+    size_t n = 0;
+    const sm_delegation_record *r = sm_session_delegations(conn->session, &n);
+    for (size_t i = 0; i < n; i++)
+        if (r[i].delegation.result == SM_DELEGATION_RETURNED &&
+            cb_apply_delegation(ctx, conn, &r[i]) != 0)
+            return -1;
+    return 0;
+}
+
 /* Quarantine per milter.quarantine. */
 static sfsistat
 cb_quarantine(SMFICTX *ctx, cb_conn *conn, const sm_verdict *v)
@@ -508,7 +833,21 @@ cb_eom(SMFICTX *ctx)
         st = SMFIS_DISCARD;
         goto done;
     }
-    if (sm_engine_run_eom(conn->session, &cb_hooks, &v) != 0) {
+    /* Delegate rules run here; the context lives on this stack until the
+     * engine returns. */
+    sm_delegate_ctx dc = {
+        .tickets = cb_delegation_tickets(),
+        .helo_name = sm_session_macro(conn->session, "j"),
+        .progress = cb_progress,
+        .progress_arg = ctx,
+        .progress_interval_ms = CB_PROGRESS_MS,
+        .log = cb_delegate_log,
+        .transcript = sm_log_verbose(),
+    };
+    sm_engine_hooks hooks = cb_hooks;
+    hooks.ctx = &dc;
+    hooks.delegate = cb_delegate;
+    if (sm_engine_run_eom(conn->session, &hooks, &v) != 0) {
         st = cb_fail(conn, 0, "eom");
         goto done;
     }
@@ -526,8 +865,10 @@ cb_eom(SMFICTX *ctx)
     case SM_VERB_DEFER:
         st = sm_reply_refusal(ctx, &v);
         break;
-    default: /* accept, faccept, implicit accept */
-        st = cb_add_headers(ctx, conn) == 0 ? SMFIS_CONTINUE : SMFIS_TEMPFAIL;
+    default: /* accept, faccept, implicit accept: the scanners' results apply */
+        st = cb_apply_delegations(ctx, conn) == 0 && cb_add_headers(ctx, conn) == 0
+                 ? SMFIS_CONTINUE
+                 : SMFIS_TEMPFAIL;
         break;
     }
 done:

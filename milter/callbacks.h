@@ -16,6 +16,17 @@ void sm_callbacks_set_policy(sm_policy *policy);
 /* A new reference on the current policy (NULL if none); caller unrefs. */
 sm_policy *sm_callbacks_policy(void);
 
+/* Delegation's process-wide parts: the ticket registry and the receiver on
+ * receiver.listen of the current policy. start does nothing unless the
+ * policy delegates or when they run already (a reload never moves them: a
+ * changed receiver.listen is logged and takes a restart). Call it after
+ * detaching (its threads do not survive fork) and before smfi_main(); a
+ * policy that delegates only after a reload starts them at its first
+ * delegation. Returns 0, or -1 (logged: the port is taken, ...): the daemon
+ * must not start. stop stops the receiver at exit. */
+int sm_callbacks_delegation_start(void);
+void sm_callbacks_delegation_stop(void);
+
 /* smfi_register() the filter. Returns 0, or -1 (logged). */
 int sm_callbacks_register(void);
 

@@ -33,6 +33,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -625,7 +626,16 @@ sm_receiver_start(const sm_receiver_options *opt, sm_ticket_registry *reg, char 
     if (getsockname(rcv->listen_fd, (struct sockaddr *)&ss, &sl) == 0)
         getnameinfo((struct sockaddr *)&ss, sl, NULL, 0, port, sizeof port, NI_NUMERICSERV);
     rcv->port = (unsigned)atoi(port);
-    if (pthread_create(&rcv->acceptor, NULL, rcv_accept_main, rcv) != 0) {
+    /* The threads take no asynchronous signals: in the daemon libmilter's
+     * signal thread must get SIGTERM/SIGHUP (it sigwait()s for them), and a
+     * receiver thread started before smfi_main() would otherwise take them
+     * with their default action. Connection threads inherit the mask. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int started = pthread_create(&rcv->acceptor, NULL, rcv_accept_main, rcv);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (started != 0) {
         snprintf(err, errlen, "cannot start the receiver thread");
         goto fail;
     }
