@@ -3,8 +3,8 @@ MILTER_FILES = milter/main.c milter/log.c milter/log.h milter/reply.c milter/rep
 	milter/socket.c milter/socket.h milter/callbacks.c milter/callbacks.h milter/trace.c \
 	milter/trace.h milter/quarantine.c milter/quarantine.h
 sbin_PROGRAMS += stagemilter
-stagemilter_SOURCES = $(MILTER_FILES)
-stagemilter_CFLAGS = $(AM_CFLAGS) $(MILTER_CFLAGS)
+stagemilter_SOURCES = $(MILTER_FILES) $(MILTER_DELEGATION_FILES)
+stagemilter_CFLAGS = $(AM_CFLAGS) $(MILTER_CFLAGS) $(OPENSSL_CFLAGS)
 stagemilter_LDADD = $(POLICY_LIBS) $(MILTER_LIBS) $(OPENSSL_LIBS) $(PTHREAD_LIBS)
 
 # Milter-protocol tests: the built daemon driven by miltertest scripts.
