@@ -35,7 +35,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -47,6 +46,7 @@
 #include "quarantine.h"
 #include "receiver.h"
 #include "reply.h"
+#include "stats.h"
 #include "stagemilter/engine.h"
 
 /* Guards current_policy: the pointer, not the policy (which is immutable and
@@ -93,6 +93,7 @@ typedef struct cb_conn {
     uint64_t header_bytes; /* header bytes kept so far */
     bool discard_all;      /* discard decided at connect/helo: every message */
     bool failed;           /* an internal failure while no reply could be sent */
+    bool in_message;       /* counted in stats.c's messages in flight */
 } cb_conn;
 
 /* Publish POLICY; the previous one loses the daemon's reference. */
@@ -500,6 +501,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
             0 ||
         cb_macros(ctx, conn) != 0)
         return cb_fail(conn, SMFIP_NR_MAIL, "mail");
+    sm_stats_message_begin(&conn->in_message);
     if (conn->discard_all && !cb_noreply(conn, SMFIP_NR_MAIL))
         return SMFIS_DISCARD;
     return cb_run(ctx, conn, SM_STAGE_MAIL, SMFIP_NR_MAIL, NULL);
@@ -601,37 +603,6 @@ cb_add_headers(SMFICTX *ctx, cb_conn *conn)
     return 0;
 }
 
-/* Do two header values say the same, whatever their white space and
- * folding (CR, LF, tabs, runs of spaces)? */
-static bool
-cb_value_equal(const char *a, const char *b)
-{
-    for (;;) {
-        bool wa = false, wb = false;
-        while (*a == ' ' || *a == '\t' || *a == '\r' || *a == '\n')
-            a++, wa = true;
-        while (*b == ' ' || *b == '\t' || *b == '\r' || *b == '\n')
-            b++, wb = true;
-        if (*a == '\0' || *b == '\0')
-            return *a == *b;
-        if (wa != wb || *a != *b)
-            return false;
-        a++, b++;
-    }
-}
-
-/* A returned header that never reaches the MTA's copy: our ticket, and with
- * apply: headers the MIME headers (they describe a body that is not
- * replaced: SpamAssassin's report_safe rewrites Content-Type). */
-static bool
-cb_apply_skip(const char *name, bool whole)
-{
-    if (strcasecmp(name, SM_TICKET_HEADER) == 0)
-        return true;
-    return !whole &&
-           (strncasecmp(name, "Content-", 8) == 0 || strcasecmp(name, "MIME-Version") == 0);
-}
-
 /* VALUE as libmilter takes it: no leading white space, folded lines joined
  * with a bare LF (the MTA adds the CR). Caller frees; NULL on ENOMEM. */
 static char *
@@ -647,17 +618,6 @@ cb_milter_value(const char *value)
             *o++ = *value;
     *o = '\0';
     return v;
-}
-
-/* 1-based index of header I of MSG among the headers of its name. */
-static int
-cb_header_index(const sm_message *msg, size_t i)
-{
-    int n = 0;
-    for (size_t j = 0; j <= i; j++)
-        if (strcasecmp(msg->headers[j].name, msg->headers[i].name) == 0)
-            n++;
-    return n;
 }
 
 /* Change (VALUE) or delete (VALUE NULL) instance IDX of NAME, or add it
@@ -690,67 +650,27 @@ cb_header_op(SMFICTX *ctx, cb_conn *conn, const char *what, const char *name, in
 }
 
 /* Bring what the scanner of R returned into the MTA's copy, per its
- * service's `apply`. Returned headers equal to one of ours stay as they
- * are; a returned header whose name we have but whose value differs
- * changes our first unmatched instance of that name; the others are
- * added. With apply: message our headers the scanner dropped are deleted
- * and the body is replaced. Changes and deletions go from the last header
- * to the first, so no index shifts under a later one. 0 or -1 (logged). */
+ * service's `apply` (the edits of sm_delegate_header_edits(); with apply:
+ * message the body is replaced too). 0 or -1 (logged). */
 static int
 cb_apply_delegation(SMFICTX *ctx, cb_conn *conn, const sm_delegation_record *r)
 {
-    const sm_message *mine = sm_session_message(conn->session);
     const sm_message *got = &r->delegation.returned;
     const char *svc = r->service->name;
     bool whole = r->service->apply == SM_APPLY_MESSAGE;
-    size_t nm = mine->nheaders, ng = got->nheaders;
-    long *pair = calloc(nm + 1, sizeof *pair); /* ours -> returned index + 1, 0 none */
-    bool *used = calloc(ng + 1, sizeof *used); /* returned header matched or skipped */
-    int rc = -1, changed = 0, added = 0, deleted = 0;
-    if (pair == NULL || used == NULL) {
+    sm_header_edit *e = NULL;
+    int count[3] = {0, 0, 0};
+    long n = sm_delegate_header_edits(sm_session_message(conn->session), got, whole, &e);
+    int rc = -1;
+    if (n < 0) {
         sm_log(LOG_ERR, "id=%s delegate service=%s: out of memory applying the result",
                sm_log_id(conn->session), svc);
         goto done;
     }
-    /* Unchanged headers: equal name and value. */
-    for (size_t g = 0; g < ng; g++) {
-        if (cb_apply_skip(got->headers[g].name, whole)) {
-            used[g] = true;
-            continue;
-        }
-        for (size_t m = 0; m < nm && !used[g]; m++)
-            if (pair[m] == 0 && strcasecmp(mine->headers[m].name, got->headers[g].name) == 0 &&
-                cb_value_equal(mine->headers[m].value, got->headers[g].value)) {
-                pair[m] = -1; /* kept as is */
-                used[g] = true;
-            }
-    }
-    /* Changed values: the returned header takes an unmatched one of ours. */
-    for (size_t g = 0; g < ng; g++)
-        for (size_t m = 0; m < nm && !used[g]; m++)
-            if (pair[m] == 0 && strcasecmp(mine->headers[m].name, got->headers[g].name) == 0) {
-                pair[m] = (long)g + 1;
-                used[g] = true;
-            }
-    for (size_t m = nm; m-- > 0;) {
-        const char *name = mine->headers[m].name;
-        if (pair[m] > 0) {
-            if (cb_header_op(ctx, conn, svc, name, cb_header_index(mine, m),
-                             got->headers[pair[m] - 1].value) != 0)
-                goto done;
-            changed++;
-        } else if (pair[m] == 0 && whole && !cb_apply_skip(name, true)) {
-            if (cb_header_op(ctx, conn, svc, name, cb_header_index(mine, m), NULL) != 0)
-                goto done;
-            deleted++;
-        }
-    }
-    for (size_t g = 0; g < ng; g++) {
-        if (used[g])
-            continue;
-        if (cb_header_op(ctx, conn, svc, got->headers[g].name, 0, got->headers[g].value) != 0)
+    for (long i = 0; i < n; i++) {
+        if (cb_header_op(ctx, conn, svc, e[i].name, e[i].index, e[i].value) != 0)
             goto done;
-        added++;
+        count[e[i].kind]++;
     }
     if (whole && smfi_replacebody(ctx, (unsigned char *)(got->body ? got->body : ""),
                                   (int)got->body_len) != MI_SUCCESS) {
@@ -759,12 +679,11 @@ cb_apply_delegation(SMFICTX *ctx, cb_conn *conn, const sm_delegation_record *r)
         goto done;
     }
     sm_log(LOG_INFO, "id=%s delegate service=%s apply=%s headers_added=%d changed=%d deleted=%d%s",
-           sm_log_id(conn->session), svc, whole ? "message" : "headers", added, changed, deleted,
-           whole ? " body=replaced" : "");
+           sm_log_id(conn->session), svc, whole ? "message" : "headers", count[SM_HEADER_ADD],
+           count[SM_HEADER_CHANGE], count[SM_HEADER_DELETE], whole ? " body=replaced" : "");
     rc = 0;
 done:
-    free(pair);
-    free(used);
+    free(e);
     return rc;
 }
 
@@ -851,7 +770,7 @@ cb_eom(SMFICTX *ctx)
         st = cb_fail(conn, 0, "eom");
         goto done;
     }
-    sm_log_verdict(conn->session, v.rule != NULL ? v.stage : SM_STAGE_POSTQ, &v, NULL);
+    sm_log_message(conn->session, &v);
     switch (v.verb) {
     case SM_VERB_QUARANTINE:
         st = cb_quarantine(ctx, conn, &v);
@@ -874,6 +793,7 @@ cb_eom(SMFICTX *ctx)
 done:
     sm_verdict_clear(&v);
     sm_session_end_transaction(conn->session);
+    sm_stats_message_end(&conn->in_message);
     conn->failed = false;
     return st;
 }
@@ -885,6 +805,7 @@ cb_abort(SMFICTX *ctx)
     cb_conn *conn = smfi_getpriv(ctx);
     if (conn != NULL) {
         sm_session_end_transaction(conn->session);
+        sm_stats_message_end(&conn->in_message);
         conn->failed = false;
     }
     return SMFIS_CONTINUE;
@@ -897,6 +818,7 @@ cb_close(SMFICTX *ctx)
     cb_conn *conn = smfi_getpriv(ctx);
     if (conn != NULL) {
         smfi_setpriv(ctx, NULL);
+        sm_stats_message_end(&conn->in_message);
         sm_session_free(conn->session);
         free(conn);
     }

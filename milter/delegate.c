@@ -2,7 +2,7 @@
  * delegate.c - delegate a session's message to a scanner and wait for the
  * copy that comes back (delegate.h).
  *
- * Functions: sm_delegate_run, sm_delegate_hook.
+ * Functions: sm_delegate_run, sm_delegate_hook, sm_delegate_header_edits.
  *
  * Steps: open a ticket; build the header block (ticket header first, then
  * the session's headers as "Name: value"); let smtp_client send it with the
@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "delegate.h"
 #include "smtp_client.h"
@@ -234,4 +235,100 @@ int
 sm_delegate_hook(void *ctx, sm_session *s, const sm_service *svc, sm_delegation *out)
 {
     return sm_delegate_run(ctx, s, svc, out);
+}
+
+/* Do two header values say the same, whatever their white space and
+ * folding (CR, LF, tabs, runs of spaces)? */
+static bool
+dg_value_equal(const char *a, const char *b)
+{
+    for (;;) {
+        bool wa = false, wb = false;
+        while (*a == ' ' || *a == '\t' || *a == '\r' || *a == '\n')
+            a++, wa = true;
+        while (*b == ' ' || *b == '\t' || *b == '\r' || *b == '\n')
+            b++, wb = true;
+        if (*a == '\0' || *b == '\0')
+            return *a == *b;
+        if (wa != wb || *a != *b)
+            return false;
+        a++, b++;
+    }
+}
+
+/* A returned header that never reaches the MTA's copy (see delegate.h). */
+static bool
+dg_edit_skip(const char *name, bool whole)
+{
+    if (strcasecmp(name, SM_TICKET_HEADER) == 0)
+        return true;
+    return !whole &&
+           (strncasecmp(name, "Content-", 8) == 0 || strcasecmp(name, "MIME-Version") == 0);
+}
+
+/* 1-based index of header I of MSG among the headers of its name. */
+static int
+dg_header_index(const sm_message *msg, size_t i)
+{
+    int n = 0;
+    for (size_t j = 0; j <= i; j++)
+        if (strcasecmp(msg->headers[j].name, msg->headers[i].name) == 0)
+            n++;
+    return n;
+}
+
+/* The header edits from MINE to GOT (delegate.h). */
+long
+sm_delegate_header_edits(const sm_message *mine, const sm_message *got, bool whole,
+                         sm_header_edit **edits)
+{
+    size_t nm = mine->nheaders, ng = got->nheaders;
+    long *pair = calloc(nm + 1, sizeof *pair); /* ours: -1 kept, g+1 changed to g, 0 none */
+    bool *used = calloc(ng + 1, sizeof *used); /* returned: matched or skipped */
+    sm_header_edit *e = calloc(nm + ng + 1, sizeof *e);
+    long n = -1;
+
+    *edits = NULL;
+    if (pair == NULL || used == NULL || e == NULL)
+        goto done;
+    /* Unchanged headers: equal name and value. */
+    for (size_t g = 0; g < ng; g++) {
+        if (dg_edit_skip(got->headers[g].name, whole)) {
+            used[g] = true;
+            continue;
+        }
+        for (size_t m = 0; m < nm && !used[g]; m++)
+            if (pair[m] == 0 && strcasecmp(mine->headers[m].name, got->headers[g].name) == 0 &&
+                dg_value_equal(mine->headers[m].value, got->headers[g].value)) {
+                pair[m] = -1;
+                used[g] = true;
+            }
+    }
+    /* Changed values: a returned header takes an unmatched one of ours. */
+    for (size_t g = 0; g < ng; g++)
+        for (size_t m = 0; m < nm && !used[g]; m++)
+            if (pair[m] == 0 && strcasecmp(mine->headers[m].name, got->headers[g].name) == 0) {
+                pair[m] = (long)g + 1;
+                used[g] = true;
+            }
+    n = 0;
+    for (size_t m = nm; m-- > 0;) {
+        if (pair[m] > 0)
+            e[n++] = (sm_header_edit){SM_HEADER_CHANGE, mine->headers[m].name,
+                                      dg_header_index(mine, m), got->headers[pair[m] - 1].value};
+        else if (pair[m] == 0 && whole && !dg_edit_skip(mine->headers[m].name, true))
+            e[n++] = (sm_header_edit){SM_HEADER_DELETE, mine->headers[m].name,
+                                      dg_header_index(mine, m), NULL};
+    }
+    for (size_t g = 0; g < ng; g++)
+        if (!used[g])
+            e[n++] =
+                (sm_header_edit){SM_HEADER_ADD, got->headers[g].name, 0, got->headers[g].value};
+    *edits = e;
+    e = NULL;
+done:
+    free(e);
+    free(pair);
+    free(used);
+    return n;
 }

@@ -70,4 +70,32 @@ int sm_delegate_run(sm_delegate_ctx *ctx, sm_session *s, const sm_service *svc, 
  * sm_delegate_ctx *. */
 int sm_delegate_hook(void *ctx, sm_session *s, const sm_service *svc, sm_delegation *out);
 
+/* One edit that brings a returned copy's headers into the MTA's copy. */
+typedef enum sm_header_edit_kind {
+    SM_HEADER_ADD,    /* append NAME: VALUE */
+    SM_HEADER_CHANGE, /* instance INDEX of NAME gets VALUE */
+    SM_HEADER_DELETE  /* instance INDEX of NAME goes (apply: message only) */
+} sm_header_edit_kind;
+
+typedef struct sm_header_edit {
+    sm_header_edit_kind kind;
+    const char *name;  /* borrowed from MINE (change, delete) or GOT (add) */
+    int index;         /* 1-based among MINE's headers of that name; 0 for add */
+    const char *value; /* borrowed from GOT, as parsed; NULL for delete */
+} sm_header_edit;
+
+/* The edits that make MINE (the MTA's copy) carry what the scanner added or
+ * changed in GOT (the returned copy), in the order to apply them (changes
+ * and deletions from the last header up, so no index shifts under a later
+ * one; then additions in GOT's order). A returned header equal to one of
+ * ours (name, and value up to white space and folding) is left alone; one
+ * whose name we have with another value changes our first unmatched
+ * instance; the rest are added. The ticket header never is. With WHOLE
+ * (apply: message) our headers missing from GOT are deleted; without it
+ * the MIME headers (Content-*, MIME-Version: they describe a body that is
+ * not replaced) are left out. *EDITS: caller frees (borrows from both
+ * messages). Returns the number of edits, or -1 on memory exhaustion. */
+long sm_delegate_header_edits(const sm_message *mine, const sm_message *got, bool whole,
+                              sm_header_edit **edits);
+
 #endif
