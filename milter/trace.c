@@ -28,18 +28,27 @@
  *             header       NAME: VALUE            (one per add_header)
  *
  *      Nothing is written anywhere: a quarantine is reported, not stored.
- *      Delegation is not wired in yet: delegate rules are skipped (the
- *      engine's NULL delegate hook) and a note says so unless --no-delegate.
+ *      Delegation is performed for real unless --no-delegate: a receiver
+ *      of our own listens on receiver.listen (so a running daemon on the
+ *      same port makes --trace fail with a clear message: stop it, or trace
+ *      with a copy of the policy that names another port), the scanner's
+ *      dialogue is printed as it happens ("> " we sent, "< " it replied),
+ *      then the result, and the outcome lists the headers the scanner's
+ *      copy would bring into the MTA's copy. With --no-delegate the engine
+ *      gets no delegate hook and traces each delegate rule as skipped.
  *
  * DIAGNOSTICS
  *      Unreadable or unparsable files and invalid policies are reported on
  *      ERR and return 1; the verdict itself never changes the exit status.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "delegate.h"
+#include "receiver.h"
 #include "stagemilter/engine.h"
 #include "stagemilter/policy.h"
 #include "trace.h"
@@ -49,8 +58,9 @@
 typedef struct trace_state {
     FILE *out;
     const sm_policy *policy;
-    int printed;       /* the stage whose header was printed last, -1 none */
-    bool verdict_seen; /* the engine traced a verdict during this run */
+    int printed;               /* the stage whose header was printed last, -1 none */
+    bool verdict_seen;         /* the engine traced a verdict during this run */
+    sm_delegate_ctx *delegate; /* the delegation's context, NULL with --no-delegate */
 } trace_state;
 
 /* Print TEXT quoted, with control characters shown as '?'. */
@@ -169,6 +179,30 @@ trace_log(void *ctx, const sm_session *s, sm_stage stage, const char *rule, cons
     fputs("          log: ", t->out);
     trace_quoted(t->out, text);
     fputc('\n', t->out);
+}
+
+/* Serialises lines of the delegation (main thread) and of the receiver
+ * (its threads) on the output. */
+static pthread_mutex_t trace_out_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The delegation's log and dialogue, indented under the delegate rule. */
+static void
+trace_delegate_line(void *ctx, const char *line)
+{
+    trace_state *t = ctx;
+    pthread_mutex_lock(&trace_out_lock);
+    fprintf(t->out, "             | %s\n", line);
+    fflush(t->out);
+    pthread_mutex_unlock(&trace_out_lock);
+}
+
+/* The engine's delegate hook: CTX is the trace_state. */
+static int
+trace_delegate(void *ctx, sm_session *s, const sm_service *svc, sm_delegation *out)
+{
+    trace_state *t = ctx;
+    fflush(t->out);
+    return sm_delegate_run(t->delegate, s, svc, out);
 }
 
 /* Read PATH whole; caller frees. NULL with ERR printed on failure. */
@@ -389,6 +423,39 @@ trace_summary(const sm_trace_args *a, sm_session *s, const sm_verdict *v, const 
     }
     if (trace_final(&v[TV_EOM]) || v[TV_EOM].verb == SM_VERB_QUARANTINE)
         return;
+    size_t nd = 0;
+    const sm_delegation_record *d = sm_session_delegations(s, &nd);
+    for (size_t i = 0; i < nd; i++) {
+        if (d[i].delegation.result != SM_DELEGATION_RETURNED)
+            continue;
+        sm_header_edit *e = NULL;
+        bool whole = d[i].service->apply == SM_APPLY_MESSAGE;
+        long ne =
+            sm_delegate_header_edits(sm_session_message(s), &d[i].delegation.returned, whole, &e);
+        for (long j = 0; j < ne; j++) {
+            fprintf(out, "   %-*s  %s %s", width, "header",
+                    e[j].kind == SM_HEADER_ADD      ? "add"
+                    : e[j].kind == SM_HEADER_CHANGE ? "change"
+                                                    : "delete",
+                    e[j].name);
+            if (e[j].index != 0)
+                fprintf(out, "[%d]", e[j].index);
+            if (e[j].value != NULL) {
+                fputs(": ", out);
+                for (const char *p = e[j].value; *p; p++)
+                    if (*p != '\r')
+                        fputc(*p == '\n'                               ? ' '
+                              : (unsigned char)*p < 0x20 && *p != '\t' ? '?'
+                                                                       : *p,
+                              out);
+            }
+            fprintf(out, " (from %s)\n", d[i].service->name);
+        }
+        free(e);
+        if (whole)
+            fprintf(out, "   %-*s  replaced by %s's (%zu bytes)\n", width, "body",
+                    d[i].service->name, d[i].delegation.returned.body_len);
+    }
     size_t n = 0;
     const sm_header *h = sm_session_added_headers(s, &n);
     for (size_t i = 0; i < n; i++)
@@ -410,6 +477,8 @@ sm_trace_main(const sm_trace_args *a, FILE *out, FILE *err)
     bool *rran = NULL;
     sm_message parsed;
     const char *perr = NULL;
+    sm_ticket_registry *reg = NULL;
+    sm_receiver *rcv = NULL;
     char addr[1024];
 
     for (int i = 0; i < TV_COUNT; i++)
@@ -439,6 +508,12 @@ sm_trace_main(const sm_trace_args *a, FILE *out, FILE *err)
 
     trace_state t = {.out = out, .policy = p, .printed = -1, .verdict_seen = false};
     sm_engine_hooks hooks = {.ctx = &t, .log = trace_log, .trace = trace_event, .delegate = NULL};
+    sm_delegate_ctx dc = {
+        .helo_name = "localhost",
+        .log = trace_delegate_line,
+        .log_arg = &t,
+        .transcript = true,
+    };
     const char *name = a->client_name != NULL ? a->client_name : "unknown";
 
     fprintf(out, "policy   %s\n", a->config);
@@ -448,11 +523,38 @@ sm_trace_main(const sm_trace_args *a, FILE *out, FILE *err)
             a->helo ? a->helo : "");
     fprintf(out, "from     <%s>\n", trace_strip(addr, sizeof addr, a->from));
     if (sm_policy_uses_delegation(p))
-        fprintf(out, "note     %s\n",
+        fprintf(out, "note     %s%s\n",
                 a->no_delegate ? "--no-delegate: delegate rules are skipped"
-                               : "delegation is not available in --trace yet: delegate rules "
-                                 "are skipped");
+                               : "delegation for real; receiver on ",
+                a->no_delegate ? "" : sm_policy_receiver(p)->listen);
     fputc('\n', out);
+    fflush(out);
+    if (sm_policy_uses_delegation(p) && !a->no_delegate) {
+        const sm_receiver_config *rc = sm_policy_receiver(p);
+        sm_receiver_options ro = {
+            .host = rc->host,
+            .port = rc->port,
+            .max_message_size = sm_policy_milter(p)->max_message_size,
+            .hostname = "localhost",
+            .log = trace_delegate_line,
+            .log_arg = &t,
+        };
+        char rerr[512];
+        if ((reg = sm_ticket_registry_create()) == NULL)
+            goto oom;
+        if ((rcv = sm_receiver_start(&ro, reg, rerr, sizeof rerr)) == NULL) {
+            fprintf(err,
+                    "stagemilter: --trace cannot start its receiver on receiver.listen %s: %s\n"
+                    "stagemilter: (a running stagemilter daemon listens there? stop it, trace "
+                    "with a copy of the policy whose receiver.listen is free, or use "
+                    "--no-delegate)\n",
+                    rc->listen, rerr);
+            goto done;
+        }
+        dc.tickets = reg;
+        t.delegate = &dc;
+        hooks.delegate = trace_delegate;
+    }
 
     if (sm_session_set_client(s, a->client_ip, NULL, name) != 0 ||
         (a->helo != NULL && sm_session_set_helo(s, a->helo) != 0))
@@ -473,6 +575,8 @@ done:
         sm_verdict_clear(&v[i]);
     sm_message_clear(&parsed);
     sm_session_free(s);
+    sm_receiver_stop(rcv);
+    sm_ticket_registry_free(reg);
     sm_policy_unref(p);
     free(data);
     return status;
