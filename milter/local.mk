@@ -1,7 +1,7 @@
 # milter/local.mk: the daemon. Adapts libmilter callbacks to the engine.
 MILTER_FILES = milter/main.c milter/log.c milter/log.h milter/reply.c milter/reply.h \
 	milter/socket.c milter/socket.h milter/callbacks.c milter/callbacks.h milter/trace.c \
-	milter/trace.h milter/quarantine.c milter/quarantine.h
+	milter/trace.h milter/quarantine.c milter/quarantine.h milter/stats.c milter/stats.h
 sbin_PROGRAMS += stagemilter
 stagemilter_SOURCES = $(MILTER_FILES) $(MILTER_DELEGATION_FILES)
 stagemilter_CFLAGS = $(AM_CFLAGS) $(MILTER_CFLAGS) $(OPENSSL_CFLAGS)
@@ -32,6 +32,6 @@ EXTRA_DIST += tests/trace/run.t \
 check_PROGRAMS += tests/milter/test_quarantine
 TESTS += tests/milter/test_quarantine
 tests_milter_test_quarantine_SOURCES = tests/milter/test_quarantine.c milter/quarantine.c \
-	milter/log.c milter/reply.c
+	milter/log.c milter/reply.c milter/stats.c
 tests_milter_test_quarantine_CFLAGS = $(TEST_UNIT_FLAGS) $(MILTER_CFLAGS)
 tests_milter_test_quarantine_LDADD = $(TEST_UNIT_LIBS) $(MILTER_LIBS) $(PTHREAD_LIBS)

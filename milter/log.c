@@ -5,7 +5,8 @@
  *      sm_log_open(), sm_log_close(), sm_log_verbose()  where lines go
  *      sm_log()                 one formatted line
  *      sm_log_clean()           peer text made safe for a log line
- *      sm_log_verdict()         the decision line of one stage or message
+ *      sm_log_verdict()         the decision line of one stage
+ *      sm_log_message()         the decision line of a message's end
  *      sm_log_engine()          the engine's log hook
  *      sm_log_id()              queue id, else connection id
  *
@@ -17,6 +18,11 @@
  *      read afterwards, so they need no lock. Nothing here allocates: lines
  *      are built in a stack buffer and cut at SM_LOG_LINE_MAX.
  *
+ *      The decision lines are also where statistics are counted
+ *      (stats.c): a stage decision taken by a rule, or by a failing one,
+ *      and every message's end. Counting here, whether or not -v logs more,
+ *      keeps the counters and the log in step.
+ *
  * DIAGNOSTICS
  *      None: logging never fails visibly.
  */
@@ -27,6 +33,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "stats.h"
 
 #define SM_LOG_LINE_MAX 2048
 
@@ -140,8 +147,8 @@ log_append(char *line, size_t size, size_t *len, const char *fmt, ...)
 }
 
 /* The decision line: see log.h for its shape. */
-void
-sm_log_verdict(const sm_session *s, sm_stage stage, const sm_verdict *v, const char *rcpt)
+static void
+log_verdict_line(const sm_session *s, sm_stage stage, const sm_verdict *v, const char *rcpt)
 {
     char line[SM_LOG_LINE_MAX];
     char a[SM_LOG_PEER_MAX + 1], b[SM_LOG_PEER_MAX + 1];
@@ -179,6 +186,23 @@ sm_log_verdict(const sm_session *s, sm_stage stage, const sm_verdict *v, const c
                    v->verb == SM_VERB_INFO || v->verb == SM_VERB_DEFER ||
                    v->verb == SM_VERB_DISCARD || v->verb == SM_VERB_QUARANTINE;
     log_emit(refusal || v->error != NULL ? LOG_NOTICE : LOG_INFO, line);
+}
+
+/* A stage's decision line, counted when a rule (or a failing one) decided. */
+void
+sm_log_verdict(const sm_session *s, sm_stage stage, const sm_verdict *v, const char *rcpt)
+{
+    if (v->rule != NULL || v->error != NULL)
+        sm_stats_decision(stage, v);
+    log_verdict_line(s, stage, v, rcpt);
+}
+
+/* The message's end: its line, counted per verdict with its delegations. */
+void
+sm_log_message(const sm_session *s, const sm_verdict *v)
+{
+    sm_stats_message(s, v);
+    log_verdict_line(s, v->rule != NULL ? v->stage : SM_STAGE_POSTQ, v, NULL);
 }
 
 /* `log` effects: "id=ID stage=STAGE rule="NAME" log="TEXT"". */

@@ -38,8 +38,13 @@ void sm_log(int priority, const char *fmt, ...) __attribute__((format(printf, 2,
 char *sm_log_clean(char *dst, size_t dstlen, const char *src);
 
 /* The decision line for V taken at STAGE in session S (RCPT: the recipient
- * it is about, or NULL). Logged at LOG_INFO, or LOG_NOTICE for refusals. */
+ * it is about, or NULL). Logged at LOG_INFO, or LOG_NOTICE for refusals.
+ * A decision by a rule (or a failing rule) is counted (stats.h). */
 void sm_log_verdict(const sm_session *s, sm_stage stage, const sm_verdict *v, const char *rcpt);
+
+/* The end-of-message line for V (at V's stage when a rule decided, else
+ * postq), counted as a message with its delegations (stats.h). */
+void sm_log_message(const sm_session *s, const sm_verdict *v);
 
 /* The engine's log hook (sm_engine_hooks.log): `log` effects and notices. */
 void sm_log_engine(void *ctx, const sm_session *s, sm_stage stage, const char *rule,
