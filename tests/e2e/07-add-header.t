@@ -16,8 +16,8 @@ h_swaks tagged --from alice@sender.test --to bob@rcpt.test \
 h_like "$(h_reply "$H_SWAKS_OUT" .)" '^250 ' "the message is accepted"
 h_ok "it reaches the sink" h_wait_delivered 1
 f=$(h_sink_files | head -n 1)
-h_file_like "$f" '^X-Stagemilter-Origin: loopback client 127\.0\.0\.1$' \
-    "the sink's copy has the added header, variables interpolated"
+h_file_like "$f" "^X-Stagemilter-Origin: loopback client 127\.0\.0\.1 server 127\.0\.0\.1:$MTA_PORT$" \
+    "the added header, with variables and the macros {client_addr} {daemon_addr} {daemon_port}"
 h_is "$(grep -c '^X-Stagemilter-Origin:' "$f")" 1 "exactly once"
 h_file_like "$f" '^body stays the same$' "the body is there"
 # The sent lines, in order, once the added header is taken out.

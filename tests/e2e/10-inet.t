@@ -26,6 +26,6 @@ h_ok "exactly one message reaches the sink" h_wait_delivered 1
 f=$(h_sink_files | head -n 1)
 h_is "$(grep '^X-Rcpt-Args:' "$f" | sed 's/ ORCPT=.*//')" "X-Rcpt-Args: <bob@rcpt.test>" \
     "addressed to the first recipient only"
-h_file_like "$f" '^X-Stagemilter-Origin: loopback client 127\.0\.0\.1$' "with the added header"
+h_file_like "$f" "^X-Stagemilter-Origin: loopback client 127\.0\.0\.1 server 127\.0\.0\.1:$MTA_PORT$" "with the added header"
 h_file_like "$(h_stagemilter_log)" 'stage=rcpt rule="no mail for satan\.org" verdict=deny code=550' \
     "stagemilter logs the refusal"
