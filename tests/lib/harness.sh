@@ -484,6 +484,7 @@ h_stagemilter_start() {
     old=$(umask)
     # The MTA's unprivileged smtpd must be able to write to a unix socket.
     umask 000
+    # shellcheck disable=SC2086 # H_WRAPPER is a command line: split it
     h_daemon stagemilter ${H_WRAPPER:-} "$STAGEMILTER" -f -c "$policy" -p "$sock"
     umask "$old"
     for ((i = 0; i < 150; i++)); do

@@ -144,7 +144,7 @@ EOF
 # and mark the queue "quick-start": `postfix start` then skips its integrity
 # checks (post-install create-missing, postsuper), which cost ~2 s a test.
 pf_make_queue() {
-    local meta line name owner group mode
+    local meta name owner group mode
     meta=$(postconf -h meta_directory 2>/dev/null)
     [ -f "$meta/postfix-files" ] || h_die "no $meta/postfix-files (reinstall the postfix package)"
     while IFS=: read -r name _ owner group mode _; do
