@@ -137,7 +137,7 @@ static char cb_receiver_listen[300]; /* receiver.listen it was started with */
 /* Interval of smfi_progress() while a delegation waits: far below the
  * MTAs' per-reply milter timeouts (Postfix milter_content_timeout,
  * Sendmail T=R). */
-#define CB_PROGRESS_MS 5000
+#define CB_PROGRESS_MS 2000
 
 /* The receiver's log lines (thread-safe: sm_log writes a line at once). */
 static void

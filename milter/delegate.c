@@ -100,7 +100,10 @@ int
 sm_delegate_run(sm_delegate_ctx *ctx, sm_session *s, const sm_service *svc, sm_delegation *out)
 {
     uint64_t t0 = sm_ticket_clock_ms();
-    const char *id = sm_session_id(s) ? sm_session_id(s) : "-";
+    /* The queue id once the MTA gave it, as on the daemon's other lines. */
+    const char *id = sm_session_queue_id(s) ? sm_session_queue_id(s)
+                     : sm_session_id(s)     ? sm_session_id(s)
+                                            : "-";
     sm_message *msg = sm_session_message(s);
     sm_ticket *ticket = NULL;
     sm_smtp_result res = {0};

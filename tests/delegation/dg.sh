@@ -59,73 +59,29 @@ dg_eml() {
         "$2" "$RANDOM$RANDOM" "$3" >"$1"
 }
 
+# The peers and scanners live in tests/lib/scanners.sh, shared with the
+# end-to-end tests and the bench.
+SC_RECEIVER_PORT=$DG_RECEIVER_PORT
+SC_CLAMSMTP_PORT=$DG_CLAMSMTP_PORT
+# shellcheck source=tests/lib/scanners.sh
+. "$H_TOP/tests/lib/scanners.sh"
+
 # A peer that accepts connections and never says a word.
 dg_silent_peer() {
-    h_daemon "silent-$1" /usr/bin/python3 -c '
-import socket, sys, time
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1])))
-s.listen(16)
-held = []
-while True:
-    c, _ = s.accept()
-    held.append(c)
-' "$1"
-    h_wait_port "$1" 10 || h_die "the silent peer does not listen on $1"
+    sc_silent_peer "$@"
 }
 
 # A peer that greets every connection with a fixed (hostile) text.
 dg_greeting_peer() {
-    h_daemon "greeting-$1" /usr/bin/python3 -c '
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1])))
-s.listen(16)
-text = eval(sys.argv[2]).encode()
-held = []
-while True:
-    c, _ = s.accept()
-    c.sendall(text)
-    held.append(c)
-' "$1" "$2"
-    h_wait_port "$1" 10 || h_die "the greeting peer does not listen on $1"
+    sc_greeting_peer "$@"
 }
 
 # clamd with a one-line EICAR database, and clamsmtpd in front of it.
 dg_clam_start() {
-    h_need clamd clamsmtpd
-    local d=$H_TMP/clam
-    mkdir -p "$d/db" "$d/tmp"
-    if [ ! -S "$d/clamd.sock" ]; then
-        # A body signature: the hex of the EICAR test string's middle part.
-        printf 'Eicar-Test-Signature:0:*:%s\n' \
-            "$(printf 'EICAR-STANDARD-ANTIVIRUS-TEST-FILE' | od -An -tx1 | tr -d ' \n')" \
-            >"$d/db/eicar.ndb"
-        cat >"$d/clamd.conf" <<EOF
-LocalSocket $d/clamd.sock
-DatabaseDirectory $d/db
-Foreground yes
-LogFile $d/clamd.log
-User root
-EOF
-        h_daemon clamd clamd -c "$d/clamd.conf"
-        h_wait 20 test -S "$d/clamd.sock" || h_die "clamd did not start" "$(cat "$H_TMP/clamd.log")"
-    fi
-    cat >"$d/clamsmtpd.conf" <<EOF
-OutAddress: 127.0.0.1:$DG_RECEIVER_PORT
-Listen: 127.0.0.1:$DG_CLAMSMTP_PORT
-ClamAddress: $d/clamd.sock
-TempDirectory: $d/tmp
-Action: $1
-EOF
-    h_daemon clamsmtpd clamsmtpd -d 3 -f "$d/clamsmtpd.conf" -p "$d/clamsmtpd.pid"
-    h_wait_port "$DG_CLAMSMTP_PORT" 10 || h_die "clamsmtpd does not listen" "$(cat "$H_TMP/clamsmtpd.log")"
+    sc_clamsmtpd_start "$1" "$DG_CLAMSMTP_PORT" "$DG_RECEIVER_PORT"
 }
 
 # Stop clamsmtpd (to restart it with another Action).
 dg_clam_stop() {
-    h_stop clamsmtpd 3
-    h_wait 10 bash -c "! ss -Hltn 'sport = :$DG_CLAMSMTP_PORT' | grep -q ."
+    sc_clamsmtpd_stop "$DG_CLAMSMTP_PORT"
 }

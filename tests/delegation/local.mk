@@ -20,4 +20,11 @@ tests_unit_test_delegation_LDADD = $(OPENSSL_LIBS) $(CMOCKA_LIBS) $(PTHREAD_LIBS
 EXTRA_DIST += tests/delegation/dg.sh tests/delegation/01-targets.t \
 	tests/delegation/02-clamsmtpd.t tests/delegation/03-receiver.t \
 	tests/delegation/04-spampd.t tests/delegation/05-tls.t \
-	tests/delegation/06-auth-lmtp.t
+	tests/delegation/06-auth-lmtp.t \
+	tests/lib/scanners.sh
+
+# End-to-end delegation (tests/e2e/2*-*.t: MTA + stagemilter + real
+# scanners), their policies, and the scanner-side configuration they test.
+EXTRA_DIST += tests/e2e/20-clamsmtpd.t \
+	contrib/policies/clamsmtpd.yaml contrib/policies/spampd.yaml \
+	contrib/clamsmtp/clamsmtpd.conf contrib/spampd/README
