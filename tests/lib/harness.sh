@@ -484,8 +484,12 @@ h_stagemilter_start() {
     old=$(umask)
     # The MTA's unprivileged smtpd must be able to write to a unix socket.
     umask 000
+    # A stagemilter that refuses root without -u or --run-as-root gets the
+    # latter: tests run it as root (it must read and write $H_TMP freely).
+    local asroot=
+    "$STAGEMILTER" --help 2>&1 | grep -q -e '--run-as-root' && asroot=--run-as-root
     # shellcheck disable=SC2086 # H_WRAPPER is a command line: split it
-    h_daemon stagemilter ${H_WRAPPER:-} "$STAGEMILTER" -f -c "$policy" -p "$sock"
+    h_daemon stagemilter ${H_WRAPPER:-} "$STAGEMILTER" -f -c "$policy" -p "$sock" $asroot
     umask "$old"
     for ((i = 0; i < 150; i++)); do
         h_alive stagemilter || break
