@@ -15,9 +15,11 @@ set -euo pipefail
 
 build_pkgs="autoconf automake libtool pkg-config make gcc libmilter-dev libyaml-dev
     libssl-dev libpcre2-dev libcmocka-dev"
-# perl: prove; python3: helper scripts of the tests; the scanners: delegation tests.
+# perl: prove; python3: helper scripts of the tests; the scanners: delegation tests;
+# openssl: throw-away test certificates; dovecot-core: SASL for Postfix's AUTH;
+# sasl2-bin: saslpasswd2, the sasldb of Sendmail's (Cyrus SASL) AUTH.
 test_pkgs="postfix swaks miltertest iproute2 valgrind ca-certificates util-linux procps
-    perl python3 clamsmtp clamav-daemon spampd"
+    perl python3 clamsmtp clamav-daemon spampd openssl dovecot-core sasl2-bin"
 
 case ${1:-all} in
 build) want=$build_pkgs ;;
