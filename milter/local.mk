@@ -1,7 +1,9 @@
 # milter/local.mk: the daemon. Adapts libmilter callbacks to the engine.
 MILTER_FILES = milter/main.c milter/log.c milter/log.h milter/reply.c milter/reply.h \
 	milter/socket.c milter/socket.h milter/callbacks.c milter/callbacks.h milter/trace.c \
-	milter/trace.h milter/quarantine.c milter/quarantine.h milter/stats.c milter/stats.h
+	milter/trace.h milter/quarantine.c milter/quarantine.h milter/stats.c milter/stats.h \
+	milter/privileges.c milter/privileges.h milter/reload.c milter/reload.h milter/signals.c \
+	milter/signals.h milter/quarantine_admin.c milter/quarantine_admin.h
 sbin_PROGRAMS += stagemilter
 stagemilter_SOURCES = $(MILTER_FILES) $(MILTER_DELEGATION_FILES)
 stagemilter_CFLAGS = $(AM_CFLAGS) $(MILTER_CFLAGS) $(OPENSSL_CFLAGS)

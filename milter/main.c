@@ -2,21 +2,31 @@
  * main.c - stagemilter's command line and start-up.
  *
  * SYNOPSIS
- *      stagemilter [-c FILE] [-f] [-p SOCKET] [-u USER] [-P PIDFILE] [-v]
+ *      stagemilter [-c FILE] [-f] [-p SOCKET] [-u USER[:GROUP] | --run-as-root] [-P PIDFILE]
+ *                  [-s STATSFILE] [--stats-interval SECONDS] [-v]
  *      stagemilter --check [-c FILE]
+ *      stagemilter --quarantine list [QUEUE] [-c FILE]
+ *      stagemilter --quarantine release|delete ID... [-c FILE] [--sendmail PATH]
  *      stagemilter --trace MESSAGE.eml [-c FILE] --client-ip IP [--client-name NAME]
  *                  [--helo NAME] --from ADDR --rcpt ADDR [--rcpt ADDR ...] [--no-delegate]
  *
  * DESCRIPTION
- *      main() parses the options and runs one of three modes:
+ *      main() parses the options and runs one of four modes:
  *      --check loads the policy, prints every diagnostic (sm_diag_print) on
  *      stderr and "FILE: OK" on stdout when it is valid;
  *      --trace hands over to trace.c;
+ *      --quarantine hands over to quarantine_admin.c with the policy's
+ *      milter.workdir;
  *      otherwise the daemon starts: the policy is loaded (an invalid policy
- *      never starts), the socket opened (socket.c), the process detached
- *      unless -f, the pid file written, privileges dropped (-u), and
- *      smfi_main() runs until libmilter stops on SIGTERM/SIGINT. The pid file
- *      is removed on the way out.
+ *      never starts), the workdir prepared (mode 0700, owned by -u's user),
+ *      the socket opened (socket.c), the process detached unless -f, the pid
+ *      file written, our signals blocked before any thread exists
+ *      (signals.c), the delegation receiver started, privileges dropped
+ *      (-u; without it the daemon refuses to run as root unless
+ *      --run-as-root), the signal thread started, and smfi_main() runs until
+ *      SIGTERM/SIGINT stop it. Then the messages in flight are given
+ *      SM_MAIN_GRACE seconds to finish (a second signal cuts that short), and
+ *      the pid file and a unix socket are removed.
  *
  * DIAGNOSTICS
  *      Exit status 0 on success (or a clean stop), 1 on a usage error, an
@@ -28,26 +38,34 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libmilter/mfapi.h>
 
 #include "callbacks.h"
 #include "log.h"
+#include "privileges.h"
+#include "quarantine_admin.h"
+#include "signals.h"
 #include "socket.h"
 #include "stagemilter/policy.h"
+#include "stats.h"
 #include "trace.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
 #endif
 #define DEFAULT_CONFIG SYSCONFDIR "/stagemilter/stagemilter.yaml"
+#define DEFAULT_SENDMAIL "/usr/sbin/sendmail"
+/* Seconds the messages in flight get to finish after SIGTERM/SIGINT. */
+#define SM_MAIN_GRACE 30
+/* Default seconds between two writes of the statistics file (-s). */
+#define SM_MAIN_STATS_INTERVAL 15
 
 enum {
     OPT_CHECK = 256,
@@ -59,13 +77,24 @@ enum {
     OPT_RCPT,
     OPT_NO_DELEGATE,
     OPT_HELP,
-    OPT_VERSION
+    OPT_VERSION,
+    OPT_RUN_AS_ROOT,
+    OPT_STATS_INTERVAL,
+    OPT_QUARANTINE,
+    OPT_SENDMAIL
 };
 
 typedef struct main_opts {
     const char *config;
     bool foreground, verbose, check;
     const char *socket, *user, *pidfile;
+    bool run_as_root;
+    const char *stats_file;
+    unsigned stats_interval;
+    const char *quarantine; /* --quarantine ACTION */
+    const char *sendmail;
+    char **qargs; /* its arguments: borrowed from argv */
+    int nqargs;
     sm_trace_args trace;
     bool tracing;
     bool trace_option_seen; /* a --trace-only option was given */
@@ -76,8 +105,11 @@ static void
 main_usage(FILE *out)
 {
     fprintf(out,
-            "usage: stagemilter [-c FILE] [-f] [-p SOCKET] [-u USER] [-P PIDFILE] [-v]\n"
+            "usage: stagemilter [-c FILE] [-f] [-p SOCKET] [-u USER[:GROUP] | --run-as-root]\n"
+            "                   [-P PIDFILE] [-s STATSFILE] [--stats-interval SECONDS] [-v]\n"
             "       stagemilter --check [-c FILE]\n"
+            "       stagemilter --quarantine list [QUEUE] [-c FILE]\n"
+            "       stagemilter --quarantine release|delete ID... [-c FILE] [--sendmail PATH]\n"
             "       stagemilter --trace MESSAGE.eml [-c FILE] --client-ip IP [--client-name NAME]\n"
             "                   [--helo NAME] --from ADDR --rcpt ADDR [--rcpt ADDR ...] "
             "[--no-delegate]\n"
@@ -100,11 +132,19 @@ main_parse(int argc, char **argv, main_opts *o)
         {"no-delegate", no_argument, NULL, OPT_NO_DELEGATE},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
+        {"run-as-root", no_argument, NULL, OPT_RUN_AS_ROOT},
+        {"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
+        {"quarantine", required_argument, NULL, OPT_QUARANTINE},
+        {"sendmail", required_argument, NULL, OPT_SENDMAIL},
         {NULL, 0, NULL, 0},
     };
     int c;
     o->config = DEFAULT_CONFIG;
-    while ((c = getopt_long(argc, argv, "c:fp:u:P:vh", longopts, NULL)) != -1) {
+    o->sendmail = DEFAULT_SENDMAIL;
+    o->stats_interval = SM_MAIN_STATS_INTERVAL;
+    bool stats_interval_seen = false, sendmail_seen = false;
+    char *end;
+    while ((c = getopt_long(argc, argv, "c:fp:u:P:s:vh", longopts, NULL)) != -1) {
         switch (c) {
         case 'c':
             o->config = optarg;
@@ -123,6 +163,29 @@ main_parse(int argc, char **argv, main_opts *o)
             break;
         case 'v':
             o->verbose = true;
+            break;
+        case 's':
+            o->stats_file = optarg;
+            break;
+        case OPT_RUN_AS_ROOT:
+            o->run_as_root = true;
+            break;
+        case OPT_STATS_INTERVAL: {
+            unsigned long n = strtoul(optarg, &end, 10);
+            if (optarg[0] < '0' || optarg[0] > '9' || *end != '\0' || n < 1 || n > 86400) {
+                fprintf(stderr, "stagemilter: --stats-interval takes seconds, 1 to 86400\n");
+                return 1;
+            }
+            o->stats_interval = (unsigned)n;
+            stats_interval_seen = true;
+            break;
+        }
+        case OPT_QUARANTINE:
+            o->quarantine = optarg;
+            break;
+        case OPT_SENDMAIL:
+            o->sendmail = optarg;
+            sendmail_seen = true;
             break;
         case OPT_CHECK:
             o->check = true;
@@ -168,13 +231,24 @@ main_parse(int argc, char **argv, main_opts *o)
             return 1;
         }
     }
-    if (optind < argc) {
+    if (o->quarantine != NULL) {
+        o->qargs = argv + optind;
+        o->nqargs = argc - optind;
+    } else if (optind < argc) {
         fprintf(stderr, "stagemilter: unexpected argument \"%s\"\n", argv[optind]);
         main_usage(stderr);
         return 1;
     }
-    if (o->check && o->tracing) {
-        fprintf(stderr, "stagemilter: --check and --trace exclude each other\n");
+    if ((o->check ? 1 : 0) + (o->tracing ? 1 : 0) + (o->quarantine != NULL ? 1 : 0) > 1) {
+        fprintf(stderr, "stagemilter: --check, --trace and --quarantine exclude each other\n");
+        return 1;
+    }
+    if (sendmail_seen && o->quarantine == NULL) {
+        fprintf(stderr, "stagemilter: --sendmail goes with --quarantine release\n");
+        return 1;
+    }
+    if (o->user != NULL && o->run_as_root) {
+        fprintf(stderr, "stagemilter: -u and --run-as-root exclude each other\n");
         return 1;
     }
     if (o->trace_option_seen && !o->tracing) {
@@ -182,9 +256,11 @@ main_parse(int argc, char **argv, main_opts *o)
                         "--no-delegate go with --trace\n");
         return 1;
     }
-    if ((o->check || o->tracing) &&
-        (o->foreground || o->socket || o->user || o->pidfile || o->verbose)) {
-        fprintf(stderr, "stagemilter: -f, -p, -u, -P and -v are for the daemon\n");
+    if ((o->check || o->tracing || o->quarantine != NULL) &&
+        (o->foreground || o->socket || o->user || o->pidfile || o->verbose || o->run_as_root ||
+         o->stats_file || stats_interval_seen)) {
+        fprintf(stderr, "stagemilter: -f, -p, -u, -P, -s, -v, --run-as-root and "
+                        "--stats-interval are for the daemon\n");
         return 1;
     }
     if (o->tracing) {
@@ -216,9 +292,42 @@ main_check(const char *config)
     sm_diag_free(diag);
     if (p == NULL)
         return 1;
+    char msg[1024];
+    if (sm_privileges_secret_exposed(p, config, msg, sizeof msg))
+        fprintf(stderr, "%s\n", msg);
     printf("%s: OK\n", config);
     sm_policy_unref(p);
     return 0;
+}
+
+/* --quarantine: the policy gives the workdir, quarantine_admin.c the rest. */
+static int
+main_quarantine(const main_opts *o)
+{
+    sm_diag *diag = sm_diag_create();
+    if (diag == NULL) {
+        fprintf(stderr, "stagemilter: out of memory\n");
+        return 1;
+    }
+    sm_policy *p = sm_policy_load(o->config, diag);
+    if (p == NULL)
+        sm_diag_print(diag, stderr);
+    sm_diag_free(diag);
+    if (p == NULL) {
+        fprintf(stderr, "stagemilter: %s is invalid; its milter.workdir is not trusted\n",
+                o->config);
+        return 1;
+    }
+    sm_quarantine_admin_args a = {
+        .workdir = sm_policy_milter(p)->workdir,
+        .action = o->quarantine,
+        .args = (const char *const *)o->qargs,
+        .nargs = (size_t)o->nqargs,
+        .sendmail = o->sendmail,
+    };
+    int rc = sm_quarantine_admin_main(&a, stdout, stderr);
+    sm_policy_unref(p);
+    return rc;
 }
 
 /* Detach from the terminal: fork, new session, std streams on /dev/null. */
@@ -264,30 +373,6 @@ main_pidfile(const char *path)
     return 0;
 }
 
-/* Become USER (its uid, gid and supplementary groups). */
-static int
-main_drop_privileges(const char *user, const char *workdir)
-{
-    struct passwd *pw = getpwnam(user);
-    if (pw == NULL) {
-        sm_log(LOG_ERR, "-u %s: no such user", user);
-        return -1;
-    }
-    /* The quarantine store must stay writable after the switch. */
-    if (workdir != NULL && chown(workdir, pw->pw_uid, pw->pw_gid) != 0 && errno != ENOENT)
-        sm_log(LOG_WARNING, "chown %s to %s: %s", workdir, user, strerror(errno));
-    if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
-        setuid(pw->pw_uid) != 0) {
-        sm_log(LOG_ERR, "-u %s: cannot switch user: %s", user, strerror(errno));
-        return -1;
-    }
-    if (pw->pw_uid != 0 && setuid(0) == 0) {
-        sm_log(LOG_ERR, "-u %s: could regain root; refusing to run", user);
-        return -1;
-    }
-    return 0;
-}
-
 /* Print a diagnostic line to the log (after start-up, for syslog). */
 static void
 main_diag_line(void *ctx, sm_severity sev, const char *line)
@@ -295,11 +380,52 @@ main_diag_line(void *ctx, sm_severity sev, const char *line)
     sm_log(sev == SM_SEV_ERROR ? LOG_ERR : LOG_WARNING, "%s", line);
 }
 
-/* The daemon: load, open, detach, run, clean up. */
+/* After smfi_main(): give the messages in flight up to SM_MAIN_GRACE
+ * seconds (libmilter lets their threads run on), unless a second
+ * SIGTERM/SIGINT says not to wait. */
+static void
+main_wait_in_flight(void)
+{
+    long n = sm_stats_in_flight();
+    if (n <= 0)
+        return;
+    sm_log(LOG_INFO, "waiting up to %d s for %ld message%s in flight", SM_MAIN_GRACE, n,
+           n == 1 ? "" : "s");
+    for (int i = 0; i < SM_MAIN_GRACE * 10 && sm_stats_in_flight() > 0; i++) {
+        if (sm_signals_stop_requests() > 1)
+            break;
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    n = sm_stats_in_flight();
+    if (n > 0)
+        sm_log(LOG_WARNING,
+               "stopping with %ld message%s in flight: the MTA answers them per its milter "
+               "default action (tempfail in the documented setup)",
+               n, n == 1 ? "" : "s");
+}
+
+/* The daemon: load, open, detach, drop root, run, finish, clean up. */
 static int
 main_daemon(const main_opts *o)
 {
     sm_log_open(o->foreground, o->verbose);
+    sm_privileges_user user;
+    char err[512];
+    if (o->user != NULL && sm_privileges_lookup(o->user, &user, err, sizeof err) != 0) {
+        sm_log(LOG_ERR, "%s; not starting", err);
+        if (!o->foreground)
+            fprintf(stderr, "stagemilter: %s\n", err);
+        return 1;
+    }
+    if (o->user == NULL && !o->run_as_root && geteuid() == 0) {
+        const char *why = "refusing to run as root: give -u USER[:GROUP] (the daemon drops "
+                          "root after opening its sockets), or --run-as-root";
+        sm_log(LOG_ERR, "%s", why);
+        if (!o->foreground)
+            fprintf(stderr, "stagemilter: %s\n", why);
+        return 1;
+    }
     sm_diag *diag = sm_diag_create();
     if (diag == NULL)
         return 1;
@@ -312,18 +438,21 @@ main_daemon(const main_opts *o)
         sm_log(LOG_ERR, "%s: invalid policy; not starting", o->config);
         return 1;
     }
+    char msg[1024];
+    if (sm_privileges_secret_exposed(p, o->config, msg, sizeof msg))
+        sm_log(LOG_WARNING, "%s", msg);
     const sm_milter_config *mc = sm_policy_milter(p);
     const char *spec = o->socket != NULL ? o->socket : mc->socket;
-    const char *workdir = NULL;
-    if (sm_policy_uses_quarantine(p) && mc->quarantine != SM_QUARANTINE_HOLD) {
-        workdir = mc->workdir;
-        if (mkdir(workdir, 0700) != 0 && errno != EEXIST)
-            sm_log(LOG_WARNING, "quarantine workdir %s: %s", workdir, strerror(errno));
+    bool stores = sm_policy_uses_quarantine(p) && mc->quarantine != SM_QUARANTINE_HOLD;
+    if (stores && sm_privileges_workdir(mc->workdir, o->user != NULL ? &user : NULL) != 0) {
+        sm_policy_unref(p);
+        return 1;
     }
     sm_callbacks_set_policy(p); /* the daemon's reference */
+    sm_stats_reset();
 
     int status = 1;
-    bool pid_written = false;
+    bool pid_written = false, signals_started = false, milter_ran = false;
     if (sm_callbacks_register() != 0 || sm_socket_open(spec) != 0)
         goto done;
     if (!o->foreground && main_daemonize() != 0)
@@ -333,22 +462,42 @@ main_daemon(const main_opts *o)
             goto done;
         pid_written = true;
     }
+    /* Before any thread: every thread inherits the mask (signals.c). */
+    if (sm_signals_block() != 0)
+        goto done;
     if (sm_callbacks_delegation_start() != 0) /* the receiver: after fork, before -u */
         goto done;
-    if (o->user != NULL && main_drop_privileges(o->user, workdir) != 0)
+    /* Everything that needs root is bound: the milter socket, the receiver. */
+    if (o->user != NULL && sm_privileges_drop(&user) != 0)
         goto done;
-    sm_log(LOG_INFO, "starting: policy %s, socket %s", o->config, spec);
+    sm_signals_opts so = {
+        .config = o->config,
+        .socket_override = o->socket,
+        .stats_file = o->stats_file,
+        .stats_interval = o->stats_interval,
+    };
+    if (sm_signals_start(&so) != 0)
+        goto done;
+    signals_started = true;
+    sm_log(LOG_INFO, "starting: policy %s, socket %s, user %s", o->config, spec,
+           o->user != NULL ? user.name : "root");
     status = smfi_main() == MI_SUCCESS ? 0 : 1;
+    milter_ran = true;
+    main_wait_in_flight();
     sm_log(LOG_INFO, "stopped");
 
 done:
+    if (signals_started)
+        sm_signals_stop();
     if (pid_written && unlink(o->pidfile) != 0)
         sm_log(LOG_WARNING, "cannot remove pid file %s: %s", o->pidfile, strerror(errno));
     const char *path = sm_socket_unix_path(spec);
-    if (path != NULL && status == 0)
-        unlink(path);
+    /* libmilter may have removed it already; another daemon's is not ours. */
+    if (path != NULL && milter_ran && unlink(path) != 0 && errno != ENOENT)
+        sm_log(LOG_WARNING, "cannot remove socket %s: %s", path, strerror(errno));
     sm_callbacks_delegation_stop();
     sm_callbacks_set_policy(NULL);
+    sm_stats_reset(); /* frees its tables */
     sm_log_close();
     return status;
 }
@@ -370,6 +519,8 @@ main(int argc, char **argv)
             rc = main_check(o.config);
         else if (o.tracing)
             rc = sm_trace_main(&o.trace, stdout, stderr);
+        else if (o.quarantine != NULL)
+            rc = main_quarantine(&o);
         else
             rc = main_daemon(&o);
     } else if (rc == 2) {

@@ -516,7 +516,7 @@ sm_stats_write(const char *path, char *err, size_t errlen)
     return 0;
 }
 
-/* Forget every counter and free the tables. */
+/* Forget every counter and free the tables; the clock starts now. */
 void
 sm_stats_reset(void)
 {
@@ -535,7 +535,7 @@ sm_stats_reset(void)
     memset(stats_decisions, 0, sizeof stats_decisions);
     stats_rules_overflow = stats_services_overflow = 0;
     stats_reloads_ok = stats_reloads_failed = 0;
-    stats_started = 0;
+    stats_started = time(NULL);
     atomic_store(&stats_in_flight, 0);
     pthread_mutex_unlock(&stats_lock);
 }

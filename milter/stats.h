@@ -45,7 +45,8 @@ int sm_stats_write(const char *path, char *err, size_t errlen);
 /* The same text to an open stream (for tests and the writer). */
 void sm_stats_print(FILE *out);
 
-/* Forget every counter (tests). Not thread-safe against counting. */
+/* Forget every counter, free the tables, start the clock (at start-up,
+ * at exit, in tests). */
 void sm_stats_reset(void);
 
 #endif
