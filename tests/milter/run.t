@@ -30,7 +30,10 @@ for script in $scripts; do
     name=$(basename "$script" .lua)
     dir=$(mktemp -d "${TMPDIR:-/tmp}/stagemilter-mt.XXXXXX")
     sed "s|@WORKDIR@|$dir|g" "$srcdir/policies/$name.yaml" > "$dir/policy.yaml"
-    $STAGEMILTER_WRAPPER "$bin" -f -p "unix:$dir/sock" -c "$dir/policy.yaml" 2> "$dir/log" &
+    # As root the daemon wants -u or --run-as-root; the scripts need root's view of $dir.
+    asroot=
+    [ "$(id -u)" = 0 ] && asroot=--run-as-root
+    $STAGEMILTER_WRAPPER "$bin" -f -p "unix:$dir/sock" -c "$dir/policy.yaml" $asroot 2> "$dir/log" &
     pid=$!
     tries=0
     while [ ! -S "$dir/sock" ] && [ $tries -lt 100 ] && kill -0 $pid 2>/dev/null; do
