@@ -57,7 +57,7 @@ h_file_like "$H_TMP/broken.txt" '^0 451 .*new policy defers' \
 # Back to a good one: reloads still work after a refusal.
 cp "$(h_policy reload-old)" "$policy"
 kill -HUP "$pid"
-h_wait 10 test "$(ops_log_count 'is in use for new connections')" = 2
+ops_wait_count 'is in use for new connections' 2
 ops_client load --count 1 --out "$H_TMP/again.txt" >/dev/null
 h_file_like "$H_TMP/again.txt" '^0 550 .*old policy refuses' "a later good reload is taken"
 h_is "$(h_sink_count)" 0 "no message reached the sink (every one was refused)"

@@ -11,6 +11,7 @@
 #   ops_client ARGS...      tests/lib/smtp_client.py against the MTA
 #   ops_wait_log ERE [SECONDS]  until stagemilter's log has a matching line
 #   ops_log_count ERE       how many lines of the log match
+#   ops_wait_count ERE N [SECONDS]  until exactly N lines of the log match
 
 # The directory a daemon running as nobody may write.
 ops_rundir() {
@@ -58,4 +59,12 @@ ops_wait_log() {
 # Lines of stagemilter's log matching ERE.
 ops_log_count() {
     grep -Ec -- "$1" "$(h_stagemilter_log)"
+}
+
+# Wait until exactly N lines of stagemilter's log match ERE.
+ops_log_count_is() {
+    [ "$(ops_log_count "$1")" = "$2" ]
+}
+ops_wait_count() {
+    h_wait "${3:-10}" ops_log_count_is "$1" "$2"
 }

@@ -5,7 +5,9 @@ check that no message went unanswered.
 
     smtp_client.py load --port P --count N [--concurrency C] [--to ADDR]
                         [--from ADDR] [--timeout S] [--out FILE]
-        N messages, each on its own connection, C at a time. Prints one
+                        [--progress FILE]
+        N messages, each on its own connection, C at a time; --progress
+        FILE holds the number of messages answered so far. Prints one
         summary line: "sent=N ok=A temp=B perm=C error=D" (ok: 250 after
         the data; temp/perm: a 4xx/5xx at any step; error: no reply, a
         dropped connection or a timeout). --out FILE gets one line per
@@ -105,6 +107,7 @@ def load(args):
     results = [None] * args.count
     lock = threading.Lock()
     next_index = [0]
+    done = [0]
 
     def worker():
         while True:
@@ -114,6 +117,13 @@ def load(args):
             if i >= args.count:
                 return
             results[i] = one(args, i)
+            if args.progress:
+                with lock:
+                    done[0] += 1
+                    tmp = args.progress + ".tmp"
+                    with open(tmp, "w") as f:
+                        f.write(f"{done[0]}\n")
+                    os.rename(tmp, args.progress)
 
     threads = [threading.Thread(target=worker) for _ in range(args.concurrency)]
     for t in threads:
@@ -166,6 +176,7 @@ def main():
     p.add_argument("--subject", default="ops")
     p.add_argument("--timeout", type=float, default=60)
     p.add_argument("--out")
+    p.add_argument("--progress")
     p.add_argument("--go")
     p.add_argument("--ready")
     args = p.parse_args()
