@@ -441,6 +441,10 @@ cl_fill(cl_session *s, uint64_t deadline)
         } else {
             ssize_t r = recv(s->fd, s->in + s->in_len, room, 0);
             if (r > 0) {
+                /* ACK at once (see receiver.c: scanners without
+                 * TCP_NODELAY otherwise stall on our delayed ACK). */
+                int one = 1;
+                setsockopt(s->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
                 s->in_len += (size_t)r;
                 return (int)r;
             }
