@@ -17,9 +17,13 @@ build_pkgs="autoconf automake libtool pkg-config make gcc libmilter-dev libyaml-
     libssl-dev libpcre2-dev libcmocka-dev"
 # perl: prove; python3: helper scripts of the tests; the scanners: delegation tests;
 # openssl: throw-away test certificates; dovecot-core: SASL for Postfix's AUTH;
-# sasl2-bin: saslpasswd2, the sasldb of Sendmail's (Cyrus SASL) AUTH.
+# sasl2-bin: saslpasswd2, the sasldb of Sendmail's (Cyrus SASL) AUTH;
+# clamav (sigtool, freshclam's directories), dovecot-lmtpd: the LMTP target of
+# the delegation tests; clamav-milter: the bench's delegation case compares
+# against it; m4: Sendmail's .cf is generated with it.
 test_pkgs="postfix swaks miltertest iproute2 valgrind ca-certificates util-linux procps
-    perl python3 clamsmtp clamav-daemon spampd openssl dovecot-core sasl2-bin"
+    perl python3 clamsmtp clamav-daemon clamav spampd openssl dovecot-core dovecot-lmtpd
+    sasl2-bin clamav-milter m4"
 
 case ${1:-all} in
 build) want=$build_pkgs ;;
