@@ -501,7 +501,12 @@ cb_envfrom(SMFICTX *ctx, char **argv)
             0 ||
         cb_macros(ctx, conn) != 0)
         return cb_fail(conn, SMFIP_NR_MAIL, "mail");
-    sm_stats_message_begin(&conn->in_message);
+    if (!sm_stats_message_begin(&conn->in_message)) {
+        /* The daemon is stopping (stats.h): no new messages, tempfail now
+         * or at the next callback that can answer. */
+        conn->failed = cb_noreply(conn, SMFIP_NR_MAIL);
+        return conn->failed ? SMFIS_NOREPLY : SMFIS_TEMPFAIL;
+    }
     if (conn->discard_all && !cb_noreply(conn, SMFIP_NR_MAIL))
         return SMFIS_DISCARD;
     return cb_run(ctx, conn, SM_STAGE_MAIL, SMFIP_NR_MAIL, NULL);

@@ -24,9 +24,8 @@
  *      (signals.c), the delegation receiver started, privileges dropped
  *      (-u; without it the daemon refuses to run as root unless
  *      --run-as-root), the signal thread started, and smfi_main() runs until
- *      SIGTERM/SIGINT stop it. Then the messages in flight are given
- *      SM_MAIN_GRACE seconds to finish (a second signal cuts that short), and
- *      the pid file and a unix socket are removed.
+ *      SIGTERM/SIGINT stop it, once the messages in flight are answered
+ *      (signals.c). Then the pid file and a unix socket are removed.
  *
  * DIAGNOSTICS
  *      Exit status 0 on success (or a clean stop), 1 on a usage error, an
@@ -42,7 +41,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <libmilter/mfapi.h>
@@ -62,8 +60,6 @@
 #endif
 #define DEFAULT_CONFIG SYSCONFDIR "/stagemilter/stagemilter.yaml"
 #define DEFAULT_SENDMAIL "/usr/sbin/sendmail"
-/* Seconds the messages in flight get to finish after SIGTERM/SIGINT. */
-#define SM_MAIN_GRACE 30
 /* Default seconds between two writes of the statistics file (-s). */
 #define SM_MAIN_STATS_INTERVAL 15
 
@@ -380,31 +376,6 @@ main_diag_line(void *ctx, sm_severity sev, const char *line)
     sm_log(sev == SM_SEV_ERROR ? LOG_ERR : LOG_WARNING, "%s", line);
 }
 
-/* After smfi_main(): give the messages in flight up to SM_MAIN_GRACE
- * seconds (libmilter lets their threads run on), unless a second
- * SIGTERM/SIGINT says not to wait. */
-static void
-main_wait_in_flight(void)
-{
-    long n = sm_stats_in_flight();
-    if (n <= 0)
-        return;
-    sm_log(LOG_INFO, "waiting up to %d s for %ld message%s in flight", SM_MAIN_GRACE, n,
-           n == 1 ? "" : "s");
-    for (int i = 0; i < SM_MAIN_GRACE * 10 && sm_stats_in_flight() > 0; i++) {
-        if (sm_signals_stop_requests() > 1)
-            break;
-        struct timespec ts = {0, 100 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    n = sm_stats_in_flight();
-    if (n > 0)
-        sm_log(LOG_WARNING,
-               "stopping with %ld message%s in flight: the MTA answers them per its milter "
-               "default action (tempfail in the documented setup)",
-               n, n == 1 ? "" : "s");
-}
-
 /* The daemon: load, open, detach, drop root, run, finish, clean up. */
 static int
 main_daemon(const main_opts *o)
@@ -483,7 +454,6 @@ main_daemon(const main_opts *o)
            o->user != NULL ? user.name : "root");
     status = smfi_main() == MI_SUCCESS ? 0 : 1;
     milter_ran = true;
-    main_wait_in_flight();
     sm_log(LOG_INFO, "stopped");
 
 done:
@@ -497,7 +467,6 @@ done:
         sm_log(LOG_WARNING, "cannot remove socket %s: %s", path, strerror(errno));
     sm_callbacks_delegation_stop();
     sm_callbacks_set_policy(NULL);
-    sm_stats_reset(); /* frees its tables */
     sm_log_close();
     return status;
 }

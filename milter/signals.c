@@ -25,13 +25,18 @@
  *
  *      This thread takes them all: SIGHUP reloads (reload.c), SIGUSR1 logs
  *      the counters as one line and writes the statistics file, SIGTERM and
- *      SIGINT call smfi_stop(), which is what libmilter's thread would do for
- *      SIGTERM (SIGINT there would abort connections mid-message; here it
- *      stops as cleanly as SIGTERM). smfi_main() then returns within
- *      libmilter's five-second poll, and main.c waits for the messages in
- *      flight before it exits. The thread wakes every second to write the
- *      statistics file when its interval is over, and to notice
- *      sm_signals_stop().
+ *      SIGINT stop the daemon. Stopping drains first: new messages are
+ *      refused with a temporary failure (sm_stats_drain), and the thread
+ *      waits until the messages in flight are answered, SM_SIGNALS_GRACE
+ *      seconds at most or until a second SIGTERM/SIGINT; only then does it
+ *      call smfi_stop(). The order matters: libmilter as Debian builds it
+ *      runs sessions from a pool whose controller stops serving them as
+ *      soon as smfi_stop() is called, so a message still in flight then
+ *      would never be answered by us (the MTA would tempfail it when the
+ *      process exits). smfi_main() returns within libmilter's five-second
+ *      poll after smfi_stop(). The thread wakes every second (every 100 ms
+ *      while draining) to write the statistics file when its interval is
+ *      over, to watch the drain, and to notice sm_signals_stop().
  *
  * DIAGNOSTICS
  *      Failures to start are logged and returned; everything else is logged.
@@ -50,6 +55,9 @@
 #include "reload.h"
 #include "signals.h"
 #include "stats.h"
+
+/* Seconds the messages in flight get to finish after SIGTERM/SIGINT. */
+#define SM_SIGNALS_GRACE 30
 
 /* Set by sm_signals_start() before the thread exists, read-only after. */
 static sm_signals_opts sig_opts;
@@ -147,9 +155,10 @@ signals_main(void *arg)
     signals_set(&set);
     time_t next = signals_now() + sig_opts.stats_interval;
     char line[8192];
+    time_t drain_until = 0; /* while draining: the deadline */
     sm_signals_write_stats();
     while (!atomic_load(&sig_quit)) {
-        struct timespec tick = {1, 0};
+        struct timespec tick = {drain_until != 0 ? 0 : 1, drain_until != 0 ? 100000000 : 0};
         int sig = sigtimedwait(&set, NULL, &tick);
         switch (sig) {
         case SIGHUP:
@@ -163,17 +172,36 @@ signals_main(void *arg)
             break;
         case SIGTERM:
         case SIGINT:
-            if (atomic_fetch_add(&sig_stops, 1) == 0)
-                sm_log(LOG_INFO, "stopping on %s: no new connections; %ld message%s in flight",
+            if (atomic_fetch_add(&sig_stops, 1) == 0) {
+                sm_stats_drain();
+                long n = sm_stats_in_flight();
+                sm_log(LOG_INFO,
+                       "stopping on %s: new messages get a temporary failure; waiting up to %d s "
+                       "for %ld message%s in flight",
+                       sig == SIGTERM ? "SIGTERM" : "SIGINT", SM_SIGNALS_GRACE, n,
+                       n == 1 ? "" : "s");
+                drain_until = signals_now() + SM_SIGNALS_GRACE;
+            } else if (drain_until != 0) {
+                sm_log(LOG_INFO, "%s again: not waiting for the %ld message%s in flight",
                        sig == SIGTERM ? "SIGTERM" : "SIGINT", sm_stats_in_flight(),
                        sm_stats_in_flight() == 1 ? "" : "s");
-            else
-                sm_log(LOG_INFO, "%s again: not waiting for messages in flight",
-                       sig == SIGTERM ? "SIGTERM" : "SIGINT");
-            smfi_stop();
+                drain_until = signals_now();
+            }
             break;
         default: /* the tick, or EINTR */
             break;
+        }
+        if (drain_until != 0 && (sm_stats_in_flight() <= 0 || signals_now() >= drain_until)) {
+            long n = sm_stats_in_flight();
+            if (n > 0)
+                sm_log(LOG_WARNING,
+                       "stopping with %ld message%s in flight: the MTA answers %s per its milter "
+                       "default action (tempfail in the documented setup)",
+                       n, n == 1 ? "" : "s", n == 1 ? "it" : "them");
+            else
+                sm_log(LOG_INFO, "no message in flight; closing the milter socket");
+            drain_until = 0;
+            smfi_stop();
         }
         if (sig_opts.stats_file != NULL && signals_now() >= next) {
             sm_signals_write_stats();

@@ -1,8 +1,9 @@
 /*
  * signals.h - the daemon's signal thread: SIGHUP reloads the policy, SIGUSR1
  * logs the statistics and writes the statistics file, SIGTERM and SIGINT
- * stop libmilter (smfi_stop) so that the daemon can finish the messages in
- * flight. The statistics file is also written every few seconds.
+ * refuse new messages, wait for those in flight to be answered, then stop
+ * libmilter (smfi_stop). The statistics file is also written every few
+ * seconds.
  */
 #ifndef STAGEMILTER_MILTER_SIGNALS_H
 #define STAGEMILTER_MILTER_SIGNALS_H
@@ -30,7 +31,7 @@ int sm_signals_start(const sm_signals_opts *opts);
 void sm_signals_stop(void);
 
 /* How many SIGTERM/SIGINT arrived so far (a second one cuts the wait for
- * messages in flight short). */
+ * messages in flight short; see signals.c). */
 int sm_signals_stop_requests(void);
 
 /* Write the statistics file now, if there is one; logged on failure. */

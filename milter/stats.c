@@ -2,8 +2,8 @@
  * stats.c - the daemon's counters (stats.h).
  *
  * FUNCTIONS
- *      sm_stats_message_begin(), sm_stats_message_end(), sm_stats_in_flight()
- *                               messages in flight (a C11 atomic)
+ *      sm_stats_message_begin(), sm_stats_message_end(), sm_stats_in_flight(),
+ *      sm_stats_drain()         messages in flight (C11 atomics)
  *      sm_stats_decision(), sm_stats_message(), sm_stats_reload()
  *                               counting, called from log.c and reload.c
  *      sm_stats_line()          the counters as one key=value log line
@@ -78,6 +78,8 @@ typedef struct stats_service {
 /* Messages between MAIL FROM and their end: changed by every connection
  * thread, hence an atomic and not under stats_lock. */
 static atomic_long stats_in_flight;
+/* Set once when the daemon starts to stop (sm_stats_drain). */
+static atomic_bool stats_draining;
 
 /* Guards every field below: the counters, the two tables and their sizes. */
 static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -92,14 +94,29 @@ static uint64_t stats_services_overflow;
 static uint64_t stats_reloads_ok, stats_reloads_failed;
 static time_t stats_started;
 
-/* Count the start of a message once per transaction. */
-void
+/* Count the start of a message once per transaction, unless draining. */
+bool
 sm_stats_message_begin(bool *in_message)
 {
-    if (!*in_message) {
-        *in_message = true;
-        atomic_fetch_add(&stats_in_flight, 1);
+    if (*in_message)
+        return true;
+    /* Count first, then look at the flag: with sequentially consistent
+     * atomics either sm_stats_drain()'s caller sees this message in the
+     * count, or this thread sees the flag (never neither). */
+    atomic_fetch_add(&stats_in_flight, 1);
+    if (atomic_load(&stats_draining)) {
+        atomic_fetch_sub(&stats_in_flight, 1);
+        return false;
     }
+    *in_message = true;
+    return true;
+}
+
+/* Refuse new messages from now on. */
+void
+sm_stats_drain(void)
+{
+    atomic_store(&stats_draining, true);
 }
 
 /* Count the end of a message that was counted as begun. */
@@ -537,5 +554,6 @@ sm_stats_reset(void)
     stats_reloads_ok = stats_reloads_failed = 0;
     stats_started = time(NULL);
     atomic_store(&stats_in_flight, 0);
+    atomic_store(&stats_draining, false);
     pthread_mutex_unlock(&stats_lock);
 }

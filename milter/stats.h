@@ -18,13 +18,18 @@
 #include "stagemilter/engine.h"
 
 /* A message (MAIL FROM) began on a connection; *IN_MESSAGE (the
- * connection's flag) makes a repeated call count once. */
-void sm_stats_message_begin(bool *in_message);
+ * connection's flag) makes a repeated call count once. Returns false, and
+ * counts nothing, once sm_stats_drain() was called: the caller must then
+ * refuse the message with a temporary failure. */
+bool sm_stats_message_begin(bool *in_message);
 /* The message ended (end of message, abort or close); no-op unless
  * *IN_MESSAGE was set by sm_stats_message_begin(). */
 void sm_stats_message_end(bool *in_message);
 /* Messages between MAIL FROM and their end, now. */
 long sm_stats_in_flight(void);
+/* The daemon is stopping: from now on sm_stats_message_begin() refuses new
+ * messages, so that the count of messages in flight can only go down. */
+void sm_stats_drain(void);
 
 /* A decision line of STAGE: counts the verb per stage, and per rule when a
  * rule decided (V->rule). */
