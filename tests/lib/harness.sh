@@ -30,11 +30,23 @@
 #                           {daemon_addr} {daemon_port} {auth_authen} i j ...);
 #                           generous milter timeouts. Returns once it accepts
 #                           connections; non-zero (with a diagnostic) if not.
+#                           Optional switches from the environment:
+#                             MTA_TLS=1  offer STARTTLS (throw-away
+#                                        certificate for host.test.example)
+#                             MTA_AUTH_USER=U MTA_AUTH_PASS=P  offer SMTP
+#                                        AUTH PLAIN and LOGIN for user U
+#                                        (implies MTA_TLS)
 #   mta_stop                stop it and everything it started
 #   mta_log                 print the path of the MTA's log
 #   mta_held_count          messages in the hold/quarantine queue
 #   mta_queue_count         messages still queued (not counting held ones)
 #   mta_flush               try delivery of queued mail now
+#   mta_queue_id REPLY      the queue id in the MTA's reply to the final dot
+#   mta_logged QID KEY      what the MTA logged of the SMTP session in which
+#                           message QID was received (empty if nothing):
+#                             client_name  the client's name as the MTA has it
+#                             auth         the SASL user it authenticated
+#                             tls          the TLS protocol version (TLSv1.3)
 #   mta_expect KEY          print an extended regex for an MTA-specific fact:
 #                             milter_down  reply to MAIL FROM when the milter
 #                                          is unreachable (e.g. "^451 4\.7\.1")
@@ -62,6 +74,8 @@
 #   h_running PID           is that process running (zombies do not count)?
 #   h_wait SECONDS CMD...   poll CMD every 0.1 s until it succeeds
 #   h_wait_port PORT [SECONDS]  until something listens on 127.0.0.1:PORT
+#   h_tls_cert DIR          throw-away self-signed certificate for
+#                           host.test.example: DIR/cert.pem, DIR/key.pem
 #   h_sink_start [PORT]     smtp-sink writing one file per message to $H_SINK
 #   h_sink_count / h_sink_files   messages at the sink / their paths
 #   h_wait_delivered N [SECONDS]  until the MTA queue is empty and N are at the sink
@@ -402,6 +416,24 @@ h_wait_delivered() {
     h_wait "${2:-20}" h_delivered "$1" || return 1
     sleep 0.3
     h_delivered "$1"
+}
+
+# ---------------------------------------------------------------- TLS
+
+# Make a throw-away self-signed certificate for host.test.example in DIR:
+# DIR/cert.pem and DIR/key.pem (mode 600). Non-zero, with a diagnostic, if
+# openssl fails.
+h_tls_cert() {
+    local dir=$1
+    h_need openssl
+    mkdir -p "$dir" && chmod 700 "$dir" || return 1
+    if ! openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -subj /CN=host.test.example -days 2 -keyout "$dir/key.pem" \
+        -out "$dir/cert.pem" >"$dir/openssl.log" 2>&1; then
+        h_diag "openssl cannot make a certificate:" "$(cat "$dir/openssl.log")"
+        return 1
+    fi
+    chmod 600 "$dir/key.pem"
 }
 
 # ---------------------------------------------------------------- client

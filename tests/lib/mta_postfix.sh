@@ -9,6 +9,12 @@
 # of main.cf are contrib/postfix/main.cf, appended verbatim, so the snippet
 # administrators paste is the one tested; only smtpd_milters is overridden.
 #
+# Optional switches of mta_start (see harness.sh): MTA_TLS=1 offers STARTTLS
+# (smtpd_tls_security_level = may) with a throw-away certificate in tls/;
+# MTA_AUTH_USER and MTA_AUTH_PASS offer SMTP AUTH (PLAIN, LOGIN) for that one
+# user through Dovecot SASL (tests/lib/dovecot.sh, files in dovecot/), and
+# imply MTA_TLS.
+#
 # Functions: mta_install mta_start mta_stop mta_log mta_held_count
 # mta_queue_count mta_flush mta_expect (see harness.sh), plus mta_postconf
 # (postconf on the private instance) and mta_queue_dir.
@@ -16,6 +22,8 @@
 PF_DIR=$H_TMP/postfix
 PF_ETC=$PF_DIR/etc
 PF_SPOOL=$PF_DIR/spool
+# shellcheck source=tests/lib/dovecot.sh
+. "$H_TOP/tests/lib/dovecot.sh"
 
 # Postfix and its tools are installed, with the postfix user and postdrop group.
 mta_install() {
@@ -101,6 +109,23 @@ smtp_connect_timeout = 5s
 default_process_limit = 20
 smtputf8_enable = no
 EOF
+    if [ -n "${MTA_TLS:-}${MTA_AUTH_USER:-}" ]; then
+        cat >>"$PF_ETC/main.cf" <<EOF
+# STARTTLS (MTA_TLS): a throw-away certificate; log the handshakes.
+smtpd_tls_cert_file = $PF_DIR/tls/cert.pem
+smtpd_tls_key_file = $PF_DIR/tls/key.pem
+smtpd_tls_security_level = may
+smtpd_tls_loglevel = 1
+EOF
+    fi
+    if [ -n "${MTA_AUTH_USER:-}" ]; then
+        cat >>"$PF_ETC/main.cf" <<EOF
+# SMTP AUTH (MTA_AUTH_USER): Dovecot SASL, one user.
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = $PF_DIR/dovecot/auth
+EOF
+    fi
     {
         echo ""
         echo "# ---- contrib/postfix/main.cf, verbatim but for smtpd_milters ----"
@@ -164,6 +189,12 @@ pf_make_queue() {
 mta_start() {
     local milter=$1 sink=$2
     [ -n "$sink" ] || h_die "mta_start: no sink port"
+    if [ -n "${MTA_TLS:-}${MTA_AUTH_USER:-}" ]; then
+        h_tls_cert "$PF_DIR/tls" || return 1
+    fi
+    if [ -n "${MTA_AUTH_USER:-}" ]; then
+        dovecot_auth_start "$PF_DIR/dovecot" "$MTA_AUTH_USER" "${MTA_AUTH_PASS:-}" || return 1
+    fi
     pf_write_config "$milter" "$sink"
     pf_make_queue
     # `postfix start` reports errors only to the maillog and its daemons
@@ -195,6 +226,7 @@ mta_stop() {
         # master is a process group leader: take its children with it.
         kill -KILL -- "-$pid" 2>/dev/null
     fi
+    dovecot_auth_stop
     return 0
 }
 
@@ -230,6 +262,39 @@ mta_expect() {
     # greets with its own "554 HOST ESMTP not accepting connections" and logs
     # the milter's code and text (milter-reject: CONNECT ...).
     connect_reject) echo '^554 .*not accepting connections' ;;
+    # Is macro i (the queue id) there at MAIL FROM? Not with Postfix's
+    # default smtpd_delay_open_until_valid_rcpt = yes: the queue file, and
+    # its id, exist only once a first recipient is accepted.
+    queue_id_at_mail) echo no ;;
     *) h_die "mta_expect: unknown key $1" ;;
     esac
+}
+
+# The queue id in Postfix's reply to the final dot ("250 2.0.0 Ok: queued as ID").
+mta_queue_id() {
+    echo "$1" | sed -n 's/^250 .*queued as \([0-9A-Za-z]*\).*/\1/p'
+}
+
+# What the maillog says of the smtpd session that received message QID
+# (KEY: client_name, auth, tls; see harness.sh). An smtpd process serves one
+# session after another: its facts are those logged since its last
+# "connect from".
+mta_logged() {
+    awk -v qid="$1" -v key="$2" '
+        match($0, /postfix\/smtpd\[[0-9]+\]: /) {
+            pid = substr($0, RSTART, RLENGTH)
+            rest = substr($0, RSTART + RLENGTH)
+            if (rest ~ /^connect from /) { tls[pid] = "" }
+            else if (rest ~ /TLS connection established from /) {
+                v = rest; sub(/.*: /, "", v); sub(/ .*/, "", v); tls[pid] = v
+            } else if (index(rest, qid ": client=") == 1) {
+                name = rest; sub(/^[^=]*=/, "", name); sub(/\[.*/, "", name)
+                auth = ""
+                if (rest ~ /sasl_username=/) { auth = rest; sub(/.*sasl_username=/, "", auth); sub(/,.*/, "", auth) }
+                if (key == "client_name") print name
+                else if (key == "auth") print auth
+                else if (key == "tls") print tls[pid]
+                exit
+            }
+        }' "$PF_DIR/maillog"
 }

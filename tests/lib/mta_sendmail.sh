@@ -22,6 +22,14 @@
 # the throw-away STARTTLS certificate (etc/tls) a path Sendmail accepts:
 # it refuses both below a world-writable directory such as /tmp.
 #
+# STARTTLS is always offered (so MTA_TLS=1 changes nothing here). With
+# MTA_AUTH_USER and MTA_AUTH_PASS, Sendmail also offers SMTP AUTH PLAIN and
+# LOGIN (test.mc with SM_AUTH) through Cyrus SASL: libsasl2 reads
+# Sendmail.conf from its configuration path, of which /usr/lib/sasl2 exists
+# (package libsasl2-2) and is otherwise empty; devlog-ns.sh binds sasl/ over
+# it, with Sendmail.conf (auxprop sasldb) and sasldb2 (saslpasswd2, realm
+# host.test.example: Sendmail's default AuthRealm is $j).
+#
 # The first test on a machine downloads the packages (from the network
 # namespace the test was started from); tests/lib/sendmail/fetch.sh can also
 # be run beforehand. SM_DEBUG=CATEGORY.LEVEL (e.g. 64.10 for the milter
@@ -42,6 +50,7 @@ SM_LIB=$H_TOP/tests/lib/sendmail
 SM_DIR=$H_TMP/sendmail
 SM_QUEUE=$SM_DIR/mqueue
 SM_TLS=$SM_DIR/etc/tls
+SM_SASL=$SM_DIR/sasl
 # NAME:DIR pairs that Sendmail sees at /run/stagemilter-test/NAME (devlog-ns.sh).
 SM_RUN_BINDS="tls:$SM_TLS"
 
@@ -66,6 +75,7 @@ sm_outer_netns() {
 mta_install() {
     local log=$H_TMP/sendmail-fetch.log outer
     h_need m4 openssl /usr/bin/python3 unshare nsenter flock dpkg-deb apt-get
+    [ -n "${MTA_AUTH_USER:-}" ] && h_need saslpasswd2
     if ! "$SM_LIB/fetch.sh" "$SM_CACHE" 2>"$log"; then
         # The test's private network namespace has only loopback: download
         # from the namespace the test was started from, once; later runs
@@ -105,6 +115,7 @@ mta_sendmail() {
 # SM_MILTER_ADDR and adds the socket's directory to SM_RUN_BINDS.
 sm_milter_address() {
     SM_RUN_BINDS="tls:$SM_TLS"
+    [ -n "${MTA_AUTH_USER:-}" ] && SM_RUN_BINDS="$SM_RUN_BINDS /usr/lib/sasl2:$SM_SASL"
     SM_MILTER_ADDR=$1
     case $1 in
     unix:* | local:*)
@@ -134,22 +145,36 @@ sm_write_config() {
     # STARTTLS with a throw-away self-signed certificate, so the TLS macros
     # ({tls_version} {cipher} ...) reach the milter when a client uses it.
     # Sendmail reads them as /run/stagemilter-test/tls/*.pem (devlog-ns.sh).
-    mkdir -p "$SM_TLS"
-    chmod 700 "$SM_TLS"
-    if ! openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-        -subj /CN=host.test.example -days 2 -keyout "$SM_TLS/key.pem" \
-        -out "$SM_TLS/cert.pem" >"$SM_DIR/openssl.log" 2>&1; then
-        h_diag "openssl cannot make a certificate:" "$(cat "$SM_DIR/openssl.log")"
-        return 1
+    h_tls_cert "$SM_TLS" || return 1
+    if [ -n "${MTA_AUTH_USER:-}" ]; then
+        sm_write_sasl || return 1
     fi
-    chmod 600 "$SM_TLS/key.pem"
     if ! m4 -D_CF_DIR_="$SM_CF_DIR/" -DMAIL_SETTINGS_DIR="$SM_DIR/etc/" -DSM_DIR="$SM_DIR" \
-        -DSM_TLS_DIR=/run/stagemilter-test/tls \
+        -DSM_TLS_DIR=/run/stagemilter-test/tls ${MTA_AUTH_USER:+-DSM_AUTH=1} \
         -DSM_PORT="$MTA_PORT" -DSM_SINK_PORT="$sink" ${mc:+-DSM_MILTER_MC="$mc"} \
         "$SM_CF_DIR/m4/cf.m4" "$SM_LIB/test.mc" >"$SM_DIR/sendmail.cf" 2>"$SM_DIR/m4.log"; then
         h_diag "m4 failed to build sendmail.cf:" "$(cat "$SM_DIR/m4.log")"
         return 1
     fi
+}
+
+# Cyrus SASL for MTA_AUTH_USER: Sendmail.conf and a sasldb with that one
+# user, in $SM_SASL (seen by Sendmail as /usr/lib/sasl2).
+sm_write_sasl() {
+    mkdir -p "$SM_SASL" && chmod 755 "$SM_SASL" || return 1
+    cat >"$SM_SASL/Sendmail.conf" <<EOF
+pwcheck_method: auxprop
+auxprop_plugin: sasldb
+sasldb_path: /usr/lib/sasl2/sasldb2
+mech_list: PLAIN LOGIN
+EOF
+    rm -f "$SM_SASL/sasldb2"
+    if ! printf '%s' "${MTA_AUTH_PASS:-}" | saslpasswd2 -f "$SM_SASL/sasldb2" -c -p \
+        -u host.test.example "$MTA_AUTH_USER" >"$SM_DIR/saslpasswd2.log" 2>&1; then
+        h_diag "saslpasswd2 failed:" "$(cat "$SM_DIR/saslpasswd2.log")"
+        return 1
+    fi
+    chmod 600 "$SM_SASL/sasldb2"
 }
 
 # Start the instance; return once it accepts connections.
@@ -245,6 +270,37 @@ mta_expect() {
     case $1 in
     milter_down) echo '^451 4\.3\.2 ' ;;
     connect_reject) echo '^554 ' ;;
+    # Is macro i (the queue id) there at MAIL FROM? Yes: Sendmail assigns
+    # it when it accepts MAIL.
+    queue_id_at_mail) echo yes ;;
     *) h_die "mta_expect: unknown key $1" ;;
     esac
+}
+
+# The queue id in Sendmail's reply to the final dot
+# ("250 2.0.0 ID Message accepted for delivery").
+mta_queue_id() {
+    echo "$1" | sed -n 's/^250 [0-9.]* \([0-9A-Za-z]*\) Message accepted.*/\1/p'
+}
+
+# What the maillog says of the SMTP session that received message QID (KEY:
+# client_name, auth, tls; see harness.sh). Each session is a child process
+# of its own: its facts are those logged under its pid.
+mta_logged() {
+    awk -v qid="$1" -v key="$2" '
+        match($0, /sendmail\[[0-9]+\]: /) {
+            pid = substr($0, RSTART, RLENGTH)
+            rest = substr($0, RSTART + RLENGTH)
+            if (rest ~ /^STARTTLS=server, .*version=/) {
+                v = rest; sub(/.*version=/, "", v); sub(/,.*/, "", v); tls[pid] = v
+            } else if (rest ~ /^AUTH=server, /) {
+                v = rest; sub(/.*authid=/, "", v); sub(/,.*/, "", v); auth[pid] = v
+            } else if (index(rest, qid ": from=") == 1) {
+                name = rest; sub(/.*relay=/, "", name); sub(/ .*/, "", name)
+                if (key == "client_name") print name
+                else if (key == "auth") print auth[pid]
+                else if (key == "tls") print tls[pid]
+                exit
+            }
+        }' "$SM_DIR/maillog"
 }

@@ -23,7 +23,9 @@
 #     directory"; no DontBlameSendmail flag lifts it for these), and test
 #     directories live under /tmp: through /run/stagemilter-test the same
 #     files have a safe path. Nothing else of /run is used by Sendmail as the
-#     tests configure it.
+#     tests configure it. A NAME that is an absolute path (an existing
+#     directory, e.g. /usr/lib/sasl2 for Cyrus SASL's Sendmail.conf) has DIR
+#     bound over it instead.
 #
 # DIAGNOSTICS
 #     Exit status 111, with the reason on stderr, when the namespace cannot
@@ -62,9 +64,14 @@ mount --move "$stage" /dev || fail "cannot move $stage over /dev"
 if [ -n "${SM_RUN_BINDS:-}" ]; then
     mount -t tmpfs -o mode=0755,size=64k smrun /run || fail "cannot mount a tmpfs on /run"
     for b in $SM_RUN_BINDS; do
-        mkdir -p "/run/stagemilter-test/${b%%:*}" || fail "cannot create /run/stagemilter-test/${b%%:*}"
-        mount --bind "${b#*:}" "/run/stagemilter-test/${b%%:*}" ||
-            fail "cannot bind ${b#*:} at /run/stagemilter-test/${b%%:*}"
+        case ${b%%:*} in
+        /*) target=${b%%:*} ;; # an absolute path: bound there (it must exist)
+        *)
+            target=/run/stagemilter-test/${b%%:*}
+            mkdir -p "$target" || fail "cannot create $target"
+            ;;
+        esac
+        mount --bind "${b#*:}" "$target" || fail "cannot bind ${b#*:} at $target"
     done
 fi
 exec "$@"
