@@ -6,15 +6,17 @@
 # itself reports: the queue id of its reply and log, the client name and the
 # TLS and SASL facts of its log, the port swaks connected from.
 #
-# Three messages from fixed client ports: in clear text (tls: false and
-# auth: false rules match), over STARTTLS (tls: true, auth: false), and over
-# STARTTLS with AUTH PLAIN (tls: true, auth: true, auth: "macrouser*").
+# Four messages from fixed client ports, each to two recipients: in clear
+# text (tls: false and auth: false rules match), over STARTTLS (tls: true,
+# auth: false), over STARTTLS with MAIL FROM right after it, without a new
+# EHLO (tls: true: the TLS macros must come with MAIL FROM too), and over
+# STARTTLS with AUTH PLAIN (tls: true, auth: true, auth: macrouser).
 # Facts seen at connect, mail and rcpt are carried to the headers by `set`
 # variables (tests/e2e/policies/macros.yaml), so the test also shows that
 # each is there at the stage where a policy would use it.
 . "$(dirname "$0")/../lib/harness.sh"
 h_setup "$@"
-h_plan 35
+h_plan 45
 
 AUTH_USER=macrouser
 AUTH_PASS=Macro-pw-4711
@@ -93,6 +95,30 @@ h_swaks tls --local-interface 127.0.0.1 --local-port 40012 -tls \
     --from alice@sender.test --to bob@rcpt.test,carol@rcpt.test --h-Subject tls --body "over STARTTLS"
 check tls 40012 yes no
 
+# STARTTLS, then MAIL FROM at once without a new EHLO (RFC 3207 lets the
+# client skip it; swaks cannot): the TLS macros must come with MAIL FROM.
+# Python's smtplib, from a fixed port; its transcript is where h_reply
+# looks for the reply to the final dot.
+/usr/bin/python3 - "$MTA_PORT" 40014 >"$H_TMP/swaks-noehlo.txt" 2>&1 <<'EOF'
+import smtplib, ssl, sys
+port, cport = int(sys.argv[1]), int(sys.argv[2])
+s = smtplib.SMTP("127.0.0.1", port, local_hostname="client.test.example",
+                 source_address=("127.0.0.1", cport), timeout=60)
+s.ehlo()
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+s.starttls(context=ctx)
+for cmd, arg in (("mail", "alice@sender.test"), ("rcpt", "bob@rcpt.test"), ("rcpt", "carol@rcpt.test")):
+    code, text = getattr(s, cmd)(arg)
+    print("<-  %d %s" % (code, text.decode()))
+code, text = s.data(b"Subject: noehlo\r\n\r\nSTARTTLS, no second EHLO\r\n")
+print(" -> .")
+print("<-  %d %s" % (code, text.decode()))
+s.quit()
+EOF
+check noehlo 40014 yes no
+
 h_swaks auth --local-interface 127.0.0.1 --local-port 40013 -tls \
     -a PLAIN -au "$AUTH_USER" -ap "$AUTH_PASS" \
     --from alice@sender.test --to bob@rcpt.test,carol@rcpt.test --h-Subject auth --body "authenticated"
@@ -101,4 +127,4 @@ check auth 40013 yes yes
 qid=$(mta_queue_id "$(h_reply "$H_SWAKS_OUT" .)")
 h_is "$(mta_logged "$qid" auth)" "$AUTH_USER" "auth: the MTA logged the SASL user"
 h_is "$(header X-Auth-User "$(sink_file auth)")" "$AUTH_USER" "auth: the auth: $AUTH_USER rule matched"
-h_ok "three messages at the sink, none left queued" h_wait_delivered 3
+h_ok "four messages at the sink, none left queued" h_wait_delivered 4

@@ -41,6 +41,8 @@
 #   mta_held_count          messages in the hold/quarantine queue
 #   mta_queue_count         messages still queued (not counting held ones)
 #   mta_flush               try delivery of queued mail now
+#   mta_release QID         release message QID from the hold/quarantine
+#                           queue (it is then queued for delivery)
 #   mta_queue_id REPLY      the queue id in the MTA's reply to the final dot
 #   mta_logged QID KEY      what the MTA logged of the SMTP session in which
 #                           message QID was received (empty if nothing):
@@ -52,6 +54,9 @@
 #                                          is unreachable (e.g. "^451 4\.7\.1")
 #                             connect_reject  the client's banner/first reply
 #                                          when the milter rejects at connect
+#                             queue_id_at_mail  "yes" if macro i (the queue
+#                                          id) is sent at MAIL FROM, "no" if
+#                                          only once a recipient is accepted
 #
 # MTA files use $H_TMP for their state and may use every h_* function below.
 #

@@ -16,8 +16,9 @@
 # imply MTA_TLS.
 #
 # Functions: mta_install mta_start mta_stop mta_log mta_held_count
-# mta_queue_count mta_flush mta_expect (see harness.sh), plus mta_postconf
-# (postconf on the private instance) and mta_queue_dir.
+# mta_queue_count mta_release mta_flush mta_queue_id mta_logged mta_expect
+# (see harness.sh), plus mta_postconf (postconf on the private instance) and
+# mta_queue_dir.
 
 PF_DIR=$H_TMP/postfix
 PF_ETC=$PF_DIR/etc
@@ -247,6 +248,12 @@ mta_held_count() {
 # Messages still queued (not counting held ones).
 mta_queue_count() {
     pf_count maildrop incoming active deferred
+}
+
+# Release message QID from the hold queue (postsuper -H): it goes back to
+# the deferred queue, delivered by the next queue run or mta_flush.
+mta_release() {
+    postsuper -c "$PF_ETC" -H "$1" >>"$H_TMP/postsuper.log" 2>&1
 }
 
 # Try delivery of queued mail now.

@@ -37,7 +37,8 @@
 # sendmail/debug.log.
 #
 # Functions: mta_install mta_start mta_stop mta_log mta_held_count
-# mta_queue_count mta_flush mta_expect (see harness.sh), plus
+# mta_queue_count mta_release mta_flush mta_queue_id mta_logged mta_expect
+# (see harness.sh), plus
 # mta_queue_dir, mta_sendmail (run the cached sendmail binary on the private
 # configuration, in the logging namespace) and sm_* helpers.
 
@@ -257,6 +258,13 @@ mta_held_count() {
 # Messages still queued (not counting quarantined ones).
 mta_queue_count() {
     sm_count qf
+}
+
+# Release message QID from quarantine: -Q without a reason unquarantines
+# the items that -qQ (quarantined) and -qI (this id) select; its hf file
+# becomes a qf file again, delivered by the next queue run or mta_flush.
+mta_release() {
+    mta_sendmail -Q -qQ -qI"$1" >>"$SM_DIR/release.log" 2>&1
 }
 
 # Try delivery of queued mail now: one queue run in the foreground (-qf;
