@@ -13,3 +13,10 @@ EXTRA_DIST += tests/run tests/lib/harness.sh tests/lib/mta_postfix.sh \
 	tests/e2e/policies/add-header.yaml tests/e2e/policies/no-decision.yaml \
 	.ci/run contrib/install-deps.sh contrib/quickstart.sh \
 	contrib/policies/example.yaml contrib/postfix/main.cf
+# Sendmail, macro and AUTH pieces the suite runs too (tests/run runs the
+# e2e tests again for every tests/lib/mta_*.sh).
+EXTRA_DIST += tests/e2e/11-macros.t tests/e2e/policies/macros.yaml \
+	tests/e2e/sendmail-sanity.t tests/lib/dovecot.sh tests/lib/mta_sendmail.sh \
+	tests/lib/sendmail/devlog-ns.sh tests/lib/sendmail/fetch.sh \
+	tests/lib/sendmail/syslogd.py tests/lib/sendmail/test.mc \
+	contrib/sendmail/stagemilter.mc
