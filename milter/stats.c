@@ -4,7 +4,8 @@
  * FUNCTIONS
  *      sm_stats_message_begin(), sm_stats_message_end(), sm_stats_in_flight(),
  *      sm_stats_drain()         messages in flight (C11 atomics)
- *      sm_stats_decision(), sm_stats_message(), sm_stats_reload()
+ *      sm_stats_decision(), sm_stats_message(), sm_stats_delegation(),
+ *      sm_stats_reload()
  *                               counting, called from log.c and reload.c
  *      sm_stats_line()          the counters as one key=value log line
  *      sm_stats_print(), sm_stats_write()   Prometheus text format
@@ -261,6 +262,16 @@ sm_stats_message(const sm_session *s, const sm_verdict *v)
             d[i].service != NULL && d[i].service->name != NULL ? d[i].service->name : "-",
             d[i].delegation.result, d[i].delegation.elapsed_ms);
     }
+    pthread_mutex_unlock(&stats_lock);
+}
+
+/* One delegation, counted on its own. */
+void
+sm_stats_delegation(const char *service, sm_delegation_result result, uint64_t elapsed_ms)
+{
+    pthread_mutex_lock(&stats_lock);
+    stats_start_locked();
+    stats_delegation_locked(service, result, elapsed_ms);
     pthread_mutex_unlock(&stats_lock);
 }
 

@@ -38,6 +38,9 @@ void sm_stats_decision(sm_stage stage, const sm_verdict *v);
  * the rule when it decided at preq/postq, and S's delegations per service,
  * result and latency. */
 void sm_stats_message(const sm_session *s, const sm_verdict *v);
+/* One delegation to SERVICE with its RESULT and duration (what
+ * sm_stats_message() does for each of a message's delegations). */
+void sm_stats_delegation(const char *service, sm_delegation_result result, uint64_t elapsed_ms);
 /* A policy reload: OK or refused. */
 void sm_stats_reload(bool ok);
 
