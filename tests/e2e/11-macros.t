@@ -16,7 +16,7 @@
 # each is there at the stage where a policy would use it.
 . "$(dirname "$0")/../lib/harness.sh"
 h_setup "$@"
-h_plan 45
+h_plan 48
 
 AUTH_USER=macrouser
 AUTH_PASS=Macro-pw-4711
@@ -43,7 +43,7 @@ header() {
 # check NAME CPORT TLS AUTH: the headers of message NAME (sent from client
 # port CPORT) against the MTA's facts; TLS and AUTH are yes or no.
 check() {
-    local name=$1 cport=$2 tls=$3 auth=$4 reply qid f cname want_tls want_auth
+    local name=$1 cport=$2 tls=$3 auth=$4 reply qid f cname
     reply=$(h_reply "$H_TMP/swaks-$name.txt" .)
     h_like "$reply" '^250 ' "$name: the message is accepted"
     qid=$(mta_queue_id "$reply")
@@ -71,13 +71,18 @@ check() {
         h_is "$(header X-Macros-Queue "$f")" "mail= rcpt=[][$qid] data=$qid" \
             "$name: the queue id is there from the second rcpt on and at data"
     fi
-    want_tls=no want_auth=no
-    [ "$tls" = yes ] && want_tls=$(mta_logged "$qid" tls)
-    [ "$auth" = yes ] && want_auth=$(mta_logged "$qid" auth)
+    local logged_tls logged_auth
+    logged_tls=$(mta_logged "$qid" tls)
+    logged_auth=$(mta_logged "$qid" auth)
     if [ "$tls" = yes ]; then
-        h_like "$want_tls" '^TLSv1\.[23]$' "$name: the MTA logged STARTTLS ($want_tls)"
+        h_like "$logged_tls" '^TLSv1\.[23]$' "$name: the MTA logged STARTTLS ($logged_tls)"
     else
-        h_is "$(mta_logged "$qid" tls)" "" "$name: the MTA logged no STARTTLS"
+        h_is "$logged_tls" "" "$name: the MTA logged no STARTTLS"
+    fi
+    if [ "$auth" = yes ]; then
+        h_is "$logged_auth" "$AUTH_USER" "$name: the MTA logged the SASL user"
+    else
+        h_is "$logged_auth" "" "$name: the MTA logged no SASL user"
     fi
     h_is "$(header X-TLS "$f")" "$tls" "$name: the tls: $([ "$tls" = yes ] && echo true || echo false) rule matched"
     h_is "$(header X-Auth "$f")" "$auth" "$name: the auth: $([ "$auth" = yes ] && echo true || echo false) rule matched"
@@ -124,7 +129,5 @@ h_swaks auth --local-interface 127.0.0.1 --local-port 40013 -tls \
     --from alice@sender.test --to bob@rcpt.test,carol@rcpt.test --h-Subject auth --body "authenticated"
 h_like "$(h_reply "$H_SWAKS_OUT" AUTH)" '^235 ' "auth: the MTA accepts the user's password"
 check auth 40013 yes yes
-qid=$(mta_queue_id "$(h_reply "$H_SWAKS_OUT" .)")
-h_is "$(mta_logged "$qid" auth)" "$AUTH_USER" "auth: the MTA logged the SASL user"
 h_is "$(header X-Auth-User "$(sink_file auth)")" "$AUTH_USER" "auth: the auth: $AUTH_USER rule matched"
 h_ok "four messages at the sink, none left queued" h_wait_delivered 4
