@@ -175,6 +175,9 @@ sm_callbacks_delegation_start(void)
         .host = rc_cfg->host,
         .port = rc_cfg->port,
         .max_message_size = sm_policy_milter(p)->max_message_size,
+        /* Proxying scanners keep a connection here per connection of ours,
+         * idle ones included (smtp_client.c keeps up to 64 for reuse). */
+        .max_clients = 256,
         .hostname = host,
         .log = cb_receiver_log,
     };
@@ -762,6 +765,7 @@ cb_eom(SMFICTX *ctx)
     sm_delegate_ctx dc = {
         .tickets = cb_delegation_tickets(),
         .helo_name = sm_session_macro(conn->session, "j"),
+        .reuse_connections = true,
         .progress = cb_progress,
         .progress_arg = ctx,
         .progress_interval_ms = CB_PROGRESS_MS,

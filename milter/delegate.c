@@ -166,6 +166,7 @@ sm_delegate_run(sm_delegate_ctx *ctx, sm_session *s, const sm_service *svc, sm_d
         .pieces = pieces,
         .npieces = 2,
         .auth_forward = sm_session_macro(s, "auth_authen"),
+        .reuse = ctx->reuse_connections,
         .progress = ctx->progress,
         .progress_arg = ctx->progress_arg,
         .progress_interval_ms = ctx->progress_interval_ms,

@@ -45,6 +45,7 @@ typedef struct sm_delegate_ctx {
     sm_ticket_registry *tickets; /* required: the receiver's registry (borrowed) */
     const char *helo_name;       /* EHLO/LHLO name; NULL: "localhost" */
     uint64_t drop_grace_ms;      /* 0: 2000 */
+    bool reuse_connections;      /* sm_smtp_request.reuse (the daemon: true) */
     /* Called every progress_interval_ms (0: 10 s) while blocked in the
      * dialogue or while waiting for the copy (the daemon: smfi_progress). */
     void (*progress)(void *arg);

@@ -26,6 +26,16 @@
  * next target (nothing was delivered), after it is FAILED (the scanner may
  * hold the message: sending it twice would duplicate it).
  *
+ * Reuse (sm_smtp_request.reuse, the daemon): after an accepted message a
+ * plain-text connection is kept idle in a small process-wide pool instead
+ * of QUIT, and the next message to the same service and target starts at
+ * MAIL FROM on it; a pooled connection is dropped after CL_POOL_IDLE_MS.
+ * Proxies such as clamsmtpd then keep their own connection onward open
+ * too, which saves two TCP connections, two greetings and two EHLOs per
+ * message. A pooled connection found closed (or closed by the peer while
+ * we send MAIL FROM, or answering 421) is replaced by a fresh one to the
+ * same target, so reuse never turns into a failure.
+ *
  * LMTP: one reply per accepted recipient after the data. The result is
  * ACCEPTED when at least one recipient got 2xx (each recipient's reply is in
  * res->rcpts), REJECTED when all were refused.
@@ -107,6 +117,8 @@ typedef struct cl_session {
     size_t in_pos, in_len;
     uint64_t next_progress;
     bool use_starttls; /* this attempt may use STARTTLS */
+    bool reused;       /* the connection came from the pool */
+    bool pool_tried;   /* this target's pooled connection failed: no more */
     bool tls;
     /* EHLO capabilities; forgotten after STARTTLS. */
     bool cap_starttls, cap_size, cap_8bitmime, cap_auth, cap_plain, cap_external;
@@ -215,6 +227,109 @@ cl_ssl_error(cl_session *s, char *buf, size_t cap)
         snprintf(buf, cap, "%s", errno ? strerror(errno) : "connection closed");
     ERR_clear_error();
     return buf;
+}
+
+/* Idle connections (see the top of the file). */
+#define CL_POOL_MAX 64
+#define CL_POOL_IDLE_MS 10000
+
+typedef struct cl_pooled {
+    const sm_service *svc; /* identity only, never dereferenced while pooled */
+    const sm_target *target;
+    char key[256]; /* service name and target text: a reload's new service
+                    * at a recycled address must not match */
+    int fd;
+    uint64_t since;
+    bool cap_size, cap_8bitmime, cap_auth;
+} cl_pooled;
+
+/* Guards cl_pool and cl_pool_n. */
+static pthread_mutex_t cl_pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static cl_pooled cl_pool[CL_POOL_MAX];
+static size_t cl_pool_n;
+
+/* The pool key of S's service and target into KEY (size 256). */
+static void
+cl_pool_key(const cl_session *s, char *key)
+{
+    snprintf(key, 256, "%s %s", s->svc->name, s->target->text);
+}
+
+/* Remove entry I of the pool (under the lock); returns its fd. */
+static int
+cl_pool_remove(size_t i)
+{
+    int fd = cl_pool[i].fd;
+    cl_pool[i] = cl_pool[--cl_pool_n];
+    return fd;
+}
+
+/* Take an idle connection to S's target, most recent first, skipping (and
+ * closing) expired ones and ones the peer has closed. true when S got one. */
+static bool
+cl_pool_take(cl_session *s)
+{
+    char key[256];
+    int stale[CL_POOL_MAX];
+    size_t nstale = 0;
+    bool got = false;
+    uint64_t now = cl_now();
+
+    cl_pool_key(s, key);
+    pthread_mutex_lock(&cl_pool_lock);
+    for (size_t i = cl_pool_n; i-- > 0;)
+        if (now - cl_pool[i].since > CL_POOL_IDLE_MS)
+            stale[nstale++] = cl_pool_remove(i);
+    for (size_t i = cl_pool_n; i-- > 0 && !got;) {
+        cl_pooled *p = &cl_pool[i];
+        if (p->svc != s->svc || p->target != s->target || strcmp(p->key, key) != 0)
+            continue;
+        /* Readable while idle: EOF, or a 421 before closing. Either way gone. */
+        struct pollfd pfd = {.fd = p->fd, .events = POLLIN};
+        if (poll(&pfd, 1, 0) != 0) {
+            stale[nstale++] = cl_pool_remove(i);
+            continue;
+        }
+        s->fd = p->fd;
+        s->cap_size = p->cap_size;
+        s->cap_8bitmime = p->cap_8bitmime;
+        s->cap_auth = p->cap_auth;
+        cl_pool_remove(i);
+        got = true;
+    }
+    pthread_mutex_unlock(&cl_pool_lock);
+    for (size_t i = 0; i < nstale; i++)
+        close(stale[i]);
+    return got;
+}
+
+/* Keep S's connection idle in the pool (S no longer owns it). When the pool
+ * is full the oldest connection makes room. */
+static void
+cl_pool_put(cl_session *s)
+{
+    int drop = -1;
+    pthread_mutex_lock(&cl_pool_lock);
+    if (cl_pool_n == CL_POOL_MAX) {
+        size_t oldest = 0;
+        for (size_t i = 1; i < cl_pool_n; i++)
+            if (cl_pool[i].since < cl_pool[oldest].since)
+                oldest = i;
+        drop = cl_pool_remove(oldest);
+    }
+    cl_pooled *p = &cl_pool[cl_pool_n++];
+    p->svc = s->svc;
+    p->target = s->target;
+    cl_pool_key(s, p->key);
+    p->fd = s->fd;
+    p->since = cl_now();
+    p->cap_size = s->cap_size;
+    p->cap_8bitmime = s->cap_8bitmime;
+    p->cap_auth = s->cap_auth;
+    pthread_mutex_unlock(&cl_pool_lock);
+    s->fd = -1;
+    if (drop >= 0)
+        close(drop);
 }
 
 /* Drop the connection, TLS state and buffered input. */
@@ -902,6 +1017,13 @@ cl_attempt(cl_session *s)
     while (phase != PH_DONE) {
         switch (phase) {
         case PH_CONNECT: {
+            if (req->reuse && !s->pool_tried && !s->target->implicit_tls && cl_pool_take(s)) {
+                s->pool_tried = true;
+                s->reused = true;
+                cl_log(s, "service=%s reusing a connection to %s", svc->name, s->target->text);
+                phase = PH_MAIL;
+                break;
+            }
             uint64_t deadline = cl_now() + svc->connect_timeout_ms;
             cl_log(s, "service=%s connecting to %s", svc->name, s->target->text);
             if (cl_connect(s, deadline) != 0)
@@ -1065,7 +1187,18 @@ cl_attempt(cl_session *s)
                 cl_xtext(req->auth_forward ? req->auth_forward : "", xt, sizeof xt);
                 snprintf(cmd + n, sizeof cmd - (size_t)n, " AUTH=%s", xt[0] ? xt : "<>");
             }
-            if (cl_command(s, phase, cmd, NULL, &r) != 0)
+            int crc = cl_command(s, phase, cmd, NULL, &r);
+            if (s->reused && (crc != 0 || r.code == 421)) {
+                /* The pooled connection went away meanwhile: a fresh one. */
+                cl_log(s, "service=%s %s: reused connection is gone, connecting again", svc->name,
+                       s->target->text);
+                cl_close(s);
+                s->cap_size = s->cap_8bitmime = s->cap_auth = false;
+                s->reused = false;
+                phase = PH_CONNECT;
+                break;
+            }
+            if (crc != 0)
                 goto next_target;
             if (r.code / 100 != 2) {
                 phase = PH_QUIT;
@@ -1171,6 +1304,11 @@ cl_attempt(cl_session *s)
                        s->target->text, got, want, s->err);
             res->status = got_ok > 0 ? SM_SMTP_ACCEPTED : SM_SMTP_REJECTED;
             phase = got < want ? PH_DONE : PH_QUIT;
+            if (req->reuse && got == want && got_ok == got && !s->tls && s->ssl == NULL &&
+                s->in_pos == s->in_len) {
+                cl_pool_put(s); /* instead of QUIT: the next message starts at MAIL */
+                phase = PH_DONE;
+            }
             break;
         }
         case PH_QUIT: {
@@ -1226,6 +1364,7 @@ sm_smtp_send(const sm_smtp_request *req, sm_smtp_result *res)
     for (size_t t = 0; t < s->svc->ntargets && !done; t++) {
         s->target = &s->svc->targets[t];
         s->use_starttls = true;
+        s->reused = s->pool_tried = false;
         free(res->target);
         res->target = strdup(s->target->text);
         for (;;) {

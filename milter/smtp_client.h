@@ -67,6 +67,10 @@ typedef struct sm_smtp_request {
     const sm_smtp_piece *pieces;
     size_t npieces;
     const char *auth_forward; /* auth: forward: the MTA client's login (AUTH= on MAIL) */
+    /* Keep the connection after an accepted message for the next one to
+     * the same service and target (plain connections only; see
+     * smtp_client.c). The daemon sets it; tools leave it false. */
+    bool reuse;
     /* Called every progress_interval_ms (0: 10 s) while blocked. Optional. */
     void (*progress)(void *arg);
     void *progress_arg;

@@ -86,7 +86,9 @@ TempDirectory: $d/tmp
 Action: $action
 MaxConnections: 128
 EOF
-    h_daemon "clamsmtpd-$port" clamsmtpd -d 3 -f "$d/clamsmtpd-$port.conf" -p "$d/clamsmtpd-$port.pid"
+    # -d: stay in the foreground, log to stderr (level 3 logs every command;
+    # the bench asks for less with SC_CLAMSMTPD_DEBUG=1).
+    h_daemon "clamsmtpd-$port" clamsmtpd -d "${SC_CLAMSMTPD_DEBUG:-3}" -f "$d/clamsmtpd-$port.conf" -p "$d/clamsmtpd-$port.pid"
     h_wait_port "$port" 10 || h_die "clamsmtpd does not listen on $port" \
         "$(cat "$H_TMP/clamsmtpd-$port.log")"
 }
