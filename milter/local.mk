@@ -44,6 +44,13 @@ tests_milter_test_stats_SOURCES = tests/milter/test_stats.c milter/stats.c
 tests_milter_test_stats_CFLAGS = $(TEST_UNIT_FLAGS) $(MILTER_CFLAGS)
 tests_milter_test_stats_LDADD = $(TEST_UNIT_LIBS) $(PTHREAD_LIBS)
 
+check_PROGRAMS += tests/milter/test_quarantine_admin
+TESTS += tests/milter/test_quarantine_admin
+tests_milter_test_quarantine_admin_SOURCES = tests/milter/test_quarantine_admin.c \
+	milter/quarantine_admin.c milter/privileges.c milter/log.c milter/stats.c
+tests_milter_test_quarantine_admin_CFLAGS = $(TEST_UNIT_FLAGS) $(MILTER_CFLAGS)
+tests_milter_test_quarantine_admin_LDADD = $(TEST_UNIT_LIBS) $(PTHREAD_LIBS)
+
 # Operations end-to-end tests (reload, stop, privileges, statistics,
 # quarantine release): run by tests/run like the other tests/e2e/*.t,
 # listed here so that `make dist` ships them.
