@@ -15,7 +15,7 @@
 . "$(dirname "$0")/../lib/harness.sh"
 h_setup "$@"
 . "$H_TOP/tests/lib/scanners.sh"
-h_plan 33
+h_plan 34
 
 mta_install
 P=$(sc_contrib_policy clamsmtpd)
@@ -54,6 +54,8 @@ h_file_like "$q" 'EICAR-STANDARD-ANTIVIRUS-TEST-FILE' "pass: the stored copy is 
 h_is "$(grep -c 'delegate service=clamsmtpd .*result=returned' "$log")" 2 \
     "pass: the result was returned (the second returned copy)"
 h_file_like "$log" 'rule="infected" verdict=quarantine' "pass: the has_header rule decided"
+h_file_like "$log" 'service=clamsmtpd reusing a connection to tcp://127\.0\.0\.1:10026' \
+    "pass: the clean message's connection to clamsmtpd was reused"
 
 # 3. EICAR, Action: drop: 250, nothing comes back.
 sc_clamsmtpd_stop
