@@ -13,6 +13,8 @@
 #                               clean mail to 127.0.0.1:OUT_PORT (default
 #                               $SC_RECEIVER_PORT) with Action: ACTION (pass,
 #                               drop, bounce)
+#                               (SC_CLAMSMTPD_TMP: its TempDirectory;
+#                               SC_CLAMSMTPD_DEBUG: its -d level, default 3)
 #   sc_clamsmtpd_stop [LISTEN_PORT]   stop it, wait until the port is free
 #   sc_spampd_start [LISTEN_PORT [RELAY_PORT]]
 #                               spampd (SpamAssassin, local tests only,
@@ -82,7 +84,7 @@ sc_clamsmtpd_start() {
 OutAddress: 127.0.0.1:$out
 Listen: 127.0.0.1:$port
 ClamAddress: $SC_CLAMD_SOCK
-TempDirectory: $d/tmp
+TempDirectory: ${SC_CLAMSMTPD_TMP:-$d/tmp}
 Action: $action
 MaxConnections: 128
 EOF
