@@ -11,10 +11,11 @@ tests_delegation_delegate_probe_LDADD = $(POLICY_LIBS) $(OPENSSL_LIBS) $(PTHREAD
 check_PROGRAMS += tests/unit/test_delegation
 TESTS += tests/unit/test_delegation
 tests_unit_test_delegation_SOURCES = tests/unit/test_delegation.c \
-	milter/smtp_client.c milter/smtp_client.h milter/ticket.c milter/ticket.h
+	milter/smtp_client.c milter/smtp_client.h milter/ticket.c milter/ticket.h \
+	milter/delegate.c milter/delegate.h
 tests_unit_test_delegation_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/milter $(OPENSSL_CFLAGS)
 tests_unit_test_delegation_CFLAGS = $(TEST_UNIT_FLAGS)
-tests_unit_test_delegation_LDADD = $(OPENSSL_LIBS) $(CMOCKA_LIBS) $(PTHREAD_LIBS)
+tests_unit_test_delegation_LDADD = $(POLICY_LIBS) $(OPENSSL_LIBS) $(CMOCKA_LIBS) $(PTHREAD_LIBS)
 
 # Run by tests/run (root, namespaces), not by `make check`.
 EXTRA_DIST += tests/delegation/dg.sh tests/delegation/01-targets.t \

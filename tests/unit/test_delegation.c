@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "delegate.h"
 #include "smtp_client.h"
 #include "ticket.h"
 
@@ -247,14 +248,93 @@ test_registry(void **state)
 }
 
 /* Run the group (one plan in TAP output). */
+/* Parse "Name: value\n..." headers (with an empty body) into MSG. */
+static void
+edits_parse(sm_message *msg, const char *headers)
+{
+    char buf[2048];
+    const char *err = NULL;
+    snprintf(buf, sizeof buf, "%s\n", headers);
+    sm_message_init(msg);
+    assert_int_equal(sm_message_parse(msg, buf, strlen(buf), &err), 0);
+}
+
+/* Header edits from the MTA's copy to a returned copy: what a scanner added
+ * or changed comes across, nothing else. Each edit prints as "add NAME:
+ * VALUE", "change NAME[I]: VALUE" or "delete NAME[I]", joined with " | ". */
+static void
+test_header_edits(void **state)
+{
+    static const struct {
+        const char *mine, *got;
+        bool whole;
+        const char *want;
+    } cases[] = {
+        /* clamsmtpd: one header appended; our ticket never comes across. */
+        {"Subject: hi\nFrom: a@b",
+         "X-Stagemilter-Ticket: 0123\nSubject: hi\nFrom: a@b\n"
+         "X-Virus-Scanned: ClamAV using ClamSMTP",
+         false, "add X-Virus-Scanned: ClamAV using ClamSMTP"},
+        /* Nothing changed: nothing to do. */
+        {"Subject: hi", "Subject: hi", false, ""},
+        /* Folding and white space differences are not changes. */
+        {"X-A: one two", "X-A: one\n\ttwo", false, ""},
+        /* A changed value changes that instance, by its index. */
+        {"X-Spam: old\nSubject: s", "X-Spam: new\nSubject: s", false, "change X-Spam[1]: new"},
+        {"Received: a\nReceived: b\nX: 1", "Received: a\nReceived: c\nX: 1", false,
+         "change Received[2]: c"},
+        /* A header prepended with a name we have: added, ours left alone. */
+        {"Received: a", "Received: z\nReceived: a", false, "add Received: z"},
+        /* Changes go from the last header up, then additions. */
+        {"A: 1\nB: 2", "A: 9\nB: 8\nC: 7", false, "change B[1]: 8 | change A[1]: 9 | add C: 7"},
+        /* apply: headers leaves the MIME headers out (the body stays ours). */
+        {"Content-Type: text/plain\nSubject: s",
+         "Content-Type: multipart/mixed\nMIME-Version: 1.0\nSubject: *SPAM* s", false,
+         "change Subject[1]: *SPAM* s"},
+        /* apply: message takes them, and deletes what the scanner dropped. */
+        {"Content-Type: text/plain\nX-Old: 1\nSubject: s",
+         "Content-Type: multipart/mixed\nSubject: s\nMIME-Version: 1.0", true,
+         "delete X-Old[1] | change Content-Type[1]: multipart/mixed | add MIME-Version: 1.0"},
+        /* Header names compare case-insensitively. */
+        {"x-spam-flag: NO", "X-Spam-Flag: YES", false, "change x-spam-flag[1]: YES"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sm_message mine, got;
+        sm_header_edit *e = NULL;
+        char out[1024] = "";
+        edits_parse(&mine, cases[i].mine);
+        edits_parse(&got, cases[i].got);
+        long n = sm_delegate_header_edits(&mine, &got, cases[i].whole, &e);
+        assert_true(n >= 0);
+        for (long j = 0; j < n; j++) {
+            size_t o = strlen(out);
+            static const char *const kind[] = {"add", "change", "delete"};
+            if (e[j].kind == SM_HEADER_ADD)
+                snprintf(out + o, sizeof out - o, "%s%s %s: %s", j ? " | " : "", kind[e[j].kind],
+                         e[j].name, e[j].value);
+            else if (e[j].kind == SM_HEADER_CHANGE)
+                snprintf(out + o, sizeof out - o, "%s%s %s[%d]: %s", j ? " | " : "",
+                         kind[e[j].kind], e[j].name, e[j].index, e[j].value);
+            else
+                snprintf(out + o, sizeof out - o, "%s%s %s[%d]", j ? " | " : "", kind[e[j].kind],
+                         e[j].name, e[j].index);
+        }
+        if (strcmp(out, cases[i].want) != 0)
+            fail_msg("case %zu: got \"%s\", want \"%s\"", i, out, cases[i].want);
+        free(e);
+        sm_message_clear(&mine);
+        sm_message_clear(&got);
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_reply),
-        cmocka_unit_test(test_stuff),
-        cmocka_unit_test(test_find_tokens),
-        cmocka_unit_test(test_registry),
+        cmocka_unit_test(test_parse_reply),  cmocka_unit_test(test_stuff),
+        cmocka_unit_test(test_find_tokens),  cmocka_unit_test(test_registry),
+        cmocka_unit_test(test_header_edits),
     };
     return cmocka_run_group_tests_name("delegation", tests, NULL, NULL);
 }
