@@ -57,6 +57,7 @@ tests_milter_test_quarantine_admin_LDADD = $(TEST_UNIT_LIBS) $(PTHREAD_LIBS)
 EXTRA_DIST += tests/lib/ops.sh tests/lib/smtp_client.py \
 	tests/e2e/30-reload.t tests/e2e/31-reload-load.t tests/e2e/32-sigterm.t \
 	tests/e2e/33-privileges.t tests/e2e/34-stats.t tests/e2e/35-quarantine-release.t \
+	tests/e2e/36-reload-storm.t tests/e2e/policies/ops-storm.yaml \
 	tests/e2e/policies/reload-old.yaml tests/e2e/policies/reload-new.yaml \
 	tests/e2e/policies/reload-broken.yaml tests/e2e/policies/reload-a.yaml \
 	tests/e2e/policies/reload-b.yaml tests/e2e/policies/ops-accept.yaml \
