@@ -28,6 +28,7 @@ EXTRA_DIST += tests/delegation/dg.sh tests/delegation/01-targets.t \
 # scanners), their policies, and the scanner-side configuration they test.
 EXTRA_DIST += tests/e2e/20-clamsmtpd.t tests/e2e/21-spampd.t tests/e2e/22-faults.t \
 	tests/e2e/policies/delegate-faults.yaml tests/e2e/23-apply-message.t \
-	tests/e2e/policies/spampd-message.yaml \
+	tests/e2e/policies/spampd-message.yaml tests/e2e/24-starttls.t \
+	tests/e2e/policies/delegate-tls.yaml tests/lib/tls-proxy.py \
 	contrib/policies/clamsmtpd.yaml contrib/policies/spampd.yaml \
 	contrib/clamsmtp/clamsmtpd.conf contrib/spampd/README

@@ -26,6 +26,13 @@
 #   sc_silent_peer PORT         a TCP peer that accepts and never says a word
 #   sc_greeting_peer PORT TEXT  a TCP peer that sends TEXT (a Python string
 #                               literal: "554 no\r\n") on every connection
+#   sc_test_ca                  a test CA and a server certificate for
+#                               tls-proxy.test.example and 127.0.0.1 in
+#                               $H_TMP/tls (ca.pem, server.pem, server.key)
+#   sc_tls_proxy PORT [notls]   tests/lib/tls-proxy.py on PORT: an SMTP
+#                               scanner stand-in with STARTTLS (unless
+#                               notls) relaying to $SC_RECEIVER_PORT with an
+#                               X-TLS-Proxy header (the TLS version or none)
 #   sc_eicar / sc_gtube         print the test strings
 #   sc_contrib_policy NAME      contrib/policies/NAME.yaml copied with its
 #                               workdir moved to $H_TMP/work; prints the path
@@ -187,4 +194,33 @@ sc_now() {
 # Whole milliseconds from $1 to $2 (sc_now values).
 sc_ms() {
     awk -v a="$1" -v b="$2" 'BEGIN { printf "%d\n", (b - a) * 1000 }'
+}
+
+# A test CA and a server certificate signed by it.
+sc_test_ca() {
+    h_need openssl
+    local t=$H_TMP/tls
+    [ -f "$t/server.pem" ] && return 0
+    mkdir -p "$t"
+    (
+        cd "$t" || exit 1
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Test CA" \
+            -keyout ca.key -out ca.pem
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=tls-proxy.test.example" \
+            -keyout server.key -out server.csr
+        printf 'subjectAltName=DNS:tls-proxy.test.example,IP:127.0.0.1\n' >ext.cnf
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+            -extfile ext.cnf -out server.pem
+    ) >"$H_TMP/openssl.log" 2>&1 || h_die "openssl could not make the test certificates" \
+        "$(cat "$H_TMP/openssl.log")"
+}
+
+# The STARTTLS scanner stand-in on PORT.
+sc_tls_proxy() {
+    h_need /usr/bin/python3
+    sc_test_ca
+    h_daemon "tls-proxy-$1" /usr/bin/python3 "$H_TOP/tests/lib/tls-proxy.py" "$1" \
+        "$SC_RECEIVER_PORT" "$H_TMP/tls/server.pem" "$H_TMP/tls/server.key" ${2:-}
+    h_wait_port "$1" 10 || h_die "tls-proxy.py does not listen on $1" \
+        "$(cat "$H_TMP/tls-proxy-$1.log")"
 }
