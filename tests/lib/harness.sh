@@ -43,6 +43,8 @@
 #   mta_flush               try delivery of queued mail now
 #   mta_release QID         release message QID from the hold/quarantine
 #                           queue (it is then queued for delivery)
+#   mta_sendmail_path       path of an executable that submits mail to this
+#                           instance like sendmail(1) (not through its milters)
 #   mta_queue_id REPLY      the queue id in the MTA's reply to the final dot
 #   mta_logged QID KEY      what the MTA logged of the SMTP session in which
 #                           message QID was received (empty if nothing):

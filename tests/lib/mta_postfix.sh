@@ -16,7 +16,8 @@
 # imply MTA_TLS.
 #
 # Functions: mta_install mta_start mta_stop mta_log mta_held_count
-# mta_queue_count mta_release mta_flush mta_queue_id mta_logged mta_expect
+# mta_queue_count mta_release mta_flush mta_sendmail_path mta_queue_id
+# mta_logged mta_expect
 # (see harness.sh), plus mta_postconf (postconf on the private instance) and
 # mta_queue_dir.
 
@@ -304,4 +305,17 @@ mta_logged() {
                 exit
             }
         }' "$PF_DIR/maillog"
+}
+
+# Print the path of an executable that submits mail to this instance like
+# sendmail(1) (Postfix's sendmail with MAIL_CONFIG set to the private
+# configuration). Mail submitted so goes through pickup: smtpd_milters (and
+# so stagemilter) do not see it.
+mta_sendmail_path() {
+    local w=$PF_DIR/sendmail-cmd
+    if [ ! -x "$w" ]; then
+        printf '#!/bin/sh\nMAIL_CONFIG=%s exec /usr/sbin/sendmail "$@"\n' "$PF_ETC" >"$w"
+        chmod 755 "$w"
+    fi
+    echo "$w"
 }

@@ -37,7 +37,8 @@
 # sendmail/debug.log.
 #
 # Functions: mta_install mta_start mta_stop mta_log mta_held_count
-# mta_queue_count mta_release mta_flush mta_queue_id mta_logged mta_expect
+# mta_queue_count mta_release mta_flush mta_sendmail_path mta_queue_id
+# mta_logged mta_expect
 # (see harness.sh), plus
 # mta_queue_dir, mta_sendmail (run the cached sendmail binary on the private
 # configuration, in the logging namespace) and sm_* helpers.
@@ -311,4 +312,21 @@ mta_logged() {
                 exit
             }
         }' "$SM_DIR/maillog"
+}
+
+# Print the path of an executable that submits mail to this instance like
+# sendmail(1): the cached sendmail on the private configuration, in the
+# logging namespace (see mta_sendmail).
+mta_sendmail_path() {
+    local w=$SM_DIR/sendmail-cmd
+    if [ ! -x "$w" ]; then
+        {
+            echo '#!/bin/sh'
+            printf 'LD_LIBRARY_PATH=%q SM_RUN_BINDS=%q exec %q %q %q %q -C %q "$@"\n' \
+                "$SM_LIBDIR" "$SM_RUN_BINDS" "$SM_LIB/devlog-ns.sh" "$SM_DIR/syslog.sock" \
+                "$SM_DIR/dev" "$SM_BIN" "$SM_DIR/sendmail.cf"
+        } >"$w"
+        chmod 755 "$w"
+    fi
+    echo "$w"
 }
