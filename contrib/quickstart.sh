@@ -51,7 +51,7 @@ sed "s|^\(  workdir:\).*|\1 $H_TMP/quarantine|" "$top/contrib/policies/example.y
 sock=unix:$H_TMP/milter.sock
 
 say "Starting, on loopback only: smtp-sink (stands for the next hop) on 127.0.0.1:$SINK_PORT,"
-echo "    stagemilter -f -c example.yaml -p $sock,"
+echo "    stagemilter -f --run-as-root -c example.yaml -p $sock  (in production: -u USER instead of --run-as-root),"
 echo "    Postfix on 127.0.0.1:$MTA_PORT with contrib/postfix/main.cf (smtpd_milters = $(pf_milter_address "$sock"))"
 h_stagemilter_start "$policy" "$sock"
 h_sink_start
