@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/lib/dovecot.sh - a private Dovecot that serves only SASL
 # authentication, for tests that need an MTA offering SMTP AUTH (sourced by
 # tests/lib/mta_postfix.sh; needs tests/lib/harness.sh).
