@@ -5,6 +5,7 @@
  * FUNCTIONS
  *      sm_callbacks_set_policy(), sm_callbacks_policy()   the current policy
  *      sm_callbacks_register()                           smfi_register()
+ *      sm_callbacks_delegation_start(), _stop()          receiver and tickets
  *      cb_negotiate() ... cb_close()                     the xxfi_* callbacks
  *
  * DESCRIPTION
@@ -14,6 +15,16 @@
  *      the verdict into a status in reply.c. End of message also applies the
  *      headers add_header effects asked for and carries out a quarantine
  *      (quarantine.c for the store, smfi_quarantine() for the hold).
+ *
+ *      Delegation: end of message gives the engine a delegate hook
+ *      (delegate.c) with smfi_progress() every CB_PROGRESS_MS while the
+ *      scanner works, so the MTA's per-reply milter timeouts are not hit.
+ *      When the message is let through (accept, faccept, no decision) the
+ *      returned copies are applied per service `apply`: the header edits of
+ *      sm_delegate_header_edits() through smfi_addheader()/smfi_chgheader(),
+ *      and with apply: message smfi_replacebody(). The ticket registry and
+ *      the receiver are process-wide (deleg_lock), started once and kept
+ *      across reloads, so no reload changes them under a waiting delegation.
  *
  *      A connection (struct cb_conn) is created at negotiation, with the
  *      policy current at that moment, and freed in cb_close(). It is used by
