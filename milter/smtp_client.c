@@ -236,8 +236,8 @@ cl_ssl_error(cl_session *s, char *buf, size_t cap)
 typedef struct cl_pooled {
     const sm_service *svc; /* identity only, never dereferenced while pooled */
     const sm_target *target;
-    char key[256]; /* service name and target text: a reload's new service
-                    * at a recycled address must not match */
+    char key[256]; /* service name, target text, auth and user: a reload's
+                    * new service at a recycled address must not match */
     int fd;
     uint64_t since;
     bool cap_size, cap_8bitmime, cap_auth;
@@ -252,7 +252,8 @@ static size_t cl_pool_n;
 static void
 cl_pool_key(const cl_session *s, char *key)
 {
-    snprintf(key, 256, "%s %s", s->svc->name, s->target->text);
+    snprintf(key, 256, "%s %s %d %s", s->svc->name, s->target->text, (int)s->svc->auth,
+             s->svc->username ? s->svc->username : "");
 }
 
 /* Remove entry I of the pool (under the lock); returns its fd. */
@@ -1017,7 +1018,10 @@ cl_attempt(cl_session *s)
     while (phase != PH_DONE) {
         switch (phase) {
         case PH_CONNECT: {
-            if (req->reuse && !s->pool_tried && !s->target->implicit_tls && cl_pool_take(s)) {
+            /* Pooled connections are plain: never for a service that
+             * requires TLS (a reload may have made it require it). */
+            if (req->reuse && !s->pool_tried && !s->target->implicit_tls && !svc->require_tls &&
+                cl_pool_take(s)) {
                 s->pool_tried = true;
                 s->reused = true;
                 cl_log(s, "service=%s reusing a connection to %s", svc->name, s->target->text);
