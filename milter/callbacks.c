@@ -436,6 +436,23 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
     return SMFIS_CONTINUE;
 }
 
+/* The connection's local address from the MTA's macros: {if_addr} when sent
+ * (Sendmail: the real local address), else {daemon_addr} unless it is the
+ * wildcard Sendmail reports when it listens on every address; NULL when
+ * neither says. */
+static const char *
+cb_server_ip(const sm_session *s)
+{
+    const char *ip = sm_session_macro(s, "if_addr");
+    if (ip != NULL && ip[0] != '\0')
+        return ip;
+    ip = sm_session_macro(s, "daemon_addr");
+    if (ip == NULL || ip[0] == '\0' || strcmp(ip, "0.0.0.0") == 0 || strcmp(ip, "::") == 0 ||
+        strcmp(ip, "[::]") == 0 || strcmp(ip, "IPv6:::") == 0)
+        return NULL;
+    return ip;
+}
+
 /* Connection: client and server facts, macros, the connect stage. */
 static sfsistat
 cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *addr)
@@ -462,11 +479,8 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *addr)
     const char *cport = port[0] ? port : sm_session_macro(s, "client_port");
     /* "[192.0.2.1]" is how MTAs say the client has no name. */
     const char *name = hostname != NULL && hostname[0] != '[' ? hostname : "unknown";
-    const char *sip = sm_session_macro(s, "daemon_addr");
-    if (sip == NULL)
-        sip = sm_session_macro(s, "if_addr");
     if (sm_session_set_client(s, cip, cport, name) != 0 ||
-        sm_session_set_server(s, sip, sm_session_macro(s, "daemon_port"),
+        sm_session_set_server(s, cb_server_ip(s), sm_session_macro(s, "daemon_port"),
                               sm_session_macro(s, "j")) != 0)
         return cb_fail(conn, SMFIP_NR_CONN, "connect");
     return cb_run(ctx, conn, SM_STAGE_CONNECT, SMFIP_NR_CONN, NULL);

@@ -1,6 +1,7 @@
 -- MTA macros reach the rules (policies/macros.yaml): TLS and AUTH macros,
 -- {daemon_name} in a macro condition, j/{daemon_addr}/{daemon_port}/i in
--- texts; the Sendmail variant sends {if_addr} and i at MAIL, and no ABORT.
+-- texts; the Sendmail variant sends a wildcard {daemon_addr} with {if_addr}
+-- (${server_ip} is {if_addr}) and i at MAIL, and no ABORT.
 local t = dofile(lib)
 
 local TLS = { "{tls_version}", "TLSv1.3", "{cipher}", "TLS_AES_256_GCM_SHA384",
@@ -39,11 +40,12 @@ t.run(function()
     t.expect(c, SMFIR_ACCEPT, "authenticated mail")
     mt.disconnect(c)
 
-    -- Sendmail: {if_addr} and {daemon_name} at connect, i at MAIL, {msg_id} at eom
+    -- Sendmail listening on every address: {daemon_addr} 0.0.0.0 and the real
+-- address in {if_addr}, {daemon_name} at connect, i at MAIL, {msg_id} at eom
     c = t.connect()
     mt.macro(c, SMFIC_CONNECT, "j", "sm.test.example", "_", "client.test.example [192.0.2.62]",
              "{daemon_name}", "submission", "{if_name}", "sm.test.example",
-             "{if_addr}", "10.0.0.1")
+             "{daemon_addr}", "0.0.0.0", "{if_addr}", "10.0.0.1")
     t.step("conninfo", mt.conninfo(c, "client.test.example", "192.0.2.62"))
     mt.macro(c, SMFIC_HELO, table.unpack(TLS))
     t.step("helo", mt.helo(c, "client.test.example"))
