@@ -30,6 +30,15 @@
 # it, with Sendmail.conf (auxprop sasldb) and sasldb2 (saslpasswd2, realm
 # host.test.example: Sendmail's default AuthRealm is $j).
 #
+# Certificates of a test CA instead of the throw-away one: MTA_TLS_CERT and
+# MTA_TLS_KEY (files) are the server's certificate and key; MTA_TLS_CA (a
+# file) is what client certificates are verified against (CACertFile;
+# test.mc with SM_TLS_CA). MTA_AUTH_EXTERNAL=1 (with MTA_TLS_CA) offers SASL
+# EXTERNAL (test.mc with SM_AUTH_EXTERNAL): Sendmail asks every STARTTLS
+# client for a certificate, and once one verified ({verify} OK) Cyrus SASL
+# offers EXTERNAL with its {cert_subject} as the authid. They are copied
+# into etc/tls (cert.pem, key.pem, cacert.pem).
+#
 # The first test on a machine downloads the packages (from the network
 # namespace the test was started from); tests/lib/sendmail/fetch.sh can also
 # be run beforehand. SM_DEBUG=CATEGORY.LEVEL (e.g. 64.10 for the milter
@@ -117,7 +126,8 @@ mta_sendmail() {
 # SM_MILTER_ADDR and adds the socket's directory to SM_RUN_BINDS.
 sm_milter_address() {
     SM_RUN_BINDS="tls:$SM_TLS"
-    [ -n "${MTA_AUTH_USER:-}" ] && SM_RUN_BINDS="$SM_RUN_BINDS /usr/lib/sasl2:$SM_SASL"
+    [ -n "${MTA_AUTH_USER:-}${MTA_AUTH_EXTERNAL:-}" ] &&
+        SM_RUN_BINDS="$SM_RUN_BINDS /usr/lib/sasl2:$SM_SASL"
     SM_MILTER_ADDR=$1
     case $1 in
     unix:* | local:*)
@@ -147,12 +157,23 @@ sm_write_config() {
     # STARTTLS with a throw-away self-signed certificate, so the TLS macros
     # ({tls_version} {cipher} ...) reach the milter when a client uses it.
     # Sendmail reads them as /run/stagemilter-test/tls/*.pem (devlog-ns.sh).
+    # MTA_TLS_CERT/KEY/CA replace it with those of a test CA.
     h_tls_cert "$SM_TLS" || return 1
-    if [ -n "${MTA_AUTH_USER:-}" ]; then
+    if [ -n "${MTA_TLS_CERT:-}" ]; then
+        cp "$MTA_TLS_CERT" "$SM_TLS/cert.pem" && cp "$MTA_TLS_KEY" "$SM_TLS/key.pem" &&
+            chmod 644 "$SM_TLS/cert.pem" && chmod 600 "$SM_TLS/key.pem" || return 1
+    fi
+    if [ -n "${MTA_TLS_CA:-}" ]; then
+        cp "$MTA_TLS_CA" "$SM_TLS/cacert.pem" && chmod 644 "$SM_TLS/cacert.pem" || return 1
+    elif [ -n "${MTA_AUTH_EXTERNAL:-}" ]; then
+        h_die "MTA_AUTH_EXTERNAL needs MTA_TLS_CA (the CA of the client certificates)"
+    fi
+    if [ -n "${MTA_AUTH_USER:-}${MTA_AUTH_EXTERNAL:-}" ]; then
         sm_write_sasl || return 1
     fi
     if ! m4 -D_CF_DIR_="$SM_CF_DIR/" -DMAIL_SETTINGS_DIR="$SM_DIR/etc/" -DSM_DIR="$SM_DIR" \
         -DSM_TLS_DIR=/run/stagemilter-test/tls ${MTA_AUTH_USER:+-DSM_AUTH=1} \
+        ${MTA_TLS_CA:+-DSM_TLS_CA=1} ${MTA_AUTH_EXTERNAL:+-DSM_AUTH_EXTERNAL=1} \
         -DSM_PORT="$MTA_PORT" -DSM_SINK_PORT="$sink" ${mc:+-DSM_MILTER_MC="$mc"} \
         "$SM_CF_DIR/m4/cf.m4" "$SM_LIB/test.mc" >"$SM_DIR/sendmail.cf" 2>"$SM_DIR/m4.log"; then
         h_diag "m4 failed to build sendmail.cf:" "$(cat "$SM_DIR/m4.log")"
@@ -160,17 +181,22 @@ sm_write_config() {
     fi
 }
 
-# Cyrus SASL for MTA_AUTH_USER: Sendmail.conf and a sasldb with that one
-# user, in $SM_SASL (seen by Sendmail as /usr/lib/sasl2).
+# Cyrus SASL for MTA_AUTH_USER and MTA_AUTH_EXTERNAL: Sendmail.conf and a
+# sasldb with that one user, in $SM_SASL (seen by Sendmail as
+# /usr/lib/sasl2). EXTERNAL needs no password database.
 sm_write_sasl() {
+    local mechs=
     mkdir -p "$SM_SASL" && chmod 755 "$SM_SASL" || return 1
+    [ -n "${MTA_AUTH_EXTERNAL:-}" ] && mechs=EXTERNAL
+    [ -n "${MTA_AUTH_USER:-}" ] && mechs="${mechs:+$mechs }PLAIN LOGIN"
     cat >"$SM_SASL/Sendmail.conf" <<EOF
 pwcheck_method: auxprop
 auxprop_plugin: sasldb
 sasldb_path: /usr/lib/sasl2/sasldb2
-mech_list: PLAIN LOGIN
+mech_list: $mechs
 EOF
     rm -f "$SM_SASL/sasldb2"
+    [ -n "${MTA_AUTH_USER:-}" ] || return 0
     if ! printf '%s' "${MTA_AUTH_PASS:-}" | saslpasswd2 -f "$SM_SASL/sasldb2" -c -p \
         -u host.test.example "$MTA_AUTH_USER" >"$SM_DIR/saslpasswd2.log" 2>&1; then
         h_diag "saslpasswd2 failed:" "$(cat "$SM_DIR/saslpasswd2.log")"
