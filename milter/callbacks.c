@@ -313,13 +313,27 @@ cb_conn_get(SMFICTX *ctx)
     return conn;
 }
 
-/* Copy every macro of interest the MTA has sent so far into the session. */
+/* Copy every macro of interest the MTA has sent so far into the session:
+ * those of cb_macro_names and those the policy's `macro:` conditions name. */
 static int
 cb_macros(SMFICTX *ctx, cb_conn *conn)
 {
     for (size_t i = 0; i < sizeof cb_macro_names / sizeof cb_macro_names[0]; i++) {
         const char *v = smfi_getsymval(ctx, (char *)cb_macro_names[i]);
         if (v != NULL && sm_session_set_macro(conn->session, cb_macro_names[i], v) != 0)
+            return -1;
+    }
+    size_t n = 0;
+    const char *const *names = sm_policy_macro_names(sm_session_policy(conn->session), &n);
+    for (size_t i = 0; i < n; i++) {
+        char braced[256];
+        /* libmilter names multi-letter macros with their braces. */
+        if (names[i][1] == '\0')
+            snprintf(braced, sizeof braced, "%s", names[i]);
+        else
+            snprintf(braced, sizeof braced, "{%s}", names[i]);
+        const char *v = smfi_getsymval(ctx, braced);
+        if (v != NULL && sm_session_set_macro(conn->session, names[i], v) != 0)
             return -1;
     }
     const char *q = smfi_getsymval(ctx, "i");

@@ -3,7 +3,8 @@
  * "Conditions"), with the check that each condition can be known at the
  * stage where it is used.
  *
- * Functions: sm_config_cond (config_internal.h).
+ * Functions: sm_config_cond (config_internal.h). It also collects the
+ * names of `macro:` conditions into policy->macro_names.
  *
  * Ownership: the caller owns the returned tree (sm_cond_free()); patterns
  * borrow the policy's lists, which outlive them.
@@ -142,6 +143,26 @@ cond_with_pattern(sm_loader *ld, const sm_yt_node *key, const sm_yt_node *v, sm_
     return c;
 }
 
+/* Note NAME as one the milter must fetch for `macro:` conditions (once). */
+static void
+cond_note_macro(sm_loader *ld, const sm_yt_node *nk, const char *name)
+{
+    struct sm_policy *p = ld->policy;
+    for (size_t i = 0; i < p->nmacro_names; i++)
+        if (strcmp(p->macro_names[i], name) == 0)
+            return;
+    char **grown = realloc(p->macro_names, (p->nmacro_names + 1) * sizeof *grown);
+    char *copy = strdup(name);
+    if (grown != NULL)
+        p->macro_names = grown;
+    if (grown == NULL || copy == NULL) {
+        free(copy);
+        sm_config_error(ld, nk, "out of memory");
+        return;
+    }
+    p->macro_names[p->nmacro_names++] = copy;
+}
+
 /* header:/macro:/var: { NAME: pattern, ... } into one condition per name
  * (several: all must hold). */
 static sm_cond *
@@ -187,6 +208,8 @@ cond_named(sm_loader *ld, const sm_yt_node *key, const sm_yt_node *v, sm_cond_ty
             break;
         if ((c->name = strndup(name, nlen)) == NULL)
             sm_config_error(ld, nk, "out of memory");
+        else if (type == SM_COND_MACRO)
+            cond_note_macro(ld, nk, c->name);
         snprintf(what, sizeof what, "%s %s", key->text, nk->text);
         c->pattern = cond_pattern(ld, v->pairs[i].value, what, kind, type);
         if (all != NULL)

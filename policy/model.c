@@ -5,7 +5,8 @@
  * sm_policy_ref, sm_policy_unref, and the read-only accessors of policy.h
  * (sm_policy_path, sm_policy_milter, sm_policy_receiver, sm_policy_service,
  * sm_policy_service_count, sm_policy_service_at, sm_policy_stage_used,
- * sm_policy_needs_headers, sm_policy_needs_body, sm_policy_uses_*).
+ * sm_policy_needs_headers, sm_policy_needs_body, sm_policy_uses_*,
+ * sm_policy_macro_names).
  *
  * Ownership: a policy owns everything hanging off it; accessors return
  * borrowed pointers valid while the caller holds a reference. The reference
@@ -115,6 +116,9 @@ sm_model_free(struct sm_policy *policy)
     for (size_t i = 0; i < policy->nfiles; i++)
         free(policy->files[i]);
     free(policy->files);
+    for (size_t i = 0; i < policy->nmacro_names; i++)
+        free(policy->macro_names[i]);
+    free(policy->macro_names);
     free(policy->path);
     free(policy);
 }
@@ -221,4 +225,12 @@ bool
 sm_policy_uses_add_header(const sm_policy *policy)
 {
     return policy->uses_add_header;
+}
+
+/* The names (without braces) every `macro:` condition looks at, each once. */
+const char *const *
+sm_policy_macro_names(const sm_policy *policy, size_t *count)
+{
+    *count = policy->nmacro_names;
+    return (const char *const *)policy->macro_names;
 }

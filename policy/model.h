@@ -125,6 +125,8 @@ struct sm_policy {
     bool uses_quarantine;
     bool uses_delegation;
     bool uses_add_header;
+    char **macro_names; /* every `macro:` condition's name, once, no braces */
+    size_t nmacro_names;
 };
 
 /* Release everything POLICY owns, and POLICY itself. Accepts NULL. */

@@ -50,5 +50,9 @@ bool sm_policy_needs_body(const sm_policy *policy);
 bool sm_policy_uses_quarantine(const sm_policy *policy);
 bool sm_policy_uses_delegation(const sm_policy *policy);
 bool sm_policy_uses_add_header(const sm_policy *policy);
+/* The macro names (without braces: "auth_ssf", "j") that `macro:`
+ * conditions look at, each once, in order of appearance; *COUNT gets their
+ * number. Borrowed from POLICY. The milter asks the MTA for these too. */
+const char *const *sm_policy_macro_names(const sm_policy *policy, size_t *count);
 
 #endif

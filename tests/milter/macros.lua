@@ -1,7 +1,8 @@
 -- MTA macros reach the rules (policies/macros.yaml): TLS and AUTH macros,
 -- {daemon_name} in a macro condition, j/{daemon_addr}/{daemon_port}/i in
--- texts; the Sendmail variant sends a wildcard {daemon_addr} with {if_addr}
--- (${server_ip} is {if_addr}) and i at MAIL, and no ABORT.
+-- texts, {client_resolve} in a macro condition; the Sendmail variant sends a
+-- wildcard {daemon_addr} with {if_addr} (${server_ip} is {if_addr}) and i at
+-- MAIL, and no ABORT.
 local t = dofile(lib)
 
 local TLS = { "{tls_version}", "TLSv1.3", "{cipher}", "TLS_AES_256_GCM_SHA384",
@@ -78,5 +79,16 @@ t.run(function()
         t.fail("X-Server (sendmail): wrong value %s", tostring(mt.getheader(c, "X-Server", 0)))
     end
     t.expect_log({ "id=SMQ1", "stage=postq", "verdict=accept", "nrcpt=1" }, "sendmail message line")
+    mt.disconnect(c)
+
+    -- a macro stagemilter keeps only because a macro: condition names it
+    c = t.conninfo("forged.test.example", "192.0.2.63")
+    mt.macro(c, SMFIC_HELO, table.unpack(TLS))
+    t.step("helo", mt.helo(c, "forged.test.example"))
+    mt.macro(c, SMFIC_MAIL, "{client_resolve}", "FORGED")
+    t.step("mailfrom", mt.mailfrom(c, "<alice@test.example>"))
+    t.expect(c, SMFIR_REPLYCODE, "mail from a forged client")
+    t.expect_log({ "stage=mail", 'rule="forged client"', "verdict=reject",
+                   "client=192.0.2.63" }, "macro condition on {client_resolve}")
     mt.disconnect(c)
 end)

@@ -474,6 +474,45 @@ test_flags(void **state)
     }
 }
 
+/* macro: conditions' names are collected once each, without braces, in
+ * order of appearance, from every stage, `not`/`any` and delegate rules. */
+static void
+test_macro_names(void **state)
+{
+    static const struct {
+        const char *text;
+        const char *names; /* space-separated, "" for none */
+    } cases[] = {
+        {"", ""},
+        {"stages: { mail: [ { rule: a, if: { auth: true }, then: reject } ] }", ""},
+        {"stages: { mail: [ { rule: a, if: { macro: { \"{client_resolve}\": FORGED } }, "
+         "then: reject } ] }",
+         "client_resolve"},
+        {"stages:\n"
+         "  connect: [ { rule: a, if: { macro: { j: mx, \"{daemon_name}\": x } }, then: reject } "
+         "]\n"
+         "  rcpt: [ { rule: b, if: { not: { macro: { daemon_name: y } } }, then: reject },\n"
+         "          { rule: c, if: { any: [ { macro: { auth_ssf: \"0\" } }, "
+         "{ macro: { j: z } } ] }, then: reject } ]\n",
+         "j daemon_name auth_ssf"},
+        {"stages: { preq: [ { rule: a, if: { header: { X-A: b }, var: { v: c } }, then: reject } ] "
+         "}",
+         ""},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sm_policy *p = load_ok(cases[i].text);
+        size_t n = 99;
+        const char *const *names = sm_policy_macro_names(p, &n);
+        char got[256] = "";
+        for (size_t j = 0; j < n; j++)
+            snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", j ? " " : "", names[j]);
+        if (strcmp(got, cases[i].names) != 0)
+            fail_msg("case %zu: names \"%s\", expected \"%s\"", i, got, cases[i].names);
+        sm_policy_unref(p);
+    }
+}
+
 /* Collects the first one-line diagnostic. */
 static void
 first_line(void *ctx, sm_severity sev, const char *line)
@@ -847,12 +886,13 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),        cmocka_unit_test(test_milter_receiver),
-        cmocka_unit_test(test_services),        cmocka_unit_test(test_verbs),
-        cmocka_unit_test(test_rules_effects),   cmocka_unit_test(test_conditions),
-        cmocka_unit_test(test_flags),           cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_duplicate_lines), cmocka_unit_test(test_warning),
-        cmocka_unit_test(test_load_file),       cmocka_unit_test(test_diag_print),
+        cmocka_unit_test(test_defaults),      cmocka_unit_test(test_milter_receiver),
+        cmocka_unit_test(test_services),      cmocka_unit_test(test_verbs),
+        cmocka_unit_test(test_rules_effects), cmocka_unit_test(test_conditions),
+        cmocka_unit_test(test_flags),         cmocka_unit_test(test_macro_names),
+        cmocka_unit_test(test_errors),        cmocka_unit_test(test_duplicate_lines),
+        cmocka_unit_test(test_warning),       cmocka_unit_test(test_load_file),
+        cmocka_unit_test(test_diag_print),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
