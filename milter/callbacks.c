@@ -512,24 +512,6 @@ cb_helo(SMFICTX *ctx, char *helo)
     return cb_run(ctx, conn, SM_STAGE_HELO, SMFIP_NR_HELO, NULL);
 }
 
-/* Copy ADDR without its angle brackets into BUF. */
-static const char *
-cb_strip(char *buf, size_t len, const char *addr)
-{
-    if (addr == NULL)
-        addr = "";
-    size_t n = strlen(addr);
-    if (n >= 2 && addr[0] == '<' && addr[n - 1] == '>') {
-        addr++;
-        n -= 2;
-    }
-    if (n >= len)
-        n = len - 1;
-    memcpy(buf, addr, n);
-    buf[n] = '\0';
-    return buf;
-}
-
 /* MAIL FROM: a new transaction. */
 static sfsistat
 cb_envfrom(SMFICTX *ctx, char **argv)
@@ -539,8 +521,8 @@ cb_envfrom(SMFICTX *ctx, char **argv)
         return SMFIS_TEMPFAIL;
     char sender[1024];
     conn->header_bytes = 0;
-    if (sm_session_begin_transaction(conn->session, cb_strip(sender, sizeof sender, argv[0])) !=
-            0 ||
+    if (sm_session_begin_transaction(
+            conn->session, sm_session_strip_brackets(sender, sizeof sender, argv[0])) != 0 ||
         cb_macros(ctx, conn) != 0)
         return cb_fail(conn, SMFIP_NR_MAIL, "mail");
     if (!sm_stats_message_begin(&conn->in_message)) {
@@ -562,7 +544,7 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
     if (conn == NULL)
         return SMFIS_TEMPFAIL;
     char rcpt[1024];
-    cb_strip(rcpt, sizeof rcpt, argv[0]);
+    sm_session_strip_brackets(rcpt, sizeof rcpt, argv[0]);
     if (cb_macros(ctx, conn) != 0 || sm_session_set_rcpt(conn->session, rcpt) != 0)
         return cb_fail(conn, SMFIP_NR_RCPT, "rcpt");
     return cb_run(ctx, conn, SM_STAGE_RCPT, SMFIP_NR_RCPT, rcpt);

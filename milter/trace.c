@@ -244,22 +244,6 @@ trace_read(const char *path, size_t *len, FILE *err)
     return buf;
 }
 
-/* Address without angle brackets, into BUF. */
-static const char *
-trace_strip(char *buf, size_t len, const char *addr)
-{
-    size_t n = strlen(addr);
-    if (n >= 2 && addr[0] == '<' && addr[n - 1] == '>') {
-        addr++;
-        n -= 2;
-    }
-    if (n >= len)
-        n = len - 1;
-    memcpy(buf, addr, n);
-    buf[n] = '\0';
-    return buf;
-}
-
 /* Does V stop the SMTP conversation or the message (an MTA goes no further)? */
 static bool
 trace_final(const sm_verdict *v)
@@ -322,7 +306,7 @@ trace_stages(const sm_trace_args *a, sm_session *s, const sm_engine_hooks *hooks
         if (trace_final(&v[i]))
             return 0;
     }
-    if (sm_session_begin_transaction(s, trace_strip(addr, sizeof addr, a->from)) != 0)
+    if (sm_session_begin_transaction(s, sm_session_strip_brackets(addr, sizeof addr, a->from)) != 0)
         return -1;
     if (trace_run(s, SM_STAGE_MAIL, hooks, t, &v[TV_MAIL]) != 0)
         return -1;
@@ -332,7 +316,7 @@ trace_stages(const sm_trace_args *a, sm_session *s, const sm_engine_hooks *hooks
 
     size_t accepted = 0;
     for (size_t i = 0; i < a->nrcpts; i++) {
-        trace_strip(addr, sizeof addr, a->rcpts[i]);
+        sm_session_strip_brackets(addr, sizeof addr, a->rcpts[i]);
         fprintf(t->out, "== rcpt <%s>\n", addr);
         t->printed = SM_STAGE_RCPT;
         if (!sm_policy_stage_used(t->policy, SM_STAGE_RCPT))
@@ -382,8 +366,8 @@ trace_summary(const sm_trace_args *a, sm_session *s, const sm_verdict *v, const 
     char addr[1024], label[1100];
     int width = 7; /* "message" */
     for (size_t i = 0; i < a->nrcpts; i++) {
-        int w =
-            snprintf(label, sizeof label, "rcpt <%s>", trace_strip(addr, sizeof addr, a->rcpts[i]));
+        int w = snprintf(label, sizeof label, "rcpt <%s>",
+                         sm_session_strip_brackets(addr, sizeof addr, a->rcpts[i]));
         if (rran[i] && w > width)
             width = w;
     }
@@ -394,7 +378,8 @@ trace_summary(const sm_trace_args *a, sm_session *s, const sm_verdict *v, const 
     for (size_t i = 0; i < a->nrcpts; i++) {
         if (!rran[i])
             continue;
-        snprintf(label, sizeof label, "rcpt <%s>", trace_strip(addr, sizeof addr, a->rcpts[i]));
+        snprintf(label, sizeof label, "rcpt <%s>",
+                 sm_session_strip_brackets(addr, sizeof addr, a->rcpts[i]));
         trace_outcome(out, width, label, &rv[i]);
     }
     if (ran[TV_DATA])
@@ -521,7 +506,7 @@ sm_trace_main(const sm_trace_args *a, FILE *out, FILE *err)
             parsed.nheaders == 1 ? "" : "s", parsed.body_len);
     fprintf(out, "client   %s [%s]%s%s\n", a->client_ip, name, a->helo ? " helo " : "",
             a->helo ? a->helo : "");
-    fprintf(out, "from     <%s>\n", trace_strip(addr, sizeof addr, a->from));
+    fprintf(out, "from     <%s>\n", sm_session_strip_brackets(addr, sizeof addr, a->from));
     if (sm_policy_uses_delegation(p))
         fprintf(out, "note     %s%s\n",
                 a->no_delegate ? "--no-delegate: delegate rules are skipped"

@@ -2,8 +2,8 @@
  * session.c - one SMTP connection as the rule engine sees it (session.h).
  *
  * Functions: sm_session_create, sm_session_free, the setters and getters of
- * session.h, sm_session_delegations (engine.h), sm_delegation_init/clear, and
- * the private helpers of session_internal.h used by the engine.
+ * session.h (sm_session_strip_brackets among them), sm_session_delegations (engine.h),
+ * sm_delegation_init/clear, and the private helpers of session_internal.h used by the engine.
  *
  * Ownership: the session copies everything it is given and owns it; getters
  * return strings borrowed until that field is set again, the transaction ends
@@ -327,6 +327,24 @@ sm_session_begin_transaction(sm_session *s, const char *sender)
                                 s->conn_added[i].value) < 0)
             return -1;
     return 0;
+}
+
+/* ADDR without its angle brackets, into BUF (see session.h). */
+const char *
+sm_session_strip_brackets(char *buf, size_t len, const char *addr)
+{
+    if (addr == NULL)
+        addr = "";
+    size_t n = strlen(addr);
+    if (n >= 2 && addr[0] == '<' && addr[n - 1] == '>') {
+        addr++;
+        n -= 2;
+    }
+    if (n >= len)
+        n = len - 1;
+    memcpy(buf, addr, n);
+    buf[n] = '\0';
+    return buf;
 }
 
 /* Set the recipient the rcpt stage is about to judge. */

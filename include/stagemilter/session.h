@@ -41,6 +41,9 @@ const char *sm_session_macro(const sm_session *s, const char *name); /* NULL if 
  * and the per-message decisions; connection facts and variables persist.
  * SENDER is the address without angle brackets; "" is the null sender. */
 int sm_session_begin_transaction(sm_session *s, const char *sender);
+/* Copy ADDR ("<a@b>" as the MTA or a trace gives it; NULL is "") without
+ * its angle brackets into BUF of LEN > 0 bytes, cut to fit; returns BUF. */
+const char *sm_session_strip_brackets(char *buf, size_t len, const char *addr);
 /* The recipient the rcpt stage is about to judge (without angle brackets). */
 int sm_session_set_rcpt(sm_session *s, const char *rcpt);
 /* The current recipient was not refused: remember it as accepted. */

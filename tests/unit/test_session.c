@@ -191,14 +191,42 @@ test_quarantine(void **state)
     sm_session_free(s);
 }
 
+/* Angle brackets come off a whole <...> only; NULL is ""; a small buffer cuts. */
+static void
+test_strip_brackets(void **state)
+{
+    static const struct {
+        const char *in;
+        size_t len;
+        const char *out;
+    } cases[] = {
+        {"<a@b.example>", 64, "a@b.example"},
+        {"a@b.example", 64, "a@b.example"},
+        {"<>", 64, ""},
+        {"<", 64, "<"},
+        {"<a@b", 64, "<a@b"},
+        {NULL, 64, ""},
+        {"<abcdef>", 4, "abc"},
+        {"<abcdef>", 1, ""},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[64];
+        const char *r = sm_session_strip_brackets(buf, cases[i].len, cases[i].in);
+        assert_ptr_equal(r, buf);
+        assert_string_equal(buf, cases[i].out);
+    }
+}
+
 /* Run the group (one plan in TAP output). */
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_facts),        cmocka_unit_test(test_macros),
-        cmocka_unit_test(test_transactions), cmocka_unit_test(test_added_headers),
-        cmocka_unit_test(test_delegations),  cmocka_unit_test(test_quarantine),
+        cmocka_unit_test(test_facts),          cmocka_unit_test(test_macros),
+        cmocka_unit_test(test_transactions),   cmocka_unit_test(test_added_headers),
+        cmocka_unit_test(test_delegations),    cmocka_unit_test(test_quarantine),
+        cmocka_unit_test(test_strip_brackets),
     };
     return cmocka_run_group_tests_name("session", tests, NULL, NULL);
 }
