@@ -95,8 +95,13 @@ static const char *const cb_macro_names[] = {
     "{msg_id}",
 };
 
+#define CB_NMACROS (sizeof cb_macro_names / sizeof cb_macro_names[0])
+
 typedef struct cb_conn {
     sm_session *session;
+    /* The session's copy of each cb_macro_names macro (NULL: not set yet),
+     * so a value the MTA sends again unchanged is not copied again. */
+    const char *macro_seen[CB_NMACROS];
     unsigned long pflags;  /* protocol steps negotiated (SMFIP_*) */
     bool collect_headers;  /* keep headers in the session's message */
     bool collect_body;     /* keep the body (up to max_message_size) */
@@ -313,14 +318,27 @@ cb_conn_get(SMFICTX *ctx)
     return conn;
 }
 
+/* Set macro NAME to V in the session unless *SEEN, the session's copy (NULL
+ * when unset), already holds V; *SEEN follows. 0, or -1 out of memory. */
+static int
+cb_macro_set(cb_conn *conn, const char *name, const char *v, const char **seen)
+{
+    if (*seen != NULL && strcmp(*seen, v) == 0)
+        return 0;
+    if (sm_session_set_macro(conn->session, name, v) != 0)
+        return -1;
+    *seen = sm_session_macro(conn->session, name);
+    return 0;
+}
+
 /* Copy every macro of interest the MTA has sent so far into the session:
  * those of cb_macro_names and those the policy's `macro:` conditions name. */
 static int
 cb_macros(SMFICTX *ctx, cb_conn *conn)
 {
-    for (size_t i = 0; i < sizeof cb_macro_names / sizeof cb_macro_names[0]; i++) {
+    for (size_t i = 0; i < CB_NMACROS; i++) {
         const char *v = smfi_getsymval(ctx, (char *)cb_macro_names[i]);
-        if (v != NULL && sm_session_set_macro(conn->session, cb_macro_names[i], v) != 0)
+        if (v != NULL && cb_macro_set(conn, cb_macro_names[i], v, &conn->macro_seen[i]) != 0)
             return -1;
     }
     size_t n = 0;
@@ -333,7 +351,8 @@ cb_macros(SMFICTX *ctx, cb_conn *conn)
         else
             snprintf(braced, sizeof braced, "{%s}", names[i]);
         const char *v = smfi_getsymval(ctx, braced);
-        if (v != NULL && sm_session_set_macro(conn->session, names[i], v) != 0)
+        const char *seen = v != NULL ? sm_session_macro(conn->session, names[i]) : NULL;
+        if (v != NULL && cb_macro_set(conn, names[i], v, &seen) != 0)
             return -1;
     }
     const char *q = smfi_getsymval(ctx, "i");
