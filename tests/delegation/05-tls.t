@@ -14,23 +14,7 @@ h_need openssl /usr/sbin/smtp-sink
 
 # A CA, a server certificate for scanner.test.example and 127.0.0.1.
 T=$H_TMP/tls
-mkdir -p "$T"
-(
-    cd "$T" || exit 1
-    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Test CA" \
-        -keyout ca.key -out ca.pem
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=scanner.test.example" \
-        -keyout server.key -out server.csr
-    printf 'subjectAltName=DNS:scanner.test.example,IP:127.0.0.1\n' >ext.cnf
-    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-        -extfile ext.cnf -out server.pem
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=probe.test.example" \
-        -keyout client.key -out client.csr
-    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-        -out client.pem
-) >"$H_TMP/openssl.log" 2>&1 || h_die "openssl could not make the test certificates" \
-    "$(cat "$H_TMP/openssl.log")"
-chmod 644 "$T"/*.pem "$T"/*.key
+dg_test_pki "$T"
 
 mta_install
 mta_start "" "$DG_RECEIVER_PORT" || h_die "Postfix does not start"

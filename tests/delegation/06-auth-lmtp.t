@@ -14,18 +14,7 @@ h_need openssl dovecot
 ip addr add 192.0.2.1/32 dev lo || h_die "cannot add 192.0.2.1 to lo"
 
 T=$H_TMP/tls
-mkdir -p "$T"
-(
-    cd "$T" || exit 1
-    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Test CA" \
-        -keyout ca.key -out ca.pem
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=scanner.test.example" \
-        -keyout server.key -out server.csr
-    printf 'subjectAltName=DNS:scanner.test.example,IP:127.0.0.1\n' >ext.cnf
-    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-        -extfile ext.cnf -out server.pem
-) >"$H_TMP/openssl.log" 2>&1 || h_die "openssl failed" "$(cat "$H_TMP/openssl.log")"
-chmod 644 "$T"/*.pem "$T"/*.key
+dg_test_pki "$T"
 
 # Dovecot: SASL for Postfix, and an LMTP server on 10024.
 D=$H_TMP/dovecot

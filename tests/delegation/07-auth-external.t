@@ -19,20 +19,9 @@ h_need openssl
 # client's (probe.test.example) signed by it; a client certificate of
 # another CA.
 T=$H_TMP/tls
-mkdir -p "$T"
+dg_test_pki "$T"
 (
     cd "$T" || exit 1
-    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Test CA" \
-        -keyout ca.key -out ca.pem
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=scanner.test.example" \
-        -keyout server.key -out server.csr
-    printf 'subjectAltName=DNS:scanner.test.example,IP:127.0.0.1\n' >ext.cnf
-    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-        -extfile ext.cnf -out server.pem
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=probe.test.example" \
-        -keyout client.key -out client.csr
-    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-        -out client.pem
     openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Other CA" \
         -keyout other-ca.key -out other-ca.pem
     openssl req -newkey rsa:2048 -nodes -subj "/CN=stranger.test.example" \

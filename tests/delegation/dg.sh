@@ -17,6 +17,10 @@
 #                                  on 127.0.0.1:$DG_CLAMSMTP_PORT relaying to
 #                                  the receiver, with Action: ACTION
 #   dg_clam_stop                   stop clamsmtpd (clamd keeps running)
+#   dg_test_pki DIR                a throw-away PKI in DIR: ca.pem/ca.key
+#                                  ("Test CA"), server.pem/.key for
+#                                  scanner.test.example and 127.0.0.1, and
+#                                  client.pem/.key for probe.test.example
 #
 # Variables: DG_PROBE (the probe binary), DG_RECEIVER_PORT (10025),
 # DG_CLAMSMTP_PORT (10026).
@@ -84,4 +88,26 @@ dg_clam_start() {
 # Stop clamsmtpd (to restart it with another Action).
 dg_clam_stop() {
     sc_clamsmtpd_stop "$DG_CLAMSMTP_PORT"
+}
+
+# A throw-away PKI in DIR (see the top of this file); dies on any failure.
+dg_test_pki() {
+    local dir=$1
+    mkdir -p "$dir"
+    (
+        cd "$dir" || exit 1
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Test CA" \
+            -keyout ca.key -out ca.pem
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=scanner.test.example" \
+            -keyout server.key -out server.csr
+        printf 'subjectAltName=DNS:scanner.test.example,IP:127.0.0.1\n' >ext.cnf
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+            -extfile ext.cnf -out server.pem
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=probe.test.example" \
+            -keyout client.key -out client.csr
+        openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+            -out client.pem
+    ) >"$dir/openssl.log" 2>&1 || h_die "openssl could not make the test certificates" \
+        "$(cat "$dir/openssl.log")"
+    chmod 644 "$dir"/*.pem "$dir"/*.key
 }
