@@ -782,6 +782,16 @@ cb_quarantine(SMFICTX *ctx, cb_conn *conn, const sm_verdict *v)
     return SMFIS_CONTINUE;
 }
 
+/* The transaction is over (answered at end of message, or aborted): forget
+ * it, count it, and clear a failure remembered for it. */
+static void
+cb_end_message(cb_conn *conn)
+{
+    sm_session_end_transaction(conn->session);
+    sm_stats_message_end(&conn->in_message);
+    conn->failed = false;
+}
+
 /* End of message: preq, postq, headers, quarantine, the message's line. */
 static sfsistat
 cb_eom(SMFICTX *ctx)
@@ -841,9 +851,7 @@ cb_eom(SMFICTX *ctx)
     }
 done:
     sm_verdict_clear(&v);
-    sm_session_end_transaction(conn->session);
-    sm_stats_message_end(&conn->in_message);
-    conn->failed = false;
+    cb_end_message(conn);
     return st;
 }
 
@@ -852,11 +860,8 @@ static sfsistat
 cb_abort(SMFICTX *ctx)
 {
     cb_conn *conn = smfi_getpriv(ctx);
-    if (conn != NULL) {
-        sm_session_end_transaction(conn->session);
-        sm_stats_message_end(&conn->in_message);
-        conn->failed = false;
-    }
+    if (conn != NULL)
+        cb_end_message(conn);
     return SMFIS_CONTINUE;
 }
 
