@@ -20,7 +20,11 @@ pid=$(ops_pid)
 pa=$(h_policy reload-a)
 pb=$(h_policy reload-b)
 progress_ge() { [ "$(cat "$H_TMP/progress" 2>/dev/null || echo 0)" -ge "$1" ]; }
-ops_client load --count 500 --concurrency 5 --progress "$H_TMP/progress" >"$H_TMP/load.txt" 2>&1 &
+# The client sends messages 400 to 499 only once $H_TMP/go exists, so the
+# last SIGHUP certainly comes while the load is running, however fast or
+# slow the machine is.
+ops_client load --count 500 --concurrency 5 --progress "$H_TMP/progress" \
+    --hold-from 400 --go "$H_TMP/go" --timeout 120 >"$H_TMP/load.txt" 2>&1 &
 load=$!
 # A SIGHUP after every 20 answered messages, alternating the policies: the
 # 20th comes at 400, while 100 are still to be sent.
@@ -31,6 +35,7 @@ for i in $(seq 1 20); do
 done
 # The reloads must hit traffic: the load is still running after the last one.
 h_running "$load" && during=yes || during=no
+touch "$H_TMP/go"
 wait "$load"
 h_like "$(cat "$H_TMP/load.txt")" '^sent=500 ok=500 temp=0 perm=0 error=0$' \
     "every one of the 500 clients got 250"

@@ -33,7 +33,9 @@ mta_install() {
     getent passwd postfix >/dev/null || h_die "user postfix is missing (reinstall the postfix package)"
     getent group postdrop >/dev/null || h_die "group postdrop is missing (reinstall the postfix package)"
     local v
-    v=$(postconf -h mail_version 2>/dev/null)
+    # -d: the compiled-in default. A non-interactive install of the package
+    # writes no /etc/postfix/main.cf, and then `postconf -h` prints nothing.
+    v=$(postconf -dh mail_version 2>/dev/null)
     case $v in
     3.*) ;;
     *) h_die "Postfix 3.x required, found '$v'" ;;
@@ -172,7 +174,7 @@ EOF
 # checks (post-install create-missing, postsuper), which cost ~2 s a test.
 pf_make_queue() {
     local meta name owner group mode
-    meta=$(postconf -h meta_directory 2>/dev/null)
+    meta=$(postconf -dh meta_directory 2>/dev/null)
     [ -f "$meta/postfix-files" ] || h_die "no $meta/postfix-files (reinstall the postfix package)"
     while IFS=: read -r name _ owner group mode _; do
         name=${name#\$queue_directory/}

@@ -5,9 +5,11 @@ check that no message went unanswered.
 
     smtp_client.py load --port P --count N [--concurrency C] [--to ADDR]
                         [--from ADDR] [--timeout S] [--out FILE]
-                        [--progress FILE]
+                        [--progress FILE] [--hold-from K --go FILE]
         N messages, each on its own connection, C at a time; --progress
-        FILE holds the number of messages answered so far. Prints one
+        FILE holds the number of messages answered so far. With
+        --hold-from K, message K and later ones start only once --go FILE
+        exists (a test can act while the load is certainly still running). Prints one
         summary line: "sent=N ok=A temp=B perm=C error=D" (ok: 250 after
         the data; temp/perm: a 4xx/5xx at any step; error: no reply, a
         dropped connection or a timeout). --out FILE gets one line per
@@ -103,6 +105,16 @@ def one(args, index):
             sock.close()
 
 
+def wait_for(path, timeout):
+    """True once PATH exists, False after TIMEOUT seconds."""
+    deadline = time.time() + timeout
+    while not os.path.exists(path):
+        if time.time() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def load(args):
     results = [None] * args.count
     lock = threading.Lock()
@@ -116,6 +128,10 @@ def load(args):
                 next_index[0] += 1
             if i >= args.count:
                 return
+            if args.hold_from is not None and i >= args.hold_from:
+                if not wait_for(args.go, args.timeout):
+                    results[i] = ("error", "--go file never appeared")
+                    continue
             results[i] = one(args, i)
             if args.progress:
                 with lock:
@@ -149,12 +165,9 @@ def hold(args):
         sock.sendall(head.encode() + b"first part of the body\r\n")
         if args.ready:
             open(args.ready, "w").close()
-        deadline = time.time() + args.timeout
-        while not os.path.exists(args.go):
-            if time.time() > deadline:
-                print("error: --go file never appeared")
-                return
-            time.sleep(0.05)
+        if not wait_for(args.go, args.timeout):
+            print("error: --go file never appeared")
+            return
         sock.sendall(b"second part of the body\r\n.\r\n")
         code, line = read_reply(f)
         print(line)
@@ -178,9 +191,12 @@ def main():
     p.add_argument("--out")
     p.add_argument("--progress")
     p.add_argument("--go")
+    p.add_argument("--hold-from", type=int)
     p.add_argument("--ready")
     args = p.parse_args()
     if args.mode == "load":
+        if args.hold_from is not None and not args.go:
+            p.error("--hold-from needs --go FILE")
         load(args)
     else:
         if not args.go:
