@@ -2,7 +2,7 @@
 # doc/man.t - the manual pages render without a single groff warning, and
 # they name everything the code accepts: every key, verb, mode and
 # condition in the loader's tables (policy/config*.c), every ${variable}
-# (policy/template.c) and every command line option (milter/main.c).
+# (policy/run/template.c) and every command line option (milter/daemon/main.c).
 # A word added to the code but not to the page fails here. TAP output.
 set -u
 src="${top_srcdir:-.}"
@@ -25,13 +25,13 @@ tables() {
 # Page source with groff escapes for "-" and "\" undone, for word lookups.
 plain() { sed -e 's/\\-/-/g' -e 's/\\e/\\/g' "$1"; }
 
-words5=$( { for f in "$src"/policy/config.c "$src"/policy/config_services.c \
-    "$src"/policy/config_rules.c "$src"/policy/config_cond.c; do tables "$f"; done; } | sort -u)
+words5=$( { for f in "$src"/policy/load/load.c "$src"/policy/load/services.c \
+    "$src"/policy/load/rules.c "$src"/policy/load/conds.c; do tables "$f"; done; } | sort -u)
 vars=$(awk '/tpl_names\[\] = \{/ { on = 1 } on { print } on && /\};/ { on = 0 }' \
-    "$src/policy/template.c" | grep -o '{"[a-z_]*"' | tr -d '{"')
+    "$src/policy/run/template.c" | grep -o '{"[a-z_]*"' | tr -d '{"')
 opts=$(awk '/struct option longopts\[\] = \{/ { on = 1 } on { print } on && /\};/ { on = 0 }' \
-    "$src/milter/main.c" | grep -o '{"[a-z-]*"' | tr -d '{"')
-shorts=$(grep -o 'getopt_long(argc, argv, "[^"]*"' "$src/milter/main.c" | sed 's/.*"\(.*\)"/\1/' | tr -d ':' | fold -w1)
+    "$src/milter/daemon/main.c" | grep -o '{"[a-z-]*"' | tr -d '{"')
+shorts=$(grep -o 'getopt_long(argc, argv, "[^"]*"' "$src/milter/daemon/main.c" | sed 's/.*"\(.*\)"/\1/' | tr -d ':' | fold -w1)
 
 echo "1..$((4 + $(echo "$words5" | wc -l) + $(echo "$vars" | wc -l) + $(echo "$opts" | wc -l) + $(echo "$shorts" | wc -l)))"
 
@@ -65,18 +65,18 @@ for w in $words5; do
 done
 for v in $vars; do
     if grep -qF -- "\${$v}" <<<"$text5"; then ok "stagemilter.yaml(5) names \${$v}"; else
-        notok "stagemilter.yaml(5) names \${$v} (policy/template.c)"
+        notok "stagemilter.yaml(5) names \${$v} (policy/run/template.c)"
     fi
 done
 text8=$(plain "$p8")
 for o in $opts; do
     if grep -qF -- "--$o" <<<"$text8"; then ok "stagemilter(8) names --$o"; else
-        notok "stagemilter(8) names --$o (milter/main.c)"
+        notok "stagemilter(8) names --$o (milter/daemon/main.c)"
     fi
 done
 for o in $shorts; do
     if grep -qE -- "(^|[^-a-z])-$o([^a-z]|$)" <<<"$text8"; then ok "stagemilter(8) names -$o"; else
-        notok "stagemilter(8) names -$o (milter/main.c)"
+        notok "stagemilter(8) names -$o (milter/daemon/main.c)"
     fi
 done
 exit $fail

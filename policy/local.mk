@@ -1,11 +1,15 @@
-# policy/local.mk: the rule engine library. No libmilter here.
-# Each part lists its own files in its own fragment.
+# policy/local.mk: the rule engine library. No libmilter here, no sockets.
+# Each part lists its own files in its own fragment:
+#   policy/load/   YAML tree, typed readers, one file per section of the policy
+#   policy/match/  units, addresses, string sets, CIDR trie, lists, patterns
+#   policy/run/    message, session, templates, conditions, the engine
+# The compiled form (model.h) and the vocabulary (types.c) are shared by all.
 noinst_LIBRARIES += policy/libpolicy.a
-policy_libpolicy_a_SOURCES = policy/types.c policy/model.h policy/template.h \
-	$(POLICY_LOADER_FILES) $(POLICY_MATCH_FILES) $(POLICY_ENGINE_FILES)
+policy_libpolicy_a_SOURCES = policy/types.c policy/model.h policy/model.c \
+	$(POLICY_LOAD_FILES) $(POLICY_MATCH_FILES) $(POLICY_RUN_FILES)
 policy_libpolicy_a_CPPFLAGS = $(AM_CPPFLAGS) $(YAML_CFLAGS) $(PCRE2_CFLAGS)
 POLICY_LIBS = policy/libpolicy.a $(YAML_LIBS) $(PCRE2_LIBS)
 
-include policy/loader.mk
-include policy/match.mk
-include policy/engine.mk
+include policy/load/local.mk
+include policy/match/local.mk
+include policy/run/local.mk

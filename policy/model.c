@@ -1,12 +1,12 @@
 /*
  * model.c - releasing and sharing a compiled policy (model.h, policy.h).
  *
- * Functions: sm_model_free, sm_cond_free, sm_rule_list_clear,
- * sm_policy_ref, sm_policy_unref, and the read-only accessors of policy.h
- * (sm_policy_path, sm_policy_milter, sm_policy_receiver, sm_policy_service,
- * sm_policy_service_count, sm_policy_service_at, sm_policy_stage_used,
- * sm_policy_needs_headers, sm_policy_needs_body, sm_policy_uses_*,
- * sm_policy_macro_names).
+ * Functions: stm_model_free, stm_cond_free, stm_rule_list_clear,
+ * stm_policy_ref, stm_policy_unref, and the read-only accessors of policy.h
+ * (stm_policy_path, stm_policy_milter, stm_policy_receiver, stm_policy_service,
+ * stm_policy_service_count, stm_policy_service_at, stm_policy_stage_used,
+ * stm_policy_needs_headers, stm_policy_needs_body, stm_policy_uses_*,
+ * stm_policy_macro_names).
  *
  * Ownership: a policy owns everything hanging off it; accessors return
  * borrowed pointers valid while the caller holds a reference. The reference
@@ -23,23 +23,23 @@
 
 /* Release a condition tree. */
 void
-sm_cond_free(sm_cond *cond)
+stm_cond_free(stm_cond *cond)
 {
     if (cond == NULL)
         return;
     for (size_t i = 0; i < cond->nchildren; i++)
-        sm_cond_free(cond->children[i]);
+        stm_cond_free(cond->children[i]);
     free(cond->children);
-    sm_pattern_free(cond->pattern);
+    stm_pattern_free(cond->pattern);
     free(cond->name);
     free(cond);
 }
 
 /* Release what a status owns. */
 static void
-model_status_clear(sm_status *st)
+model_status_clear(stm_status *st)
 {
-    sm_template_free(st->text);
+    stm_template_free(st->text);
     free(st->queue);
     st->text = NULL;
     st->queue = NULL;
@@ -47,23 +47,23 @@ model_status_clear(sm_status *st)
 
 /* Release what a rule owns (not the rule itself: it lives in an array). */
 static void
-model_rule_clear(sm_rule *r)
+model_rule_clear(stm_rule *r)
 {
     free(r->name);
-    sm_cond_free(r->cond);
+    stm_cond_free(r->cond);
     for (size_t i = 0; i < r->neffects; i++) {
         free(r->effects[i].name);
-        sm_template_free(r->effects[i].value);
+        stm_template_free(r->effects[i].value);
     }
     free(r->effects);
     model_status_clear(&r->then);
     model_status_clear(&r->otherwise);
-    sm_rule_list_clear(&r->rules);
+    stm_rule_list_clear(&r->rules);
 }
 
 /* Release every rule of LIST and empty it. */
 void
-sm_rule_list_clear(sm_rule_list *list)
+stm_rule_list_clear(stm_rule_list *list)
 {
     if (list == NULL)
         return;
@@ -76,7 +76,7 @@ sm_rule_list_clear(sm_rule_list *list)
 
 /* Release what a service owns. */
 static void
-model_service_clear(sm_service *s)
+model_service_clear(stm_service *s)
 {
     free(s->name);
     for (size_t i = 0; i < s->ntargets; i++) {
@@ -96,14 +96,14 @@ model_service_clear(sm_service *s)
 /* Release POLICY and everything it owns. Rules go first: their patterns
  * borrow the lists. */
 void
-sm_model_free(struct sm_policy *policy)
+stm_model_free(struct stm_policy *policy)
 {
     if (policy == NULL)
         return;
-    for (int i = 0; i < SM_STAGE_COUNT; i++)
-        sm_rule_list_clear(&policy->stages[i]);
+    for (int i = 0; i < STM_STAGE_COUNT; i++)
+        stm_rule_list_clear(&policy->stages[i]);
     for (size_t i = 0; i < policy->nlists; i++)
-        sm_list_free(policy->lists[i]);
+        stm_list_free(policy->lists[i]);
     free(policy->lists);
     for (size_t i = 0; i < policy->nservices; i++)
         model_service_clear(&policy->services[i]);
@@ -124,8 +124,8 @@ sm_model_free(struct sm_policy *policy)
 }
 
 /* Take another reference. */
-sm_policy *
-sm_policy_ref(sm_policy *policy)
+stm_policy *
+stm_policy_ref(stm_policy *policy)
 {
     if (policy != NULL)
         atomic_fetch_add(&policy->refs, 1);
@@ -134,36 +134,36 @@ sm_policy_ref(sm_policy *policy)
 
 /* Drop a reference; the last one frees. */
 void
-sm_policy_unref(sm_policy *policy)
+stm_policy_unref(stm_policy *policy)
 {
     if (policy != NULL && atomic_fetch_sub(&policy->refs, 1) == 1)
-        sm_model_free(policy);
+        stm_model_free(policy);
 }
 
 /* The file the policy came from. */
 const char *
-sm_policy_path(const sm_policy *policy)
+stm_policy_path(const stm_policy *policy)
 {
     return policy->path;
 }
 
 /* The milter section. */
-const sm_milter_config *
-sm_policy_milter(const sm_policy *policy)
+const stm_milter_config *
+stm_policy_milter(const stm_policy *policy)
 {
     return &policy->milter;
 }
 
 /* The receiver section. */
-const sm_receiver_config *
-sm_policy_receiver(const sm_policy *policy)
+const stm_receiver_config *
+stm_policy_receiver(const stm_policy *policy)
 {
     return &policy->receiver;
 }
 
 /* The service called NAME, or NULL. */
-const sm_service *
-sm_policy_service(const sm_policy *policy, const char *name)
+const stm_service *
+stm_policy_service(const stm_policy *policy, const char *name)
 {
     for (size_t i = 0; i < policy->nservices; i++)
         if (strcmp(policy->services[i].name, name) == 0)
@@ -173,63 +173,63 @@ sm_policy_service(const sm_policy *policy, const char *name)
 
 /* Number of services. */
 size_t
-sm_policy_service_count(const sm_policy *policy)
+stm_policy_service_count(const stm_policy *policy)
 {
     return policy->nservices;
 }
 
 /* Service I, or NULL when out of range. */
-const sm_service *
-sm_policy_service_at(const sm_policy *policy, size_t i)
+const stm_service *
+stm_policy_service_at(const stm_policy *policy, size_t i)
 {
     return i < policy->nservices ? &policy->services[i] : NULL;
 }
 
 /* Does STAGE have rules? */
 bool
-sm_policy_stage_used(const sm_policy *policy, sm_stage stage)
+stm_policy_stage_used(const stm_policy *policy, stm_stage stage)
 {
-    return (unsigned)stage < SM_STAGE_COUNT && policy->stages[stage].nrules > 0;
+    return (unsigned)stage < STM_STAGE_COUNT && policy->stages[stage].nrules > 0;
 }
 
 /* Must headers be kept? */
 bool
-sm_policy_needs_headers(const sm_policy *policy)
+stm_policy_needs_headers(const stm_policy *policy)
 {
     return policy->needs_headers;
 }
 
 /* Must the body be kept? */
 bool
-sm_policy_needs_body(const sm_policy *policy)
+stm_policy_needs_body(const stm_policy *policy)
 {
     return policy->needs_body;
 }
 
 /* Is there a quarantine verb? */
 bool
-sm_policy_uses_quarantine(const sm_policy *policy)
+stm_policy_uses_quarantine(const stm_policy *policy)
 {
     return policy->uses_quarantine;
 }
 
 /* Is there a delegate rule? */
 bool
-sm_policy_uses_delegation(const sm_policy *policy)
+stm_policy_uses_delegation(const stm_policy *policy)
 {
     return policy->uses_delegation;
 }
 
 /* Is there an add_header effect? */
 bool
-sm_policy_uses_add_header(const sm_policy *policy)
+stm_policy_uses_add_header(const stm_policy *policy)
 {
     return policy->uses_add_header;
 }
 
 /* The names (without braces) every `macro:` condition looks at, each once. */
 const char *const *
-sm_policy_macro_names(const sm_policy *policy, size_t *count)
+stm_policy_macro_names(const stm_policy *policy, size_t *count)
 {
     *count = policy->nmacro_names;
     return (const char *const *)policy->macro_names;

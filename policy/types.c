@@ -1,8 +1,8 @@
 /*
  * types.c - names of stages, verbs and delegation results (types.h).
  *
- * Functions: sm_stage_name, sm_stage_from_name, sm_verb_name,
- * sm_delegation_result_name.
+ * Functions: stm_stage_name, stm_stage_from_name, stm_verb_name,
+ * stm_delegation_result_name.
  *
  * Ownership: the names are static strings, never to be freed; no state.
  * Errors: an out-of-range stage has no name (NULL), an out-of-range verb
@@ -12,7 +12,7 @@
 
 #include "stagemilter/types.h"
 
-static const char *const stage_names[SM_STAGE_COUNT] = {
+static const char *const stage_names[STM_STAGE_COUNT] = {
     "connect", "helo", "mail", "rcpt", "data", "preq", "postq",
 };
 
@@ -26,16 +26,16 @@ static const char *const delegation_names[] = {
 
 /* The name of STAGE, or NULL when out of range. */
 const char *
-sm_stage_name(sm_stage stage)
+stm_stage_name(stm_stage stage)
 {
-    return (unsigned)stage < SM_STAGE_COUNT ? stage_names[stage] : NULL;
+    return (unsigned)stage < STM_STAGE_COUNT ? stage_names[stage] : NULL;
 }
 
 /* The stage called NAME, or -1. */
 int
-sm_stage_from_name(const char *name)
+stm_stage_from_name(const char *name)
 {
-    for (int i = 0; i < SM_STAGE_COUNT; i++)
+    for (int i = 0; i < STM_STAGE_COUNT; i++)
         if (strcmp(stage_names[i], name) == 0)
             return i;
     return -1;
@@ -43,14 +43,14 @@ sm_stage_from_name(const char *name)
 
 /* The name of VERB, or "?" when out of range. */
 const char *
-sm_verb_name(sm_verb verb)
+stm_verb_name(stm_verb verb)
 {
     return (unsigned)verb < sizeof verb_names / sizeof verb_names[0] ? verb_names[verb] : "?";
 }
 
 /* The name of RESULT, or "?" when out of range. */
 const char *
-sm_delegation_result_name(sm_delegation_result result)
+stm_delegation_result_name(stm_delegation_result result)
 {
     return (unsigned)result < sizeof delegation_names / sizeof delegation_names[0]
                ? delegation_names[result]

@@ -17,43 +17,43 @@
 #include <stdio.h>
 #include "stagemilter/types.h"
 
-typedef enum sm_severity { SM_SEV_ERROR, SM_SEV_WARNING } sm_severity;
+typedef enum stm_severity { STM_SEV_ERROR, STM_SEV_WARNING } stm_severity;
 
-typedef struct sm_diag_entry {
-    sm_severity severity;
+typedef struct stm_diag_entry {
+    stm_severity severity;
     char *file; /* owned by the diag */
     int line;   /* 1-based; 0 when the problem is about the file as a whole */
     int column; /* 1-based; 0 when unknown */
     char *message;
-} sm_diag_entry;
+} stm_diag_entry;
 
-typedef struct sm_diag sm_diag;
+typedef struct stm_diag stm_diag;
 
-/* A new, empty collection; caller owns, release with sm_diag_free(). */
-sm_diag *sm_diag_create(void);
-void sm_diag_free(sm_diag *diag); /* accepts NULL */
+/* A new, empty collection; caller owns, release with stm_diag_free(). */
+stm_diag *stm_diag_create(void);
+void stm_diag_free(stm_diag *diag); /* accepts NULL */
 
 /* Record a problem. FILE may be NULL (then "-"). Never fails visibly: on
  * memory exhaustion the entry is counted but its text may be lost. */
-void sm_diag_add(sm_diag *diag, sm_severity sev, const char *file, int line, int column,
+void stm_diag_add(stm_diag *diag, stm_severity sev, const char *file, int line, int column,
                  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-void sm_diag_vadd(sm_diag *diag, sm_severity sev, const char *file, int line, int column,
+void stm_diag_vadd(stm_diag *diag, stm_severity sev, const char *file, int line, int column,
                   const char *fmt, va_list ap);
 /* Shorthand for an error at a source position. */
-void sm_diag_error_at(sm_diag *diag, sm_srcpos pos, const char *fmt, ...)
+void stm_diag_error_at(stm_diag *diag, stm_srcpos pos, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void sm_diag_warning_at(sm_diag *diag, sm_srcpos pos, const char *fmt, ...)
+void stm_diag_warning_at(stm_diag *diag, stm_srcpos pos, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-size_t sm_diag_count(const sm_diag *diag);                    /* all entries */
-size_t sm_diag_errors(const sm_diag *diag);                   /* errors only */
-const sm_diag_entry *sm_diag_get(const sm_diag *diag, size_t i); /* borrowed */
+size_t stm_diag_count(const stm_diag *diag);                    /* all entries */
+size_t stm_diag_errors(const stm_diag *diag);                   /* errors only */
+const stm_diag_entry *stm_diag_get(const stm_diag *diag, size_t i); /* borrowed */
 
 /* Print every entry, with the source line and a caret, to OUT. */
-void sm_diag_print(const sm_diag *diag, FILE *out);
+void stm_diag_print(const stm_diag *diag, FILE *out);
 /* Call FN once per entry with the one-line form "FILE:LINE:COLUMN: ..."
  * (for logging to syslog, where carets make no sense). */
-void sm_diag_each_line(const sm_diag *diag, void (*fn)(void *ctx, sm_severity, const char *line),
+void stm_diag_each_line(const stm_diag *diag, void (*fn)(void *ctx, stm_severity, const char *line),
                        void *ctx);
 
 #endif

@@ -15,95 +15,95 @@
 
 #include "stagemilter/session.h"
 
-typedef struct sm_verdict {
+typedef struct stm_verdict {
     /* ACCEPT with rule == NULL: no rule decided (implicit accept). ACCEPT with
      * a rule: `accept` ended the stage. NEXT is never returned. */
-    sm_verb verb;
+    stm_verb verb;
     int code;          /* deny/info/reject/defer: the SMTP code; 0 otherwise */
     char enhanced[16]; /* "5.7.1"; "" when none */
     char *text;        /* reply text, interpolated; NULL when none. Owned. */
     char *queue;       /* QUARANTINE: queue name. Owned. */
     char *rule;        /* name of the deciding rule; NULL when none decided. Owned. */
-    sm_stage stage;    /* the stage whose rule decided */
+    stm_stage stage;    /* the stage whose rule decided */
     char *error;       /* set when a rule failed at run time and milter.on_error
                         * decided; describes the failure. Owned. */
-} sm_verdict;
+} stm_verdict;
 
-void sm_verdict_init(sm_verdict *v);
-void sm_verdict_clear(sm_verdict *v); /* frees what it owns, re-initialises */
+void stm_verdict_init(stm_verdict *v);
+void stm_verdict_clear(stm_verdict *v); /* frees what it owns, re-initialises */
 
 /* What a delegation produced. Filled by the delegate hook; the engine keeps it
  * in the session for the delegate's rules (delegation:, reply:, and
  * has_header/header/body on the returned copy). */
-typedef struct sm_delegation {
-    sm_delegation_result result;
+typedef struct stm_delegation {
+    stm_delegation_result result;
     int reply_code;       /* the scanner's last reply code, 0 if none */
     char enhanced[16];    /* its enhanced code, "" if none */
     char *reply;          /* its last reply text ("Virus Detected; ..."); owned */
-    sm_message returned;  /* RETURNED: the copy that came back */
+    stm_message returned;  /* RETURNED: the copy that came back */
     uint64_t elapsed_ms;
-} sm_delegation;
+} stm_delegation;
 
-void sm_delegation_init(sm_delegation *d);
-void sm_delegation_clear(sm_delegation *d);
+void stm_delegation_init(stm_delegation *d);
+void stm_delegation_clear(stm_delegation *d);
 
-typedef enum sm_trace_kind {
-    SM_TRACE_STAGE,      /* a stage begins: stage */
-    SM_TRACE_RULE,       /* a rule was evaluated: rule, depth, matched */
-    SM_TRACE_SKIPPED,    /* a stage was skipped (faccept, quarantine): stage, detail */
-    SM_TRACE_EFFECT,     /* an effect ran: rule, detail ("add_header X-Foo: bar") */
-    SM_TRACE_DELEGATION, /* a delegation finished or was skipped: rule, detail, delegation */
-    SM_TRACE_VERDICT     /* the stage's verdict: verdict */
-} sm_trace_kind;
+typedef enum stm_trace_kind {
+    STM_TRACE_STAGE,      /* a stage begins: stage */
+    STM_TRACE_RULE,       /* a rule was evaluated: rule, depth, matched */
+    STM_TRACE_SKIPPED,    /* a stage was skipped (faccept, quarantine): stage, detail */
+    STM_TRACE_EFFECT,     /* an effect ran: rule, detail ("add_header X-Foo: bar") */
+    STM_TRACE_DELEGATION, /* a delegation finished or was skipped: rule, detail, delegation */
+    STM_TRACE_VERDICT     /* the stage's verdict: verdict */
+} stm_trace_kind;
 
-typedef struct sm_trace_event {
-    sm_trace_kind kind;
-    sm_stage stage;
+typedef struct stm_trace_event {
+    stm_trace_kind kind;
+    stm_stage stage;
     const char *rule;  /* borrowed; NULL when not about a rule */
     int depth;         /* 0 for stage rules, 1 inside a delegate's rules */
     bool matched;
     const char *detail; /* borrowed; may be NULL */
-    const sm_verdict *verdict;       /* SM_TRACE_VERDICT */
-    const sm_delegation *delegation; /* SM_TRACE_DELEGATION */
-} sm_trace_event;
+    const stm_verdict *verdict;       /* STM_TRACE_VERDICT */
+    const stm_delegation *delegation; /* STM_TRACE_DELEGATION */
+} stm_trace_event;
 
-typedef struct sm_engine_hooks {
+typedef struct stm_engine_hooks {
     void *ctx;
     /* A `log` effect, or an engine notice (rule failures). Required. */
-    void (*log)(void *ctx, const sm_session *s, sm_stage stage, const char *rule,
+    void (*log)(void *ctx, const stm_session *s, stm_stage stage, const char *rule,
                 const char *text);
     /* Every step, for --trace. Optional. */
-    void (*trace)(void *ctx, const sm_trace_event *ev);
+    void (*trace)(void *ctx, const stm_trace_event *ev);
     /* Deliver the session's message to SERVICE and wait for the result.
      * Optional: when NULL, delegate rules are skipped (traced as skipped).
      * Returns 0 with OUT filled; -1 on an internal failure (then treated as
      * a FAILED delegation). */
-    int (*delegate)(void *ctx, sm_session *s, const sm_service *service, sm_delegation *out);
-} sm_engine_hooks;
+    int (*delegate)(void *ctx, stm_session *s, const stm_service *service, stm_delegation *out);
+} stm_engine_hooks;
 
 /* Run STAGE (one of connect, helo, mail, rcpt, data) for session S and fill
  * OUT (initialised by the callee). At rcpt the rules judge the recipient given
- * to sm_session_set_rcpt(); the caller then calls sm_session_accept_rcpt()
+ * to stm_session_set_rcpt(); the caller then calls stm_session_accept_rcpt()
  * unless the verdict refused it. Stages after a faccept or a quarantine, and
  * stages with no rules, return the implicit accept at once.
  * Returns 0; -1 only when OUT could not be filled (memory), in which case the
  * caller must tempfail. */
-int sm_engine_run(sm_session *s, sm_stage stage, const sm_engine_hooks *hooks, sm_verdict *out);
+int stm_engine_run(stm_session *s, stm_stage stage, const stm_engine_hooks *hooks, stm_verdict *out);
 
 /* End of message: run preq, then postq unless preq decided something final
  * (deny/info/reject/defer/discard/quarantine/faccept), and fill OUT with the
  * verdict the MTA must get. A quarantine decided at an earlier stage comes
  * back here as the QUARANTINE verdict. */
-int sm_engine_run_eom(sm_session *s, const sm_engine_hooks *hooks, sm_verdict *out);
+int stm_engine_run_eom(stm_session *s, const stm_engine_hooks *hooks, stm_verdict *out);
 
 /* A delegation made in this transaction and the service it went to. */
-typedef struct sm_delegation_record {
-    const sm_service *service; /* borrowed from the session's policy */
-    sm_delegation delegation;
-} sm_delegation_record;
+typedef struct stm_delegation_record {
+    const stm_service *service; /* borrowed from the session's policy */
+    stm_delegation delegation;
+} stm_delegation_record;
 
 /* Delegations made in this transaction, in order (for applying the scanner's
  * headers after the rules). Borrowed until the transaction ends. */
-const sm_delegation_record *sm_session_delegations(const sm_session *s, size_t *count);
+const stm_delegation_record *stm_session_delegations(const stm_session *s, size_t *count);
 
 #endif

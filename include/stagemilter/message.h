@@ -12,13 +12,13 @@
 
 #include "stagemilter/types.h"
 
-typedef struct sm_header {
+typedef struct stm_header {
     char *name;
     char *value;
-} sm_header;
+} stm_header;
 
-typedef struct sm_message {
-    sm_header *headers;
+typedef struct stm_message {
+    stm_header *headers;
     size_t nheaders;
     size_t headers_cap;
     char *body; /* NUL-terminated for convenience; may hold NULs before body_len */
@@ -26,21 +26,21 @@ typedef struct sm_message {
     size_t body_cap;
     uint64_t size;  /* bytes seen: headers + body, even past a truncated body */
     bool truncated; /* the body outgrew the limit and was not kept */
-} sm_message;
+} stm_message;
 
-void sm_message_init(sm_message *msg);
+void stm_message_init(stm_message *msg);
 /* Release everything the message owns and re-initialise it. */
-void sm_message_clear(sm_message *msg);
+void stm_message_clear(stm_message *msg);
 /* Append a header (copies both). Returns 0, or -1 on memory exhaustion. */
-int sm_message_add_header(sm_message *msg, const char *name, const char *value);
+int stm_message_add_header(stm_message *msg, const char *name, const char *value);
 /* Append body bytes; past LIMIT bytes (0 = no limit) the body is dropped and
  * `truncated` set, but `size` keeps counting. Returns 0, or -1 on ENOMEM. */
-int sm_message_append_body(sm_message *msg, const void *data, size_t len, uint64_t limit);
+int stm_message_append_body(stm_message *msg, const void *data, size_t len, uint64_t limit);
 /* First header named NAME (case-insensitive), or NULL. Borrowed. */
-const sm_header *sm_message_find_header(const sm_message *msg, const char *name);
+const stm_header *stm_message_find_header(const stm_message *msg, const char *name);
 /* Parse an RFC 5322 message (LF or CRLF line ends) into MSG, which must be
  * initialised and empty. Continuation lines are joined into the value.
  * Returns 0, or -1 with *ERR set to a static description. */
-int sm_message_parse(sm_message *msg, const char *data, size_t len, const char **err);
+int stm_message_parse(stm_message *msg, const char *data, size_t len, const char **err);
 
 #endif

@@ -12,53 +12,53 @@
 #include <stdint.h>
 
 /* The SMTP stages of DESIGN.md, in the order an MTA reaches them. */
-typedef enum sm_stage {
-    SM_STAGE_CONNECT,
-    SM_STAGE_HELO,
-    SM_STAGE_MAIL,
-    SM_STAGE_RCPT,
-    SM_STAGE_DATA,
-    SM_STAGE_PREQ,
-    SM_STAGE_POSTQ,
-    SM_STAGE_COUNT
-} sm_stage;
+typedef enum stm_stage {
+    STM_STAGE_CONNECT,
+    STM_STAGE_HELO,
+    STM_STAGE_MAIL,
+    STM_STAGE_RCPT,
+    STM_STAGE_DATA,
+    STM_STAGE_PREQ,
+    STM_STAGE_POSTQ,
+    STM_STAGE_COUNT
+} stm_stage;
 
 /* Status verbs. NEXT means "no decision"; everything after it decides. */
-typedef enum sm_verb {
-    SM_VERB_NEXT,
-    SM_VERB_ACCEPT,
-    SM_VERB_FACCEPT,
-    SM_VERB_DENY,
-    SM_VERB_INFO,
-    SM_VERB_REJECT,
-    SM_VERB_DEFER,
-    SM_VERB_DISCARD,
-    SM_VERB_QUARANTINE
-} sm_verb;
+typedef enum stm_verb {
+    STM_VERB_NEXT,
+    STM_VERB_ACCEPT,
+    STM_VERB_FACCEPT,
+    STM_VERB_DENY,
+    STM_VERB_INFO,
+    STM_VERB_REJECT,
+    STM_VERB_DEFER,
+    STM_VERB_DISCARD,
+    STM_VERB_QUARANTINE
+} stm_verb;
 
 /* What became of a delegated message (DESIGN.md, Delegation, 3). */
-typedef enum sm_delegation_result {
-    SM_DELEGATION_NONE,     /* no delegation happened (yet) */
-    SM_DELEGATION_RETURNED, /* the scanner passed it back to the receiver */
-    SM_DELEGATION_REJECTED, /* the scanner answered 4xx/5xx */
-    SM_DELEGATION_DROPPED,  /* the scanner said 250, nothing came back */
-    SM_DELEGATION_FAILED    /* no target reachable, TLS/protocol failure, timeout */
-} sm_delegation_result;
+typedef enum stm_delegation_result {
+    STM_DELEGATION_NONE,     /* no delegation happened (yet) */
+    STM_DELEGATION_RETURNED, /* the scanner passed it back to the receiver */
+    STM_DELEGATION_REJECTED, /* the scanner answered 4xx/5xx */
+    STM_DELEGATION_DROPPED,  /* the scanner said 250, nothing came back */
+    STM_DELEGATION_FAILED    /* no target reachable, TLS/protocol failure, timeout */
+} stm_delegation_result;
 
 /* A place in a configuration file; line and column are 1-based, 0 = unknown. */
-typedef struct sm_srcpos {
+typedef struct stm_srcpos {
     const char *file; /* borrowed from the policy that owns the position */
     int line;
     int column;
-} sm_srcpos;
+} stm_srcpos;
 
 /* "connect", "helo", ...; NULL for an out-of-range value. */
-const char *sm_stage_name(sm_stage stage);
+const char *stm_stage_name(stm_stage stage);
 /* Stage from its name; returns -1 when unknown. */
-int sm_stage_from_name(const char *name);
+int stm_stage_from_name(const char *name);
 /* "next", "accept", ... */
-const char *sm_verb_name(sm_verb verb);
-/* "returned", "rejected", ...; "none" for SM_DELEGATION_NONE. */
-const char *sm_delegation_result_name(sm_delegation_result result);
+const char *stm_verb_name(stm_verb verb);
+/* "returned", "rejected", ...; "none" for STM_DELEGATION_NONE. */
+const char *stm_delegation_result_name(stm_delegation_result result);
 
 #endif

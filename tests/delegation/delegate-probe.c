@@ -34,9 +34,9 @@
 #include "stagemilter/engine.h"
 #include "stagemilter/policy.h"
 #include "stagemilter/session.h"
-#include "delegate.h"
-#include "receiver.h"
-#include "ticket.h"
+#include "delegate/delegate.h"
+#include "delegate/receiver.h"
+#include "delegate/ticket.h"
 
 /* Serialises stderr lines from the receiver threads and the main thread. */
 static pthread_mutex_t probe_log_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -110,55 +110,55 @@ probe_usage(void)
 
 /* Run the receiver alone for SECONDS, optionally with one open ticket. */
 static int
-probe_serve(sm_ticket_registry *reg, sm_receiver *rcv, long seconds, const char *tokenfile)
+probe_serve(stm_ticket_registry *reg, stm_receiver *rcv, long seconds, const char *tokenfile)
 {
-    sm_ticket *t = NULL;
+    stm_ticket *t = NULL;
     sigset_t set;
     struct timespec ts = {.tv_sec = 1, .tv_nsec = 0};
 
     if (tokenfile != NULL) {
-        t = sm_ticket_open(reg);
+        t = stm_ticket_open(reg);
         FILE *f = t ? fopen(tokenfile, "w") : NULL;
         if (f == NULL) {
             fprintf(stderr, "delegate-probe: cannot write %s\n", tokenfile);
-            sm_ticket_close(t);
+            stm_ticket_close(t);
             return 2;
         }
-        fprintf(f, "%s\n", sm_ticket_token(t));
+        fprintf(f, "%s\n", stm_ticket_token(t));
         fclose(f);
     }
-    printf("ready port=%u\n", sm_receiver_port(rcv));
+    printf("ready port=%u\n", stm_receiver_port(rcv));
     fflush(stdout);
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    uint64_t end = sm_ticket_clock_ms() + (uint64_t)seconds * 1000u;
-    while (sm_ticket_clock_ms() < end)
+    uint64_t end = stm_ticket_clock_ms() + (uint64_t)seconds * 1000u;
+    while (stm_ticket_clock_ms() < end)
         if (sigtimedwait(&set, NULL, &ts) > 0)
             break;
-    sm_receiver_stats st;
-    sm_receiver_get_stats(rcv, &st);
+    stm_receiver_stats st;
+    stm_receiver_get_stats(rcv, &st);
     printf("connections=%" PRIu64 " delivered=%" PRIu64 " refused=%" PRIu64 " too_big=%" PRIu64
            " busy=%" PRIu64 "\n",
            st.connections, st.delivered, st.refused, st.too_big, st.busy);
     if (t != NULL) {
-        sm_ticket_delivery d = {0};
-        bool got = sm_ticket_wait(t, 0, NULL, NULL, 0, &d);
+        stm_ticket_delivery d = {0};
+        bool got = stm_ticket_wait(t, 0, NULL, NULL, 0, &d);
         printf("ticket=%s size=%zu\n", got ? "delivered" : "waiting", d.len);
-        sm_ticket_delivery_clear(&d);
-        sm_ticket_close(t);
+        stm_ticket_delivery_clear(&d);
+        stm_ticket_close(t);
     }
     return 0;
 }
 
 /* Build the session, delegate once, print the result. */
 static int
-probe_delegate(sm_policy *pol, sm_ticket_registry *reg, const char *service, const char *msgfile,
+probe_delegate(stm_policy *pol, stm_ticket_registry *reg, const char *service, const char *msgfile,
                const char *sender, char **rcpts, size_t nrcpts, uint64_t grace, bool verbose,
                bool body)
 {
-    const sm_service *svc = sm_policy_service(pol, service);
-    sm_session *s = NULL;
+    const stm_service *svc = stm_policy_service(pol, service);
+    stm_session *s = NULL;
     char *data = NULL;
     size_t len = 0;
     const char *err = NULL;
@@ -174,18 +174,18 @@ probe_delegate(sm_policy *pol, sm_ticket_registry *reg, const char *service, con
         fprintf(stderr, "delegate-probe: cannot read %s: %s\n", msgfile, strerror(errno));
         return 2;
     }
-    s = sm_session_create(pol, "probe");
-    if (s == NULL || sm_session_set_client(s, "127.0.0.1", "0", "localhost") != 0 ||
-        sm_session_begin_transaction(s, sender) != 0)
+    s = stm_session_create(pol, "probe");
+    if (s == NULL || stm_session_set_client(s, "127.0.0.1", "0", "localhost") != 0 ||
+        stm_session_begin_transaction(s, sender) != 0)
         goto out;
     for (size_t i = 0; i < nrcpts; i++)
-        if (sm_session_set_rcpt(s, rcpts[i]) != 0 || sm_session_accept_rcpt(s) != 0)
+        if (stm_session_set_rcpt(s, rcpts[i]) != 0 || stm_session_accept_rcpt(s) != 0)
             goto out;
-    if (sm_message_parse(sm_session_message(s), data, len, &err) != 0) {
+    if (stm_message_parse(stm_session_message(s), data, len, &err) != 0) {
         fprintf(stderr, "delegate-probe: %s: %s\n", msgfile, err);
         goto out;
     }
-    sm_delegate_ctx dc = {
+    stm_delegate_ctx dc = {
         .tickets = reg,
         .helo_name = "probe.test.example",
         .drop_grace_ms = grace,
@@ -196,15 +196,15 @@ probe_delegate(sm_policy *pol, sm_ticket_registry *reg, const char *service, con
         .log_arg = NULL,
         .transcript = verbose,
     };
-    sm_delegation out;
-    sm_delegation_init(&out);
-    if (sm_delegate_hook(&dc, s, svc, &out) != 0) {
+    stm_delegation out;
+    stm_delegation_init(&out);
+    if (stm_delegate_hook(&dc, s, svc, &out) != 0) {
         printf("internal=-1\n");
-        sm_delegation_clear(&out);
+        stm_delegation_clear(&out);
         rc = 0;
         goto out;
     }
-    printf("result=%s\ncode=%d\nenhanced=%s\nreply=", sm_delegation_result_name(out.result),
+    printf("result=%s\ncode=%d\nenhanced=%s\nreply=", stm_delegation_result_name(out.result),
            out.reply_code, out.enhanced);
     probe_print_flat(out.reply ? out.reply : "");
     printf("\nelapsed_ms=%" PRIu64 "\nprogress_calls=%u\n", out.elapsed_ms, progress_calls);
@@ -213,15 +213,15 @@ probe_delegate(sm_policy *pol, sm_ticket_registry *reg, const char *service, con
         probe_print_flat(out.returned.headers[i].value);
         putchar('\n');
     }
-    if (out.result == SM_DELEGATION_RETURNED) {
+    if (out.result == STM_DELEGATION_RETURNED) {
         printf("body_len=%zu\n", out.returned.body_len);
         if (body)
             printf("body:\n%s", out.returned.body ? out.returned.body : "");
     }
-    sm_delegation_clear(&out);
+    stm_delegation_clear(&out);
     rc = 0;
 out:
-    sm_session_free(s);
+    stm_session_free(s);
     free(data);
     return rc;
 }
@@ -286,25 +286,25 @@ main(int argc, char **argv)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-    sm_diag *diag = sm_diag_create();
-    sm_policy *pol = sm_policy_load(policy, diag);
-    sm_diag_print(diag, stderr);
-    sm_diag_free(diag);
+    stm_diag *diag = stm_diag_create();
+    stm_policy *pol = stm_policy_load(policy, diag);
+    stm_diag_print(diag, stderr);
+    stm_diag_free(diag);
     if (pol == NULL)
         return 2;
-    const sm_receiver_config *rc = sm_policy_receiver(pol);
-    sm_receiver_options ro = {
+    const stm_receiver_config *rc = stm_policy_receiver(pol);
+    stm_receiver_options ro = {
         .host = rc->present ? rc->host : "127.0.0.1",
         .port = rc->present ? rc->port : "10025",
-        .max_message_size = sm_policy_milter(pol)->max_message_size,
+        .max_message_size = stm_policy_milter(pol)->max_message_size,
         .hostname = "receiver.test.example",
         .idle_timeout_ms = 30000,
         .log = probe_log,
         .log_arg = NULL,
     };
-    sm_ticket_registry *reg = sm_ticket_registry_create();
+    stm_ticket_registry *reg = stm_ticket_registry_create();
     char err[256];
-    sm_receiver *rcv = reg ? sm_receiver_start(&ro, reg, err, sizeof err) : NULL;
+    stm_receiver *rcv = reg ? stm_receiver_start(&ro, reg, err, sizeof err) : NULL;
     int status;
     if (rcv == NULL) {
         fprintf(stderr, "delegate-probe: receiver: %s\n", reg ? err : "out of memory");
@@ -315,12 +315,12 @@ main(int argc, char **argv)
         status =
             probe_delegate(pol, reg, service, msgfile, sender, rcpts, nrcpts, grace, verbose, body);
     }
-    sm_receiver_stop(rcv);
-    if (reg != NULL && sm_ticket_registry_open_count(reg) != 0) {
+    stm_receiver_stop(rcv);
+    if (reg != NULL && stm_ticket_registry_open_count(reg) != 0) {
         fprintf(stderr, "delegate-probe: tickets left open\n");
         status = 2;
     }
-    sm_ticket_registry_free(reg);
-    sm_policy_unref(pol);
+    stm_ticket_registry_free(reg);
+    stm_policy_unref(pol);
     return status;
 }

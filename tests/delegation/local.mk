@@ -1,21 +1,12 @@
-# tests/delegation/local.mk: the delegation modules (milter/delegation.mk)
+# tests/delegation/local.mk: the delegation modules (milter/delegate/)
 # driven by delegate-probe against real peers: smtp-sink, clamsmtpd+clamd,
 # a silent socket, swaks. The .t scripts run as root in private namespaces
 # (tests/lib/harness.sh).
 check_PROGRAMS += tests/delegation/delegate-probe
 tests_delegation_delegate_probe_SOURCES = tests/delegation/delegate-probe.c \
-	$(MILTER_DELEGATION_FILES)
-tests_delegation_delegate_probe_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/milter $(OPENSSL_CFLAGS)
+	$(MILTER_DELEGATE_FILES)
+tests_delegation_delegate_probe_CPPFLAGS = $(MILTER_CPPFLAGS) $(OPENSSL_CFLAGS)
 tests_delegation_delegate_probe_LDADD = $(POLICY_LIBS) $(OPENSSL_LIBS) $(PTHREAD_LIBS)
-
-check_PROGRAMS += tests/unit/test_delegation
-TESTS += tests/unit/test_delegation
-tests_unit_test_delegation_SOURCES = tests/unit/test_delegation.c \
-	milter/smtp_client.c milter/smtp_client.h milter/ticket.c milter/ticket.h \
-	milter/delegate.c milter/delegate.h
-tests_unit_test_delegation_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/milter $(OPENSSL_CFLAGS)
-tests_unit_test_delegation_CFLAGS = $(TEST_UNIT_FLAGS)
-tests_unit_test_delegation_LDADD = $(POLICY_LIBS) $(OPENSSL_LIBS) $(CMOCKA_LIBS) $(PTHREAD_LIBS)
 
 # Run by tests/run (root, namespaces), not by `make check`.
 EXTRA_DIST += tests/delegation/dg.sh tests/delegation/01-targets.t \

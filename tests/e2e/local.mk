@@ -20,3 +20,14 @@ EXTRA_DIST += tests/e2e/11-macros.t tests/e2e/policies/macros.yaml \
 	tests/lib/sendmail/devlog-ns.sh tests/lib/sendmail/fetch.sh \
 	tests/lib/sendmail/syslogd.py tests/lib/sendmail/test.mc \
 	contrib/sendmail/stagemilter.mc
+# Operations end-to-end tests (reload, stop, privileges, statistics,
+# quarantine release): run by tests/run like the other tests/e2e/*.t,
+# listed here so that `make dist` ships them.
+EXTRA_DIST += tests/lib/ops.sh tests/lib/smtp_client.py \
+	tests/e2e/30-reload.t tests/e2e/31-reload-load.t tests/e2e/32-sigterm.t \
+	tests/e2e/33-privileges.t tests/e2e/34-stats.t tests/e2e/35-quarantine-release.t \
+	tests/e2e/36-reload-storm.t tests/e2e/policies/ops-storm.yaml \
+	tests/e2e/policies/reload-old.yaml tests/e2e/policies/reload-new.yaml \
+	tests/e2e/policies/reload-broken.yaml tests/e2e/policies/reload-a.yaml \
+	tests/e2e/policies/reload-b.yaml tests/e2e/policies/ops-accept.yaml \
+	tests/e2e/policies/ops-secret.yaml tests/e2e/policies/ops-stats.yaml

@@ -11,6 +11,7 @@ TEST_UNIT_LIBS = $(POLICY_LIBS) $(CMOCKA_LIBS)
 include tests/unit/loader.mk
 include tests/unit/match.mk
 include tests/unit/engine.mk
+include tests/unit/milter.mk
 
 # Unit tests under valgrind and rebuilt with sanitizers (tests/run calls
 # them; not part of make check: they take half a minute) and the

@@ -11,25 +11,25 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "cidr_trie.h"
+#include "match/cidr_trie.h"
 
 /* Parse TEXT, which must be a valid CIDR. */
-static sm_cidr
+static stm_cidr
 must_cidr(const char *text)
 {
-    sm_cidr c;
+    stm_cidr c;
     const char *err = NULL;
-    if (sm_cidr_parse(text, &c, &err) != 0)
+    if (stm_cidr_parse(text, &c, &err) != 0)
         fail_msg("%s: %s", text, err);
     return c;
 }
 
 /* Parse TEXT, which must be a valid address. */
-static sm_ip
+static stm_ip
 must_ip(const char *text)
 {
-    sm_ip ip;
-    if (sm_ip_parse(text, &ip) != 0)
+    stm_ip ip;
+    if (stm_ip_parse(text, &ip) != 0)
         fail_msg("'%s' did not parse", text);
     return ip;
 }
@@ -60,47 +60,47 @@ test_table(void **state)
         {"::2", false},           {"::", false},
         {"9.255.255.255", false}, {"0.0.0.0", false},
     };
-    sm_cidr_trie *t = sm_cidr_trie_create();
+    stm_cidr_trie *t = stm_cidr_trie_create();
     assert_non_null(t);
     for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
-        sm_cidr c = must_cidr(prefixes[i]);
-        assert_int_equal(sm_cidr_trie_add(t, &c), 1);
-        assert_int_equal(sm_cidr_trie_add(t, &c), 0);
+        stm_cidr c = must_cidr(prefixes[i]);
+        assert_int_equal(stm_cidr_trie_add(t, &c), 1);
+        assert_int_equal(stm_cidr_trie_add(t, &c), 0);
     }
-    assert_int_equal(sm_cidr_trie_size(t), sizeof prefixes / sizeof prefixes[0]);
+    assert_int_equal(stm_cidr_trie_size(t), sizeof prefixes / sizeof prefixes[0]);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        sm_ip ip = must_ip(cases[i].ip);
-        if (sm_cidr_trie_contains(t, &ip) != cases[i].want)
+        stm_ip ip = must_ip(cases[i].ip);
+        if (stm_cidr_trie_contains(t, &ip) != cases[i].want)
             fail_msg("%s: want %d", cases[i].ip, cases[i].want);
     }
-    sm_cidr_trie_free(t);
-    sm_cidr_trie_free(NULL);
+    stm_cidr_trie_free(t);
+    stm_cidr_trie_free(NULL);
 }
 
 /* The "everything" prefixes and an empty trie. */
 static void
 test_edges(void **state)
 {
-    sm_cidr_trie *t = sm_cidr_trie_create();
-    sm_ip v4 = must_ip("203.0.113.5"), v6 = must_ip("2001:db8::5");
-    assert_false(sm_cidr_trie_contains(t, &v4));
+    stm_cidr_trie *t = stm_cidr_trie_create();
+    stm_ip v4 = must_ip("203.0.113.5"), v6 = must_ip("2001:db8::5");
+    assert_false(stm_cidr_trie_contains(t, &v4));
 
-    sm_cidr all4 = must_cidr("0.0.0.0/0");
-    assert_int_equal(sm_cidr_trie_add(t, &all4), 1);
-    assert_true(sm_cidr_trie_contains(t, &v4));
-    assert_false(sm_cidr_trie_contains(t, &v6));
+    stm_cidr all4 = must_cidr("0.0.0.0/0");
+    assert_int_equal(stm_cidr_trie_add(t, &all4), 1);
+    assert_true(stm_cidr_trie_contains(t, &v4));
+    assert_false(stm_cidr_trie_contains(t, &v6));
 
-    sm_cidr host = must_cidr("2001:db8::5/128");
-    assert_int_equal(sm_cidr_trie_add(t, &host), 1);
-    assert_true(sm_cidr_trie_contains(t, &v6));
-    sm_ip v6b = must_ip("2001:db8::4");
-    assert_false(sm_cidr_trie_contains(t, &v6b));
+    stm_cidr host = must_cidr("2001:db8::5/128");
+    assert_int_equal(stm_cidr_trie_add(t, &host), 1);
+    assert_true(stm_cidr_trie_contains(t, &v6));
+    stm_ip v6b = must_ip("2001:db8::4");
+    assert_false(stm_cidr_trie_contains(t, &v6b));
 
-    sm_cidr all6 = must_cidr("::/0");
-    assert_int_equal(sm_cidr_trie_add(t, &all6), 1);
-    assert_true(sm_cidr_trie_contains(t, &v6b));
-    assert_int_equal(sm_cidr_trie_size(t), 3);
-    sm_cidr_trie_free(t);
+    stm_cidr all6 = must_cidr("::/0");
+    assert_int_equal(stm_cidr_trie_add(t, &all6), 1);
+    assert_true(stm_cidr_trie_contains(t, &v6b));
+    assert_int_equal(stm_cidr_trie_size(t), 3);
+    stm_cidr_trie_free(t);
 }
 
 /* A small deterministic generator (xorshift64*). */
@@ -114,10 +114,10 @@ next_rand(uint64_t *s)
 }
 
 /* A random address near a few clusters, so prefixes nest and collide. */
-static sm_ip
+static stm_ip
 rand_ip(uint64_t *s)
 {
-    sm_ip ip;
+    stm_ip ip;
     uint64_t r = next_rand(s);
     memset(&ip, 0, sizeof ip);
     if (r & 1) {
@@ -146,13 +146,13 @@ test_random_against_scan(void **state)
 {
     enum { NPREFIX = 3000, NPROBE = 20000 };
     uint64_t seed = UINT64_C(0x9e3779b97f4a7c15);
-    sm_cidr *all = calloc(NPREFIX, sizeof *all);
-    sm_cidr_trie *t = sm_cidr_trie_create();
+    stm_cidr *all = calloc(NPREFIX, sizeof *all);
+    stm_cidr_trie *t = stm_cidr_trie_create();
     size_t distinct = 0;
     assert_non_null(all);
 
     for (int i = 0; i < NPREFIX; i++) {
-        sm_ip ip = rand_ip(&seed);
+        stm_ip ip = rand_ip(&seed);
         /* Mostly long prefixes, a few short ones covering many of them. */
         uint64_t r = next_rand(&seed);
         unsigned span = r % 100 == 0 ? 20 : 14;
@@ -164,20 +164,20 @@ test_random_against_scan(void **state)
         bool dup = false;
         for (int j = 0; j < i && !dup; j++)
             dup = all[j].prefix == prefix && memcmp(all[j].addr.b, ip.b, 16) == 0;
-        int rc = sm_cidr_trie_add(t, &all[i]);
+        int rc = stm_cidr_trie_add(t, &all[i]);
         assert_int_equal(rc, dup ? 0 : 1);
         distinct += !dup;
     }
-    assert_int_equal(sm_cidr_trie_size(t), distinct);
+    assert_int_equal(stm_cidr_trie_size(t), distinct);
     int hits = 0;
     for (int k = 0; k < NPROBE; k++) {
-        sm_ip ip = rand_ip(&seed);
+        stm_ip ip = rand_ip(&seed);
         bool want = false;
         for (int j = 0; j < NPREFIX && !want; j++)
-            want = sm_cidr_contains(&all[j], &ip);
-        if (sm_cidr_trie_contains(t, &ip) != want) {
+            want = stm_cidr_contains(&all[j], &ip);
+        if (stm_cidr_trie_contains(t, &ip) != want) {
             char buf[64];
-            sm_ip_format(&ip, buf, sizeof buf);
+            stm_ip_format(&ip, buf, sizeof buf);
             fail_msg("%s: trie says %d", buf, !want);
         }
         hits += want;
@@ -188,8 +188,8 @@ test_random_against_scan(void **state)
     assert_true(hits < NPROBE - NPROBE / 20);
     /* Every added network's own address is found. */
     for (int j = 0; j < NPREFIX; j++)
-        assert_true(sm_cidr_trie_contains(t, &all[j].addr));
-    sm_cidr_trie_free(t);
+        assert_true(stm_cidr_trie_contains(t, &all[j].addr));
+    stm_cidr_trie_free(t);
     free(all);
 }
 

@@ -1,9 +1,9 @@
 /*
  * test_delegation.c - unit tests of the delegation helpers: SMTP reply
  * parsing (codes, enhanced codes, multi-line, malformed), dot-stuffing and
- * CRLF normalisation across chunk boundaries (milter/smtp_client.c), ticket
+ * CRLF normalisation across chunk boundaries (milter/delegate/smtp/smtp_client.c), ticket
  * token search and the ticket registry's single-use hand-over with real
- * threads and deadlines (milter/ticket.c).
+ * threads and deadlines (milter/delegate/ticket.c).
  */
 #include "config.h"
 
@@ -18,9 +18,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "delegate.h"
-#include "smtp_client.h"
-#include "ticket.h"
+#include "delegate/delegate.h"
+#include "delegate/smtp/smtp_client.h"
+#include "delegate/ticket.h"
 
 struct reply_case {
     const char *lines[4];
@@ -63,8 +63,8 @@ test_parse_reply(void **state)
         size_t n = 0;
         while (n < 4 && c->lines[n] != NULL)
             n++;
-        sm_smtp_reply r;
-        int rc = sm_smtp_parse_reply(c->lines, n, &r);
+        stm_smtp_reply r;
+        int rc = stm_smtp_parse_reply(c->lines, n, &r);
         assert_int_equal(rc, c->ok);
         if (rc == 0) {
             assert_int_equal(r.code, c->code);
@@ -104,9 +104,9 @@ test_stuff(void **state)
         size_t len = strlen(c->in);
         for (size_t cut = 0; cut <= len; cut++) {
             int st = 1;
-            size_t o = sm_smtp_stuff(c->in, cut, out, &st);
-            o += sm_smtp_stuff(c->in + cut, len - cut, out + o, &st);
-            o += sm_smtp_stuff_end(out + o, st);
+            size_t o = stm_smtp_stuff(c->in, cut, out, &st);
+            o += stm_smtp_stuff(c->in + cut, len - cut, out + o, &st);
+            o += stm_smtp_stuff_end(out + o, st);
             out[o] = '\0';
             assert_string_equal(out, c->out);
         }
@@ -140,10 +140,10 @@ static const struct token_case token_cases[] = {
 static void
 test_find_tokens(void **state)
 {
-    char toks[4][SM_TICKET_TOKEN_LEN + 1];
+    char toks[4][STM_TICKET_TOKEN_LEN + 1];
     for (size_t i = 0; i < sizeof token_cases / sizeof token_cases[0]; i++) {
         const struct token_case *c = &token_cases[i];
-        size_t n = sm_ticket_find_tokens(c->data, strlen(c->data), toks, 4);
+        size_t n = stm_ticket_find_tokens(c->data, strlen(c->data), toks, 4);
         assert_int_equal(n, c->found);
         if (n > 0)
             assert_string_equal(toks[0], c->first);
@@ -152,7 +152,7 @@ test_find_tokens(void **state)
 
 /* Build a delivery whose data mentions TOKEN. */
 static void
-make_delivery(sm_ticket_delivery *d, const char *token)
+make_delivery(stm_ticket_delivery *d, const char *token)
 {
     memset(d, 0, sizeof *d);
     d->data = malloc(128);
@@ -162,8 +162,8 @@ make_delivery(sm_ticket_delivery *d, const char *token)
 }
 
 struct deliverer {
-    sm_ticket_registry *reg;
-    char token[SM_TICKET_TOKEN_LEN + 1];
+    stm_ticket_registry *reg;
+    char token[STM_TICKET_TOKEN_LEN + 1];
     int rc;
 };
 
@@ -172,11 +172,11 @@ static void *
 deliver_later(void *arg)
 {
     struct deliverer *dl = arg;
-    sm_ticket_delivery d;
+    stm_ticket_delivery d;
     usleep(100000);
     make_delivery(&d, dl->token);
-    dl->rc = sm_ticket_deliver(dl->reg, &d);
-    sm_ticket_delivery_clear(&d);
+    dl->rc = stm_ticket_deliver(dl->reg, &d);
+    stm_ticket_delivery_clear(&d);
     return NULL;
 }
 
@@ -195,68 +195,68 @@ count_progress(void *arg)
 static void
 test_registry(void **state)
 {
-    sm_ticket_registry *reg = sm_ticket_registry_create();
+    stm_ticket_registry *reg = stm_ticket_registry_create();
     assert_non_null(reg);
-    sm_ticket *a = sm_ticket_open(reg);
-    sm_ticket *b = sm_ticket_open(reg);
+    stm_ticket *a = stm_ticket_open(reg);
+    stm_ticket *b = stm_ticket_open(reg);
     assert_non_null(a);
     assert_non_null(b);
-    assert_int_equal(strlen(sm_ticket_token(a)), SM_TICKET_TOKEN_LEN);
-    assert_string_not_equal(sm_ticket_token(a), sm_ticket_token(b));
-    assert_int_equal(sm_ticket_registry_open_count(reg), 2);
+    assert_int_equal(strlen(stm_ticket_token(a)), STM_TICKET_TOKEN_LEN);
+    assert_string_not_equal(stm_ticket_token(a), stm_ticket_token(b));
+    assert_int_equal(stm_ticket_registry_open_count(reg), 2);
 
     struct deliverer dl = {.reg = reg, .rc = 99};
-    memcpy(dl.token, sm_ticket_token(a), sizeof dl.token);
+    memcpy(dl.token, stm_ticket_token(a), sizeof dl.token);
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, deliver_later, &dl), 0);
-    sm_ticket_delivery got;
-    uint64_t t0 = sm_ticket_clock_ms();
-    assert_true(sm_ticket_wait(a, t0 + 5000, NULL, NULL, 0, &got));
+    stm_ticket_delivery got;
+    uint64_t t0 = stm_ticket_clock_ms();
+    assert_true(stm_ticket_wait(a, t0 + 5000, NULL, NULL, 0, &got));
     pthread_join(th, NULL);
     assert_int_equal(dl.rc, 0);
-    assert_non_null(strstr(got.data, sm_ticket_token(a)));
-    assert_true(sm_ticket_clock_ms() - t0 < 2000);
-    sm_ticket_delivery_clear(&got);
+    assert_non_null(strstr(got.data, stm_ticket_token(a)));
+    assert_true(stm_ticket_clock_ms() - t0 < 2000);
+    stm_ticket_delivery_clear(&got);
 
-    sm_ticket_delivery d;
-    make_delivery(&d, sm_ticket_token(a)); /* replay */
-    assert_int_equal(sm_ticket_deliver(reg, &d), -1);
+    stm_ticket_delivery d;
+    make_delivery(&d, stm_ticket_token(a)); /* replay */
+    assert_int_equal(stm_ticket_deliver(reg, &d), -1);
     assert_non_null(d.data); /* untouched on refusal */
-    sm_ticket_delivery_clear(&d);
+    stm_ticket_delivery_clear(&d);
     make_delivery(&d, "00000000000000000000000000000000");
-    assert_int_equal(sm_ticket_deliver(reg, &d), -1);
-    sm_ticket_delivery_clear(&d);
+    assert_int_equal(stm_ticket_deliver(reg, &d), -1);
+    stm_ticket_delivery_clear(&d);
 
     /* b gets nothing: the wait ends at its deadline, with progress calls. */
     progress_calls = 0;
-    t0 = sm_ticket_clock_ms();
-    assert_false(sm_ticket_wait(b, t0 + 350, count_progress, NULL, 100, &got));
-    uint64_t waited = sm_ticket_clock_ms() - t0;
+    t0 = stm_ticket_clock_ms();
+    assert_false(stm_ticket_wait(b, t0 + 350, count_progress, NULL, 100, &got));
+    uint64_t waited = stm_ticket_clock_ms() - t0;
     assert_true(waited >= 350 && waited < 1000);
     assert_in_range(progress_calls, 2, 4);
 
-    char token_b[SM_TICKET_TOKEN_LEN + 1];
-    memcpy(token_b, sm_ticket_token(b), sizeof token_b);
-    sm_ticket_close(b);
+    char token_b[STM_TICKET_TOKEN_LEN + 1];
+    memcpy(token_b, stm_ticket_token(b), sizeof token_b);
+    stm_ticket_close(b);
     make_delivery(&d, token_b); /* too late: closed */
-    assert_int_equal(sm_ticket_deliver(reg, &d), -1);
-    sm_ticket_delivery_clear(&d);
+    assert_int_equal(stm_ticket_deliver(reg, &d), -1);
+    stm_ticket_delivery_clear(&d);
 
-    sm_ticket_close(a);
-    assert_int_equal(sm_ticket_registry_open_count(reg), 0);
-    sm_ticket_registry_free(reg);
+    stm_ticket_close(a);
+    assert_int_equal(stm_ticket_registry_open_count(reg), 0);
+    stm_ticket_registry_free(reg);
 }
 
 /* Run the group (one plan in TAP output). */
 /* Parse "Name: value\n..." headers (with an empty body) into MSG. */
 static void
-edits_parse(sm_message *msg, const char *headers)
+edits_parse(stm_message *msg, const char *headers)
 {
     char buf[2048];
     const char *err = NULL;
     snprintf(buf, sizeof buf, "%s\n", headers);
-    sm_message_init(msg);
-    assert_int_equal(sm_message_parse(msg, buf, strlen(buf), &err), 0);
+    stm_message_init(msg);
+    assert_int_equal(stm_message_parse(msg, buf, strlen(buf), &err), 0);
 }
 
 /* Header edits from the MTA's copy to a returned copy: what a scanner added
@@ -300,20 +300,20 @@ test_header_edits(void **state)
     };
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        sm_message mine, got;
-        sm_header_edit *e = NULL;
+        stm_message mine, got;
+        stm_header_edit *e = NULL;
         char out[1024] = "";
         edits_parse(&mine, cases[i].mine);
         edits_parse(&got, cases[i].got);
-        long n = sm_delegate_header_edits(&mine, &got, cases[i].whole, &e);
+        long n = stm_delegate_header_edits(&mine, &got, cases[i].whole, &e);
         assert_true(n >= 0);
         for (long j = 0; j < n; j++) {
             size_t o = strlen(out);
             static const char *const kind[] = {"add", "change", "delete"};
-            if (e[j].kind == SM_HEADER_ADD)
+            if (e[j].kind == STM_HEADER_ADD)
                 snprintf(out + o, sizeof out - o, "%s%s %s: %s", j ? " | " : "", kind[e[j].kind],
                          e[j].name, e[j].value);
-            else if (e[j].kind == SM_HEADER_CHANGE)
+            else if (e[j].kind == STM_HEADER_CHANGE)
                 snprintf(out + o, sizeof out - o, "%s%s %s[%d]: %s", j ? " | " : "",
                          kind[e[j].kind], e[j].name, e[j].index, e[j].value);
             else
@@ -323,8 +323,8 @@ test_header_edits(void **state)
         if (strcmp(out, cases[i].want) != 0)
             fail_msg("case %zu: got \"%s\", want \"%s\"", i, out, cases[i].want);
         free(e);
-        sm_message_clear(&mine);
-        sm_message_clear(&got);
+        stm_message_clear(&mine);
+        stm_message_clear(&got);
     }
 }
 

@@ -1,6 +1,6 @@
 /*
- * test_engine.c - unit tests of the rule engine (policy/engine.c, cond.c)
- * driven by policies written in YAML and loaded with sm_policy_load_text():
+ * test_engine.c - unit tests of the rule engine (policy/run/engine.c, cond.c)
+ * driven by policies written in YAML and loaded with stm_policy_load_text():
  * every verb's reply, per-recipient decisions, accept/faccept/quarantine
  * flow, on_error, effects, every condition, delegation and the trace.
  */
@@ -13,20 +13,20 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "session_internal.h"
+#include "run/session_internal.h"
 
 /* What a test hook records, and how the delegate hook answers. */
 typedef struct harness {
-    sm_policy *policy;
-    sm_session *s;
-    sm_engine_hooks hooks;
+    stm_policy *policy;
+    stm_session *s;
+    stm_engine_hooks hooks;
     char trace[16384];
     char log[8192];
     int nlogs;
     /* The delegate hook's answer. */
     int deleg_calls;
     int deleg_rc;
-    sm_delegation_result deleg_result;
+    stm_delegation_result deleg_result;
     int deleg_code;
     const char *deleg_reply;
     const char *deleg_header; /* "Name: value" in the returned copy */
@@ -47,39 +47,39 @@ append(char *buf, size_t size, const char *fmt, ...)
 
 /* Log hook: "stage rule: text" lines. */
 static void
-h_log(void *ctx, const sm_session *s, sm_stage stage, const char *rule, const char *text)
+h_log(void *ctx, const stm_session *s, stm_stage stage, const char *rule, const char *text)
 {
     harness *h = ctx;
     assert_ptr_equal(s, h->s);
     h->nlogs++;
-    append(h->log, sizeof h->log, "%s %s: %s\n", sm_stage_name(stage), rule ? rule : "-", text);
+    append(h->log, sizeof h->log, "%s %s: %s\n", stm_stage_name(stage), rule ? rule : "-", text);
 }
 
 /* Trace hook: one compact line per event. */
 static void
-h_trace(void *ctx, const sm_trace_event *ev)
+h_trace(void *ctx, const stm_trace_event *ev)
 {
     harness *h = ctx;
     const char *ind = ev->depth ? "  " : "";
     switch (ev->kind) {
-    case SM_TRACE_STAGE:
-        append(h->trace, sizeof h->trace, "stage %s\n", sm_stage_name(ev->stage));
+    case STM_TRACE_STAGE:
+        append(h->trace, sizeof h->trace, "stage %s\n", stm_stage_name(ev->stage));
         break;
-    case SM_TRACE_RULE:
+    case STM_TRACE_RULE:
         append(h->trace, sizeof h->trace, "%srule %s %s\n", ind, ev->rule,
                ev->matched ? "matched" : "no");
         break;
-    case SM_TRACE_SKIPPED:
+    case STM_TRACE_SKIPPED:
         append(h->trace, sizeof h->trace, "skipped %s\n", ev->detail);
         break;
-    case SM_TRACE_EFFECT:
+    case STM_TRACE_EFFECT:
         append(h->trace, sizeof h->trace, "%seffect %s\n", ind, ev->detail);
         break;
-    case SM_TRACE_DELEGATION:
+    case STM_TRACE_DELEGATION:
         append(h->trace, sizeof h->trace, "delegation %s: %s\n", ev->rule, ev->detail);
         break;
-    case SM_TRACE_VERDICT:
-        append(h->trace, sizeof h->trace, "verdict %s %d %s %s\n", sm_verb_name(ev->verdict->verb),
+    case STM_TRACE_VERDICT:
+        append(h->trace, sizeof h->trace, "verdict %s %d %s %s\n", stm_verb_name(ev->verdict->verb),
                ev->verdict->code, ev->verdict->enhanced[0] ? ev->verdict->enhanced : "-",
                ev->verdict->rule ? ev->verdict->rule : "-");
         break;
@@ -88,14 +88,14 @@ h_trace(void *ctx, const sm_trace_event *ev)
 
 /* Delegate hook: answers as the harness says. */
 static int
-h_delegate(void *ctx, sm_session *s, const sm_service *service, sm_delegation *out)
+h_delegate(void *ctx, stm_session *s, const stm_service *service, stm_delegation *out)
 {
     harness *h = ctx;
     h->deleg_calls++;
     h->deleg_seen_rcpts[0] = '\0';
-    for (size_t i = 0; i < sm_session_rcpt_count(s); i++)
+    for (size_t i = 0; i < stm_session_rcpt_count(s); i++)
         append(h->deleg_seen_rcpts, sizeof h->deleg_seen_rcpts, "%s%s", i ? "," : "",
-               sm_session_rcpt_at(s, i));
+               stm_session_rcpt_at(s, i));
     out->elapsed_ms = 12;
     if (h->deleg_rc < 0)
         return -1;
@@ -103,15 +103,15 @@ h_delegate(void *ctx, sm_session *s, const sm_service *service, sm_delegation *o
     out->reply_code = h->deleg_code;
     if (h->deleg_reply != NULL)
         out->reply = strdup(h->deleg_reply);
-    if (h->deleg_result == SM_DELEGATION_RETURNED) {
+    if (h->deleg_result == STM_DELEGATION_RETURNED) {
         if (h->deleg_header != NULL) {
             char name[64];
             const char *colon = strchr(h->deleg_header, ':');
             snprintf(name, sizeof name, "%.*s", (int)(colon - h->deleg_header), h->deleg_header);
-            assert_int_equal(sm_message_add_header(&out->returned, name, colon + 2), 0);
+            assert_int_equal(stm_message_add_header(&out->returned, name, colon + 2), 0);
         }
         if (h->deleg_body != NULL)
-            sm_message_append_body(&out->returned, h->deleg_body, strlen(h->deleg_body), 0);
+            stm_message_append_body(&out->returned, h->deleg_body, strlen(h->deleg_body), 0);
     }
     return 0;
 }
@@ -121,23 +121,23 @@ static void
 h_load(harness *h, const char *yaml)
 {
     memset(h, 0, sizeof *h);
-    sm_diag *diag = sm_diag_create();
-    h->policy = sm_policy_load_text("test.yaml", yaml, strlen(yaml), diag);
+    stm_diag *diag = stm_diag_create();
+    h->policy = stm_policy_load_text("test.yaml", yaml, strlen(yaml), diag);
     if (h->policy == NULL) {
-        sm_diag_print(diag, stderr);
+        stm_diag_print(diag, stderr);
         fprintf(stderr, "policy was:\n%s\n", yaml);
     }
-    sm_diag_free(diag);
+    stm_diag_free(diag);
     assert_non_null(h->policy);
-    h->s = sm_session_create(h->policy, "T1");
+    h->s = stm_session_create(h->policy, "T1");
     assert_non_null(h->s);
-    assert_int_equal(sm_session_set_client(h->s, "192.0.2.1", "40000", "mx.example.net"), 0);
-    assert_int_equal(sm_session_set_server(h->s, "198.51.100.7", "25", "mail.example.org"), 0);
+    assert_int_equal(stm_session_set_client(h->s, "192.0.2.1", "40000", "mx.example.net"), 0);
+    assert_int_equal(stm_session_set_server(h->s, "198.51.100.7", "25", "mail.example.org"), 0);
     h->hooks.ctx = h;
     h->hooks.log = h_log;
     h->hooks.trace = h_trace;
     h->hooks.delegate = h_delegate;
-    h->deleg_result = SM_DELEGATION_RETURNED;
+    h->deleg_result = STM_DELEGATION_RETURNED;
     h->deleg_code = 250;
     h->deleg_reply = "2.0.0 Ok: queued";
 }
@@ -146,45 +146,45 @@ h_load(harness *h, const char *yaml)
 static void
 h_free(harness *h)
 {
-    sm_session_free(h->s);
-    sm_policy_unref(h->policy);
+    stm_session_free(h->s);
+    stm_policy_unref(h->policy);
 }
 
 /* Run STAGE (preq/postq: the end of message) into V. */
 static void
-h_run(harness *h, sm_stage stage, sm_verdict *v)
+h_run(harness *h, stm_stage stage, stm_verdict *v)
 {
-    int rc = stage >= SM_STAGE_PREQ ? sm_engine_run_eom(h->s, &h->hooks, v)
-                                    : sm_engine_run(h->s, stage, &h->hooks, v);
+    int rc = stage >= STM_STAGE_PREQ ? stm_engine_run_eom(h->s, &h->hooks, v)
+                                    : stm_engine_run(h->s, stage, &h->hooks, v);
     assert_int_equal(rc, 0);
 }
 
 /* Walk a session through the stages before STAGE (helo, one transaction, one
  * accepted recipient, a small message), without running rules. */
 static void
-h_prepare(harness *h, sm_stage stage)
+h_prepare(harness *h, stm_stage stage)
 {
-    if (stage >= SM_STAGE_HELO)
-        assert_int_equal(sm_session_set_helo(h->s, "helo.example.net"), 0);
-    if (stage >= SM_STAGE_MAIL)
-        assert_int_equal(sm_session_begin_transaction(h->s, "alice@example.net"), 0);
-    if (stage >= SM_STAGE_RCPT)
-        assert_int_equal(sm_session_set_rcpt(h->s, "bob@example.org"), 0);
-    if (stage >= SM_STAGE_DATA) {
-        assert_int_equal(sm_session_accept_rcpt(h->s), 0);
-        assert_int_equal(sm_session_set_queue_id(h->s, "4QX1"), 0);
+    if (stage >= STM_STAGE_HELO)
+        assert_int_equal(stm_session_set_helo(h->s, "helo.example.net"), 0);
+    if (stage >= STM_STAGE_MAIL)
+        assert_int_equal(stm_session_begin_transaction(h->s, "alice@example.net"), 0);
+    if (stage >= STM_STAGE_RCPT)
+        assert_int_equal(stm_session_set_rcpt(h->s, "bob@example.org"), 0);
+    if (stage >= STM_STAGE_DATA) {
+        assert_int_equal(stm_session_accept_rcpt(h->s), 0);
+        assert_int_equal(stm_session_set_queue_id(h->s, "4QX1"), 0);
     }
-    if (stage >= SM_STAGE_PREQ) {
-        sm_message *m = sm_session_message(h->s);
-        assert_int_equal(sm_message_add_header(m, "Subject", "hello world"), 0);
-        assert_int_equal(sm_message_add_header(m, "X-Spam-Score", "7.5"), 0);
-        assert_int_equal(sm_message_append_body(m, "Hi Bob,\r\nbuy cheap pills\r\n", 27, 0), 0);
+    if (stage >= STM_STAGE_PREQ) {
+        stm_message *m = stm_session_message(h->s);
+        assert_int_equal(stm_message_add_header(m, "Subject", "hello world"), 0);
+        assert_int_equal(stm_message_add_header(m, "X-Spam-Score", "7.5"), 0);
+        assert_int_equal(stm_message_append_body(m, "Hi Bob,\r\nbuy cheap pills\r\n", 27, 0), 0);
     }
 }
 
 /* V must be VERB with reply CODE, ENHANCED and TEXT (NULL: no text). */
 static void
-assert_reply(const sm_verdict *v, sm_verb verb, int code, const char *enhanced, const char *text)
+assert_reply(const stm_verdict *v, stm_verb verb, int code, const char *enhanced, const char *text)
 {
     assert_int_equal(v->verb, verb);
     assert_int_equal(v->code, code);
@@ -196,42 +196,42 @@ assert_reply(const sm_verdict *v, sm_verb verb, int code, const char *enhanced, 
 }
 
 struct verb_case {
-    sm_stage stage;
+    stm_stage stage;
     const char *then;
-    sm_verb verb;
+    stm_verb verb;
     int code;
     const char *enhanced;
     const char *text;
 };
 
 static const struct verb_case verb_cases[] = {
-    {SM_STAGE_CONNECT, "deny", SM_VERB_DENY, 554, "5.7.1", "Access denied"},
-    {SM_STAGE_MAIL, "deny", SM_VERB_DENY, 554, "5.7.1", "Access denied"},
-    {SM_STAGE_PREQ, "deny", SM_VERB_DENY, 554, "5.7.1", "Access denied"},
-    {SM_STAGE_HELO, "info", SM_VERB_INFO, 451, "4.7.1", "Try again later"},
-    {SM_STAGE_CONNECT, "info", SM_VERB_INFO, 451, "4.7.1", "Try again later"},
-    {SM_STAGE_CONNECT, "reject", SM_VERB_REJECT, 521, "5.7.1", "Rejected by policy"},
-    {SM_STAGE_RCPT, "reject", SM_VERB_REJECT, 550, "5.7.1", "Rejected by policy"},
-    {SM_STAGE_CONNECT, "{ reject: \"go away\" }", SM_VERB_REJECT, 521, "5.7.1", "go away"},
-    {SM_STAGE_POSTQ, "{ reject: \"spam from ${client_ip}\" }", SM_VERB_REJECT, 550, "5.7.1",
+    {STM_STAGE_CONNECT, "deny", STM_VERB_DENY, 554, "5.7.1", "Access denied"},
+    {STM_STAGE_MAIL, "deny", STM_VERB_DENY, 554, "5.7.1", "Access denied"},
+    {STM_STAGE_PREQ, "deny", STM_VERB_DENY, 554, "5.7.1", "Access denied"},
+    {STM_STAGE_HELO, "info", STM_VERB_INFO, 451, "4.7.1", "Try again later"},
+    {STM_STAGE_CONNECT, "info", STM_VERB_INFO, 451, "4.7.1", "Try again later"},
+    {STM_STAGE_CONNECT, "reject", STM_VERB_REJECT, 521, "5.7.1", "Rejected by policy"},
+    {STM_STAGE_RCPT, "reject", STM_VERB_REJECT, 550, "5.7.1", "Rejected by policy"},
+    {STM_STAGE_CONNECT, "{ reject: \"go away\" }", STM_VERB_REJECT, 521, "5.7.1", "go away"},
+    {STM_STAGE_POSTQ, "{ reject: \"spam from ${client_ip}\" }", STM_VERB_REJECT, 550, "5.7.1",
      "spam from 192.0.2.1"},
-    {SM_STAGE_CONNECT, "defer", SM_VERB_DEFER, 421, "4.7.0", "Try again later"},
-    {SM_STAGE_HELO, "defer", SM_VERB_DEFER, 451, "4.7.1", "Try again later"},
-    {SM_STAGE_DATA, "{ defer: \"busy\" }", SM_VERB_DEFER, 451, "4.7.1", "busy"},
-    {SM_STAGE_RCPT,
+    {STM_STAGE_CONNECT, "defer", STM_VERB_DEFER, 421, "4.7.0", "Try again later"},
+    {STM_STAGE_HELO, "defer", STM_VERB_DEFER, 451, "4.7.1", "Try again later"},
+    {STM_STAGE_DATA, "{ defer: \"busy\" }", STM_VERB_DEFER, 451, "4.7.1", "busy"},
+    {STM_STAGE_RCPT,
      "{ deny: { code: 550, enhanced: \"5.7.2\", text: \"no ${rcpt} from ${sender}\" } }",
-     SM_VERB_DENY, 550, "5.7.2", "no bob@example.org from alice@example.net"},
-    {SM_STAGE_MAIL, "{ deny: { code: 553 } }", SM_VERB_DENY, 553, "5.7.1", "Access denied"},
-    {SM_STAGE_MAIL, "{ deny: { text: \"nope\" } }", SM_VERB_DENY, 554, "5.7.1", "nope"},
-    {SM_STAGE_MAIL, "{ deny: { enhanced: \"5.1.8\" } }", SM_VERB_DENY, 554, "5.1.8",
+     STM_VERB_DENY, 550, "5.7.2", "no bob@example.org from alice@example.net"},
+    {STM_STAGE_MAIL, "{ deny: { code: 553 } }", STM_VERB_DENY, 553, "5.7.1", "Access denied"},
+    {STM_STAGE_MAIL, "{ deny: { text: \"nope\" } }", STM_VERB_DENY, 554, "5.7.1", "nope"},
+    {STM_STAGE_MAIL, "{ deny: { enhanced: \"5.1.8\" } }", STM_VERB_DENY, 554, "5.1.8",
      "Access denied"},
-    {SM_STAGE_DATA, "{ info: { code: 450, text: \"slow down, ${helo}\" } }", SM_VERB_INFO, 450,
+    {STM_STAGE_DATA, "{ info: { code: 450, text: \"slow down, ${helo}\" } }", STM_VERB_INFO, 450,
      "4.7.1", "slow down, helo.example.net"},
-    {SM_STAGE_CONNECT, "{ info: { code: 421, enhanced: \"4.3.2\" } }", SM_VERB_INFO, 421, "4.3.2",
+    {STM_STAGE_CONNECT, "{ info: { code: 421, enhanced: \"4.3.2\" } }", STM_VERB_INFO, 421, "4.3.2",
      "Try again later"},
-    {SM_STAGE_DATA, "discard", SM_VERB_DISCARD, 0, "", NULL},
-    {SM_STAGE_CONNECT, "accept", SM_VERB_ACCEPT, 0, "", NULL},
-    {SM_STAGE_RCPT, "faccept", SM_VERB_FACCEPT, 0, "", NULL},
+    {STM_STAGE_DATA, "discard", STM_VERB_DISCARD, 0, "", NULL},
+    {STM_STAGE_CONNECT, "accept", STM_VERB_ACCEPT, 0, "", NULL},
+    {STM_STAGE_RCPT, "faccept", STM_VERB_FACCEPT, 0, "", NULL},
 };
 
 /* Every verb gives its reply, with defaults per stage and custom parts. */
@@ -242,12 +242,12 @@ test_verbs(void **state)
         const struct verb_case *c = &verb_cases[i];
         char yaml[1024];
         snprintf(yaml, sizeof yaml, "stages:\n  %s:\n    - rule: r%zu\n      then: %s\n",
-                 sm_stage_name(c->stage), i, c->then);
-        print_message("case %zu: %s at %s\n", i, c->then, sm_stage_name(c->stage));
+                 stm_stage_name(c->stage), i, c->then);
+        print_message("case %zu: %s at %s\n", i, c->then, stm_stage_name(c->stage));
         harness h;
         h_load(&h, yaml);
         h_prepare(&h, c->stage);
-        sm_verdict v;
+        stm_verdict v;
         h_run(&h, c->stage, &v);
         assert_reply(&v, c->verb, c->code, c->enhanced, c->text);
         char name[16];
@@ -255,7 +255,7 @@ test_verbs(void **state)
         assert_string_equal(v.rule, name);
         assert_int_equal(v.stage, c->stage);
         assert_null(v.error);
-        sm_verdict_clear(&v);
+        stm_verdict_clear(&v);
         h_free(&h);
     }
 }
@@ -275,18 +275,18 @@ test_implicit_accept(void **state)
                "    - action: tag\n"
                "      do: [ { set: { tagged: \"yes\" } } ]\n");
     h.hooks.trace = NULL; /* optional */
-    sm_verdict v;
-    h_run(&h, SM_STAGE_CONNECT, &v);
-    assert_int_equal(v.verb, SM_VERB_ACCEPT);
+    stm_verdict v;
+    h_run(&h, STM_STAGE_CONNECT, &v);
+    assert_int_equal(v.verb, STM_VERB_ACCEPT);
     assert_null(v.rule);
     assert_null(v.text);
     assert_int_equal(v.code, 0);
-    assert_string_equal(sm_session_var(h.s, "tagged"), "yes");
-    sm_verdict_clear(&v);
-    h_run(&h, SM_STAGE_HELO, &v); /* no rules at helo */
-    assert_int_equal(v.verb, SM_VERB_ACCEPT);
+    assert_string_equal(stm_session_var(h.s, "tagged"), "yes");
+    stm_verdict_clear(&v);
+    h_run(&h, STM_STAGE_HELO, &v); /* no rules at helo */
+    assert_int_equal(v.verb, STM_VERB_ACCEPT);
     assert_null(v.rule);
-    sm_verdict_clear(&v);
+    stm_verdict_clear(&v);
     h_free(&h);
 }
 
@@ -301,13 +301,13 @@ test_else(void **state)
                "      if: { client_ip: 10.0.0.0/8 }\n"
                "      then: accept\n"
                "      else: { defer: \"who are you, ${client_name}?\" }\n");
-    sm_verdict v;
-    h_run(&h, SM_STAGE_CONNECT, &v);
-    assert_int_equal(v.verb, SM_VERB_DEFER);
+    stm_verdict v;
+    h_run(&h, STM_STAGE_CONNECT, &v);
+    assert_int_equal(v.verb, STM_VERB_DEFER);
     assert_int_equal(v.code, 421);
     assert_string_equal(v.text, "who are you, mx.example.net?");
     assert_string_equal(v.rule, "trusted or not");
-    sm_verdict_clear(&v);
+    stm_verdict_clear(&v);
     h_free(&h);
 }
 
@@ -317,12 +317,12 @@ test_rcpt_per_recipient(void **state)
 {
     static const struct {
         const char *rcpt;
-        sm_verb verb;
+        stm_verb verb;
     } rcpts[] = {
-        {"bob@example.org", SM_VERB_ACCEPT},
-        {"lucifer@satan.org", SM_VERB_DENY},
-        {"carol@EXAMPLE.org", SM_VERB_ACCEPT},
-        {"x@SATAN.ORG", SM_VERB_DENY},
+        {"bob@example.org", STM_VERB_ACCEPT},
+        {"lucifer@satan.org", STM_VERB_DENY},
+        {"carol@EXAMPLE.org", STM_VERB_ACCEPT},
+        {"x@SATAN.ORG", STM_VERB_DENY},
     };
     harness h;
     h_load(&h, "stages:\n"
@@ -334,29 +334,29 @@ test_rcpt_per_recipient(void **state)
                "  data:\n"
                "    - rule: list\n"
                "      then: { defer: \"rcpts ${rcpt}\" }\n");
-    h_prepare(&h, SM_STAGE_MAIL);
+    h_prepare(&h, STM_STAGE_MAIL);
     for (size_t i = 0; i < sizeof rcpts / sizeof rcpts[0]; i++) {
-        sm_verdict v;
-        assert_int_equal(sm_session_set_rcpt(h.s, rcpts[i].rcpt), 0);
-        h_run(&h, SM_STAGE_RCPT, &v);
+        stm_verdict v;
+        assert_int_equal(stm_session_set_rcpt(h.s, rcpts[i].rcpt), 0);
+        h_run(&h, STM_STAGE_RCPT, &v);
         assert_int_equal(v.verb, rcpts[i].verb);
-        if (v.verb == SM_VERB_DENY) {
+        if (v.verb == STM_VERB_DENY) {
             char want[128];
             snprintf(want, sizeof want, "%s is not welcome here.", rcpts[i].rcpt);
             assert_string_equal(v.text, want);
             assert_int_equal(v.code, 550);
         } else {
-            assert_int_equal(sm_session_accept_rcpt(h.s), 0);
+            assert_int_equal(stm_session_accept_rcpt(h.s), 0);
         }
-        sm_verdict_clear(&v);
+        stm_verdict_clear(&v);
     }
-    assert_int_equal(sm_session_rcpt_count(h.s), 2);
-    assert_string_equal(sm_session_rcpt_at(h.s, 0), "bob@example.org");
-    assert_string_equal(sm_session_rcpt_at(h.s, 1), "carol@EXAMPLE.org");
-    sm_verdict v;
-    h_run(&h, SM_STAGE_DATA, &v);
+    assert_int_equal(stm_session_rcpt_count(h.s), 2);
+    assert_string_equal(stm_session_rcpt_at(h.s, 0), "bob@example.org");
+    assert_string_equal(stm_session_rcpt_at(h.s, 1), "carol@EXAMPLE.org");
+    stm_verdict v;
+    h_run(&h, STM_STAGE_DATA, &v);
     assert_string_equal(v.text, "rcpts bob@example.org, carol@EXAMPLE.org");
-    sm_verdict_clear(&v);
+    stm_verdict_clear(&v);
     h_free(&h);
 }
 
@@ -382,23 +382,23 @@ test_accept_ends_stage(void **state)
                "  postq:\n"
                "    - rule: postq\n"
                "      then: { reject: \"postq ran\" }\n");
-    sm_verdict v;
-    h_prepare(&h, SM_STAGE_MAIL);
-    h_run(&h, SM_STAGE_MAIL, &v);
-    assert_int_equal(v.verb, SM_VERB_ACCEPT);
+    stm_verdict v;
+    h_prepare(&h, STM_STAGE_MAIL);
+    h_run(&h, STM_STAGE_MAIL, &v);
+    assert_int_equal(v.verb, STM_VERB_ACCEPT);
     assert_string_equal(v.rule, "ok");
-    sm_verdict_clear(&v);
-    assert_int_equal(sm_session_set_rcpt(h.s, "bob@example.org"), 0);
-    h_run(&h, SM_STAGE_RCPT, &v);
-    assert_int_equal(v.verb, SM_VERB_DENY);
+    stm_verdict_clear(&v);
+    assert_int_equal(stm_session_set_rcpt(h.s, "bob@example.org"), 0);
+    h_run(&h, STM_STAGE_RCPT, &v);
+    assert_int_equal(v.verb, STM_VERB_DENY);
     assert_string_equal(v.rule, "later");
-    sm_verdict_clear(&v);
-    h_run(&h, SM_STAGE_PREQ, &v);
-    assert_int_equal(v.verb, SM_VERB_REJECT);
+    stm_verdict_clear(&v);
+    h_run(&h, STM_STAGE_PREQ, &v);
+    assert_int_equal(v.verb, STM_VERB_REJECT);
     assert_string_equal(v.rule, "postq");
-    assert_int_equal(v.stage, SM_STAGE_POSTQ);
+    assert_int_equal(v.stage, STM_STAGE_POSTQ);
     assert_string_equal(v.text, "postq ran");
-    sm_verdict_clear(&v);
+    stm_verdict_clear(&v);
     assert_null(strstr(h.trace, "preq never"));
     assert_null(strstr(h.trace, "rule never"));
     h_free(&h);
@@ -427,23 +427,23 @@ test_faccept_connection(void **state)
 {
     harness h;
     h_load(&h, all_stages_yaml);
-    assert_int_equal(sm_session_set_client(h.s, "192.0.2.9", "1", "a.trusted.example"), 0);
-    sm_verdict v;
-    h_run(&h, SM_STAGE_CONNECT, &v);
-    assert_int_equal(v.verb, SM_VERB_FACCEPT);
+    assert_int_equal(stm_session_set_client(h.s, "192.0.2.9", "1", "a.trusted.example"), 0);
+    stm_verdict v;
+    h_run(&h, STM_STAGE_CONNECT, &v);
+    assert_int_equal(v.verb, STM_VERB_FACCEPT);
     assert_string_equal(v.rule, "c");
-    sm_verdict_clear(&v);
+    stm_verdict_clear(&v);
     for (int t = 0; t < 2; t++) { /* two transactions */
-        assert_int_equal(sm_session_begin_transaction(h.s, "x@example.net"), 0);
-        for (sm_stage st = SM_STAGE_HELO; st <= SM_STAGE_PREQ; st++) {
-            if (st == SM_STAGE_RCPT)
-                assert_int_equal(sm_session_set_rcpt(h.s, "bob@example.org"), 0);
+        assert_int_equal(stm_session_begin_transaction(h.s, "x@example.net"), 0);
+        for (stm_stage st = STM_STAGE_HELO; st <= STM_STAGE_PREQ; st++) {
+            if (st == STM_STAGE_RCPT)
+                assert_int_equal(stm_session_set_rcpt(h.s, "bob@example.org"), 0);
             h_run(&h, st, &v);
-            assert_int_equal(v.verb, SM_VERB_ACCEPT);
+            assert_int_equal(v.verb, STM_VERB_ACCEPT);
             assert_null(v.rule);
-            sm_verdict_clear(&v);
+            stm_verdict_clear(&v);
         }
-        sm_session_end_transaction(h.s);
+        stm_session_end_transaction(h.s);
     }
     assert_non_null(strstr(h.trace, "skipped faccept for the connection"));
     assert_null(strstr(h.trace, "rule h "));
@@ -457,34 +457,34 @@ test_faccept_message(void **state)
 {
     harness h;
     h_load(&h, all_stages_yaml);
-    sm_verdict v;
-    h_run(&h, SM_STAGE_CONNECT, &v);
-    assert_int_equal(v.verb, SM_VERB_ACCEPT);
-    sm_verdict_clear(&v);
-    assert_int_equal(sm_session_begin_transaction(h.s, "vip@example.net"), 0);
-    h_run(&h, SM_STAGE_MAIL, &v);
-    assert_int_equal(v.verb, SM_VERB_FACCEPT);
+    stm_verdict v;
+    h_run(&h, STM_STAGE_CONNECT, &v);
+    assert_int_equal(v.verb, STM_VERB_ACCEPT);
+    stm_verdict_clear(&v);
+    assert_int_equal(stm_session_begin_transaction(h.s, "vip@example.net"), 0);
+    h_run(&h, STM_STAGE_MAIL, &v);
+    assert_int_equal(v.verb, STM_VERB_FACCEPT);
     assert_string_equal(v.rule, "m");
-    sm_verdict_clear(&v);
-    assert_int_equal(sm_session_set_rcpt(h.s, "bob@example.org"), 0);
-    h_run(&h, SM_STAGE_RCPT, &v);
-    assert_int_equal(v.verb, SM_VERB_ACCEPT);
+    stm_verdict_clear(&v);
+    assert_int_equal(stm_session_set_rcpt(h.s, "bob@example.org"), 0);
+    h_run(&h, STM_STAGE_RCPT, &v);
+    assert_int_equal(v.verb, STM_VERB_ACCEPT);
     assert_null(v.rule);
-    sm_verdict_clear(&v);
-    h_run(&h, SM_STAGE_PREQ, &v);
-    assert_int_equal(v.verb, SM_VERB_ACCEPT);
-    sm_verdict_clear(&v);
+    stm_verdict_clear(&v);
+    h_run(&h, STM_STAGE_PREQ, &v);
+    assert_int_equal(v.verb, STM_VERB_ACCEPT);
+    stm_verdict_clear(&v);
     assert_non_null(strstr(h.trace, "skipped faccept for the message"));
     /* The next message is judged again. */
-    assert_int_equal(sm_session_begin_transaction(h.s, "other@example.net"), 0);
-    h_run(&h, SM_STAGE_MAIL, &v);
-    assert_int_equal(v.verb, SM_VERB_ACCEPT);
+    assert_int_equal(stm_session_begin_transaction(h.s, "other@example.net"), 0);
+    h_run(&h, STM_STAGE_MAIL, &v);
+    assert_int_equal(v.verb, STM_VERB_ACCEPT);
     assert_null(v.rule);
-    sm_verdict_clear(&v);
-    assert_int_equal(sm_session_set_rcpt(h.s, "bob@example.org"), 0);
-    h_run(&h, SM_STAGE_RCPT, &v);
-    assert_int_equal(v.verb, SM_VERB_DENY);
-    sm_verdict_clear(&v);
+    stm_verdict_clear(&v);
+    assert_int_equal(stm_session_set_rcpt(h.s, "bob@example.org"), 0);
+    h_run(&h, STM_STAGE_RCPT, &v);
+    assert_int_equal(v.verb, STM_VERB_DENY);
+    stm_verdict_clear(&v);
     h_free(&h);
 }
 
@@ -507,63 +507,63 @@ test_quarantine(void **state)
                "      if: { size: \">1M\" }\n"
                "      then: { quarantine: big }\n"
                "  postq:\n    - rule: q\n      then: deny\n");
-    sm_verdict v;
-    h_prepare(&h, SM_STAGE_MAIL);
-    assert_int_equal(sm_session_set_rcpt(h.s, "trap@example.org"), 0);
-    h_run(&h, SM_STAGE_RCPT, &v);
-    assert_int_equal(v.verb, SM_VERB_QUARANTINE);
+    stm_verdict v;
+    h_prepare(&h, STM_STAGE_MAIL);
+    assert_int_equal(stm_session_set_rcpt(h.s, "trap@example.org"), 0);
+    h_run(&h, STM_STAGE_RCPT, &v);
+    assert_int_equal(v.verb, STM_VERB_QUARANTINE);
     assert_string_equal(v.queue, "traps");
     assert_string_equal(v.rule, "spamtrap");
-    sm_verdict_clear(&v);
-    assert_int_equal(sm_session_accept_rcpt(h.s), 0);
-    assert_int_equal(sm_session_set_rcpt(h.s, "bob@example.org"), 0);
-    h_run(&h, SM_STAGE_RCPT, &v); /* "after" would deny: skipped */
-    assert_int_equal(v.verb, SM_VERB_ACCEPT);
+    stm_verdict_clear(&v);
+    assert_int_equal(stm_session_accept_rcpt(h.s), 0);
+    assert_int_equal(stm_session_set_rcpt(h.s, "bob@example.org"), 0);
+    h_run(&h, STM_STAGE_RCPT, &v); /* "after" would deny: skipped */
+    assert_int_equal(v.verb, STM_VERB_ACCEPT);
     assert_null(v.rule);
-    sm_verdict_clear(&v);
-    h_run(&h, SM_STAGE_DATA, &v);
-    assert_int_equal(v.verb, SM_VERB_ACCEPT);
-    sm_verdict_clear(&v);
-    h_run(&h, SM_STAGE_PREQ, &v);
-    assert_int_equal(v.verb, SM_VERB_QUARANTINE);
+    stm_verdict_clear(&v);
+    h_run(&h, STM_STAGE_DATA, &v);
+    assert_int_equal(v.verb, STM_VERB_ACCEPT);
+    stm_verdict_clear(&v);
+    h_run(&h, STM_STAGE_PREQ, &v);
+    assert_int_equal(v.verb, STM_VERB_QUARANTINE);
     assert_string_equal(v.queue, "traps");
     assert_string_equal(v.rule, "spamtrap");
-    assert_int_equal(v.stage, SM_STAGE_RCPT);
-    sm_verdict_clear(&v);
+    assert_int_equal(v.stage, STM_STAGE_RCPT);
+    stm_verdict_clear(&v);
     assert_null(strstr(h.trace, "rule after"));
     assert_null(strstr(h.trace, "rule big"));
     assert_null(strstr(h.trace, "rule q "));
 
     /* A new message: nothing pending; a quarantine at preq skips postq. */
-    assert_int_equal(sm_session_begin_transaction(h.s, "a@example.net"), 0);
-    assert_int_equal(sm_session_set_rcpt(h.s, "bob@example.org"), 0);
-    assert_int_equal(sm_session_accept_rcpt(h.s), 0);
+    assert_int_equal(stm_session_begin_transaction(h.s, "a@example.net"), 0);
+    assert_int_equal(stm_session_set_rcpt(h.s, "bob@example.org"), 0);
+    assert_int_equal(stm_session_accept_rcpt(h.s), 0);
     static char big[2 * 1024 * 1024];
     memset(big, 'x', sizeof big);
-    sm_message_append_body(sm_session_message(h.s), big, sizeof big, 0);
+    stm_message_append_body(stm_session_message(h.s), big, sizeof big, 0);
     h.trace[0] = '\0';
-    h_run(&h, SM_STAGE_PREQ, &v);
-    assert_int_equal(v.verb, SM_VERB_QUARANTINE);
+    h_run(&h, STM_STAGE_PREQ, &v);
+    assert_int_equal(v.verb, STM_VERB_QUARANTINE);
     assert_string_equal(v.queue, "big");
     assert_string_equal(v.rule, "big");
-    assert_int_equal(v.stage, SM_STAGE_PREQ);
-    sm_verdict_clear(&v);
+    assert_int_equal(v.stage, STM_STAGE_PREQ);
+    stm_verdict_clear(&v);
     assert_null(strstr(h.trace, "rule q "));
     h_free(&h);
 }
 
 struct on_error_case {
     const char *on_error;
-    sm_verb verb;
+    stm_verb verb;
     int code;
     const char *enhanced;
     const char *text;
 };
 
 static const struct on_error_case on_error_cases[] = {
-    {"tempfail", SM_VERB_DEFER, 451, "4.3.0", "Temporary local error, try again later"},
-    {"accept", SM_VERB_ACCEPT, 0, "", NULL},
-    {"reject", SM_VERB_REJECT, 550, "5.3.0", "Message rejected after a local error"},
+    {"tempfail", STM_VERB_DEFER, 451, "4.3.0", "Temporary local error, try again later"},
+    {"accept", STM_VERB_ACCEPT, 0, "", NULL},
+    {"reject", STM_VERB_REJECT, 550, "5.3.0", "Message rejected after a local error"},
 };
 
 /* A body condition on a body too large to keep fails: on_error decides.
@@ -586,21 +586,21 @@ test_on_error(void **state)
                  c->on_error);
         harness h;
         h_load(&h, yaml);
-        h_prepare(&h, SM_STAGE_DATA);
-        sm_message *m = sm_session_message(h.s);
-        const uint64_t limit = sm_policy_milter(h.policy)->max_message_size;
+        h_prepare(&h, STM_STAGE_DATA);
+        stm_message *m = stm_session_message(h.s);
+        const uint64_t limit = stm_policy_milter(h.policy)->max_message_size;
         assert_int_equal(limit, 10);
-        assert_int_equal(sm_message_append_body(m, "buy cheap pills now", 19, limit), 0);
+        assert_int_equal(stm_message_append_body(m, "buy cheap pills now", 19, limit), 0);
         assert_true(m->truncated);
-        sm_verdict v;
-        h_run(&h, SM_STAGE_PREQ, &v);
+        stm_verdict v;
+        h_run(&h, STM_STAGE_PREQ, &v);
         assert_reply(&v, c->verb, c->code, c->enhanced, c->text);
         assert_string_equal(v.rule, "pills");
         assert_non_null(v.error);
         assert_non_null(strstr(v.error, "max_message_size"));
         assert_non_null(strstr(h.log, "postq pills: rule failed:"));
         assert_null(strstr(h.trace, "rule after")); /* the stage stopped */
-        sm_verdict_clear(&v);
+        stm_verdict_clear(&v);
         h_free(&h);
     }
 }
@@ -614,15 +614,15 @@ test_on_error_set_sender_ip(void **state)
                "  connect:\n"
                "    - action: from name\n"
                "      do: [ { set_sender_ip: \"${client_name}\" } ]\n");
-    sm_verdict v;
-    h_run(&h, SM_STAGE_CONNECT, &v);
-    assert_int_equal(v.verb, SM_VERB_DEFER);
+    stm_verdict v;
+    h_run(&h, STM_STAGE_CONNECT, &v);
+    assert_int_equal(v.verb, STM_VERB_DEFER);
     assert_int_equal(v.code, 421);
     assert_string_equal(v.enhanced, "4.3.0");
     assert_string_equal(v.rule, "from name");
     assert_string_equal(v.error, "set_sender_ip: \"mx.example.net\" is not an IP address");
-    assert_string_equal(sm_session_client_ip(h.s), "192.0.2.1"); /* unchanged */
-    sm_verdict_clear(&v);
+    assert_string_equal(stm_session_client_ip(h.s), "192.0.2.1"); /* unchanged */
+    stm_verdict_clear(&v);
     h_free(&h);
 
     h_load(&h, "stages:\n"
@@ -630,11 +630,11 @@ test_on_error_set_sender_ip(void **state)
                "    - rule: from helo\n"
                "      do: [ { set_sender_ip: \"${helo}\" } ]\n"
                "      then: deny\n");
-    assert_int_equal(sm_session_set_helo(h.s, "not an address"), 0);
-    h_run(&h, SM_STAGE_HELO, &v);
-    assert_int_equal(v.verb, SM_VERB_DEFER);
+    assert_int_equal(stm_session_set_helo(h.s, "not an address"), 0);
+    h_run(&h, STM_STAGE_HELO, &v);
+    assert_int_equal(v.verb, STM_VERB_DEFER);
     assert_int_equal(v.code, 451);
-    sm_verdict_clear(&v);
+    stm_verdict_clear(&v);
     h_free(&h);
 
     /* on_error: reject follows the reject verb: 521 at connect, 550 later. */
@@ -647,14 +647,14 @@ test_on_error_set_sender_ip(void **state)
                                         "    - action: from helo\n"
                                         "      do: [ { set_sender_ip: \"${helo}\" } ]\n";
     h_load(&h, reject_policy);
-    h_run(&h, SM_STAGE_CONNECT, &v);
-    assert_reply(&v, SM_VERB_REJECT, 521, "5.3.0", "Message rejected after a local error");
-    sm_verdict_clear(&v);
-    assert_int_equal(sm_session_set_client(h.s, "192.0.2.1", "1", "192.0.2.9"), 0);
-    assert_int_equal(sm_session_set_helo(h.s, "not an address"), 0);
-    h_run(&h, SM_STAGE_HELO, &v);
-    assert_reply(&v, SM_VERB_REJECT, 550, "5.3.0", "Message rejected after a local error");
-    sm_verdict_clear(&v);
+    h_run(&h, STM_STAGE_CONNECT, &v);
+    assert_reply(&v, STM_VERB_REJECT, 521, "5.3.0", "Message rejected after a local error");
+    stm_verdict_clear(&v);
+    assert_int_equal(stm_session_set_client(h.s, "192.0.2.1", "1", "192.0.2.9"), 0);
+    assert_int_equal(stm_session_set_helo(h.s, "not an address"), 0);
+    h_run(&h, STM_STAGE_HELO, &v);
+    assert_reply(&v, STM_VERB_REJECT, 550, "5.3.0", "Message rejected after a local error");
+    stm_verdict_clear(&v);
     h_free(&h);
 }
 
@@ -684,24 +684,24 @@ test_effects(void **state)
         "    - action: literal\n"
         "      do: [ { set_sender_ip: \"203.0.113.${var.n}\" } ]\n");
     /* 64:ff9b::c000:201 is 192.0.2.1 behind NAT64. */
-    assert_int_equal(sm_session_set_client(h.s, "64:ff9b::c000:201", "5", NULL), 0);
-    sm_verdict v;
-    h_run(&h, SM_STAGE_CONNECT, &v);
-    assert_int_equal(v.verb, SM_VERB_ACCEPT);
-    sm_verdict_clear(&v);
-    assert_string_equal(sm_session_client_ip(h.s), "192.0.2.1");
-    assert_string_equal(sm_session_var(h.s, "origin"), "192.0.2.1");
+    assert_int_equal(stm_session_set_client(h.s, "64:ff9b::c000:201", "5", NULL), 0);
+    stm_verdict v;
+    h_run(&h, STM_STAGE_CONNECT, &v);
+    assert_int_equal(v.verb, STM_VERB_ACCEPT);
+    stm_verdict_clear(&v);
+    assert_string_equal(stm_session_client_ip(h.s), "192.0.2.1");
+    assert_string_equal(stm_session_var(h.s, "origin"), "192.0.2.1");
     assert_string_equal(h.log, "connect tag: connect from 192.0.2.1 port 5\n");
     assert_non_null(strstr(h.trace, "effect set_sender_ip 192.0.2.1\n"));
     assert_non_null(strstr(h.trace, "effect add_header X-Client: 192.0.2.1\n"));
     assert_non_null(strstr(h.trace, "effect set origin=192.0.2.1\n"));
 
-    assert_int_equal(sm_session_begin_transaction(h.s, ""), 0);
-    h_run(&h, SM_STAGE_MAIL, &v);
-    assert_int_equal(v.verb, SM_VERB_ACCEPT);
-    sm_verdict_clear(&v);
+    assert_int_equal(stm_session_begin_transaction(h.s, ""), 0);
+    h_run(&h, STM_STAGE_MAIL, &v);
+    assert_int_equal(v.verb, STM_VERB_ACCEPT);
+    stm_verdict_clear(&v);
     size_t n;
-    const sm_header *hd = sm_session_added_headers(h.s, &n);
+    const stm_header *hd = stm_session_added_headers(h.s, &n);
     assert_int_equal(n, 2);
     assert_string_equal(hd[0].name, "X-Client");
     assert_string_equal(hd[0].value, "192.0.2.1");
@@ -709,27 +709,27 @@ test_effects(void **state)
     assert_string_equal(hd[1].value, "<> via 192.0.2.1");
 
     /* A literal (interpolated) address; later rules see it. */
-    assert_int_equal(sm_session_set_var(h.s, "n", "7"), 0);
-    assert_int_equal(sm_session_set_rcpt(h.s, "bob@example.org"), 0);
-    h_run(&h, SM_STAGE_RCPT, &v);
-    sm_verdict_clear(&v);
-    assert_string_equal(sm_session_client_ip(h.s), "203.0.113.7");
-    assert_int_equal(sm_session_begin_transaction(h.s, "a@b.example"), 0);
-    h_run(&h, SM_STAGE_MAIL, &v);
-    assert_int_equal(v.verb, SM_VERB_DENY);
+    assert_int_equal(stm_session_set_var(h.s, "n", "7"), 0);
+    assert_int_equal(stm_session_set_rcpt(h.s, "bob@example.org"), 0);
+    h_run(&h, STM_STAGE_RCPT, &v);
+    stm_verdict_clear(&v);
+    assert_string_equal(stm_session_client_ip(h.s), "203.0.113.7");
+    assert_int_equal(stm_session_begin_transaction(h.s, "a@b.example"), 0);
+    h_run(&h, STM_STAGE_MAIL, &v);
+    assert_int_equal(v.verb, STM_VERB_DENY);
     assert_string_equal(v.rule, "relay");
-    sm_verdict_clear(&v);
+    stm_verdict_clear(&v);
     h_free(&h);
 
     /* nat64 on an address outside 64:ff9b::/96: unchanged, nothing logged. */
     h_load(&h,
            "stages:\n  connect:\n    - action: nat64\n      do: [ { set_sender_ip: nat64 } ]\n");
-    assert_int_equal(sm_session_set_client(h.s, "2001:db8::1", "5", NULL), 0);
-    h_run(&h, SM_STAGE_CONNECT, &v);
-    assert_int_equal(v.verb, SM_VERB_ACCEPT);
+    assert_int_equal(stm_session_set_client(h.s, "2001:db8::1", "5", NULL), 0);
+    h_run(&h, STM_STAGE_CONNECT, &v);
+    assert_int_equal(v.verb, STM_VERB_ACCEPT);
     assert_null(v.error);
-    sm_verdict_clear(&v);
-    assert_string_equal(sm_session_client_ip(h.s), "2001:db8::1");
+    stm_verdict_clear(&v);
+    assert_string_equal(stm_session_client_ip(h.s), "2001:db8::1");
     assert_int_equal(h.nlogs, 0);
     h_free(&h);
 }
@@ -748,26 +748,26 @@ test_helo_again(void **state)
                "  helo:\n"
                "    - action: greet\n"
                "      do: [ { add_header: { name: X-Helo, value: \"${helo}\" } } ]\n");
-    sm_verdict v;
-    h_run(&h, SM_STAGE_CONNECT, &v);
-    sm_verdict_clear(&v);
+    stm_verdict v;
+    h_run(&h, STM_STAGE_CONNECT, &v);
+    stm_verdict_clear(&v);
     static const char *const helos[] = {"first.example", "second.example", "third.example"};
     for (size_t i = 0; i < 3; i++) {
-        assert_int_equal(sm_session_set_helo(h.s, helos[i]), 0);
-        h_run(&h, SM_STAGE_HELO, &v);
-        assert_int_equal(v.verb, SM_VERB_ACCEPT);
-        sm_verdict_clear(&v);
+        assert_int_equal(stm_session_set_helo(h.s, helos[i]), 0);
+        h_run(&h, STM_STAGE_HELO, &v);
+        assert_int_equal(v.verb, STM_VERB_ACCEPT);
+        stm_verdict_clear(&v);
     }
     for (int msg = 0; msg < 2; msg++) {
-        assert_int_equal(sm_session_begin_transaction(h.s, "a@b.example"), 0);
+        assert_int_equal(stm_session_begin_transaction(h.s, "a@b.example"), 0);
         size_t n;
-        const sm_header *hd = sm_session_added_headers(h.s, &n);
+        const stm_header *hd = stm_session_added_headers(h.s, &n);
         assert_int_equal(n, 2);
         assert_string_equal(hd[0].name, "X-Conn");
         assert_string_equal(hd[0].value, "192.0.2.1");
         assert_string_equal(hd[1].name, "X-Helo");
         assert_string_equal(hd[1].value, "third.example");
-        sm_session_end_transaction(h.s);
+        stm_session_end_transaction(h.s);
     }
     h_free(&h);
 }
@@ -784,17 +784,17 @@ test_vars_across_transactions(void **state)
                "      then: { defer: \"one at a time, ${sender}\" }\n"
                "    - action: remember\n"
                "      do: [ { set: { seen: \"yes\" } } ]\n");
-    sm_verdict v;
-    assert_int_equal(sm_session_begin_transaction(h.s, "a@example.net"), 0);
-    h_run(&h, SM_STAGE_MAIL, &v);
-    assert_int_equal(v.verb, SM_VERB_ACCEPT);
-    sm_verdict_clear(&v);
-    sm_session_end_transaction(h.s);
-    assert_int_equal(sm_session_begin_transaction(h.s, "b@example.net"), 0);
-    h_run(&h, SM_STAGE_MAIL, &v);
-    assert_int_equal(v.verb, SM_VERB_DEFER);
+    stm_verdict v;
+    assert_int_equal(stm_session_begin_transaction(h.s, "a@example.net"), 0);
+    h_run(&h, STM_STAGE_MAIL, &v);
+    assert_int_equal(v.verb, STM_VERB_ACCEPT);
+    stm_verdict_clear(&v);
+    stm_session_end_transaction(h.s);
+    assert_int_equal(stm_session_begin_transaction(h.s, "b@example.net"), 0);
+    h_run(&h, STM_STAGE_MAIL, &v);
+    assert_int_equal(v.verb, STM_VERB_DEFER);
     assert_string_equal(v.text, "one at a time, b@example.net");
-    sm_verdict_clear(&v);
+    stm_verdict_clear(&v);
     h_free(&h);
 }
 
@@ -809,31 +809,31 @@ test_interpolation(void **state)
                "      then: { deny: { text: \"${client_ip}|${client_port}|${client_name}|"
                "${server_ip}|${server_port}|${server_id}|${id}|${queue_id}|${helo}|${sender}|"
                "${rcpt}|${var.v}|${reply}|$$\" } }\n");
-    h_prepare(&h, SM_STAGE_PREQ);
-    assert_int_equal(sm_session_set_var(h.s, "v", "val"), 0);
-    sm_verdict v;
-    h_run(&h, SM_STAGE_PREQ, &v);
+    h_prepare(&h, STM_STAGE_PREQ);
+    assert_int_equal(stm_session_set_var(h.s, "v", "val"), 0);
+    stm_verdict v;
+    h_run(&h, STM_STAGE_PREQ, &v);
     assert_string_equal(v.text, "192.0.2.1|40000|mx.example.net|198.51.100.7|25|"
                                 "mail.example.org|T1|4QX1|helo.example.net|alice@example.net|"
                                 "bob@example.org|val||$");
-    sm_verdict_clear(&v);
+    stm_verdict_clear(&v);
     h_free(&h);
 
     /* A reply text is one line: control characters become spaces, and it is
      * capped at 450 bytes so code, enhanced code and text fit 512. */
     h_load(&h, "stages:\n  helo:\n    - rule: r\n      then: { defer: \"[${helo}]\" }\n");
-    assert_int_equal(sm_session_set_helo(h.s, "a\r\nb"), 0);
-    h_run(&h, SM_STAGE_HELO, &v);
+    assert_int_equal(stm_session_set_helo(h.s, "a\r\nb"), 0);
+    h_run(&h, STM_STAGE_HELO, &v);
     assert_string_equal(v.text, "[a  b]");
-    sm_verdict_clear(&v);
+    stm_verdict_clear(&v);
     char big[2000];
     memset(big, 'h', sizeof big - 1);
     big[sizeof big - 1] = '\0';
-    assert_int_equal(sm_session_set_helo(h.s, big), 0);
-    h_run(&h, SM_STAGE_HELO, &v);
+    assert_int_equal(stm_session_set_helo(h.s, big), 0);
+    h_run(&h, STM_STAGE_HELO, &v);
     assert_int_equal(strlen(v.text), 450);
     assert_int_equal(v.text[0], '[');
-    sm_verdict_clear(&v);
+    stm_verdict_clear(&v);
     h_free(&h);
 }
 
@@ -913,16 +913,16 @@ test_conditions(void **state)
         print_message("case %zu: %s\n", i, c->cond);
         harness h;
         h_load(&h, yaml);
-        h_prepare(&h, SM_STAGE_PREQ);
-        assert_int_equal(sm_session_set_rcpt(h.s, "carol@other.example"), 0);
-        assert_int_equal(sm_session_accept_rcpt(h.s), 0);
-        assert_int_equal(sm_session_set_macro(h.s, "{auth_authen}", "alice"), 0);
-        assert_int_equal(sm_session_set_macro(h.s, "{tls_version}", "TLSv1.3"), 0);
-        assert_int_equal(sm_session_set_var(h.s, "v", "val"), 0);
-        sm_verdict v;
-        h_run(&h, SM_STAGE_PREQ, &v);
-        assert_int_equal(v.verb, c->match ? SM_VERB_DENY : SM_VERB_ACCEPT);
-        sm_verdict_clear(&v);
+        h_prepare(&h, STM_STAGE_PREQ);
+        assert_int_equal(stm_session_set_rcpt(h.s, "carol@other.example"), 0);
+        assert_int_equal(stm_session_accept_rcpt(h.s), 0);
+        assert_int_equal(stm_session_set_macro(h.s, "{auth_authen}", "alice"), 0);
+        assert_int_equal(stm_session_set_macro(h.s, "{tls_version}", "TLSv1.3"), 0);
+        assert_int_equal(stm_session_set_var(h.s, "v", "val"), 0);
+        stm_verdict v;
+        h_run(&h, STM_STAGE_PREQ, &v);
+        assert_int_equal(v.verb, c->match ? STM_VERB_DENY : STM_VERB_ACCEPT);
+        stm_verdict_clear(&v);
         h_free(&h);
     }
 }
@@ -950,16 +950,16 @@ test_conditions_edges(void **state)
         print_message("case %zu: %s\n", i, cases[i].cond);
         harness h;
         h_load(&h, yaml);
-        assert_int_equal(sm_session_begin_transaction(h.s, ""), 0);
-        assert_int_equal(sm_session_set_macro(h.s, "auth_authen", ""), 0);
-        assert_int_equal(sm_session_set_macro(h.s, "cipher", ""), 0);
-        assert_int_equal(sm_session_set_rcpt(h.s, "bob@example.org"), 0);
-        assert_int_equal(sm_session_accept_rcpt(h.s), 0);
-        assert_int_equal(sm_session_set_rcpt(h.s, "carol@example.org"), 0);
-        sm_verdict v;
-        h_run(&h, SM_STAGE_RCPT, &v);
-        assert_int_equal(v.verb, cases[i].match ? SM_VERB_DENY : SM_VERB_ACCEPT);
-        sm_verdict_clear(&v);
+        assert_int_equal(stm_session_begin_transaction(h.s, ""), 0);
+        assert_int_equal(stm_session_set_macro(h.s, "auth_authen", ""), 0);
+        assert_int_equal(stm_session_set_macro(h.s, "cipher", ""), 0);
+        assert_int_equal(stm_session_set_rcpt(h.s, "bob@example.org"), 0);
+        assert_int_equal(stm_session_accept_rcpt(h.s), 0);
+        assert_int_equal(stm_session_set_rcpt(h.s, "carol@example.org"), 0);
+        stm_verdict v;
+        h_run(&h, STM_STAGE_RCPT, &v);
+        assert_int_equal(v.verb, cases[i].match ? STM_VERB_DENY : STM_VERB_ACCEPT);
+        stm_verdict_clear(&v);
         h_free(&h);
     }
 }
@@ -999,11 +999,11 @@ test_conditions_edges(void **state)
 struct delegate_case {
     const char *on_failure;
     int rc;
-    sm_delegation_result result;
+    stm_delegation_result result;
     const char *reply;
     const char *header;
     const char *body;
-    sm_verb verb;
+    stm_verb verb;
     const char *rule;
     int code;
     const char *enhanced;
@@ -1012,28 +1012,28 @@ struct delegate_case {
 
 static const struct delegate_case delegate_cases[] = {
     /* Returned clean: no nested decision, on to postq. */
-    {"tempfail", 0, SM_DELEGATION_RETURNED, "2.0.0 Ok: queued", "X-Virus-Scanned: ClamAV", NULL,
-     SM_VERB_DEFER, "postq", 451, "4.7.1", "postq ran"},
+    {"tempfail", 0, STM_DELEGATION_RETURNED, "2.0.0 Ok: queued", "X-Virus-Scanned: ClamAV", NULL,
+     STM_VERB_DEFER, "postq", 451, "4.7.1", "postq ran"},
     /* Returned infected: the nested rule sees the returned copy. */
-    {"tempfail", 0, SM_DELEGATION_RETURNED, "Ok", "X-Virus-Infected: Virus Detected!", NULL,
-     SM_VERB_QUARANTINE, "infected", 0, "", NULL},
+    {"tempfail", 0, STM_DELEGATION_RETURNED, "Ok", "X-Virus-Infected: Virus Detected!", NULL,
+     STM_VERB_QUARANTINE, "infected", 0, "", NULL},
     /* The returned body is what body conditions see. */
-    {"tempfail", 0, SM_DELEGATION_RETURNED, "Ok", NULL, "SPAM REPORT\r\n", SM_VERB_REJECT, "spammy",
+    {"tempfail", 0, STM_DELEGATION_RETURNED, "Ok", NULL, "SPAM REPORT\r\n", STM_VERB_REJECT, "spammy",
      550, "5.7.1", "spam"},
-    {"tempfail", 0, SM_DELEGATION_DROPPED, "Virus Detected; Discarded Email", NULL, NULL,
-     SM_VERB_QUARANTINE, "infected", 0, "", NULL},
-    {"tempfail", 0, SM_DELEGATION_REJECTED, "Virus Detected; Content Rejected", NULL, NULL,
-     SM_VERB_DENY, "scanner refused", 550, "5.7.1", "Virus Detected; Content Rejected"},
+    {"tempfail", 0, STM_DELEGATION_DROPPED, "Virus Detected; Discarded Email", NULL, NULL,
+     STM_VERB_QUARANTINE, "infected", 0, "", NULL},
+    {"tempfail", 0, STM_DELEGATION_REJECTED, "Virus Detected; Content Rejected", NULL, NULL,
+     STM_VERB_DENY, "scanner refused", 550, "5.7.1", "Virus Detected; Content Rejected"},
     /* Failed: on_failure decides. */
-    {"tempfail", 0, SM_DELEGATION_FAILED, NULL, NULL, NULL, SM_VERB_DEFER, "check email for virus",
+    {"tempfail", 0, STM_DELEGATION_FAILED, NULL, NULL, NULL, STM_VERB_DEFER, "check email for virus",
      451, "4.3.0", "Content scanner scan unavailable, try again later"},
-    {"tempfail", -1, SM_DELEGATION_NONE, NULL, NULL, NULL, SM_VERB_DEFER, "check email for virus",
+    {"tempfail", -1, STM_DELEGATION_NONE, NULL, NULL, NULL, STM_VERB_DEFER, "check email for virus",
      451, "4.3.0", "Content scanner scan unavailable, try again later"},
-    {"accept", 0, SM_DELEGATION_FAILED, NULL, NULL, NULL, SM_VERB_DEFER, "postq", 451, "4.7.1",
+    {"accept", 0, STM_DELEGATION_FAILED, NULL, NULL, NULL, STM_VERB_DEFER, "postq", 451, "4.7.1",
      "postq ran"}, /* accept ends preq; postq still runs */
-    {"reject", 0, SM_DELEGATION_FAILED, NULL, NULL, NULL, SM_VERB_REJECT, "check email for virus",
+    {"reject", 0, STM_DELEGATION_FAILED, NULL, NULL, NULL, STM_VERB_REJECT, "check email for virus",
      550, "5.7.1", "Content scanner scan failed, message rejected"},
-    {"continue", 0, SM_DELEGATION_FAILED, NULL, NULL, NULL, SM_VERB_DEFER, "postq", 451, "4.7.1",
+    {"continue", 0, STM_DELEGATION_FAILED, NULL, NULL, NULL, STM_VERB_DEFER, "postq", 451, "4.7.1",
      "postq ran"},
 };
 
@@ -1048,30 +1048,30 @@ test_delegate(void **state)
         print_message("case %zu\n", i);
         harness h;
         h_load(&h, yaml);
-        h_prepare(&h, SM_STAGE_PREQ);
+        h_prepare(&h, STM_STAGE_PREQ);
         h.deleg_rc = c->rc;
         h.deleg_result = c->result;
         h.deleg_reply = c->reply;
         h.deleg_header = c->header;
         h.deleg_body = c->body;
-        sm_verdict v;
-        h_run(&h, SM_STAGE_PREQ, &v);
+        stm_verdict v;
+        h_run(&h, STM_STAGE_PREQ, &v);
         assert_int_equal(h.deleg_calls, 1);
         assert_string_equal(h.deleg_seen_rcpts, "bob@example.org");
         assert_reply(&v, c->verb, c->code, c->enhanced, c->text);
         assert_string_equal(v.rule, c->rule);
-        if (c->verb == SM_VERB_QUARANTINE)
+        if (c->verb == STM_VERB_QUARANTINE)
             assert_string_equal(v.queue, "virus_q");
         size_t n;
-        const sm_delegation_record *r = sm_session_delegations(h.s, &n);
+        const stm_delegation_record *r = stm_session_delegations(h.s, &n);
         assert_int_equal(n, 1);
         assert_string_equal(r[0].service->name, "scan");
-        assert_int_equal(r[0].delegation.result, c->rc < 0 ? SM_DELEGATION_FAILED : c->result);
-        if (c->result == SM_DELEGATION_RETURNED && c->header && strstr(c->header, "Scanned"))
+        assert_int_equal(r[0].delegation.result, c->rc < 0 ? STM_DELEGATION_FAILED : c->result);
+        if (c->result == STM_DELEGATION_RETURNED && c->header && strstr(c->header, "Scanned"))
             assert_string_equal(h.log, "preq queued: scanned: 2.0.0 Ok: queued\n");
-        if (c->result == SM_DELEGATION_FAILED || c->rc < 0)
+        if (c->result == STM_DELEGATION_FAILED || c->rc < 0)
             assert_non_null(strstr(h.log, "delegation failed"));
-        sm_verdict_clear(&v);
+        stm_verdict_clear(&v);
         h_free(&h);
     }
 }
@@ -1091,18 +1091,18 @@ test_delegate_too_large(void **state)
                "      rules:\n"
                "        - rule: any\n"
                "          then: deny\n");
-    h_prepare(&h, SM_STAGE_DATA);
-    sm_message *m = sm_session_message(h.s);
-    assert_int_equal(sm_message_append_body(m, "0123456789abc", 13, 10), 0);
-    sm_verdict v;
-    h_run(&h, SM_STAGE_PREQ, &v);
+    h_prepare(&h, STM_STAGE_DATA);
+    stm_message *m = stm_session_message(h.s);
+    assert_int_equal(stm_message_append_body(m, "0123456789abc", 13, 10), 0);
+    stm_verdict v;
+    h_run(&h, STM_STAGE_PREQ, &v);
     assert_int_equal(h.deleg_calls, 0);
-    assert_int_equal(v.verb, SM_VERB_DEFER);
+    assert_int_equal(v.verb, STM_VERB_DEFER);
     assert_int_equal(v.code, 451);
     assert_string_equal(v.enhanced, "4.3.0");
     assert_string_equal(v.rule, "scan");
     assert_non_null(strstr(v.error, "cannot delegate to scan"));
-    sm_verdict_clear(&v);
+    stm_verdict_clear(&v);
     h_free(&h);
 }
 
@@ -1117,16 +1117,16 @@ test_error_in_combination(void **state)
                "    - rule: combo\n"
                "      if: { any: [ { helo: nope }, { not: { body: \"/x/\" } } ] }\n"
                "      then: accept\n");
-    h_prepare(&h, SM_STAGE_DATA);
-    assert_int_equal(sm_message_append_body(sm_session_message(h.s), "0123456789abc", 13, 10), 0);
-    sm_verdict v;
-    h_run(&h, SM_STAGE_PREQ, &v);
-    assert_int_equal(v.verb, SM_VERB_REJECT);
+    h_prepare(&h, STM_STAGE_DATA);
+    assert_int_equal(stm_message_append_body(stm_session_message(h.s), "0123456789abc", 13, 10), 0);
+    stm_verdict v;
+    h_run(&h, STM_STAGE_PREQ, &v);
+    assert_int_equal(v.verb, STM_VERB_REJECT);
     assert_int_equal(v.code, 550);
     assert_string_equal(v.enhanced, "5.3.0");
     assert_string_equal(v.rule, "combo");
     assert_non_null(v.error);
-    sm_verdict_clear(&v);
+    stm_verdict_clear(&v);
     h_free(&h);
 }
 
@@ -1139,17 +1139,17 @@ test_no_delegate(void **state)
     snprintf(yaml, sizeof yaml, DELEGATE_YAML, "tempfail");
     h_load(&h, yaml);
     h.hooks.delegate = NULL;
-    h_prepare(&h, SM_STAGE_PREQ);
-    sm_verdict v;
-    h_run(&h, SM_STAGE_PREQ, &v);
-    assert_int_equal(v.verb, SM_VERB_DEFER);
+    h_prepare(&h, STM_STAGE_PREQ);
+    stm_verdict v;
+    h_run(&h, STM_STAGE_PREQ, &v);
+    assert_int_equal(v.verb, STM_VERB_DEFER);
     assert_string_equal(v.rule, "postq");
     assert_non_null(strstr(h.trace, "delegation check email for virus: skipped (--no-delegate)\n"));
     assert_null(strstr(h.trace, "rule infected"));
     size_t n;
-    sm_session_delegations(h.s, &n);
+    stm_session_delegations(h.s, &n);
     assert_int_equal(n, 0);
-    sm_verdict_clear(&v);
+    stm_verdict_clear(&v);
     h_free(&h);
 }
 
@@ -1179,15 +1179,15 @@ test_trace(void **state)
              "    - rule: last\n"
              "      then: { deny: { text: \"bye\" } }\n");
     h_load(&h, yaml);
-    h_prepare(&h, SM_STAGE_PREQ);
+    h_prepare(&h, STM_STAGE_PREQ);
     h.deleg_header = "X-Virus-Scanned: yes";
-    sm_verdict v;
-    h_run(&h, SM_STAGE_CONNECT, &v);
-    sm_verdict_clear(&v);
-    h_run(&h, SM_STAGE_PREQ, &v);
-    sm_verdict_clear(&v);
-    h_run(&h, SM_STAGE_MAIL, &v);
-    sm_verdict_clear(&v);
+    stm_verdict v;
+    h_run(&h, STM_STAGE_CONNECT, &v);
+    stm_verdict_clear(&v);
+    h_run(&h, STM_STAGE_PREQ, &v);
+    stm_verdict_clear(&v);
+    h_run(&h, STM_STAGE_MAIL, &v);
+    stm_verdict_clear(&v);
     assert_string_equal(h.trace,
                         "stage connect\n"
                         "rule tag matched\n"
@@ -1204,16 +1204,16 @@ test_trace(void **state)
                         "verdict accept 0 - -\n");
 
     /* faccept at connect: later stages are traced as skipped. */
-    sm_session_end_transaction(h.s);
+    stm_session_end_transaction(h.s);
     h.trace[0] = '\0';
-    assert_int_equal(sm_session_set_client(h.s, "127.0.0.1", "1", "localhost"), 0);
-    h_run(&h, SM_STAGE_CONNECT, &v);
-    sm_verdict_clear(&v);
-    assert_int_equal(sm_session_begin_transaction(h.s, "a@example.net"), 0);
-    h_run(&h, SM_STAGE_MAIL, &v);
-    sm_verdict_clear(&v);
-    h_run(&h, SM_STAGE_PREQ, &v);
-    sm_verdict_clear(&v);
+    assert_int_equal(stm_session_set_client(h.s, "127.0.0.1", "1", "localhost"), 0);
+    h_run(&h, STM_STAGE_CONNECT, &v);
+    stm_verdict_clear(&v);
+    assert_int_equal(stm_session_begin_transaction(h.s, "a@example.net"), 0);
+    h_run(&h, STM_STAGE_MAIL, &v);
+    stm_verdict_clear(&v);
+    h_run(&h, STM_STAGE_PREQ, &v);
+    stm_verdict_clear(&v);
     assert_string_equal(h.trace, "stage connect\n"
                                  "rule tag matched\n"
                                  "effect set a=1\n"

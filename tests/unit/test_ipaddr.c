@@ -8,14 +8,14 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "ipaddr.h"
+#include "match/ipaddr.h"
 
 /* Parse TEXT, which must be valid, and return the address. */
-static sm_ip
+static stm_ip
 must_ip(const char *text)
 {
-    sm_ip ip;
-    if (sm_ip_parse(text, &ip) != 0)
+    stm_ip ip;
+    if (stm_ip_parse(text, &ip) != 0)
         fail_msg("'%s' did not parse", text);
     return ip;
 }
@@ -48,19 +48,19 @@ test_parse_format(void **state)
         {"fe80::1:2:3:4", false, "fe80::1:2:3:4"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        sm_ip ip = must_ip(cases[i].text);
+        stm_ip ip = must_ip(cases[i].text);
         char buf[46];
-        if (sm_ip_is_v4(&ip) != cases[i].v4)
+        if (stm_ip_is_v4(&ip) != cases[i].v4)
             fail_msg("%s: wrong family", cases[i].text);
-        sm_ip_format(&ip, buf, sizeof buf);
+        stm_ip_format(&ip, buf, sizeof buf);
         if (strcmp(buf, cases[i].canon) != 0)
             fail_msg("%s formatted as %s, want %s", cases[i].text, buf, cases[i].canon);
         /* The canonical form parses back to the same address. */
-        sm_ip again = must_ip(buf);
+        stm_ip again = must_ip(buf);
         assert_memory_equal(again.b, ip.b, 16);
     }
     /* The 16-byte form of an IPv4 address is IPv4-mapped. */
-    sm_ip ip = must_ip("192.0.2.1");
+    stm_ip ip = must_ip("192.0.2.1");
     static const uint8_t want[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1};
     assert_memory_equal(ip.b, want, 16);
 }
@@ -95,24 +95,24 @@ test_parse_bad(void **state)
         "1111111111111111111111111111111111111111111111111111111111111111111111111",
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        sm_ip ip;
-        if (sm_ip_parse(cases[i], &ip) == 0)
+        stm_ip ip;
+        if (stm_ip_parse(cases[i], &ip) == 0)
             fail_msg("'%s' parsed", cases[i]);
     }
-    sm_ip ip;
-    assert_int_equal(sm_ip_parse(NULL, &ip), -1);
+    stm_ip ip;
+    assert_int_equal(stm_ip_parse(NULL, &ip), -1);
 }
 
 /* Formatting into a short buffer truncates to "" rather than overflowing. */
 static void
 test_format_short(void **state)
 {
-    sm_ip ip = must_ip("2001:db8:1234:5678:9abc:def0:1234:5678");
+    stm_ip ip = must_ip("2001:db8:1234:5678:9abc:def0:1234:5678");
     char buf[8];
     memset(buf, 'x', sizeof buf);
-    sm_ip_format(&ip, buf, sizeof buf);
+    stm_ip_format(&ip, buf, sizeof buf);
     assert_string_equal(buf, "");
-    sm_ip_format(&ip, buf, 0); /* must not write anything */
+    stm_ip_format(&ip, buf, 0); /* must not write anything */
 }
 
 /* Valid networks: the stored prefix is in the 16-byte form. */
@@ -142,16 +142,16 @@ test_cidr_good(void **state)
         {"192.0.2.128/25", "192.0.2.128", 121},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        sm_cidr c;
+        stm_cidr c;
         const char *err = NULL;
-        if (sm_cidr_parse(cases[i].text, &c, &err) != 0)
+        if (stm_cidr_parse(cases[i].text, &c, &err) != 0)
             fail_msg("%s: %s", cases[i].text, err);
-        sm_ip want = must_ip(cases[i].addr);
+        stm_ip want = must_ip(cases[i].addr);
         assert_memory_equal(c.addr.b, want.b, 16);
         if (c.prefix != cases[i].prefix)
             fail_msg("%s: prefix %u, want %u", cases[i].text, c.prefix, cases[i].prefix);
         char buf[128];
-        assert_int_equal(sm_cidr_parse_msg(cases[i].text, &c, buf, sizeof buf), 0);
+        assert_int_equal(stm_cidr_parse_msg(cases[i].text, &c, buf, sizeof buf), 0);
     }
 }
 
@@ -162,7 +162,7 @@ test_cidr_bad(void **state)
     static const struct {
         const char *text;
         const char *err;  /* substring of the static message */
-        const char *full; /* the whole sm_cidr_parse_msg text */
+        const char *full; /* the whole stm_cidr_parse_msg text */
     } cases[] = {
         {"192.0.2.1/24", "host bits set",
          "192.0.2.1/24: host bits set; did you mean 192.0.2.0/24?"},
@@ -190,25 +190,25 @@ test_cidr_bad(void **state)
         {"", "empty address", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        sm_cidr c = {.prefix = 7};
+        stm_cidr c = {.prefix = 7};
         const char *err = NULL;
         char buf[200];
-        if (sm_cidr_parse(cases[i].text, &c, &err) == 0)
+        if (stm_cidr_parse(cases[i].text, &c, &err) == 0)
             fail_msg("'%s' accepted", cases[i].text);
         assert_non_null(err);
         if (strstr(err, cases[i].err) == NULL)
             fail_msg("'%s': '%s' lacks '%s'", cases[i].text, err, cases[i].err);
         assert_int_equal(c.prefix, 7);
-        assert_int_equal(sm_cidr_parse_msg(cases[i].text, &c, buf, sizeof buf), -1);
+        assert_int_equal(stm_cidr_parse_msg(cases[i].text, &c, buf, sizeof buf), -1);
         if (cases[i].full != NULL && strcmp(buf, cases[i].full) != 0)
             fail_msg("'%s': full message '%s', want '%s'", cases[i].text, buf, cases[i].full);
         if (cases[i].full == NULL && strstr(buf, cases[i].err) == NULL)
             fail_msg("'%s': full message '%s' lacks '%s'", cases[i].text, buf, cases[i].err);
     }
     /* A tiny buffer is truncated, never overflowed. */
-    sm_cidr c;
+    stm_cidr c;
     char small[6];
-    assert_int_equal(sm_cidr_parse_msg("192.0.2.1/24", &c, small, sizeof small), -1);
+    assert_int_equal(stm_cidr_parse_msg("192.0.2.1/24", &c, small, sizeof small), -1);
     assert_string_equal(small, "192.0");
 }
 
@@ -252,12 +252,12 @@ test_contains(void **state)
         {"64:ff9b::/96", "64:ff9b::192.0.2.1", true},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        sm_cidr c;
+        stm_cidr c;
         const char *err = NULL;
-        if (sm_cidr_parse(cases[i].cidr, &c, &err) != 0)
+        if (stm_cidr_parse(cases[i].cidr, &c, &err) != 0)
             fail_msg("%s: %s", cases[i].cidr, err);
-        sm_ip ip = must_ip(cases[i].ip);
-        if (sm_cidr_contains(&c, &ip) != cases[i].want)
+        stm_ip ip = must_ip(cases[i].ip);
+        if (stm_cidr_contains(&c, &ip) != cases[i].want)
             fail_msg("%s contains %s: want %d", cases[i].cidr, cases[i].ip, cases[i].want);
     }
 }
@@ -281,25 +281,25 @@ test_nat64(void **state)
         {"::ffff:192.0.2.33", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        sm_ip in = must_ip(cases[i].in), out = must_ip("::1");
-        int rc = sm_ip_nat64_decode(&in, &out);
+        stm_ip in = must_ip(cases[i].in), out = must_ip("::1");
+        int rc = stm_ip_nat64_decode(&in, &out);
         if (cases[i].out == NULL) {
             if (rc != -1)
                 fail_msg("%s decoded", cases[i].in);
-            sm_ip untouched = must_ip("::1");
+            stm_ip untouched = must_ip("::1");
             assert_memory_equal(out.b, untouched.b, 16);
             continue;
         }
         if (rc != 0)
             fail_msg("%s not decoded", cases[i].in);
-        sm_ip want = must_ip(cases[i].out);
+        stm_ip want = must_ip(cases[i].out);
         assert_memory_equal(out.b, want.b, 16);
-        assert_true(sm_ip_is_v4(&out));
+        assert_true(stm_ip_is_v4(&out));
     }
     /* OUT may alias IN. */
-    sm_ip ip = must_ip("64:ff9b::10.1.2.3");
-    assert_int_equal(sm_ip_nat64_decode(&ip, &ip), 0);
-    sm_ip want = must_ip("10.1.2.3");
+    stm_ip ip = must_ip("64:ff9b::10.1.2.3");
+    assert_int_equal(stm_ip_nat64_decode(&ip, &ip), 0);
+    stm_ip want = must_ip("10.1.2.3");
     assert_memory_equal(ip.b, want.b, 16);
 }
 
@@ -318,7 +318,7 @@ test_looks_like(void **state)
         {"1.2.3.a", false},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        if (sm_ip_looks_like(cases[i].text) != cases[i].want)
+        if (stm_ip_looks_like(cases[i].text) != cases[i].want)
             fail_msg("'%s': expected %s", cases[i].text, cases[i].want ? "true" : "false");
 }
 

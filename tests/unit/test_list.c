@@ -16,17 +16,17 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "list.h"
+#include "match/list.h"
 
 /* A list holding ENTRIES, each of which must be accepted. */
-static sm_list *
+static stm_list *
 must_list(const char *const *entries, size_t n)
 {
-    sm_list *l = sm_list_create("test");
+    stm_list *l = stm_list_create("test");
     assert_non_null(l);
     for (size_t i = 0; i < n; i++) {
         const char *err = NULL;
-        if (sm_list_add(l, entries[i], &err) != 0)
+        if (stm_list_add(l, entries[i], &err) != 0)
             fail_msg("entry '%s' refused: %s", entries[i], err);
     }
     return l;
@@ -90,11 +90,11 @@ test_add(void **state)
         {"@", "without a domain"},
         {".", "needs a name"},
     };
-    sm_list *l = sm_list_create("t");
+    stm_list *l = stm_list_create("t");
     assert_non_null(l);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *err = NULL;
-        int rc = sm_list_add(l, cases[i].entry, &err);
+        int rc = stm_list_add(l, cases[i].entry, &err);
         if (cases[i].err == NULL && rc != 0)
             fail_msg("'%s' refused: %s", cases[i].entry, err);
         if (cases[i].err != NULL) {
@@ -104,16 +104,16 @@ test_add(void **state)
                 fail_msg("'%s': '%s' lacks '%s'", cases[i].entry, err, cases[i].err);
         }
     }
-    assert_int_equal(sm_list_size(l), 17);
+    assert_int_equal(stm_list_size(l), 17);
     /* Duplicates, in any case or spelling, count once. */
     const char *err = NULL;
-    assert_int_equal(sm_list_add(l, "EXAMPLE.COM", &err), 0);
-    assert_int_equal(sm_list_add(l, "192.0.2.0/24", &err), 0);
-    assert_int_equal(sm_list_add(l, "::ffff:192.0.2.1", &err), 0);
-    assert_int_equal(sm_list_size(l), 17);
-    assert_string_equal(sm_list_name(l), "t");
-    sm_list_free(l);
-    sm_list_free(NULL);
+    assert_int_equal(stm_list_add(l, "EXAMPLE.COM", &err), 0);
+    assert_int_equal(stm_list_add(l, "192.0.2.0/24", &err), 0);
+    assert_int_equal(stm_list_add(l, "::ffff:192.0.2.1", &err), 0);
+    assert_int_equal(stm_list_size(l), 17);
+    assert_string_equal(stm_list_name(l), "t");
+    stm_list_free(l);
+    stm_list_free(NULL);
 }
 
 /* Name and e-mail lookups: exact, subdomains, domains of addresses, case. */
@@ -160,18 +160,18 @@ test_match_string(void **state)
         {".", false},
         {"@", false},
     };
-    sm_list *l = must_list(entries, sizeof entries / sizeof entries[0]);
+    stm_list *l = must_list(entries, sizeof entries / sizeof entries[0]);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        if (sm_list_match_string(l, cases[i].value) != cases[i].want)
+        if (stm_list_match_string(l, cases[i].value) != cases[i].want)
             fail_msg("'%s': want %d", cases[i].value, cases[i].want);
-    assert_false(sm_list_match_string(l, NULL));
-    sm_list_free(l);
+    assert_false(stm_list_match_string(l, NULL));
+    stm_list_free(l);
 
     /* A list of names only never matches an address-shaped value by accident. */
     static const char *const only_names[] = {"example.com"};
     l = must_list(only_names, 1);
-    assert_false(sm_list_match_string(l, "192.0.2.1"));
-    sm_list_free(l);
+    assert_false(stm_list_match_string(l, "192.0.2.1"));
+    stm_list_free(l);
 }
 
 /* IP lookups across families, at the edges of networks. */
@@ -199,22 +199,22 @@ test_match_ip(void **state)
         {"example.com", "192.0.2.7", false}, /* no network entries at all */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        sm_list *l = must_list(&cases[i].entry, 1);
-        sm_ip ip;
-        if (sm_ip_parse(cases[i].ip, &ip) != 0)
+        stm_list *l = must_list(&cases[i].entry, 1);
+        stm_ip ip;
+        if (stm_ip_parse(cases[i].ip, &ip) != 0)
             fail_msg("bad test address %s", cases[i].ip);
-        if (sm_list_match_ip(l, &ip) != cases[i].want)
+        if (stm_list_match_ip(l, &ip) != cases[i].want)
             fail_msg("%s in [%s]: want %d", cases[i].ip, cases[i].entry, cases[i].want);
-        sm_list_free(l);
+        stm_list_free(l);
     }
     /* String entries never match an IP lookup. */
     static const char *const names[] = {"192.0.2.1.example", "example.com"};
-    sm_list *l = must_list(names, 2);
-    sm_ip ip;
-    assert_int_equal(sm_ip_parse("192.0.2.1", &ip), 0);
-    assert_false(sm_list_match_ip(l, &ip));
-    assert_false(sm_list_match_ip(l, NULL));
-    sm_list_free(l);
+    stm_list *l = must_list(names, 2);
+    stm_ip ip;
+    assert_int_equal(stm_ip_parse("192.0.2.1", &ip), 0);
+    assert_false(stm_list_match_ip(l, &ip));
+    assert_false(stm_list_match_ip(l, NULL));
+    stm_list_free(l);
 }
 
 /* A list file: comments, blank lines, trimming, and errors at FILE:LINE:COLUMN. */
@@ -234,24 +234,24 @@ test_load_file(void **state)
                             "10.0.0.1/8\n"
                             "crlf.example\r\n"
                             "last.example");
-    sm_list *l = sm_list_create("bad");
-    sm_diag *d = sm_diag_create();
-    sm_srcpos pos = {"policy.yaml", 12, 18};
+    stm_list *l = stm_list_create("bad");
+    stm_diag *d = stm_diag_create();
+    stm_srcpos pos = {"policy.yaml", 12, 18};
 
-    int errors = sm_list_load_file(l, path, pos, d);
+    int errors = stm_list_load_file(l, path, pos, d);
     assert_int_equal(errors, 2);
-    assert_int_equal(sm_diag_errors(d), 2);
-    const sm_diag_entry *e = sm_diag_get(d, 0);
+    assert_int_equal(stm_diag_errors(d), 2);
+    const stm_diag_entry *e = stm_diag_get(d, 0);
     assert_string_equal(e->file, path);
     assert_int_equal(e->line, 8);
     assert_int_equal(e->column, 3);
     assert_non_null(strstr(e->message, "use a pattern in the rule for globs"));
-    e = sm_diag_get(d, 1);
+    e = stm_diag_get(d, 1);
     assert_int_equal(e->line, 11);
     assert_int_equal(e->column, 1);
     assert_string_equal(e->message, "10.0.0.1/8: host bits set; did you mean 10.0.0.0/8?");
 
-    assert_int_equal(sm_list_size(l), 7);
+    assert_int_equal(stm_list_size(l), 7);
     static const struct {
         const char *value;
         bool want;
@@ -264,40 +264,40 @@ test_load_file(void **state)
         {"10.0.0.1", false},     {"# the usual suspect", false},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        if (sm_list_match_string(l, cases[i].value) != cases[i].want)
+        if (stm_list_match_string(l, cases[i].value) != cases[i].want)
             fail_msg("'%s': want %d", cases[i].value, cases[i].want);
     unlink(path);
     free(path);
-    sm_list_free(l);
-    sm_diag_free(d);
+    stm_list_free(l);
+    stm_diag_free(d);
 }
 
 /* An unreadable file is reported where the policy names it, with the reason. */
 static void
 test_load_missing(void **state)
 {
-    sm_list *l = sm_list_create("gone");
-    sm_diag *d = sm_diag_create();
-    sm_srcpos pos = {"policy.yaml", 7, 22};
+    stm_list *l = stm_list_create("gone");
+    stm_diag *d = stm_diag_create();
+    stm_srcpos pos = {"policy.yaml", 7, 22};
 
-    assert_int_equal(sm_list_load_file(l, "/nonexistent/list.txt", pos, d), 1);
-    assert_int_equal(sm_diag_errors(d), 1);
-    const sm_diag_entry *e = sm_diag_get(d, 0);
+    assert_int_equal(stm_list_load_file(l, "/nonexistent/list.txt", pos, d), 1);
+    assert_int_equal(stm_diag_errors(d), 1);
+    const stm_diag_entry *e = stm_diag_get(d, 0);
     assert_string_equal(e->file, "policy.yaml");
     assert_int_equal(e->line, 7);
     assert_int_equal(e->column, 22);
     assert_string_equal(e->message,
                         "cannot read list file /nonexistent/list.txt: No such file or directory");
-    assert_int_equal(sm_list_size(l), 0);
+    assert_int_equal(stm_list_size(l), 0);
 
     /* An empty file is an empty list, not an error. */
     char *path = write_temp("");
-    assert_int_equal(sm_list_load_file(l, path, pos, d), 0);
-    assert_int_equal(sm_diag_count(d), 1);
+    assert_int_equal(stm_list_load_file(l, path, pos, d), 0);
+    assert_int_equal(stm_diag_count(d), 1);
     unlink(path);
     free(path);
-    sm_list_free(l);
-    sm_diag_free(d);
+    stm_list_free(l);
+    stm_diag_free(d);
 }
 
 /* Seconds since an arbitrary point. */
@@ -326,13 +326,13 @@ test_big(void **state)
         fprintf(f, "10.%d.%d.0/24\n", i / 256, i % 256);
     assert_int_equal(fclose(f), 0);
 
-    sm_list *l = sm_list_create("big");
-    sm_diag *d = sm_diag_create();
-    sm_srcpos pos = {"policy.yaml", 1, 1};
+    stm_list *l = stm_list_create("big");
+    stm_diag *d = stm_diag_create();
+    stm_srcpos pos = {"policy.yaml", 1, 1};
     double t0 = now();
-    assert_int_equal(sm_list_load_file(l, path, pos, d), 0);
+    assert_int_equal(stm_list_load_file(l, path, pos, d), 0);
     double t1 = now();
-    assert_int_equal(sm_list_size(l), NDOM + NNET);
+    assert_int_equal(stm_list_size(l), NDOM + NNET);
     print_message("# loaded %d entries in %.3f s\n", NDOM + NNET, t1 - t0);
     /* A loose bound (valgrind runs this too): catches quadratic behaviour,
      * which would take minutes; the real figure is printed above. */
@@ -343,25 +343,25 @@ test_big(void **state)
     for (int i = 0; i < NDOM; i++) {
         snprintf(value, sizeof value, "%sD%d-%x.Example%d.TEST", i % 10 == 0 ? "www.mail." : "", i,
                  i * 7919, i % 13);
-        found += sm_list_match_string(l, value);
+        found += stm_list_match_string(l, value);
         snprintf(value, sizeof value, "d%d-%x.example%d.test", i, i * 7919, (i + 1) % 13);
-        if (sm_list_match_string(l, value))
+        if (stm_list_match_string(l, value))
             fail_msg("absent %s found", value);
     }
     assert_int_equal(found, NDOM);
     for (int i = 0; i < NNET; i++) {
-        sm_ip ip;
+        stm_ip ip;
         snprintf(value, sizeof value, "10.%d.%d.%d", i / 256, i % 256, i % 250 + 1);
-        assert_int_equal(sm_ip_parse(value, &ip), 0);
-        assert_true(sm_list_match_ip(l, &ip));
+        assert_int_equal(stm_ip_parse(value, &ip), 0);
+        assert_true(stm_list_match_ip(l, &ip));
     }
-    sm_ip ip;
-    assert_int_equal(sm_ip_parse("10.200.0.1", &ip), 0);
-    assert_false(sm_list_match_ip(l, &ip));
+    stm_ip ip;
+    assert_int_equal(stm_ip_parse("10.200.0.1", &ip), 0);
+    assert_false(stm_list_match_ip(l, &ip));
     unlink(path);
     free(path);
-    sm_list_free(l);
-    sm_diag_free(d);
+    stm_list_free(l);
+    stm_diag_free(d);
 }
 
 /* Run the group (one plan in TAP output). */

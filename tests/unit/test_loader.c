@@ -18,26 +18,26 @@
 #include "model.h"
 
 /* Load TEXT as "t.yaml"; the diag is returned in *DIAG (caller frees). */
-static sm_policy *
-load(const char *text, sm_diag **diag)
+static stm_policy *
+load(const char *text, stm_diag **diag)
 {
-    *diag = sm_diag_create();
+    *diag = stm_diag_create();
     assert_non_null(*diag);
-    return sm_policy_load_text("t.yaml", text, strlen(text), *diag);
+    return stm_policy_load_text("t.yaml", text, strlen(text), *diag);
 }
 
 /* Load TEXT and insist that it is valid without any diagnostic. */
-static sm_policy *
+static stm_policy *
 load_ok(const char *text)
 {
-    sm_diag *diag;
-    sm_policy *p = load(text, &diag);
-    if (p == NULL || sm_diag_count(diag) != 0) {
-        const sm_diag_entry *e = sm_diag_get(diag, 0);
+    stm_diag *diag;
+    stm_policy *p = load(text, &diag);
+    if (p == NULL || stm_diag_count(diag) != 0) {
+        const stm_diag_entry *e = stm_diag_get(diag, 0);
         fail_msg("unexpected: %d:%d: %s\n---\n%s", e ? e->line : 0, e ? e->column : 0,
                  e ? e->message : "(no diag)", text);
     }
-    sm_diag_free(diag);
+    stm_diag_free(diag);
     return p;
 }
 
@@ -47,28 +47,28 @@ test_defaults(void **state)
 {
     static const char *const texts[] = {"", "# nothing\n", "stages:\n", "milter:\nstages: {}\n"};
     for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++) {
-        sm_policy *p = load_ok(texts[t]);
-        const sm_milter_config *m = sm_policy_milter(p);
+        stm_policy *p = load_ok(texts[t]);
+        const stm_milter_config *m = stm_policy_milter(p);
         assert_string_equal(m->socket, "inet:8891@127.0.0.1");
         assert_string_equal(m->workdir, "/var/lib/stagemilter");
-        assert_int_equal(m->quarantine, SM_QUARANTINE_STORE);
-        assert_int_equal(m->on_error, SM_ON_ERROR_TEMPFAIL);
+        assert_int_equal(m->quarantine, STM_QUARANTINE_STORE);
+        assert_int_equal(m->on_error, STM_ON_ERROR_TEMPFAIL);
         assert_int_equal(m->max_message_size, 50u * 1024 * 1024);
-        const sm_receiver_config *r = sm_policy_receiver(p);
+        const stm_receiver_config *r = stm_policy_receiver(p);
         assert_false(r->present);
         assert_string_equal(r->listen, "127.0.0.1:10025");
         assert_string_equal(r->host, "127.0.0.1");
         assert_string_equal(r->port, "10025");
-        assert_int_equal(sm_policy_service_count(p), 0);
-        for (int s = 0; s < SM_STAGE_COUNT; s++)
-            assert_false(sm_policy_stage_used(p, (sm_stage)s));
-        assert_false(sm_policy_needs_headers(p));
-        assert_false(sm_policy_needs_body(p));
-        assert_false(sm_policy_uses_quarantine(p));
-        assert_false(sm_policy_uses_delegation(p));
-        assert_false(sm_policy_uses_add_header(p));
-        assert_string_equal(sm_policy_path(p), "t.yaml");
-        sm_policy_unref(p);
+        assert_int_equal(stm_policy_service_count(p), 0);
+        for (int s = 0; s < STM_STAGE_COUNT; s++)
+            assert_false(stm_policy_stage_used(p, (stm_stage)s));
+        assert_false(stm_policy_needs_headers(p));
+        assert_false(stm_policy_needs_body(p));
+        assert_false(stm_policy_uses_quarantine(p));
+        assert_false(stm_policy_uses_delegation(p));
+        assert_false(stm_policy_uses_add_header(p));
+        assert_string_equal(stm_policy_path(p), "t.yaml");
+        stm_policy_unref(p);
     }
 }
 
@@ -76,7 +76,7 @@ test_defaults(void **state)
 static void
 test_milter_receiver(void **state)
 {
-    sm_policy *p = load_ok("milter:\n"
+    stm_policy *p = load_ok("milter:\n"
                            "  socket: unix:/run/stagemilter/sock\n"
                            "  workdir: /srv/q\n"
                            "  quarantine: store+hold\n"
@@ -84,32 +84,32 @@ test_milter_receiver(void **state)
                            "  max_message_size: 10k\n"
                            "receiver:\n"
                            "  listen: \"[::1]:2525\"\n");
-    const sm_milter_config *m = sm_policy_milter(p);
+    const stm_milter_config *m = stm_policy_milter(p);
     assert_string_equal(m->socket, "unix:/run/stagemilter/sock");
     assert_string_equal(m->workdir, "/srv/q");
-    assert_int_equal(m->quarantine, SM_QUARANTINE_STORE_HOLD);
-    assert_int_equal(m->on_error, SM_ON_ERROR_REJECT);
+    assert_int_equal(m->quarantine, STM_QUARANTINE_STORE_HOLD);
+    assert_int_equal(m->on_error, STM_ON_ERROR_REJECT);
     assert_int_equal(m->max_message_size, 10240);
-    const sm_receiver_config *r = sm_policy_receiver(p);
+    const stm_receiver_config *r = stm_policy_receiver(p);
     assert_true(r->present);
     assert_string_equal(r->listen, "[::1]:2525");
     assert_string_equal(r->host, "::1");
     assert_string_equal(r->port, "2525");
     assert_int_equal(r->pos.line, 8);
-    sm_policy_unref(p);
+    stm_policy_unref(p);
 
     /* `receiver:` alone is present, with the default address. */
     p = load_ok("receiver:\n");
-    assert_true(sm_policy_receiver(p)->present);
-    assert_string_equal(sm_policy_receiver(p)->port, "10025");
-    sm_policy_unref(p);
+    assert_true(stm_policy_receiver(p)->present);
+    assert_string_equal(stm_policy_receiver(p)->port, "10025");
+    stm_policy_unref(p);
 }
 
 /* A service: defaults, then every key converted. */
 static void
 test_services(void **state)
 {
-    sm_policy *p = load_ok("services:\n"
+    stm_policy *p = load_ok("services:\n"
                            "  a:\n"
                            "    targets: [\"tcp://127.0.0.1:10026\"]\n"
                            "  b:\n"
@@ -130,11 +130,11 @@ test_services(void **state)
                            "    protocol: lmtp\n"
                            "    attempt_starttls: true\n"
                            "    targets: \"tcp://127.0.0.1:24\"\n");
-    assert_int_equal(sm_policy_service_count(p), 3);
-    const sm_service *a = sm_policy_service(p, "a");
+    assert_int_equal(stm_policy_service_count(p), 3);
+    const stm_service *a = stm_policy_service(p, "a");
     assert_non_null(a);
     assert_int_equal(a->pos.line, 2);
-    assert_int_equal(a->protocol, SM_PROTO_SMTP);
+    assert_int_equal(a->protocol, STM_PROTO_SMTP);
     assert_int_equal(a->ntargets, 1);
     assert_false(a->targets[0].implicit_tls);
     assert_string_equal(a->targets[0].host, "127.0.0.1");
@@ -147,19 +147,19 @@ test_services(void **state)
     assert_string_equal(a->tls_client.key_file, "");
     assert_string_equal(a->tls_client.server_name, "");
     assert_true(a->tls_client.verify);
-    assert_int_equal(a->auth, SM_AUTH_OFF);
+    assert_int_equal(a->auth, STM_AUTH_OFF);
     assert_string_equal(a->username, "");
     assert_string_equal(a->password, "");
     assert_int_equal(a->connect_timeout_ms, 300000);
     assert_int_equal(a->command_timeout_ms, 300000);
     assert_int_equal(a->submission_timeout_ms, 720000);
     assert_int_equal(a->timeout_ms, 60000);
-    assert_int_equal(a->apply, SM_APPLY_HEADERS);
-    assert_int_equal(a->on_failure, SM_ON_FAILURE_TEMPFAIL);
+    assert_int_equal(a->apply, STM_APPLY_HEADERS);
+    assert_int_equal(a->on_failure, STM_ON_FAILURE_TEMPFAIL);
 
-    const sm_service *b = sm_policy_service_at(p, 1);
+    const stm_service *b = stm_policy_service_at(p, 1);
     assert_string_equal(b->name, "b");
-    assert_int_equal(b->protocol, SM_PROTO_LMTP);
+    assert_int_equal(b->protocol, STM_PROTO_LMTP);
     assert_false(b->attempt_starttls); /* lmtp default */
     assert_true(b->require_tls);
     assert_int_equal(b->ntargets, 2);
@@ -169,27 +169,27 @@ test_services(void **state)
     assert_string_equal(b->targets[1].host, "scan.example");
     assert_string_equal(b->tls_client.server_name, "scan.example");
     assert_false(b->tls_client.verify);
-    assert_int_equal(b->auth, SM_AUTH_PLAIN);
+    assert_int_equal(b->auth, STM_AUTH_PLAIN);
     assert_string_equal(b->username, "u");
     assert_string_equal(b->password, "p");
     assert_int_equal(b->connect_timeout_ms, 500);
     assert_int_equal(b->command_timeout_ms, 30000);
     assert_int_equal(b->submission_timeout_ms, 3600000);
     assert_int_equal(b->timeout_ms, 120000);
-    assert_int_equal(b->apply, SM_APPLY_MESSAGE);
-    assert_int_equal(b->on_failure, SM_ON_FAILURE_CONTINUE);
+    assert_int_equal(b->apply, STM_APPLY_MESSAGE);
+    assert_int_equal(b->on_failure, STM_ON_FAILURE_CONTINUE);
 
-    const sm_service *c = sm_policy_service(p, "c");
+    const stm_service *c = stm_policy_service(p, "c");
     assert_true(c->attempt_starttls); /* given explicitly */
     assert_int_equal(c->ntargets, 1);
-    assert_null(sm_policy_service(p, "d"));
-    assert_null(sm_policy_service_at(p, 3));
-    sm_policy_unref(p);
+    assert_null(stm_policy_service(p, "d"));
+    assert_null(stm_policy_service_at(p, 3));
+    stm_policy_unref(p);
 }
 
 /* The first rule of STAGE. */
-static const sm_rule *
-first_rule(const sm_policy *p, sm_stage stage)
+static const stm_rule *
+first_rule(const stm_policy *p, stm_stage stage)
 {
     assert_true(p->stages[stage].nrules > 0);
     return &p->stages[stage].rules[0];
@@ -197,7 +197,7 @@ first_rule(const sm_policy *p, sm_stage stage)
 
 struct verb_case {
     const char *then; /* YAML of the `then:` value */
-    sm_verb verb;
+    stm_verb verb;
     int code;
     const char *enhanced;
     const char *text; /* template source, NULL for none */
@@ -209,31 +209,31 @@ static void
 test_verbs(void **state)
 {
     static const struct verb_case cases[] = {
-        {"next", SM_VERB_NEXT, 0, "", NULL, NULL},
-        {"accept", SM_VERB_ACCEPT, 0, "", NULL, NULL},
-        {"faccept", SM_VERB_FACCEPT, 0, "", NULL, NULL},
-        {"deny", SM_VERB_DENY, 0, "", NULL, NULL},
-        {"info", SM_VERB_INFO, 0, "", NULL, NULL},
-        {"reject", SM_VERB_REJECT, 0, "", NULL, NULL},
-        {"defer", SM_VERB_DEFER, 0, "", NULL, NULL},
-        {"discard", SM_VERB_DISCARD, 0, "", NULL, NULL},
-        {"{ deny: { code: 550, enhanced: \"5.7.1\", text: \"no ${sender}\" } }", SM_VERB_DENY, 550,
+        {"next", STM_VERB_NEXT, 0, "", NULL, NULL},
+        {"accept", STM_VERB_ACCEPT, 0, "", NULL, NULL},
+        {"faccept", STM_VERB_FACCEPT, 0, "", NULL, NULL},
+        {"deny", STM_VERB_DENY, 0, "", NULL, NULL},
+        {"info", STM_VERB_INFO, 0, "", NULL, NULL},
+        {"reject", STM_VERB_REJECT, 0, "", NULL, NULL},
+        {"defer", STM_VERB_DEFER, 0, "", NULL, NULL},
+        {"discard", STM_VERB_DISCARD, 0, "", NULL, NULL},
+        {"{ deny: { code: 550, enhanced: \"5.7.1\", text: \"no ${sender}\" } }", STM_VERB_DENY, 550,
          "5.7.1", "no ${sender}", NULL},
-        {"{ deny: { enhanced: \"5.123.999\" } }", SM_VERB_DENY, 0, "5.123.999", NULL, NULL},
-        {"{ deny: {} }", SM_VERB_DENY, 0, "", NULL, NULL},
-        {"{ info: { code: 452, text: full } }", SM_VERB_INFO, 452, "", "full", NULL},
-        {"{ reject: \"go away\" }", SM_VERB_REJECT, 0, "", "go away", NULL},
-        {"{ defer: \"later\" }", SM_VERB_DEFER, 0, "", "later", NULL},
-        {"{ quarantine: virus_q }", SM_VERB_QUARANTINE, 0, "", NULL, "virus_q"},
+        {"{ deny: { enhanced: \"5.123.999\" } }", STM_VERB_DENY, 0, "5.123.999", NULL, NULL},
+        {"{ deny: {} }", STM_VERB_DENY, 0, "", NULL, NULL},
+        {"{ info: { code: 452, text: full } }", STM_VERB_INFO, 452, "", "full", NULL},
+        {"{ reject: \"go away\" }", STM_VERB_REJECT, 0, "", "go away", NULL},
+        {"{ defer: \"later\" }", STM_VERB_DEFER, 0, "", "later", NULL},
+        {"{ quarantine: virus_q }", STM_VERB_QUARANTINE, 0, "", NULL, "virus_q"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char text[512];
         snprintf(text, sizeof text,
                  "milter: { workdir: /tmp }\nstages:\n  mail:\n    - rule: r\n      then: %s\n",
                  cases[i].then);
-        sm_policy *p = load_ok(text);
-        const sm_rule *r = first_rule(p, SM_STAGE_MAIL);
-        assert_int_equal(r->kind, SM_RULE_RULE);
+        stm_policy *p = load_ok(text);
+        const stm_rule *r = first_rule(p, STM_STAGE_MAIL);
+        assert_int_equal(r->kind, STM_RULE_RULE);
         assert_string_equal(r->name, "r");
         assert_null(r->cond);
         assert_int_equal(r->then.verb, cases[i].verb);
@@ -242,14 +242,14 @@ test_verbs(void **state)
         if (cases[i].text == NULL)
             assert_null(r->then.text);
         else
-            assert_string_equal(sm_template_source(r->then.text), cases[i].text);
+            assert_string_equal(stm_template_source(r->then.text), cases[i].text);
         if (cases[i].queue == NULL)
             assert_null(r->then.queue);
         else
             assert_string_equal(r->then.queue, cases[i].queue);
-        assert_int_equal(r->otherwise.verb, SM_VERB_NEXT); /* else defaults to next */
+        assert_int_equal(r->otherwise.verb, STM_VERB_NEXT); /* else defaults to next */
         assert_int_equal(r->then.pos.line, 5);
-        sm_policy_unref(p);
+        stm_policy_unref(p);
     }
 }
 
@@ -257,7 +257,7 @@ test_verbs(void **state)
 static void
 test_rules_effects(void **state)
 {
-    sm_policy *p = load_ok("stages:\n"
+    stm_policy *p = load_ok("stages:\n"
                            "  connect:\n"
                            "    - action: tag\n"
                            "      do:\n"
@@ -271,46 +271,46 @@ test_rules_effects(void **state)
                            "      do: { log: single }\n"
                            "      then: accept\n"
                            "      else: { defer: \"not now\" }\n");
-    const sm_rule *r = first_rule(p, SM_STAGE_CONNECT);
-    assert_int_equal(r->kind, SM_RULE_ACTION);
+    const stm_rule *r = first_rule(p, STM_STAGE_CONNECT);
+    assert_int_equal(r->kind, STM_RULE_ACTION);
     assert_string_equal(r->name, "tag");
     assert_int_equal(r->pos.line, 3);
     assert_int_equal(r->pos.column, 7);
     assert_int_equal(r->neffects, 7);
-    assert_int_equal(r->effects[0].type, SM_EFFECT_ADD_HEADER);
+    assert_int_equal(r->effects[0].type, STM_EFFECT_ADD_HEADER);
     assert_string_equal(r->effects[0].name, "X-Tag");
-    assert_string_equal(sm_template_source(r->effects[0].value), "${client_ip}");
-    assert_int_equal(r->effects[1].type, SM_EFFECT_SET);
+    assert_string_equal(stm_template_source(r->effects[0].value), "${client_ip}");
+    assert_int_equal(r->effects[1].type, STM_EFFECT_SET);
     assert_string_equal(r->effects[1].name, "origin");
-    assert_string_equal(sm_template_source(r->effects[1].value), "local");
-    assert_int_equal(r->effects[2].type, SM_EFFECT_SET);
+    assert_string_equal(stm_template_source(r->effects[1].value), "local");
+    assert_int_equal(r->effects[2].type, STM_EFFECT_SET);
     assert_string_equal(r->effects[2].name, "zone");
-    assert_int_equal(r->effects[3].type, SM_EFFECT_SET_SENDER_IP);
+    assert_int_equal(r->effects[3].type, STM_EFFECT_SET_SENDER_IP);
     assert_true(r->effects[3].nat64);
     assert_null(r->effects[3].value);
     assert_false(r->effects[4].nat64);
-    assert_string_equal(sm_template_source(r->effects[4].value), "192.0.2.7");
-    assert_string_equal(sm_template_source(r->effects[5].value), "${var.real}");
-    assert_int_equal(r->effects[6].type, SM_EFFECT_LOG);
-    assert_string_equal(sm_template_source(r->effects[6].value), "hello ${helo}");
+    assert_string_equal(stm_template_source(r->effects[4].value), "192.0.2.7");
+    assert_string_equal(stm_template_source(r->effects[5].value), "${var.real}");
+    assert_int_equal(r->effects[6].type, STM_EFFECT_LOG);
+    assert_string_equal(stm_template_source(r->effects[6].value), "hello ${helo}");
     assert_int_equal(r->effects[6].pos.line, 10);
 
-    const sm_rule *two = &p->stages[SM_STAGE_CONNECT].rules[1];
+    const stm_rule *two = &p->stages[STM_STAGE_CONNECT].rules[1];
     assert_int_equal(two->neffects, 1);
-    assert_int_equal(two->then.verb, SM_VERB_ACCEPT);
-    assert_int_equal(two->otherwise.verb, SM_VERB_DEFER);
-    assert_string_equal(sm_template_source(two->otherwise.text), "not now");
-    assert_true(sm_policy_uses_add_header(p));
-    assert_true(sm_policy_stage_used(p, SM_STAGE_CONNECT));
-    assert_false(sm_policy_stage_used(p, SM_STAGE_HELO));
-    sm_policy_unref(p);
+    assert_int_equal(two->then.verb, STM_VERB_ACCEPT);
+    assert_int_equal(two->otherwise.verb, STM_VERB_DEFER);
+    assert_string_equal(stm_template_source(two->otherwise.text), "not now");
+    assert_true(stm_policy_uses_add_header(p));
+    assert_true(stm_policy_stage_used(p, STM_STAGE_CONNECT));
+    assert_false(stm_policy_stage_used(p, STM_STAGE_HELO));
+    stm_policy_unref(p);
 }
 
 /* Conditions: types, patterns and their kinds, names, ops, masks. */
 static void
 test_conditions(void **state)
 {
-    sm_policy *p = load_ok(
+    stm_policy *p = load_ok(
         "lists:\n"
         "  trusted: [\"192.168.1.0/24\", \"2001:db8::/32\"]\n"
         "  domains: [example.org, .example.net]\n"
@@ -345,87 +345,87 @@ test_conditions(void **state)
         "        - rule: res\n"
         "          if: { delegation: [dropped, failed], reply: \"*Virus*\" }\n"
         "          then: { quarantine: virus }\n");
-    const sm_rule_list *mail = &p->stages[SM_STAGE_MAIL];
+    const stm_rule_list *mail = &p->stages[STM_STAGE_MAIL];
     assert_int_equal(mail->nrules, 4);
 
-    const sm_cond *c = mail->rules[0].cond;
-    assert_int_equal(c->type, SM_COND_CLIENT_IP);
+    const stm_cond *c = mail->rules[0].cond;
+    assert_int_equal(c->type, STM_COND_CLIENT_IP);
     assert_int_equal(c->pos.line, 10);
     assert_int_equal(c->pos.column, 13);
-    assert_true(sm_pattern_match(c->pattern, "192.168.1.77")); /* via @trusted */
-    assert_true(sm_pattern_match(c->pattern, "2001:db8::25")); /* via @trusted */
-    assert_true(sm_pattern_match(c->pattern, "10.1.2.3"));     /* literal CIDR */
-    assert_false(sm_pattern_match(c->pattern, "192.168.2.1"));
+    assert_true(stm_pattern_match(c->pattern, "192.168.1.77")); /* via @trusted */
+    assert_true(stm_pattern_match(c->pattern, "2001:db8::25")); /* via @trusted */
+    assert_true(stm_pattern_match(c->pattern, "10.1.2.3"));     /* literal CIDR */
+    assert_false(stm_pattern_match(c->pattern, "192.168.2.1"));
 
     c = mail->rules[1].cond;
-    assert_int_equal(c->type, SM_COND_ALL);
+    assert_int_equal(c->type, STM_COND_ALL);
     assert_int_equal(c->nchildren, 3);
-    assert_int_equal(c->children[0]->type, SM_COND_SENDER);
-    assert_true(sm_pattern_match(c->children[0]->pattern, "")); /* "<>" is the null sender */
-    assert_false(sm_pattern_match(c->children[0]->pattern, "a@example.org"));
-    assert_int_equal(c->children[1]->type, SM_COND_AUTH);
+    assert_int_equal(c->children[0]->type, STM_COND_SENDER);
+    assert_true(stm_pattern_match(c->children[0]->pattern, "")); /* "<>" is the null sender */
+    assert_false(stm_pattern_match(c->children[0]->pattern, "a@example.org"));
+    assert_int_equal(c->children[1]->type, STM_COND_AUTH);
     assert_true(c->children[1]->auth_is_bool);
     assert_false(c->children[1]->flag);
-    assert_int_equal(c->children[2]->type, SM_COND_TLS);
+    assert_int_equal(c->children[2]->type, STM_COND_TLS);
     assert_true(c->children[2]->flag);
 
     c = mail->rules[2].cond;
-    assert_int_equal(c->type, SM_COND_ANY);
+    assert_int_equal(c->type, STM_COND_ANY);
     assert_int_equal(c->nchildren, 2);
-    assert_int_equal(c->children[0]->type, SM_COND_SENDER_DOMAIN);
-    assert_true(sm_pattern_match(c->children[0]->pattern, "EXAMPLE.org"));
-    assert_true(sm_pattern_match(c->children[0]->pattern, "mx.example.net"));
-    assert_int_equal(c->children[1]->type, SM_COND_NOT);
+    assert_int_equal(c->children[0]->type, STM_COND_SENDER_DOMAIN);
+    assert_true(stm_pattern_match(c->children[0]->pattern, "EXAMPLE.org"));
+    assert_true(stm_pattern_match(c->children[0]->pattern, "mx.example.net"));
+    assert_int_equal(c->children[1]->type, STM_COND_NOT);
     assert_int_equal(c->children[1]->nchildren, 1);
-    const sm_cond *auth = c->children[1]->children[0];
-    assert_int_equal(auth->type, SM_COND_AUTH);
+    const stm_cond *auth = c->children[1]->children[0];
+    assert_int_equal(auth->type, STM_COND_AUTH);
     assert_false(auth->auth_is_bool);
-    assert_true(sm_pattern_match(auth->pattern, "joe@ex.ORG")); /* users: case-insensitive */
+    assert_true(stm_pattern_match(auth->pattern, "joe@ex.ORG")); /* users: case-insensitive */
 
     c = mail->rules[3].cond;
-    assert_int_equal(c->type, SM_COND_ALL);
+    assert_int_equal(c->type, STM_COND_ALL);
     assert_int_equal(c->nchildren, 2);
-    const sm_cond *macros = c->children[0];
-    assert_int_equal(macros->type, SM_COND_ALL);
+    const stm_cond *macros = c->children[0];
+    assert_int_equal(macros->type, STM_COND_ALL);
     assert_int_equal(macros->nchildren, 2);
-    assert_int_equal(macros->children[0]->type, SM_COND_MACRO);
+    assert_int_equal(macros->children[0]->type, STM_COND_MACRO);
     assert_string_equal(macros->children[0]->name, "auth_authen");
-    assert_true(sm_pattern_match(macros->children[0]->pattern, "bob"));
-    assert_false(sm_pattern_match(macros->children[0]->pattern, "BOB")); /* text: exact */
+    assert_true(stm_pattern_match(macros->children[0]->pattern, "bob"));
+    assert_false(stm_pattern_match(macros->children[0]->pattern, "BOB")); /* text: exact */
     assert_string_equal(macros->children[1]->name, "i");
-    assert_int_equal(c->children[1]->type, SM_COND_VAR);
+    assert_int_equal(c->children[1]->type, STM_COND_VAR);
     assert_string_equal(c->children[1]->name, "origin");
 
-    const sm_rule_list *preq = &p->stages[SM_STAGE_PREQ];
+    const stm_rule_list *preq = &p->stages[STM_STAGE_PREQ];
     c = preq->rules[0].cond;
     assert_int_equal(c->nchildren, 3);
-    assert_int_equal(c->children[0]->type, SM_COND_HEADER);
+    assert_int_equal(c->children[0]->type, STM_COND_HEADER);
     assert_string_equal(c->children[0]->name, "Subject");
-    assert_true(sm_pattern_match(c->children[0]->pattern, "make money fast"));
-    assert_int_equal(c->children[1]->type, SM_COND_HAS_HEADER);
+    assert_true(stm_pattern_match(c->children[0]->pattern, "make money fast"));
+    assert_int_equal(c->children[1]->type, STM_COND_HAS_HEADER);
     assert_string_equal(c->children[1]->name, "X-Spam");
-    assert_int_equal(c->children[2]->type, SM_COND_SIZE);
-    assert_int_equal(c->children[2]->size_op, SM_SIZE_GE);
+    assert_int_equal(c->children[2]->type, STM_COND_SIZE);
+    assert_int_equal(c->children[2]->size_op, STM_SIZE_GE);
     assert_int_equal(c->children[2]->size, 10u * 1024 * 1024);
     c = preq->rules[1].cond;
-    assert_int_equal(c->children[0]->type, SM_COND_BODY);
-    assert_true(sm_pattern_match(c->children[0]->pattern, "Best CASINO online"));
-    assert_int_equal(c->children[1]->size_op, SM_SIZE_LT);
+    assert_int_equal(c->children[0]->type, STM_COND_BODY);
+    assert_true(stm_pattern_match(c->children[0]->pattern, "Best CASINO online"));
+    assert_int_equal(c->children[1]->size_op, STM_SIZE_LT);
     assert_int_equal(c->children[1]->size, 1024);
 
-    const sm_rule *d = &preq->rules[2];
-    assert_int_equal(d->kind, SM_RULE_DELEGATE);
+    const stm_rule *d = &preq->rules[2];
+    assert_int_equal(d->kind, STM_RULE_DELEGATE);
     assert_string_equal(d->name, "scan");
-    assert_ptr_equal(d->service, sm_policy_service(p, "s"));
+    assert_ptr_equal(d->service, stm_policy_service(p, "s"));
     assert_int_equal(d->rules.nrules, 1);
     c = d->rules.rules[0].cond;
-    assert_int_equal(c->children[0]->type, SM_COND_DELEGATION);
+    assert_int_equal(c->children[0]->type, STM_COND_DELEGATION);
     assert_int_equal(c->children[0]->delegation_mask,
-                     (1u << SM_DELEGATION_DROPPED) | (1u << SM_DELEGATION_FAILED));
-    assert_int_equal(c->children[1]->type, SM_COND_REPLY);
-    assert_true(sm_pattern_match(c->children[1]->pattern, "250 Virus Detected"));
-    assert_int_equal(d->rules.rules[0].then.verb, SM_VERB_QUARANTINE);
-    sm_policy_unref(p);
+                     (1u << STM_DELEGATION_DROPPED) | (1u << STM_DELEGATION_FAILED));
+    assert_int_equal(c->children[1]->type, STM_COND_REPLY);
+    assert_true(stm_pattern_match(c->children[1]->pattern, "250 Virus Detected"));
+    assert_int_equal(d->rules.rules[0].then.verb, STM_VERB_QUARANTINE);
+    stm_policy_unref(p);
 }
 
 struct flags_case {
@@ -461,16 +461,16 @@ test_flags(void **state)
          false, false, false, false, true},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        sm_policy *p = load_ok(cases[i].text);
-        if (sm_policy_needs_headers(p) != cases[i].headers ||
-            sm_policy_needs_body(p) != cases[i].body ||
-            sm_policy_uses_quarantine(p) != cases[i].quarantine ||
-            sm_policy_uses_delegation(p) != cases[i].delegation ||
-            sm_policy_uses_add_header(p) != cases[i].add_header)
-            fail_msg("case %zu: flags %d%d%d%d%d", i, sm_policy_needs_headers(p),
-                     sm_policy_needs_body(p), sm_policy_uses_quarantine(p),
-                     sm_policy_uses_delegation(p), sm_policy_uses_add_header(p));
-        sm_policy_unref(p);
+        stm_policy *p = load_ok(cases[i].text);
+        if (stm_policy_needs_headers(p) != cases[i].headers ||
+            stm_policy_needs_body(p) != cases[i].body ||
+            stm_policy_uses_quarantine(p) != cases[i].quarantine ||
+            stm_policy_uses_delegation(p) != cases[i].delegation ||
+            stm_policy_uses_add_header(p) != cases[i].add_header)
+            fail_msg("case %zu: flags %d%d%d%d%d", i, stm_policy_needs_headers(p),
+                     stm_policy_needs_body(p), stm_policy_uses_quarantine(p),
+                     stm_policy_uses_delegation(p), stm_policy_uses_add_header(p));
+        stm_policy_unref(p);
     }
 }
 
@@ -501,21 +501,21 @@ test_macro_names(void **state)
     };
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        sm_policy *p = load_ok(cases[i].text);
+        stm_policy *p = load_ok(cases[i].text);
         size_t n = 99;
-        const char *const *names = sm_policy_macro_names(p, &n);
+        const char *const *names = stm_policy_macro_names(p, &n);
         char got[256] = "";
         for (size_t j = 0; j < n; j++)
             snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", j ? " " : "", names[j]);
         if (strcmp(got, cases[i].names) != 0)
             fail_msg("case %zu: names \"%s\", expected \"%s\"", i, got, cases[i].names);
-        sm_policy_unref(p);
+        stm_policy_unref(p);
     }
 }
 
 /* Collects the first one-line diagnostic. */
 static void
-first_line(void *ctx, sm_severity sev, const char *line)
+first_line(void *ctx, stm_severity sev, const char *line)
 {
     char **out = ctx;
     if (*out == NULL)
@@ -549,15 +549,15 @@ test_duplicate_lines(void **state)
         {6, "duplicate key 'lists' (first given at line 4)"},
         {7, "duplicate key 'milter' (first given at line 1)"},
     };
-    sm_diag *diag = sm_diag_create();
-    assert_null(sm_policy_load_text("t.yaml", text, strlen(text), diag));
-    assert_int_equal(sm_diag_count(diag), 4);
+    stm_diag *diag = stm_diag_create();
+    assert_null(stm_policy_load_text("t.yaml", text, strlen(text), diag));
+    assert_int_equal(stm_diag_count(diag), 4);
     for (size_t i = 0; i < 4; i++) {
-        const sm_diag_entry *e = sm_diag_get(diag, i);
+        const stm_diag_entry *e = stm_diag_get(diag, i);
         assert_int_equal(e->line, want[i].line);
         assert_string_equal(e->message, want[i].message);
     }
-    sm_diag_free(diag);
+    stm_diag_free(diag);
 }
 
 /* Every refusal, with its position: the first line of the diagnostics. */
@@ -720,26 +720,26 @@ test_errors(void **state)
     int failures = 0;
 #define FAILED(...) (print_error(__VA_ARGS__), print_error("\n"), failures++)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        sm_diag *diag;
-        sm_policy *p = load(cases[i].text, &diag);
+        stm_diag *diag;
+        stm_policy *p = load(cases[i].text, &diag);
         char *line = NULL;
-        sm_diag_each_line(diag, first_line, &line);
+        stm_diag_each_line(diag, first_line, &line);
         if (cases[i].want == NULL) {
             if (p == NULL || line != NULL)
                 FAILED("case %zu: expected valid, got %s", i, line ? line : "NULL policy");
         } else {
-            if (p != NULL || sm_diag_errors(diag) == 0)
+            if (p != NULL || stm_diag_errors(diag) == 0)
                 FAILED("case %zu: expected an error: %s", i, cases[i].text);
             if (line == NULL || strncmp(line, cases[i].want, strlen(cases[i].want)) != 0)
                 FAILED("case %zu:\n  want %s\n  got  %s", i, cases[i].want,
                        line ? line : "(nothing)");
-            if (cases[i].nerrors && sm_diag_errors(diag) != cases[i].nerrors)
-                FAILED("case %zu: %zu errors, expected %zu (first: %s)", i, sm_diag_errors(diag),
+            if (cases[i].nerrors && stm_diag_errors(diag) != cases[i].nerrors)
+                FAILED("case %zu: %zu errors, expected %zu (first: %s)", i, stm_diag_errors(diag),
                        cases[i].nerrors, line);
         }
         free(line);
-        sm_policy_unref(p);
-        sm_diag_free(diag);
+        stm_policy_unref(p);
+        stm_diag_free(diag);
     }
     if (failures)
         fail_msg("%d of the cases failed", failures);
@@ -750,23 +750,23 @@ test_errors(void **state)
 static void
 test_warning(void **state)
 {
-    sm_diag *diag;
-    sm_policy *p = load("services:\n"
+    stm_diag *diag;
+    stm_policy *p = load("services:\n"
                         "  s:\n"
                         "    targets: [\"tls://h:465\", \"tcp://h:25\"]\n"
                         "    auth: plain\n"
                         "    username: u\n",
                         &diag);
     assert_non_null(p);
-    assert_int_equal(sm_diag_count(diag), 1);
-    assert_int_equal(sm_diag_errors(diag), 0);
-    const sm_diag_entry *e = sm_diag_get(diag, 0);
-    assert_int_equal(e->severity, SM_SEV_WARNING);
+    assert_int_equal(stm_diag_count(diag), 1);
+    assert_int_equal(stm_diag_errors(diag), 0);
+    const stm_diag_entry *e = stm_diag_get(diag, 0);
+    assert_int_equal(e->severity, STM_SEV_WARNING);
     assert_int_equal(e->line, 4);
     assert_int_equal(e->column, 11);
     assert_non_null(strstr(e->message, "tcp://h:25"));
-    sm_policy_unref(p);
-    sm_diag_free(diag);
+    stm_policy_unref(p);
+    stm_diag_free(diag);
 
     /* require_tls silences it. */
     p = load_ok("services:\n"
@@ -775,10 +775,10 @@ test_warning(void **state)
                 "    require_tls: true\n"
                 "    auth: plain\n"
                 "    username: u\n");
-    sm_policy_unref(p);
+    stm_policy_unref(p);
 }
 
-/* sm_policy_load: a file, relative list files next to it, references. */
+/* stm_policy_load: a file, relative list files next to it, references. */
 static void
 test_load_file(void **state)
 {
@@ -799,35 +799,35 @@ test_load_file(void **state)
           f);
     fclose(f);
 
-    sm_diag *diag = sm_diag_create();
-    sm_policy *p = sm_policy_load(path, diag);
+    stm_diag *diag = stm_diag_create();
+    stm_policy *p = stm_policy_load(path, diag);
     assert_non_null(p);
-    assert_int_equal(sm_diag_count(diag), 0);
-    assert_string_equal(sm_policy_path(p), path);
+    assert_int_equal(stm_diag_count(diag), 0);
+    assert_string_equal(stm_policy_path(p), path);
     assert_int_equal(p->nlists, 1);
-    assert_int_equal(sm_list_size(p->lists[0]), 2);
-    const sm_cond *c = first_rule(p, SM_STAGE_MAIL)->cond;
+    assert_int_equal(stm_list_size(p->lists[0]), 2);
+    const stm_cond *c = first_rule(p, STM_STAGE_MAIL)->cond;
     assert_string_equal(c->pos.file, path);
-    assert_true(sm_pattern_match(c->pattern, "a.spam.example"));
-    assert_true(sm_pattern_match(c->pattern, "example.org"));
-    assert_false(sm_pattern_match(c->pattern, "example.com"));
+    assert_true(stm_pattern_match(c->pattern, "a.spam.example"));
+    assert_true(stm_pattern_match(c->pattern, "example.org"));
+    assert_false(stm_pattern_match(c->pattern, "example.com"));
     /* References: the policy lives as long as someone holds it. */
-    sm_policy *again = sm_policy_ref(p);
+    stm_policy *again = stm_policy_ref(p);
     assert_ptr_equal(again, p);
-    sm_policy_unref(p);
-    assert_string_equal(sm_policy_path(again), path);
-    sm_policy_unref(again);
-    sm_diag_free(diag);
+    stm_policy_unref(p);
+    assert_string_equal(stm_policy_path(again), path);
+    stm_policy_unref(again);
+    stm_diag_free(diag);
 
     /* A missing file is reported for the file as a whole. */
-    diag = sm_diag_create();
+    diag = stm_diag_create();
     snprintf(path, sizeof path, "%s/missing.yaml", dir);
-    assert_null(sm_policy_load(path, diag));
-    const sm_diag_entry *e = sm_diag_get(diag, 0);
+    assert_null(stm_policy_load(path, diag));
+    const stm_diag_entry *e = stm_diag_get(diag, 0);
     assert_non_null(e);
     assert_int_equal(e->line, 0);
     assert_non_null(strstr(e->message, "No such file"));
-    sm_diag_free(diag);
+    stm_diag_free(diag);
 
     unlink(list);
     snprintf(path, sizeof path, "%s/policy.yaml", dir);
@@ -835,7 +835,7 @@ test_load_file(void **state)
     rmdir(dir);
 }
 
-/* sm_diag_print: one-line forms, the source line and a caret that keeps
+/* stm_diag_print: one-line forms, the source line and a caret that keeps
  * the tabs before the column. */
 static void
 test_diag_print(void **state)
@@ -847,22 +847,22 @@ test_diag_print(void **state)
     assert_int_equal(write(fd, src, strlen(src)), (ssize_t)strlen(src));
     close(fd);
 
-    sm_diag *diag = sm_diag_create();
-    sm_diag_add(diag, SM_SEV_ERROR, path, 2, 5, "bad %s", "y");
-    sm_diag_add(diag, SM_SEV_WARNING, path, 1, 3, "careful");
-    sm_diag_add(diag, SM_SEV_ERROR, path, 0, 0, "whole file");
-    sm_diag_add(diag, SM_SEV_ERROR, NULL, 7, 0, "no file");
-    sm_srcpos pos = {path, 9, 1};
-    sm_diag_error_at(diag, pos, "past the end");
-    sm_diag_warning_at(diag, pos, "w");
-    assert_int_equal(sm_diag_count(diag), 6);
-    assert_int_equal(sm_diag_errors(diag), 4);
-    assert_null(sm_diag_get(diag, 6));
+    stm_diag *diag = stm_diag_create();
+    stm_diag_add(diag, STM_SEV_ERROR, path, 2, 5, "bad %s", "y");
+    stm_diag_add(diag, STM_SEV_WARNING, path, 1, 3, "careful");
+    stm_diag_add(diag, STM_SEV_ERROR, path, 0, 0, "whole file");
+    stm_diag_add(diag, STM_SEV_ERROR, NULL, 7, 0, "no file");
+    stm_srcpos pos = {path, 9, 1};
+    stm_diag_error_at(diag, pos, "past the end");
+    stm_diag_warning_at(diag, pos, "w");
+    assert_int_equal(stm_diag_count(diag), 6);
+    assert_int_equal(stm_diag_errors(diag), 4);
+    assert_null(stm_diag_get(diag, 6));
 
     char *buf = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&buf, &len);
-    sm_diag_print(diag, out);
+    stm_diag_print(diag, out);
     fclose(out);
     char *want = NULL;
     assert_true(asprintf(&want,
@@ -876,8 +876,8 @@ test_diag_print(void **state)
     assert_string_equal(buf, want);
     free(buf);
     free(want);
-    sm_diag_free(diag);
-    sm_diag_free(NULL);
+    stm_diag_free(diag);
+    stm_diag_free(NULL);
     unlink(path);
 }
 

@@ -1,5 +1,5 @@
 /*
- * test_message.c - unit tests of policy/message.c: header order and lookup,
+ * test_message.c - unit tests of policy/run/message.c: header order and lookup,
  * the size-limited body, and the .eml parser (LF, CRLF, folding, errors).
  */
 #include <setjmp.h>
@@ -15,26 +15,26 @@
 static void
 test_headers(void **state)
 {
-    sm_message m;
-    sm_message_init(&m);
-    assert_int_equal(sm_message_add_header(&m, "Subject", "hello"), 0);
-    assert_int_equal(sm_message_add_header(&m, "X-Tag", "one"), 0);
-    assert_int_equal(sm_message_add_header(&m, "x-tag", "two"), 0);
+    stm_message m;
+    stm_message_init(&m);
+    assert_int_equal(stm_message_add_header(&m, "Subject", "hello"), 0);
+    assert_int_equal(stm_message_add_header(&m, "X-Tag", "one"), 0);
+    assert_int_equal(stm_message_add_header(&m, "x-tag", "two"), 0);
     for (int i = 0; i < 40; i++) /* past the initial capacity */
-        assert_int_equal(sm_message_add_header(&m, "Received", "from x"), 0);
+        assert_int_equal(stm_message_add_header(&m, "Received", "from x"), 0);
     assert_int_equal(m.nheaders, 43);
     assert_string_equal(m.headers[0].name, "Subject");
     assert_string_equal(m.headers[2].value, "two");
-    const sm_header *h = sm_message_find_header(&m, "X-TAG");
+    const stm_header *h = stm_message_find_header(&m, "X-TAG");
     assert_non_null(h);
     assert_string_equal(h->value, "one");
-    assert_null(sm_message_find_header(&m, "X-Missing"));
+    assert_null(stm_message_find_header(&m, "X-Missing"));
     /* "Subject: hello\r\n" = 16 bytes, "X-Tag: one\r\n" = 12 ... */
     assert_int_equal(m.size, 16 + 12 + 12 + 40 * 18);
-    sm_message_clear(&m);
+    stm_message_clear(&m);
     assert_int_equal(m.nheaders, 0);
     assert_null(m.headers);
-    sm_message_clear(&m); /* clearing twice is harmless */
+    stm_message_clear(&m); /* clearing twice is harmless */
 }
 
 struct body_case {
@@ -61,11 +61,11 @@ test_body_limit(void **state)
     memset(buf, 'a', sizeof buf);
     for (size_t i = 0; i < sizeof body_cases / sizeof body_cases[0]; i++) {
         const struct body_case *c = &body_cases[i];
-        sm_message m;
-        sm_message_init(&m);
+        stm_message m;
+        stm_message_init(&m);
         size_t total = 0;
         for (int j = 0; j < 4; j++) {
-            assert_int_equal(sm_message_append_body(&m, buf, c->chunks[j], c->limit), 0);
+            assert_int_equal(stm_message_append_body(&m, buf, c->chunks[j], c->limit), 0);
             total += c->chunks[j];
         }
         assert_int_equal(m.truncated, c->truncated);
@@ -77,7 +77,7 @@ test_body_limit(void **state)
         }
         if (c->truncated)
             assert_null(m.body);
-        sm_message_clear(&m);
+        stm_message_clear(&m);
     }
 }
 
@@ -85,12 +85,12 @@ test_body_limit(void **state)
 static void
 test_body_binary(void **state)
 {
-    sm_message m;
-    sm_message_init(&m);
-    assert_int_equal(sm_message_append_body(&m, "a\0b", 3, 0), 0);
+    stm_message m;
+    stm_message_init(&m);
+    assert_int_equal(stm_message_append_body(&m, "a\0b", 3, 0), 0);
     assert_int_equal(m.body_len, 3);
     assert_memory_equal(m.body, "a\0b", 4);
-    sm_message_clear(&m);
+    stm_message_clear(&m);
 }
 
 struct parse_case {
@@ -145,11 +145,11 @@ test_parse(void **state)
 {
     for (size_t i = 0; i < sizeof parse_cases / sizeof parse_cases[0]; i++) {
         const struct parse_case *c = &parse_cases[i];
-        sm_message m;
+        stm_message m;
         const char *err = NULL;
-        sm_message_init(&m);
+        stm_message_init(&m);
         print_message("case %s\n", c->name);
-        assert_int_equal(sm_message_parse(&m, c->text, strlen(c->text), &err), 0);
+        assert_int_equal(stm_message_parse(&m, c->text, strlen(c->text), &err), 0);
         assert_int_equal(m.nheaders, c->nheaders);
         for (size_t j = 0; j < c->nheaders; j++) {
             assert_string_equal(m.headers[j].name, c->hname[j]);
@@ -163,7 +163,7 @@ test_parse(void **state)
         }
         assert_int_equal(m.size, strlen(c->text));
         assert_false(m.truncated);
-        sm_message_clear(&m);
+        stm_message_clear(&m);
     }
 }
 
@@ -185,10 +185,10 @@ test_parse_errors(void **state)
 {
     for (size_t i = 0; i < sizeof parse_error_cases / sizeof parse_error_cases[0]; i++) {
         const struct parse_error_case *c = &parse_error_cases[i];
-        sm_message m;
+        stm_message m;
         const char *err = NULL;
-        sm_message_init(&m);
-        assert_int_equal(sm_message_parse(&m, c->text, strlen(c->text), &err), -1);
+        stm_message_init(&m);
+        assert_int_equal(stm_message_parse(&m, c->text, strlen(c->text), &err), -1);
         assert_non_null(err);
         assert_string_equal(err, c->err);
         assert_int_equal(m.nheaders, 0);

@@ -15,18 +15,18 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "pattern.h"
+#include "match/pattern.h"
 
 /* A pattern of KIND with the alternatives SPECS (NULL-terminated). */
-static sm_pattern *
-must_pattern(sm_pattern_kind kind, const char *const *specs)
+static stm_pattern *
+must_pattern(stm_pattern_kind kind, const char *const *specs)
 {
-    sm_pattern *p = sm_pattern_create(kind);
+    stm_pattern *p = stm_pattern_create(kind);
     assert_non_null(p);
     for (size_t i = 0; i < 4 && specs[i] != NULL; i++) {
         char *msg = NULL;
         size_t off = 99;
-        if (sm_pattern_add(p, specs[i], &msg, &off) != 0)
+        if (stm_pattern_add(p, specs[i], &msg, &off) != 0)
             fail_msg("'%s' refused at %zu: %s", specs[i], off, msg);
         assert_null(msg);
     }
@@ -34,7 +34,7 @@ must_pattern(sm_pattern_kind kind, const char *const *specs)
 }
 
 struct match_case {
-    sm_pattern_kind kind;
+    stm_pattern_kind kind;
     const char *specs[4];
     const char *value;
     bool want;
@@ -42,130 +42,130 @@ struct match_case {
 
 static const struct match_case match_cases[] = {
     /* literals: whole value; case per kind */
-    {SM_PAT_NOCASE, {"example.com"}, "example.com", true},
-    {SM_PAT_NOCASE, {"example.com"}, "EXAMPLE.Com", true},
-    {SM_PAT_NOCASE, {"example.com"}, "www.example.com", false},
-    {SM_PAT_NOCASE, {"example.com"}, "example.co", false},
-    {SM_PAT_TEXT, {"Yes"}, "Yes", true},
-    {SM_PAT_TEXT, {"Yes"}, "yes", false},
-    {SM_PAT_TEXT, {"Yes"}, "Yes ", false},
-    {SM_PAT_TEXT, {""}, "", true}, /* the empty literal (null sender) */
-    {SM_PAT_TEXT, {""}, " ", false},
-    {SM_PAT_NOCASE, {"<>"}, "<>", true},
-    {SM_PAT_TEXT, {"/"}, "/", true},       /* "/" alone is a literal */
-    {SM_PAT_TEXT, {"/abc"}, "/abc", true}, /* no closing slash: literal */
-    {SM_PAT_TEXT, {"/abc"}, "abc", false},
-    {SM_PAT_TEXT, {"/i"}, "/i", true},
-    {SM_PAT_TEXT, {"a/b/"}, "a/b/", true},
+    {STM_PAT_NOCASE, {"example.com"}, "example.com", true},
+    {STM_PAT_NOCASE, {"example.com"}, "EXAMPLE.Com", true},
+    {STM_PAT_NOCASE, {"example.com"}, "www.example.com", false},
+    {STM_PAT_NOCASE, {"example.com"}, "example.co", false},
+    {STM_PAT_TEXT, {"Yes"}, "Yes", true},
+    {STM_PAT_TEXT, {"Yes"}, "yes", false},
+    {STM_PAT_TEXT, {"Yes"}, "Yes ", false},
+    {STM_PAT_TEXT, {""}, "", true}, /* the empty literal (null sender) */
+    {STM_PAT_TEXT, {""}, " ", false},
+    {STM_PAT_NOCASE, {"<>"}, "<>", true},
+    {STM_PAT_TEXT, {"/"}, "/", true},       /* "/" alone is a literal */
+    {STM_PAT_TEXT, {"/abc"}, "/abc", true}, /* no closing slash: literal */
+    {STM_PAT_TEXT, {"/abc"}, "abc", false},
+    {STM_PAT_TEXT, {"/i"}, "/i", true},
+    {STM_PAT_TEXT, {"a/b/"}, "a/b/", true},
     /* globs */
-    {SM_PAT_NOCASE, {"*.example.com"}, "mail.example.com", true},
-    {SM_PAT_NOCASE, {"*.example.com"}, "a.b.EXAMPLE.COM", true},
-    {SM_PAT_NOCASE, {"*.example.com"}, "example.com", false},
-    {SM_PAT_NOCASE, {"*.example.com"}, "mail.example.com.evil", false},
-    {SM_PAT_NOCASE, {"mx?.example.com"}, "mx1.example.com", true},
-    {SM_PAT_NOCASE, {"mx?.example.com"}, "mx12.example.com", false},
-    {SM_PAT_NOCASE, {"mx?.example.com"}, "mx.example.com", false},
-    {SM_PAT_NOCASE, {"*"}, "", true},
-    {SM_PAT_NOCASE, {"*"}, "anything", true},
-    {SM_PAT_NOCASE, {"?"}, "", false},
-    {SM_PAT_NOCASE, {"a*b*c"}, "aXXbYYbZZc", true},
-    {SM_PAT_NOCASE, {"a*b*c"}, "aXXbYYcZZ", false},
-    {SM_PAT_NOCASE, {"**a**"}, "bab", true},
-    {SM_PAT_NOCASE, {"*@example.com"}, "User@Example.COM", true},
-    {SM_PAT_TEXT, {"*Spam*"}, "this is spam", false},
-    {SM_PAT_TEXT, {"*Spam*"}, "this is Spam!", true},
-    {SM_PAT_TEXT,
+    {STM_PAT_NOCASE, {"*.example.com"}, "mail.example.com", true},
+    {STM_PAT_NOCASE, {"*.example.com"}, "a.b.EXAMPLE.COM", true},
+    {STM_PAT_NOCASE, {"*.example.com"}, "example.com", false},
+    {STM_PAT_NOCASE, {"*.example.com"}, "mail.example.com.evil", false},
+    {STM_PAT_NOCASE, {"mx?.example.com"}, "mx1.example.com", true},
+    {STM_PAT_NOCASE, {"mx?.example.com"}, "mx12.example.com", false},
+    {STM_PAT_NOCASE, {"mx?.example.com"}, "mx.example.com", false},
+    {STM_PAT_NOCASE, {"*"}, "", true},
+    {STM_PAT_NOCASE, {"*"}, "anything", true},
+    {STM_PAT_NOCASE, {"?"}, "", false},
+    {STM_PAT_NOCASE, {"a*b*c"}, "aXXbYYbZZc", true},
+    {STM_PAT_NOCASE, {"a*b*c"}, "aXXbYYcZZ", false},
+    {STM_PAT_NOCASE, {"**a**"}, "bab", true},
+    {STM_PAT_NOCASE, {"*@example.com"}, "User@Example.COM", true},
+    {STM_PAT_TEXT, {"*Spam*"}, "this is spam", false},
+    {STM_PAT_TEXT, {"*Spam*"}, "this is Spam!", true},
+    {STM_PAT_TEXT,
      {"a*a*a*a*a*a*a*a*b"},
      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
      false},
     /* regexes: search anywhere; /i; caseless for NOCASE and IP kinds */
-    {SM_PAT_TEXT, {"/spam/"}, "this is spam!", true},
-    {SM_PAT_TEXT, {"/spam/"}, "this is SPAM!", false},
-    {SM_PAT_TEXT, {"/spam/i"}, "this is SPAM!", true},
-    {SM_PAT_TEXT, {"/^X-Spam: yes$/"}, "X-Spam: yes", true},
-    {SM_PAT_TEXT, {"/^yes$/"}, "yes!", false},
-    {SM_PAT_TEXT, {"//"}, "anything", true},
-    {SM_PAT_TEXT, {"//i"}, "", true},
-    {SM_PAT_NOCASE, {"/\\.example\\.com$/"}, "MAIL.EXAMPLE.COM", true},
-    {SM_PAT_TEXT, {"/a/i/"}, "xa/i", true},                 /* ends in "/": body is "a/i" */
-    {SM_PAT_TEXT, {"/caf\xc3\xa9/i"}, "CAF\xc3\x89", true}, /* UTF-8 case folding */
-    {SM_PAT_TEXT, {"/^.$/"}, "\xc3\xa9", true},             /* one UTF-8 character */
-    {SM_PAT_TEXT,
+    {STM_PAT_TEXT, {"/spam/"}, "this is spam!", true},
+    {STM_PAT_TEXT, {"/spam/"}, "this is SPAM!", false},
+    {STM_PAT_TEXT, {"/spam/i"}, "this is SPAM!", true},
+    {STM_PAT_TEXT, {"/^X-Spam: yes$/"}, "X-Spam: yes", true},
+    {STM_PAT_TEXT, {"/^yes$/"}, "yes!", false},
+    {STM_PAT_TEXT, {"//"}, "anything", true},
+    {STM_PAT_TEXT, {"//i"}, "", true},
+    {STM_PAT_NOCASE, {"/\\.example\\.com$/"}, "MAIL.EXAMPLE.COM", true},
+    {STM_PAT_TEXT, {"/a/i/"}, "xa/i", true},                 /* ends in "/": body is "a/i" */
+    {STM_PAT_TEXT, {"/caf\xc3\xa9/i"}, "CAF\xc3\x89", true}, /* UTF-8 case folding */
+    {STM_PAT_TEXT, {"/^.$/"}, "\xc3\xa9", true},             /* one UTF-8 character */
+    {STM_PAT_TEXT,
      {"/b/"},
      "\xff\xfe"
      "b\xc0",
      true}, /* invalid UTF-8 value */
-    {SM_PAT_TEXT, {"/^(a+)+$/"}, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab", false},
+    {STM_PAT_TEXT, {"/^(a+)+$/"}, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab", false},
     /* several alternatives: any */
-    {SM_PAT_NOCASE, {"a.example", "*.b.example", "/^c\\./"}, "x.b.example", true},
-    {SM_PAT_NOCASE, {"a.example", "*.b.example", "/^c\\./"}, "c.other", true},
-    {SM_PAT_NOCASE, {"a.example", "*.b.example", "/^c\\./"}, "d.example", false},
+    {STM_PAT_NOCASE, {"a.example", "*.b.example", "/^c\\./"}, "x.b.example", true},
+    {STM_PAT_NOCASE, {"a.example", "*.b.example", "/^c\\./"}, "c.other", true},
+    {STM_PAT_NOCASE, {"a.example", "*.b.example", "/^c\\./"}, "d.example", false},
     /* addresses and networks */
-    {SM_PAT_IP, {"192.0.2.0/24"}, "192.0.2.10", true},
-    {SM_PAT_IP, {"192.0.2.0/24"}, "192.0.3.10", false},
-    {SM_PAT_IP, {"192.0.2.0/24"}, "::ffff:192.0.2.10", true}, /* IPv4-mapped value */
-    {SM_PAT_IP, {"192.0.2.0/24"}, "IPv6:::ffff:192.0.2.10", true},
-    {SM_PAT_IP, {"192.0.2.0/24"}, "[192.0.2.10]", true},
-    {SM_PAT_IP, {"192.0.2.0/24"}, "unknown", false}, /* not an address */
-    {SM_PAT_IP, {"192.0.2.0/24"}, "", false},
-    {SM_PAT_IP, {"0.0.0.0/0"}, "203.0.113.1", true},
-    {SM_PAT_IP, {"0.0.0.0/0"}, "2001:db8::1", false},
-    {SM_PAT_IP, {"::/0"}, "2001:db8::1", true},
-    {SM_PAT_IP, {"::/0"}, "203.0.113.1", true},
-    {SM_PAT_IP, {"2001:db8::1/128"}, "2001:db8::1", true},
-    {SM_PAT_IP, {"2001:db8::1/128"}, "IPv6:2001:DB8::1", true},
-    {SM_PAT_IP, {"2001:db8::1/128"}, "2001:db8::2", false},
-    {SM_PAT_IP, {"192.0.2.1"}, "192.0.2.1", true},
-    {SM_PAT_IP, {"192.0.2.1"}, "192.0.2.2", false},
-    {SM_PAT_IP, {"[2001:db8::1]"}, "2001:0db8:0:0::1", true},
+    {STM_PAT_IP, {"192.0.2.0/24"}, "192.0.2.10", true},
+    {STM_PAT_IP, {"192.0.2.0/24"}, "192.0.3.10", false},
+    {STM_PAT_IP, {"192.0.2.0/24"}, "::ffff:192.0.2.10", true}, /* IPv4-mapped value */
+    {STM_PAT_IP, {"192.0.2.0/24"}, "IPv6:::ffff:192.0.2.10", true},
+    {STM_PAT_IP, {"192.0.2.0/24"}, "[192.0.2.10]", true},
+    {STM_PAT_IP, {"192.0.2.0/24"}, "unknown", false}, /* not an address */
+    {STM_PAT_IP, {"192.0.2.0/24"}, "", false},
+    {STM_PAT_IP, {"0.0.0.0/0"}, "203.0.113.1", true},
+    {STM_PAT_IP, {"0.0.0.0/0"}, "2001:db8::1", false},
+    {STM_PAT_IP, {"::/0"}, "2001:db8::1", true},
+    {STM_PAT_IP, {"::/0"}, "203.0.113.1", true},
+    {STM_PAT_IP, {"2001:db8::1/128"}, "2001:db8::1", true},
+    {STM_PAT_IP, {"2001:db8::1/128"}, "IPv6:2001:DB8::1", true},
+    {STM_PAT_IP, {"2001:db8::1/128"}, "2001:db8::2", false},
+    {STM_PAT_IP, {"192.0.2.1"}, "192.0.2.1", true},
+    {STM_PAT_IP, {"192.0.2.1"}, "192.0.2.2", false},
+    {STM_PAT_IP, {"[2001:db8::1]"}, "2001:0db8:0:0::1", true},
     /* text alternatives of IP patterns see the canonical form */
-    {SM_PAT_IP, {"192.0.2.*"}, "192.0.2.77", true},
-    {SM_PAT_IP, {"192.0.2.*"}, "::ffff:192.0.2.77", true},
-    {SM_PAT_IP, {"2001:db8:*"}, "IPv6:2001:DB8::7", true},
-    {SM_PAT_IP, {"/^10\\./"}, "[10.1.2.3]", true},
-    {SM_PAT_IP, {"unknown"}, "UNKNOWN", true},
-    {SM_PAT_IP, {"10.0.0.0/8", "unknown"}, "unknown", true},
+    {STM_PAT_IP, {"192.0.2.*"}, "192.0.2.77", true},
+    {STM_PAT_IP, {"192.0.2.*"}, "::ffff:192.0.2.77", true},
+    {STM_PAT_IP, {"2001:db8:*"}, "IPv6:2001:DB8::7", true},
+    {STM_PAT_IP, {"/^10\\./"}, "[10.1.2.3]", true},
+    {STM_PAT_IP, {"unknown"}, "UNKNOWN", true},
+    {STM_PAT_IP, {"10.0.0.0/8", "unknown"}, "unknown", true},
     /* a NOCASE pattern does not treat addresses as networks */
-    {SM_PAT_NOCASE, {"192.0.2.0"}, "192.0.2.0", true},
-    {SM_PAT_NOCASE, {"192.0.2.0"}, "::ffff:192.0.2.0", false},
+    {STM_PAT_NOCASE, {"192.0.2.0"}, "192.0.2.0", true},
+    {STM_PAT_NOCASE, {"192.0.2.0"}, "::ffff:192.0.2.0", false},
 };
 
-/* Every case of the table, through sm_pattern_match and sm_pattern_match_buf. */
+/* Every case of the table, through stm_pattern_match and stm_pattern_match_buf. */
 static void
 test_match_table(void **state)
 {
     for (size_t i = 0; i < sizeof match_cases / sizeof match_cases[0]; i++) {
         const struct match_case *c = &match_cases[i];
-        sm_pattern *p = must_pattern(c->kind, c->specs);
-        if (sm_pattern_match(p, c->value) != c->want)
-            fail_msg("case %zu: [%s] on '%s': want %d", i, sm_pattern_text(p), c->value, c->want);
-        if (sm_pattern_match_buf(p, c->value, strlen(c->value)) != c->want)
-            fail_msg("case %zu (buf): [%s] on '%s': want %d", i, sm_pattern_text(p), c->value,
+        stm_pattern *p = must_pattern(c->kind, c->specs);
+        if (stm_pattern_match(p, c->value) != c->want)
+            fail_msg("case %zu: [%s] on '%s': want %d", i, stm_pattern_text(p), c->value, c->want);
+        if (stm_pattern_match_buf(p, c->value, strlen(c->value)) != c->want)
+            fail_msg("case %zu (buf): [%s] on '%s': want %d", i, stm_pattern_text(p), c->value,
                      c->want);
-        assert_false(sm_pattern_match(p, NULL));
-        sm_pattern_free(p);
+        assert_false(stm_pattern_match(p, NULL));
+        stm_pattern_free(p);
     }
-    sm_pattern_free(NULL);
+    stm_pattern_free(NULL);
 }
 
 /* The written form, joined by ", ", with lists as "@name". */
 static void
 test_text(void **state)
 {
-    sm_pattern *p = sm_pattern_create(SM_PAT_IP);
-    assert_string_equal(sm_pattern_text(p), "");
-    assert_false(sm_pattern_match(p, "192.0.2.1")); /* no alternative: nothing */
-    sm_list *l = sm_list_create("trusted");
+    stm_pattern *p = stm_pattern_create(STM_PAT_IP);
+    assert_string_equal(stm_pattern_text(p), "");
+    assert_false(stm_pattern_match(p, "192.0.2.1")); /* no alternative: nothing */
+    stm_list *l = stm_list_create("trusted");
     char *msg = NULL;
     size_t off = 0;
-    assert_int_equal(sm_pattern_add(p, "192.0.2.0/24", &msg, &off), 0);
-    assert_int_equal(sm_pattern_add_list(p, l), 0);
-    assert_int_equal(sm_pattern_add(p, "/^10\\./i", &msg, &off), 0);
-    assert_int_equal(sm_pattern_add(p, "", &msg, &off), 0);
-    assert_string_equal(sm_pattern_text(p), "192.0.2.0/24, @trusted, /^10\\./i, ");
-    assert_int_equal(sm_pattern_add_list(p, NULL), -1);
-    sm_pattern_free(p);
-    sm_list_free(l);
+    assert_int_equal(stm_pattern_add(p, "192.0.2.0/24", &msg, &off), 0);
+    assert_int_equal(stm_pattern_add_list(p, l), 0);
+    assert_int_equal(stm_pattern_add(p, "/^10\\./i", &msg, &off), 0);
+    assert_int_equal(stm_pattern_add(p, "", &msg, &off), 0);
+    assert_string_equal(stm_pattern_text(p), "192.0.2.0/24, @trusted, /^10\\./i, ");
+    assert_int_equal(stm_pattern_add_list(p, NULL), -1);
+    stm_pattern_free(p);
+    stm_list_free(l);
 }
 
 /* Bad specs: PCRE2's words, offsets in the spec, address messages. */
@@ -173,69 +173,69 @@ static void
 test_errors(void **state)
 {
     static const struct {
-        sm_pattern_kind kind;
+        stm_pattern_kind kind;
         const char *spec;
         const char *msg; /* substring */
         size_t offset;
     } cases[] = {
-        {SM_PAT_TEXT, "/(abc/", "invalid regular expression: missing closing parenthesis", 5},
-        {SM_PAT_TEXT, "/abc)/i", "invalid regular expression: unmatched closing parenthesis", 4},
-        {SM_PAT_TEXT, "/[a-/", "invalid regular expression: missing terminating ]", 4},
-        {SM_PAT_NOCASE, "/a{2,1}/", "invalid regular expression: numbers out of order", 6},
-        {SM_PAT_TEXT, "/*x/", "invalid regular expression: quantifier does not follow", 1},
-        {SM_PAT_TEXT, "/\\/", "invalid regular expression: \\ at end of pattern", 2},
-        {SM_PAT_TEXT, "/\xff/", "invalid regular expression: UTF-8 error", 1},
-        {SM_PAT_IP, "192.0.2.1/24", "192.0.2.1/24: host bits set; did you mean 192.0.2.0/24?", 0},
-        {SM_PAT_IP, "192.0.2.0/33", "IPv4 allows /0 to /32", 0},
-        {SM_PAT_IP, "192.0.2.256", "not an IP address", 0},
-        {SM_PAT_IP, "2001:db8::/129", "IPv6 allows /0 to /128", 0},
-        {SM_PAT_IP, "2001:zz8::", "not an IP address", 0},
+        {STM_PAT_TEXT, "/(abc/", "invalid regular expression: missing closing parenthesis", 5},
+        {STM_PAT_TEXT, "/abc)/i", "invalid regular expression: unmatched closing parenthesis", 4},
+        {STM_PAT_TEXT, "/[a-/", "invalid regular expression: missing terminating ]", 4},
+        {STM_PAT_NOCASE, "/a{2,1}/", "invalid regular expression: numbers out of order", 6},
+        {STM_PAT_TEXT, "/*x/", "invalid regular expression: quantifier does not follow", 1},
+        {STM_PAT_TEXT, "/\\/", "invalid regular expression: \\ at end of pattern", 2},
+        {STM_PAT_TEXT, "/\xff/", "invalid regular expression: UTF-8 error", 1},
+        {STM_PAT_IP, "192.0.2.1/24", "192.0.2.1/24: host bits set; did you mean 192.0.2.0/24?", 0},
+        {STM_PAT_IP, "192.0.2.0/33", "IPv4 allows /0 to /32", 0},
+        {STM_PAT_IP, "192.0.2.256", "not an IP address", 0},
+        {STM_PAT_IP, "2001:db8::/129", "IPv6 allows /0 to /128", 0},
+        {STM_PAT_IP, "2001:zz8::", "not an IP address", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        sm_pattern *p = sm_pattern_create(cases[i].kind);
+        stm_pattern *p = stm_pattern_create(cases[i].kind);
         char *msg = NULL;
         size_t off = 12345;
-        if (sm_pattern_add(p, cases[i].spec, &msg, &off) != -1)
+        if (stm_pattern_add(p, cases[i].spec, &msg, &off) != -1)
             fail_msg("'%s' accepted", cases[i].spec);
         assert_non_null(msg);
         if (strstr(msg, cases[i].msg) == NULL)
             fail_msg("'%s': '%s' lacks '%s'", cases[i].spec, msg, cases[i].msg);
         if (off != cases[i].offset)
             fail_msg("'%s': offset %zu, want %zu", cases[i].spec, off, cases[i].offset);
-        assert_string_equal(sm_pattern_text(p), ""); /* nothing was added */
+        assert_string_equal(stm_pattern_text(p), ""); /* nothing was added */
         free(msg);
-        sm_pattern_free(p);
+        stm_pattern_free(p);
     }
-    sm_pattern *p = sm_pattern_create(SM_PAT_TEXT);
+    stm_pattern *p = stm_pattern_create(STM_PAT_TEXT);
     char *msg = NULL;
     size_t off = 1;
-    assert_int_equal(sm_pattern_add(p, NULL, &msg, &off), -1);
+    assert_int_equal(stm_pattern_add(p, NULL, &msg, &off), -1);
     assert_non_null(msg);
     free(msg);
-    sm_pattern_free(p);
+    stm_pattern_free(p);
 }
 
 /* Lists: by address for IP patterns, by name or e-mail address otherwise. */
 static void
 test_lists(void **state)
 {
-    sm_list *nets = sm_list_create("trusted");
-    sm_list *names = sm_list_create("bad");
+    stm_list *nets = stm_list_create("trusted");
+    stm_list *names = stm_list_create("bad");
     const char *err = NULL;
     static const char *const net_entries[] = {"192.0.2.0/24", "2001:db8::/32", "relay.example"};
     static const char *const name_entries[] = {".spam.example", "@phish.example",
                                                "boss@example.com", "exact.example"};
     for (size_t i = 0; i < 3; i++)
-        assert_int_equal(sm_list_add(nets, net_entries[i], &err), 0);
+        assert_int_equal(stm_list_add(nets, net_entries[i], &err), 0);
     for (size_t i = 0; i < 4; i++)
-        assert_int_equal(sm_list_add(names, name_entries[i], &err), 0);
+        assert_int_equal(stm_list_add(names, name_entries[i], &err), 0);
 
-    sm_pattern *ip = sm_pattern_create(SM_PAT_IP);
-    sm_pattern *nc = sm_pattern_create(SM_PAT_NOCASE);
-    sm_pattern *tx = sm_pattern_create(SM_PAT_TEXT);
-    assert_int_equal(sm_pattern_add_list(ip, nets), 0);
-    assert_int_equal(sm_pattern_add_list(nc, names), 0);
-    assert_int_equal(sm_pattern_add_list(tx, nets), 0);
+    stm_pattern *ip = stm_pattern_create(STM_PAT_IP);
+    stm_pattern *nc = stm_pattern_create(STM_PAT_NOCASE);
+    stm_pattern *tx = stm_pattern_create(STM_PAT_TEXT);
+    assert_int_equal(stm_pattern_add_list(ip, nets), 0);
+    assert_int_equal(stm_pattern_add_list(nc, names), 0);
+    assert_int_equal(stm_pattern_add_list(tx, nets), 0);
 
     static const struct {
         int which; /* 0 ip, 1 nc, 2 tx */
@@ -262,23 +262,23 @@ test_lists(void **state)
         {2, "RELAY.example", true},
         {2, "10.0.0.1", false},
     };
-    sm_pattern *ps[] = {ip, nc, tx};
+    stm_pattern *ps[] = {ip, nc, tx};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const sm_pattern *p = ps[cases[i].which];
-        if (sm_pattern_match(p, cases[i].value) != cases[i].want)
-            fail_msg("[%s] on '%s': want %d", sm_pattern_text(p), cases[i].value, cases[i].want);
-        if (sm_pattern_match_buf(p, cases[i].value, strlen(cases[i].value)) != cases[i].want)
-            fail_msg("buf [%s] on '%s': want %d", sm_pattern_text(p), cases[i].value,
+        const stm_pattern *p = ps[cases[i].which];
+        if (stm_pattern_match(p, cases[i].value) != cases[i].want)
+            fail_msg("[%s] on '%s': want %d", stm_pattern_text(p), cases[i].value, cases[i].want);
+        if (stm_pattern_match_buf(p, cases[i].value, strlen(cases[i].value)) != cases[i].want)
+            fail_msg("buf [%s] on '%s': want %d", stm_pattern_text(p), cases[i].value,
                      cases[i].want);
     }
     /* A buffer with a NUL in it never matches a list or a network. */
-    assert_false(sm_pattern_match_buf(ip, "192.0.2.5\0x", 11));
-    assert_true(sm_pattern_match_buf(ip, "192.0.2.5\0x", 9));
-    sm_pattern_free(ip);
-    sm_pattern_free(nc);
-    sm_pattern_free(tx);
-    sm_list_free(nets);
-    sm_list_free(names);
+    assert_false(stm_pattern_match_buf(ip, "192.0.2.5\0x", 11));
+    assert_true(stm_pattern_match_buf(ip, "192.0.2.5\0x", 9));
+    stm_pattern_free(ip);
+    stm_pattern_free(nc);
+    stm_pattern_free(tx);
+    stm_list_free(nets);
+    stm_list_free(names);
 }
 
 /* Bodies: regexes search bytes past NULs; literals and globs are whole-buffer. */
@@ -292,59 +292,59 @@ test_buffers(void **state)
     static const char *const anchored[] = {"/^VIAGRA/m", NULL};
     static const char *const lit[] = {"line one", NULL};
     static const char *const glob[] = {"Subject:*here\r\n", NULL};
-    sm_pattern *p = must_pattern(SM_PAT_TEXT, re);
-    assert_true(sm_pattern_match_buf(p, body, len));
-    assert_false(sm_pattern_match(p, body)); /* as a C string it stops at the NUL */
-    assert_false(sm_pattern_match_buf(p, body, 20));
-    assert_false(sm_pattern_match_buf(p, NULL, 0));
-    assert_false(sm_pattern_match_buf(p, NULL, 5));
-    sm_pattern_free(p);
-    p = must_pattern(SM_PAT_TEXT, re_cs);
-    assert_false(sm_pattern_match_buf(p, body, len));
-    sm_pattern_free(p);
+    stm_pattern *p = must_pattern(STM_PAT_TEXT, re);
+    assert_true(stm_pattern_match_buf(p, body, len));
+    assert_false(stm_pattern_match(p, body)); /* as a C string it stops at the NUL */
+    assert_false(stm_pattern_match_buf(p, body, 20));
+    assert_false(stm_pattern_match_buf(p, NULL, 0));
+    assert_false(stm_pattern_match_buf(p, NULL, 5));
+    stm_pattern_free(p);
+    p = must_pattern(STM_PAT_TEXT, re_cs);
+    assert_false(stm_pattern_match_buf(p, body, len));
+    stm_pattern_free(p);
     /* "/^VIAGRA/m" is a literal: "m" is not a flag we know. */
-    p = must_pattern(SM_PAT_TEXT, anchored);
-    assert_false(sm_pattern_match_buf(p, body, len));
-    assert_true(sm_pattern_match(p, "/^VIAGRA/m"));
-    sm_pattern_free(p);
-    p = must_pattern(SM_PAT_TEXT, lit);
-    assert_false(sm_pattern_match_buf(p, body, len)); /* not a substring search */
-    assert_true(sm_pattern_match_buf(p, "line one", 8));
-    sm_pattern_free(p);
-    p = must_pattern(SM_PAT_TEXT, glob);
-    assert_true(sm_pattern_match_buf(p, body, len)); /* "*" runs over the NUL */
-    sm_pattern_free(p);
+    p = must_pattern(STM_PAT_TEXT, anchored);
+    assert_false(stm_pattern_match_buf(p, body, len));
+    assert_true(stm_pattern_match(p, "/^VIAGRA/m"));
+    stm_pattern_free(p);
+    p = must_pattern(STM_PAT_TEXT, lit);
+    assert_false(stm_pattern_match_buf(p, body, len)); /* not a substring search */
+    assert_true(stm_pattern_match_buf(p, "line one", 8));
+    stm_pattern_free(p);
+    p = must_pattern(STM_PAT_TEXT, glob);
+    assert_true(stm_pattern_match_buf(p, body, len)); /* "*" runs over the NUL */
+    stm_pattern_free(p);
 
     /* A large buffer (over the on-stack copy) with an IP pattern. */
     static const char *const any_ip[] = {"0.0.0.0/0", "/needle/", NULL};
-    p = must_pattern(SM_PAT_IP, any_ip);
+    p = must_pattern(STM_PAT_IP, any_ip);
     size_t big = 1 << 20;
     char *buf = malloc(big);
     assert_non_null(buf);
     memset(buf, 'x', big);
-    assert_false(sm_pattern_match_buf(p, buf, big));
+    assert_false(stm_pattern_match_buf(p, buf, big));
     memcpy(buf + big - 6, "needle", 6);
-    assert_true(sm_pattern_match_buf(p, buf, big));
+    assert_true(stm_pattern_match_buf(p, buf, big));
     free(buf);
-    sm_pattern_free(p);
+    stm_pattern_free(p);
 
     /* A match too deep for the JIT stack still gets the right answer. */
     static const char *const deep[] = {"/^(a|b)*c$/", NULL};
-    p = must_pattern(SM_PAT_TEXT, deep);
+    p = must_pattern(STM_PAT_TEXT, deep);
     size_t n = 100000;
     buf = malloc(n);
     assert_non_null(buf);
     memset(buf, 'a', n);
     buf[n - 1] = 'c';
-    assert_true(sm_pattern_match_buf(p, buf, n));
+    assert_true(stm_pattern_match_buf(p, buf, n));
     buf[n - 1] = 'd';
-    assert_false(sm_pattern_match_buf(p, buf, n));
+    assert_false(stm_pattern_match_buf(p, buf, n));
     free(buf);
-    sm_pattern_free(p);
+    stm_pattern_free(p);
 }
 
 struct thread_arg {
-    const sm_pattern *p;
+    const stm_pattern *p;
     int hits;
 };
 
@@ -356,7 +356,7 @@ thread_run(void *opaque)
     char value[64];
     for (int i = 0; i < 20000; i++) {
         snprintf(value, sizeof value, "host%d.%s.example", i, i % 2 ? "spam" : "ham");
-        a->hits += sm_pattern_match(a->p, value);
+        a->hits += stm_pattern_match(a->p, value);
     }
     return NULL;
 }
@@ -366,7 +366,7 @@ static void
 test_threads(void **state)
 {
     static const char *const specs[] = {"/\\.spam\\.example$/", "*.nothing", NULL};
-    sm_pattern *p = must_pattern(SM_PAT_NOCASE, specs);
+    stm_pattern *p = must_pattern(STM_PAT_NOCASE, specs);
     pthread_t t[8];
     struct thread_arg args[8];
     for (int i = 0; i < 8; i++) {
@@ -378,7 +378,7 @@ test_threads(void **state)
         assert_int_equal(pthread_join(t[i], NULL), 0);
         assert_int_equal(args[i].hits, 10000);
     }
-    sm_pattern_free(p);
+    stm_pattern_free(p);
 }
 
 /* Run the group (one plan in TAP output). */

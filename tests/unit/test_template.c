@@ -1,5 +1,5 @@
 /*
- * test_template.c - unit tests of policy/template.c: every variable, "$$",
+ * test_template.c - unit tests of policy/run/template.c: every variable, "$$",
  * compile errors with their offsets, sanitising and the length cap.
  */
 #include <setjmp.h>
@@ -10,27 +10,27 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "session_internal.h"
-#include "template.h"
+#include "run/session_internal.h"
+#include "run/template.h"
 
 /* A session with every fact set, in a transaction with two accepted recipients. */
-static sm_session *
+static stm_session *
 full_session(void)
 {
-    sm_session *s = sm_session_create(NULL, "c1");
+    stm_session *s = stm_session_create(NULL, "c1");
     assert_non_null(s);
-    assert_int_equal(sm_session_set_client(s, "192.0.2.1", "40000", "mx.example.net"), 0);
-    assert_int_equal(sm_session_set_server(s, "198.51.100.7", "25", "mail.example.org"), 0);
-    assert_int_equal(sm_session_set_helo(s, "helo.example.net"), 0);
-    assert_int_equal(sm_session_begin_transaction(s, "alice@example.net"), 0);
-    assert_int_equal(sm_session_set_queue_id(s, "4QX1"), 0);
-    assert_int_equal(sm_session_set_rcpt(s, "bob@example.org"), 0);
-    assert_int_equal(sm_session_accept_rcpt(s), 0);
-    assert_int_equal(sm_session_set_rcpt(s, "carol@example.org"), 0);
-    assert_int_equal(sm_session_accept_rcpt(s), 0);
-    assert_int_equal(sm_session_set_rcpt(s, "dave@example.org"), 0); /* being judged */
-    assert_int_equal(sm_session_set_var(s, "score", "7"), 0);
-    s->stage = SM_STAGE_DATA;
+    assert_int_equal(stm_session_set_client(s, "192.0.2.1", "40000", "mx.example.net"), 0);
+    assert_int_equal(stm_session_set_server(s, "198.51.100.7", "25", "mail.example.org"), 0);
+    assert_int_equal(stm_session_set_helo(s, "helo.example.net"), 0);
+    assert_int_equal(stm_session_begin_transaction(s, "alice@example.net"), 0);
+    assert_int_equal(stm_session_set_queue_id(s, "4QX1"), 0);
+    assert_int_equal(stm_session_set_rcpt(s, "bob@example.org"), 0);
+    assert_int_equal(stm_session_accept_rcpt(s), 0);
+    assert_int_equal(stm_session_set_rcpt(s, "carol@example.org"), 0);
+    assert_int_equal(stm_session_accept_rcpt(s), 0);
+    assert_int_equal(stm_session_set_rcpt(s, "dave@example.org"), 0); /* being judged */
+    assert_int_equal(stm_session_set_var(s, "score", "7"), 0);
+    s->stage = STM_STAGE_DATA;
     return s;
 }
 
@@ -68,36 +68,36 @@ static const struct expand_case expand_cases[] = {
 static void
 test_expand(void **state)
 {
-    sm_session *s = full_session();
+    stm_session *s = full_session();
     for (size_t i = 0; i < sizeof expand_cases / sizeof expand_cases[0]; i++) {
         const struct expand_case *c = &expand_cases[i];
         char *err = NULL;
         size_t off = 99;
-        sm_template *t = sm_template_compile(c->text, &err, &off);
+        stm_template *t = stm_template_compile(c->text, &err, &off);
         assert_non_null(t);
         assert_null(err);
-        assert_string_equal(sm_template_source(t), c->text);
-        assert_int_equal(sm_template_is_constant(t), c->constant);
-        char *out = sm_template_expand(t, s);
+        assert_string_equal(stm_template_source(t), c->text);
+        assert_int_equal(stm_template_is_constant(t), c->constant);
+        char *out = stm_template_expand(t, s);
         assert_non_null(out);
         assert_string_equal(out, c->want);
         free(out);
-        sm_template_free(t);
+        stm_template_free(t);
     }
-    sm_session_free(s);
+    stm_session_free(s);
 }
 
 /* Expand TEXT against S; caller frees. */
 static char *
-expand(const char *text, const sm_session *s)
+expand(const char *text, const stm_session *s)
 {
     char *err = NULL;
     size_t off;
-    sm_template *t = sm_template_compile(text, &err, &off);
+    stm_template *t = stm_template_compile(text, &err, &off);
     assert_non_null(t);
-    char *out = sm_template_expand(t, s);
+    char *out = stm_template_expand(t, s);
     assert_non_null(out);
-    sm_template_free(t);
+    stm_template_free(t);
     return out;
 }
 
@@ -105,38 +105,38 @@ expand(const char *text, const sm_session *s)
 static void
 test_rcpt_stage(void **state)
 {
-    sm_session *s = full_session();
-    s->stage = SM_STAGE_RCPT;
+    stm_session *s = full_session();
+    s->stage = STM_STAGE_RCPT;
     char *out = expand("to ${rcpt}", s);
     assert_string_equal(out, "to dave@example.org");
     free(out);
-    sm_session_free(s);
+    stm_session_free(s);
 }
 
 /* The null sender reads "<>", no transaction reads "", unknown facts "". */
 static void
 test_unset(void **state)
 {
-    sm_session *s = sm_session_create(NULL, "c2");
+    stm_session *s = stm_session_create(NULL, "c2");
     char *out = expand("[${sender}|${client_ip}|${helo}|${rcpt}|${queue_id}|${reply}]", s);
     assert_string_equal(out, "[|||||]");
     free(out);
-    assert_int_equal(sm_session_begin_transaction(s, ""), 0);
+    assert_int_equal(stm_session_begin_transaction(s, ""), 0);
     out = expand("from ${sender}", s);
     assert_string_equal(out, "from <>");
     free(out);
-    sm_session_free(s);
+    stm_session_free(s);
 }
 
 /* ${reply} is the latest delegation's reply. */
 static void
 test_reply(void **state)
 {
-    sm_session *s = full_session();
-    long i = sm_session_new_delegation(s, NULL);
+    stm_session *s = full_session();
+    long i = stm_session_new_delegation(s, NULL);
     assert_int_equal(i, 0);
     s->delegations[0].delegation.reply = strdup("Virus Detected; Content Rejected");
-    i = sm_session_new_delegation(s, NULL);
+    i = stm_session_new_delegation(s, NULL);
     assert_int_equal(i, 1);
     s->delegations[1].delegation.reply = strdup("Ok: queued");
     char *out = expand("scanner said: ${reply}", s);
@@ -147,30 +147,30 @@ test_reply(void **state)
     out = expand("${reply}", s);
     assert_string_equal(out, "Virus Detected; Content Rejected");
     free(out);
-    sm_session_free(s);
+    stm_session_free(s);
 }
 
 /* Control characters from the network become spaces. */
 static void
 test_sanitise(void **state)
 {
-    sm_session *s = full_session();
-    assert_int_equal(sm_session_set_helo(s, "evil\r\nX-Injected: yes\t\x7f"), 0);
+    stm_session *s = full_session();
+    assert_int_equal(stm_session_set_helo(s, "evil\r\nX-Injected: yes\t\x7f"), 0);
     char *out = expand("helo=${helo}", s);
     assert_string_equal(out, "helo=evil  X-Injected: yes  ");
     free(out);
-    sm_session_free(s);
+    stm_session_free(s);
 }
 
 /* The result is capped at 998 bytes, never inside a UTF-8 character. */
 static void
 test_cap(void **state)
 {
-    sm_session *s = full_session();
+    stm_session *s = full_session();
     char big[3000];
     memset(big, 'x', sizeof big - 1);
     big[sizeof big - 1] = '\0';
-    assert_int_equal(sm_session_set_var(s, "big", big), 0);
+    assert_int_equal(stm_session_set_var(s, "big", big), 0);
     char *out = expand("${var.big}", s);
     assert_int_equal(strlen(out), 998);
     free(out);
@@ -178,11 +178,11 @@ test_cap(void **state)
     char utf[1100];
     memset(utf, 'y', 997);
     strcpy(utf + 997, "\xc3\xa9zzzz");
-    assert_int_equal(sm_session_set_var(s, "big", utf), 0);
+    assert_int_equal(stm_session_set_var(s, "big", utf), 0);
     out = expand("${var.big}", s);
     assert_int_equal(strlen(out), 997);
     free(out);
-    sm_session_free(s);
+    stm_session_free(s);
 }
 
 struct error_case {
@@ -212,7 +212,7 @@ test_compile_errors(void **state)
         const struct error_case *c = &error_cases[i];
         char *err = NULL;
         size_t off = 1234;
-        assert_null(sm_template_compile(c->text, &err, &off));
+        assert_null(stm_template_compile(c->text, &err, &off));
         assert_non_null(err);
         assert_string_equal(err, c->msg);
         assert_int_equal(off, c->offset);

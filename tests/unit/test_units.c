@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "units.h"
+#include "match/units.h"
 
 struct good_case {
     const char *text;
@@ -20,7 +20,7 @@ struct bad_case {
     const char *want_err; /* a substring of the message */
 };
 
-/* A parser under test: sm_units_duration_ms or sm_units_size. */
+/* A parser under test: stm_units_duration_ms or stm_units_size. */
 typedef int (*units_parser)(const char *text, uint64_t *out, const char **err);
 
 /* Every case of CASES (N of them) parses to its value. */
@@ -71,7 +71,7 @@ test_duration_good(void **state)
         {"18446744073709551615ms", UINT64_MAX},
         {"18446744073709551s", UINT64_C(18446744073709551000)},
     };
-    check_good(sm_units_duration_ms, cases, sizeof cases / sizeof cases[0]);
+    check_good(stm_units_duration_ms, cases, sizeof cases / sizeof cases[0]);
 }
 
 /* Every malformed duration is refused with a clear message, *OUT untouched. */
@@ -100,11 +100,11 @@ test_duration_bad(void **state)
         {"99999999999999999999999999h", "too large"},
         {"5124095576030432h", "too large"},
     };
-    check_bad(sm_units_duration_ms, cases, sizeof cases / sizeof cases[0]);
+    check_bad(stm_units_duration_ms, cases, sizeof cases / sizeof cases[0]);
     {
         uint64_t out = 1;
         const char *err = NULL;
-        assert_int_equal(sm_units_duration_ms(NULL, &out, &err), -1);
+        assert_int_equal(stm_units_duration_ms(NULL, &out, &err), -1);
         assert_non_null(err);
     }
 }
@@ -127,7 +127,7 @@ test_size_good(void **state)
         {"18446744073709551615", UINT64_MAX},
         {"17179869183G", UINT64_C(17179869183) << 30},
     };
-    check_good(sm_units_size, cases, sizeof cases / sizeof cases[0]);
+    check_good(stm_units_size, cases, sizeof cases / sizeof cases[0]);
 }
 
 /* Every malformed size is refused with a clear message, *OUT untouched. */
@@ -154,7 +154,7 @@ test_size_bad(void **state)
         {"17179869184G", "too large"},
         {"18014398509481984k", "too large"},
     };
-    check_bad(sm_units_size, cases, sizeof cases / sizeof cases[0]);
+    check_bad(stm_units_size, cases, sizeof cases / sizeof cases[0]);
 }
 
 /* Run the group (one plan in TAP output). */

@@ -1,0 +1,102 @@
+/*
+ * delegate.h - delegate a session's message to a scanner and wait for it to
+ * come back (DESIGN.md, Delegation): the engine's delegate hook.
+ *
+ * Start-up (daemon or --trace), once:
+ *     reg = stm_ticket_registry_create();
+ *     rcv = stm_receiver_start(&(stm_receiver_options){host, port,
+ *               max_message_size, ...}, reg, err, sizeof err);
+ * Per end of message, with a context on the stack:
+ *     stm_delegate_ctx dc = {.tickets = reg, .progress = call_smfi_progress,
+ *                           .progress_arg = smfictx, .log = ..., .log_arg = ...};
+ *     hooks.delegate = stm_delegate_hook; hooks.ctx = &dc;   (or call
+ *     stm_delegate_run(&dc, s, service, out) from your own hook)
+ * Shutdown: stm_receiver_stop(rcv); stm_ticket_registry_free(reg);
+ * SIGPIPE is handled inside (see smtp_client.c); the receiver uses MSG_NOSIGNAL.
+ *
+ * Results (out->result):
+ *   RETURNED  the copy came back through the receiver; out->returned holds
+ *             it (with its X-Stagemilter-Ticket header).
+ *   REJECTED  the scanner answered 4xx/5xx to MAIL, to every RCPT, to DATA,
+ *             or after the data (LMTP: to every recipient).
+ *   DROPPED   the scanner said 2xx after the data but no copy arrived
+ *             within the drop grace (drop_grace_ms, default 2 s, counted
+ *             from that final reply, never beyond the service's `timeout`
+ *             counted from the start). Scanners that proxy (clamsmtpd,
+ *             spampd, amavisd-new as a proxy) pass the message on before
+ *             they answer, so a copy that is not there shortly after the
+ *             250 is not coming. A scanner that queues and forwards later
+ *             needs a larger drop_grace_ms.
+ *   FAILED    no target usable, TLS/AUTH/protocol failure, timeout, or the
+ *             returned copy could not be parsed. out->reply then holds the
+ *             server's last reply text if there was one, else the error.
+ * out->reply_code/enhanced/reply are the scanner's last reply.
+ */
+#ifndef STAGEMILTER_DELEGATE_H
+#define STAGEMILTER_DELEGATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "stagemilter/engine.h"
+#include "delegate/ticket.h"
+
+typedef struct stm_delegate_ctx {
+    stm_ticket_registry *tickets; /* required: the receiver's registry (borrowed) */
+    const char *helo_name;       /* EHLO/LHLO name; NULL: "localhost" */
+    uint64_t drop_grace_ms;      /* 0: 2000 */
+    bool reuse_connections;      /* stm_smtp_request.reuse (the daemon: true) */
+    /* Called every progress_interval_ms (0: 10 s) while blocked in the
+     * dialogue or while waiting for the copy (the daemon: smfi_progress). */
+    void (*progress)(void *arg);
+    void *progress_arg;
+    uint64_t progress_interval_ms;
+    /* One line per event, and the SMTP dialogue if transcript. Optional. */
+    void (*log)(void *arg, const char *line);
+    void *log_arg;
+    bool transcript;
+} stm_delegate_ctx;
+
+/* Send the message of session S (its headers and body as the MTA gave them,
+ * plus "X-Stagemilter-Ticket: TOKEN" first) to service SVC with MAIL FROM
+ * the session's sender and RCPT TO each accepted recipient, then classify
+ * as above. OUT must be initialised (stm_delegation_init); what it held is
+ * replaced. Returns 0 with OUT filled; -1 when nothing was attempted: the
+ * message was not kept whole (larger than milter.max_message_size), or
+ * memory or the random generator failed (the engine then treats it as
+ * FAILED / on_error). */
+int stm_delegate_run(stm_delegate_ctx *ctx, stm_session *s, const stm_service *svc, stm_delegation *out);
+
+/* stm_delegate_run() with the stm_engine_hooks.delegate signature: CTX is an
+ * stm_delegate_ctx *. */
+int stm_delegate_hook(void *ctx, stm_session *s, const stm_service *svc, stm_delegation *out);
+
+/* One edit that brings a returned copy's headers into the MTA's copy. */
+typedef enum stm_header_edit_kind {
+    STM_HEADER_ADD,    /* append NAME: VALUE */
+    STM_HEADER_CHANGE, /* instance INDEX of NAME gets VALUE */
+    STM_HEADER_DELETE  /* instance INDEX of NAME goes (apply: message only) */
+} stm_header_edit_kind;
+
+typedef struct stm_header_edit {
+    stm_header_edit_kind kind;
+    const char *name;  /* borrowed from MINE (change, delete) or GOT (add) */
+    int index;         /* 1-based among MINE's headers of that name; 0 for add */
+    const char *value; /* borrowed from GOT, as parsed; NULL for delete */
+} stm_header_edit;
+
+/* The edits that make MINE (the MTA's copy) carry what the scanner added or
+ * changed in GOT (the returned copy), in the order to apply them (changes
+ * and deletions from the last header up, so no index shifts under a later
+ * one; then additions in GOT's order). A returned header equal to one of
+ * ours (name, and value up to white space and folding) is left alone; one
+ * whose name we have with another value changes our first unmatched
+ * instance; the rest are added. The ticket header never is. With WHOLE
+ * (apply: message) our headers missing from GOT are deleted; without it
+ * the MIME headers (Content-*, MIME-Version: they describe a body that is
+ * not replaced) are left out. *EDITS: caller frees (borrows from both
+ * messages). Returns the number of edits, or -1 on memory exhaustion. */
+long stm_delegate_header_edits(const stm_message *mine, const stm_message *got, bool whole,
+                              stm_header_edit **edits);
+
+#endif

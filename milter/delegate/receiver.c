@@ -1,0 +1,719 @@
+/*
+ * receiver.c - the SMTP listener where delegated messages come back
+ * (receiver.h).
+ *
+ * Functions: stm_receiver_start, stm_receiver_port, stm_receiver_get_stats,
+ * stm_receiver_stop.
+ *
+ * Dialogue per connection: 220 greeting; EHLO/HELO; MAIL and RCPT always
+ * 250 (at most 1000 recipients); DATA 354, then the data is read with
+ * dot-unstuffing up to max_message_size (beyond it the rest is read and
+ * dropped, answer 552); the message is handed to the ticket registry: 250
+ * when a pending delegation took it, 550 otherwise. RSET, NOOP, QUIT, VRFY
+ * as RFC 5321 wants; anything else 502. Command lines longer than 2048 bytes
+ * get 500; ten errors in a row end the connection with 421.
+ *
+ * Threads: the accept thread and the connection threads all poll a "stop"
+ * pipe besides their socket, so stm_receiver_stop() wakes them at once.
+ * Connection threads are detached and counted; stop waits (with a deadline)
+ * until the count is zero before freeing.
+ *
+ * Ownership: a message being received belongs to its connection thread
+ * until stm_ticket_deliver() takes it.
+ *
+ * Errors: start-up problems are returned as text; a failure on a
+ * connection closes that connection only.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "delegate/receiver.h"
+
+#define RCV_MAX_LINE 2048
+#define RCV_MAX_RCPTS 1000
+#define RCV_MAX_ERRORS 10
+
+struct stm_receiver {
+    stm_receiver_options opt; /* copied; strings below are owned copies */
+    char *hostname;
+    stm_ticket_registry *reg;
+    int listen_fd;
+    int wake[2]; /* written once on stop, never read: wakes every poll */
+    unsigned port;
+    pthread_t acceptor;
+    /* Guards `active`, `stats` and `stopping`; `idle` is signalled when
+     * `active` drops. */
+    pthread_mutex_t lock;
+    pthread_cond_t idle;
+    unsigned active;
+    bool stopping;
+    stm_receiver_stats stats;
+};
+
+typedef struct rcv_conn {
+    stm_receiver *rcv;
+    int fd;
+    char peer[80];
+    char in[16384]; /* received, not yet consumed: in[pos..len) */
+    size_t pos, len;
+    /* The transaction. */
+    bool have_mail;
+    stm_ticket_delivery d;
+    size_t rcpt_cap;
+} rcv_conn;
+
+/* Milliseconds on the monotonic clock. */
+static uint64_t
+rcv_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Log one formatted line through the options' callback. */
+static void __attribute__((format(printf, 2, 3))) rcv_log(stm_receiver *rcv, const char *fmt, ...)
+{
+    char line[600];
+    va_list ap;
+
+    if (rcv->opt.log == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    for (char *p = line; *p; p++)
+        if ((unsigned char)*p < 32 || (unsigned char)*p > 126)
+            *p = '?';
+    rcv->opt.log(rcv->opt.log_arg, line);
+}
+
+/* Add N to one counter under the lock. */
+static void
+rcv_count(stm_receiver *rcv, uint64_t *counter)
+{
+    pthread_mutex_lock(&rcv->lock);
+    (*counter)++;
+    pthread_mutex_unlock(&rcv->lock);
+}
+
+/* Wait for EVENTS on FD or the stop pipe until DEADLINE. 1 ready, 0 timeout,
+ * -1 stop or error. */
+static int
+rcv_wait(stm_receiver *rcv, int fd, short events, uint64_t deadline)
+{
+    for (;;) {
+        uint64_t now = rcv_now();
+        if (now >= deadline)
+            return 0;
+        struct pollfd p[2] = {{.fd = fd, .events = events}, {.fd = rcv->wake[0], .events = POLLIN}};
+        int rc = poll(p, 2, (int)(deadline - now));
+        if (rc < 0 && errno != EINTR)
+            return -1;
+        if (rc > 0)
+            return p[1].revents ? -1 : 1;
+    }
+}
+
+/* Write all of TEXT to the client. 0 or -1. */
+static int
+rcv_write(rcv_conn *c, const char *text)
+{
+    size_t len = strlen(text), done = 0;
+    uint64_t deadline = rcv_now() + c->rcv->opt.idle_timeout_ms;
+
+    while (done < len) {
+        ssize_t r = send(c->fd, text + done, len - done, MSG_NOSIGNAL);
+        if (r > 0) {
+            done += (size_t)r;
+            continue;
+        }
+        if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            return -1;
+        if (rcv_wait(c->rcv, c->fd, POLLOUT, deadline) != 1)
+            return -1;
+    }
+    return 0;
+}
+
+/* Read more input. >0 bytes, 0 EOF, -1 error/stop, -2 idle timeout. */
+static int
+rcv_fill(rcv_conn *c)
+{
+    if (c->pos > 0) {
+        memmove(c->in, c->in + c->pos, c->len - c->pos);
+        c->len -= c->pos;
+        c->pos = 0;
+    }
+    uint64_t deadline = rcv_now() + c->rcv->opt.idle_timeout_ms;
+    for (;;) {
+        ssize_t r = recv(c->fd, c->in + c->len, sizeof c->in - c->len, 0);
+        if (r > 0) {
+            /* ACK at once: a scanner that writes a command in pieces without
+             * TCP_NODELAY (clamsmtpd) would otherwise wait for our delayed
+             * ACK (~40 ms on Linux) before sending the rest. The kernel
+             * forgets the setting, so it is renewed after every read. */
+            int one = 1;
+            setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+            c->len += (size_t)r;
+            return (int)r;
+        }
+        if (r == 0)
+            return 0;
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            return -1;
+        int w = rcv_wait(c->rcv, c->fd, POLLIN, deadline);
+        if (w == 0)
+            return -2;
+        if (w < 0)
+            return -1;
+    }
+}
+
+/* Read a command line into LINE (RCV_MAX_LINE + 1). Returns its length,
+ * -3 when it was too long (and was skipped), -4 at EOF, -1 on error or
+ * stop, -2 at the idle timeout. */
+static int
+rcv_read_line(rcv_conn *c, char *line)
+{
+    bool skipping = false;
+    for (;;) {
+        char *start = c->in + c->pos;
+        size_t avail = c->len - c->pos;
+        char *nl = memchr(start, '\n', avail);
+        if (nl != NULL) {
+            size_t n = (size_t)(nl - start);
+            c->pos += n + 1;
+            if (skipping)
+                return -3;
+            if (n > 0 && start[n - 1] == '\r')
+                n--;
+            if (n > RCV_MAX_LINE)
+                return -3;
+            memcpy(line, start, n);
+            line[n] = '\0';
+            return (int)n;
+        }
+        if (avail > RCV_MAX_LINE + 1) {
+            skipping = true;
+            c->pos = c->len;
+        }
+        int r = rcv_fill(c);
+        if (r == 0)
+            return -4; /* EOF: distinct from an empty line */
+        if (r < 0)
+            return r;
+    }
+}
+
+/* Forget the transaction. */
+static void
+rcv_reset(rcv_conn *c)
+{
+    stm_ticket_delivery_clear(&c->d);
+    c->have_mail = false;
+    c->rcpt_cap = 0;
+}
+
+/* The address inside <...> after "FROM:"/"TO:" in ARG, copied; NULL if bad. */
+static char *
+rcv_address(const char *arg)
+{
+    while (*arg == ' ')
+        arg++;
+    if (*arg != '<')
+        return NULL;
+    const char *end = strchr(arg, '>');
+    if (end == NULL)
+        return NULL;
+    return strndup(arg + 1, (size_t)(end - arg - 1));
+}
+
+/* Append byte C to the message unless it outgrew LIMIT. */
+static int
+rcv_append(rcv_conn *c, char ch, size_t *cap, uint64_t limit, bool *too_big)
+{
+    if (*too_big)
+        return 0;
+    if (c->d.len >= limit) {
+        *too_big = true;
+        free(c->d.data);
+        c->d.data = NULL;
+        c->d.len = 0;
+        return 0;
+    }
+    if (c->d.len + 1 >= *cap) {
+        size_t ncap = *cap ? *cap * 2 : 65536;
+        char *n = realloc(c->d.data, ncap);
+        if (n == NULL)
+            return -1;
+        c->d.data = n;
+        *cap = ncap;
+    }
+    c->d.data[c->d.len++] = ch;
+    return 0;
+}
+
+/* Read the data up to the lone "." with unstuffing. 0 complete, -1 lost the
+ * connection or memory; *TOO_BIG when the message outgrew the limit. */
+static int
+rcv_read_data(rcv_conn *c, bool *too_big)
+{
+    enum { LS, DOT, DOTCR, MID } st = LS;
+    uint64_t limit = c->rcv->opt.max_message_size;
+    size_t cap = 0;
+
+    *too_big = false;
+    free(c->d.data);
+    c->d.data = NULL;
+    c->d.len = 0;
+    for (;;) {
+        while (c->pos < c->len) {
+            char ch = c->in[c->pos++];
+            int rc = 0;
+            switch (st) {
+            case LS:
+                if (ch == '.') {
+                    st = DOT;
+                    break;
+                }
+                rc = rcv_append(c, ch, &cap, limit, too_big);
+                st = ch == '\n' ? LS : MID;
+                break;
+            case DOT:
+                if (ch == '\r') {
+                    st = DOTCR;
+                    break;
+                }
+                if (ch == '\n')
+                    goto end;
+                rc = rcv_append(c, ch, &cap, limit, too_big); /* ".." -> "." */
+                st = MID;
+                break;
+            case DOTCR:
+                if (ch == '\n')
+                    goto end;
+                rc = rcv_append(c, '\r', &cap, limit, too_big);
+                if (rc == 0)
+                    rc = rcv_append(c, ch, &cap, limit, too_big);
+                st = ch == '\n' ? LS : MID;
+                break;
+            case MID:
+                rc = rcv_append(c, ch, &cap, limit, too_big);
+                if (ch == '\n')
+                    st = LS;
+                break;
+            }
+            if (rc != 0)
+                return -1;
+        }
+        if (rcv_fill(c) <= 0)
+            return -1;
+    }
+end:
+    if (!*too_big) {
+        if (rcv_append(c, '\0', &cap, (uint64_t)-1, too_big) != 0)
+            return -1;
+        c->d.len--; /* NUL-terminated for the token search's convenience */
+    }
+    return 0;
+}
+
+/* The message is in: hand it to its delegation or refuse it. */
+static int
+rcv_finish_data(rcv_conn *c, bool too_big)
+{
+    stm_receiver *rcv = c->rcv;
+    size_t len = c->d.len;
+
+    if (too_big) {
+        rcv_count(rcv, &rcv->stats.too_big);
+        rcv_log(rcv, "receiver: peer=%s refused: message larger than %llu bytes", c->peer,
+                (unsigned long long)rcv->opt.max_message_size);
+        rcv_reset(c);
+        return rcv_write(c, "552 5.3.4 Message too big\r\n");
+    }
+    if (c->d.data == NULL) {
+        c->d.data = strdup("");
+        if (c->d.data == NULL)
+            return -1;
+    }
+    c->d.peer = strdup(c->peer);
+    if (stm_ticket_deliver(rcv->reg, &c->d) == 0) {
+        rcv_count(rcv, &rcv->stats.delivered);
+        rcv_log(rcv, "receiver: peer=%s size=%zu delivered to its pending delegation", c->peer,
+                len);
+        rcv_reset(c);
+        return rcv_write(c, "250 2.0.0 Ok: delivered to its pending delegation\r\n");
+    }
+    rcv_count(rcv, &rcv->stats.refused);
+    rcv_log(rcv, "receiver: peer=%s size=%zu refused: no pending delegation matches", c->peer, len);
+    rcv_reset(c);
+    return rcv_write(c, "550 5.7.1 No pending delegation for this message\r\n");
+}
+
+/* Does LINE start with command CMD (case-insensitive, then end or space/colon)? */
+static bool
+rcv_is(const char *line, const char *cmd)
+{
+    size_t n = strlen(cmd);
+    return strncasecmp(line, cmd, n) == 0 && (line[n] == '\0' || line[n] == ' ' || line[n] == ':');
+}
+
+/* Serve one connection until QUIT, EOF, timeout or stop. */
+static void
+rcv_serve(rcv_conn *c)
+{
+    stm_receiver *rcv = c->rcv;
+    char line[RCV_MAX_LINE + 1];
+    char reply[RCV_MAX_LINE + 64];
+    int errors = 0;
+
+    snprintf(reply, sizeof reply, "220 %s ESMTP stagemilter receiver\r\n", rcv->hostname);
+    if (rcv_write(c, reply) != 0)
+        return;
+    for (;;) {
+        int n = rcv_read_line(c, line);
+        if (n == -2) {
+            rcv_write(c, "421 4.4.2 Idle timeout, closing\r\n");
+            return;
+        }
+        if (n == -1) {
+            rcv_write(c, "421 4.3.0 Shutting down\r\n");
+            return;
+        }
+        const char *r = NULL;
+        bool error = false;
+        if (n == -3) {
+            r = "500 5.5.2 Line too long\r\n";
+            error = true;
+        } else if (n < 0) {
+            return; /* EOF */
+        } else if (rcv_is(line, "EHLO")) {
+            rcv_reset(c);
+            snprintf(reply, sizeof reply,
+                     "250-%s\r\n250-SIZE %llu\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n",
+                     rcv->hostname, (unsigned long long)rcv->opt.max_message_size);
+            r = reply;
+        } else if (rcv_is(line, "HELO") || rcv_is(line, "LHLO")) {
+            rcv_reset(c);
+            snprintf(reply, sizeof reply, "250 %s\r\n", rcv->hostname);
+            r = reply;
+        } else if (rcv_is(line, "MAIL")) {
+            char *a = strncasecmp(line, "MAIL FROM:", 10) == 0 ? rcv_address(line + 10) : NULL;
+            if (c->have_mail) {
+                r = "503 5.5.1 Nested MAIL command\r\n";
+                error = true;
+            } else if (a == NULL) {
+                r = "501 5.5.4 Syntax: MAIL FROM:<address>\r\n";
+                error = true;
+            } else {
+                c->d.mail_from = a;
+                a = NULL;
+                c->have_mail = true;
+                r = "250 2.1.0 Ok\r\n";
+            }
+            free(a);
+        } else if (rcv_is(line, "RCPT")) {
+            char *a = strncasecmp(line, "RCPT TO:", 8) == 0 ? rcv_address(line + 8) : NULL;
+            if (!c->have_mail) {
+                r = "503 5.5.1 Need MAIL first\r\n";
+                error = true;
+            } else if (a == NULL) {
+                r = "501 5.5.4 Syntax: RCPT TO:<address>\r\n";
+                error = true;
+            } else if (c->d.nrcpts >= RCV_MAX_RCPTS) {
+                r = "452 4.5.3 Too many recipients\r\n";
+            } else {
+                if (c->d.nrcpts == c->rcpt_cap) {
+                    size_t ncap = c->rcpt_cap ? c->rcpt_cap * 2 : 4;
+                    char **nr = realloc(c->d.rcpts, ncap * sizeof *nr);
+                    if (nr == NULL) {
+                        free(a);
+                        rcv_write(c, "421 4.3.0 Out of memory\r\n");
+                        return;
+                    }
+                    c->d.rcpts = nr;
+                    c->rcpt_cap = ncap;
+                }
+                c->d.rcpts[c->d.nrcpts++] = a;
+                a = NULL;
+                r = "250 2.1.5 Ok\r\n";
+            }
+            free(a);
+        } else if (rcv_is(line, "DATA")) {
+            if (!c->have_mail || c->d.nrcpts == 0) {
+                r = "503 5.5.1 Need RCPT first\r\n";
+                error = true;
+            } else {
+                bool too_big;
+                if (rcv_write(c, "354 End data with <CR><LF>.<CR><LF>\r\n") != 0 ||
+                    rcv_read_data(c, &too_big) != 0 || rcv_finish_data(c, too_big) != 0)
+                    return;
+                errors = 0;
+                continue;
+            }
+        } else if (rcv_is(line, "RSET")) {
+            rcv_reset(c);
+            r = "250 2.0.0 Ok\r\n";
+        } else if (rcv_is(line, "NOOP")) {
+            r = "250 2.0.0 Ok\r\n";
+        } else if (rcv_is(line, "VRFY")) {
+            r = "252 2.5.2 Cannot verify\r\n";
+        } else if (rcv_is(line, "QUIT")) {
+            rcv_write(c, "221 2.0.0 Bye\r\n");
+            return;
+        } else {
+            r = "502 5.5.2 Command not recognised\r\n";
+            error = true;
+        }
+        errors = error ? errors + 1 : 0;
+        if (errors >= RCV_MAX_ERRORS) {
+            rcv_write(c, "421 4.7.0 Too many errors\r\n");
+            return;
+        }
+        if (rcv_write(c, r) != 0)
+            return;
+    }
+}
+
+/* Connection thread: serve, then close and uncount. */
+static void *
+rcv_conn_main(void *arg)
+{
+    rcv_conn *c = arg;
+    stm_receiver *rcv = c->rcv;
+
+    rcv_serve(c);
+    rcv_reset(c);
+    close(c->fd);
+    free(c);
+    pthread_mutex_lock(&rcv->lock);
+    rcv->active--;
+    pthread_cond_broadcast(&rcv->idle);
+    pthread_mutex_unlock(&rcv->lock);
+    return NULL;
+}
+
+/* Accept thread: take connections until stopped. */
+static void *
+rcv_accept_main(void *arg)
+{
+    stm_receiver *rcv = arg;
+
+    for (;;) {
+        struct pollfd p[2] = {{.fd = rcv->listen_fd, .events = POLLIN},
+                              {.fd = rcv->wake[0], .events = POLLIN}};
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (p[1].revents)
+            break;
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        int fd = accept4(rcv->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            continue;
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        char host[64] = "?", port[16] = "?";
+        getnameinfo((struct sockaddr *)&ss, sl, host, sizeof host, port, sizeof port,
+                    NI_NUMERICHOST | NI_NUMERICSERV);
+        pthread_mutex_lock(&rcv->lock);
+        bool busy = rcv->active >= rcv->opt.max_clients || rcv->stopping;
+        if (busy)
+            rcv->stats.busy++;
+        else {
+            rcv->active++;
+            rcv->stats.connections++;
+        }
+        pthread_mutex_unlock(&rcv->lock);
+        if (busy) {
+            static const char msg[] = "421 4.3.2 Too many connections, try again later\r\n";
+            /* Best effort: nothing more to do for a client we turn away. */
+            ssize_t ignored = send(fd, msg, sizeof msg - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+            (void)ignored;
+            close(fd);
+            rcv_log(rcv, "receiver: peer=%s:%s turned away: too many connections", host, port);
+            continue;
+        }
+        rcv_conn *c = calloc(1, sizeof *c);
+        pthread_t th;
+        pthread_attr_t attr;
+        bool started = false;
+        if (c != NULL) {
+            c->rcv = rcv;
+            c->fd = fd;
+            snprintf(c->peer, sizeof c->peer, "%s:%s", host, port);
+            pthread_attr_init(&attr);
+            pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+            started = pthread_create(&th, &attr, rcv_conn_main, c) == 0;
+            pthread_attr_destroy(&attr);
+        }
+        if (!started) {
+            free(c);
+            close(fd);
+            pthread_mutex_lock(&rcv->lock);
+            rcv->active--;
+            pthread_cond_broadcast(&rcv->idle);
+            pthread_mutex_unlock(&rcv->lock);
+        }
+    }
+    return NULL;
+}
+
+/* Bind and listen on the options' address; start the accept thread. */
+stm_receiver *
+stm_receiver_start(const stm_receiver_options *opt, stm_ticket_registry *reg, char *err, size_t errlen)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV | AI_NUMERICHOST};
+    struct addrinfo *ai = NULL;
+    stm_receiver *rcv = calloc(1, sizeof *rcv);
+
+    if (rcv == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    rcv->opt = *opt;
+    rcv->reg = reg;
+    rcv->listen_fd = -1;
+    rcv->wake[0] = rcv->wake[1] = -1;
+    if (rcv->opt.max_message_size == 0)
+        rcv->opt.max_message_size = 50u * 1024 * 1024;
+    if (rcv->opt.max_clients == 0)
+        rcv->opt.max_clients = 32;
+    if (rcv->opt.idle_timeout_ms == 0)
+        rcv->opt.idle_timeout_ms = 60000;
+    rcv->hostname = strdup(opt->hostname ? opt->hostname : "localhost");
+    rcv->opt.host = rcv->opt.port = rcv->opt.hostname = NULL; /* not kept: borrowed */
+    pthread_mutex_init(&rcv->lock, NULL);
+    pthread_cond_init(&rcv->idle, NULL);
+    if (rcv->hostname == NULL || pipe2(rcv->wake, O_CLOEXEC) != 0) {
+        snprintf(err, errlen, "cannot set up: %s", strerror(errno));
+        goto fail;
+    }
+    int rc = getaddrinfo(opt->host, opt->port, &hints, &ai);
+    if (rc != 0) {
+        snprintf(err, errlen, "receiver.listen %s:%s: %s", opt->host, opt->port, gai_strerror(rc));
+        goto fail;
+    }
+    rcv->listen_fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (rcv->listen_fd < 0 ||
+        setsockopt(rcv->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(rcv->listen_fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(rcv->listen_fd, 64) != 0) {
+        snprintf(err, errlen, "receiver.listen %s:%s: %s", opt->host, opt->port, strerror(errno));
+        goto fail;
+    }
+    setsockopt(rcv->listen_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char port[16] = "0";
+    if (getsockname(rcv->listen_fd, (struct sockaddr *)&ss, &sl) == 0)
+        getnameinfo((struct sockaddr *)&ss, sl, NULL, 0, port, sizeof port, NI_NUMERICSERV);
+    rcv->port = (unsigned)atoi(port);
+    /* The threads take no asynchronous signals: in the daemon libmilter's
+     * signal thread must get SIGTERM/SIGHUP (it sigwait()s for them), and a
+     * receiver thread started before smfi_main() would otherwise take them
+     * with their default action. Connection threads inherit the mask. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int started = pthread_create(&rcv->acceptor, NULL, rcv_accept_main, rcv);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (started != 0) {
+        snprintf(err, errlen, "cannot start the receiver thread");
+        goto fail;
+    }
+    freeaddrinfo(ai);
+    rcv_log(rcv, "receiver: listening on %s port %u", opt->host, rcv->port);
+    return rcv;
+
+fail:
+    if (ai != NULL)
+        freeaddrinfo(ai);
+    if (rcv->listen_fd >= 0)
+        close(rcv->listen_fd);
+    if (rcv->wake[0] >= 0) {
+        close(rcv->wake[0]);
+        close(rcv->wake[1]);
+    }
+    pthread_cond_destroy(&rcv->idle);
+    pthread_mutex_destroy(&rcv->lock);
+    free(rcv->hostname);
+    free(rcv);
+    return NULL;
+}
+
+/* The bound port. */
+unsigned
+stm_receiver_port(const stm_receiver *rcv)
+{
+    return rcv->port;
+}
+
+/* Copy the counters. */
+void
+stm_receiver_get_stats(stm_receiver *rcv, stm_receiver_stats *out)
+{
+    pthread_mutex_lock(&rcv->lock);
+    *out = rcv->stats;
+    pthread_mutex_unlock(&rcv->lock);
+}
+
+/* Stop everything, wait for the connection threads, free. */
+void
+stm_receiver_stop(stm_receiver *rcv)
+{
+    if (rcv == NULL)
+        return;
+    pthread_mutex_lock(&rcv->lock);
+    rcv->stopping = true;
+    pthread_mutex_unlock(&rcv->lock);
+    ssize_t ignored = write(rcv->wake[1], "x", 1); /* a full pipe is awake already */
+    (void)ignored;
+    pthread_join(rcv->acceptor, NULL);
+    close(rcv->listen_fd);
+
+    /* Connection threads see the pipe at their next poll; give them 10 s. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 10;
+    pthread_mutex_lock(&rcv->lock);
+    int rc = 0;
+    while (rcv->active > 0 && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&rcv->idle, &rcv->lock, &ts);
+    bool stuck = rcv->active > 0;
+    pthread_mutex_unlock(&rcv->lock);
+    if (stuck) {
+        /* Freeing under a running thread would be worse than this leak. */
+        rcv_log(rcv, "receiver: %u connection(s) did not stop; not freed", rcv->active);
+        return;
+    }
+    close(rcv->wake[0]);
+    close(rcv->wake[1]);
+    pthread_cond_destroy(&rcv->idle);
+    pthread_mutex_destroy(&rcv->lock);
+    free(rcv->hostname);
+    free(rcv);
+}

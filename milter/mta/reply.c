@@ -1,0 +1,118 @@
+/*
+ * reply.c - verdicts to libmilter statuses (reply.h).
+ *
+ * FUNCTIONS
+ *      stm_reply_status()    verdict of a stage before end of message
+ *      stm_reply_refusal()   smfi_setreply() + SMFIS_REJECT / SMFIS_TEMPFAIL
+ *      stm_reply_escape()    '%' doubled for smfi_setreply()
+ *
+ * DESCRIPTION
+ *      next/accept continue; faccept is SMFIS_ACCEPT unless add_header
+ *      effects are pending (then continue: the engine skips every later rule
+ *      anyway, and end of message applies the headers); deny/reject set the
+ *      reply and reject; info/defer set it and tempfail; discard is
+ *      SMFIS_DISCARD; a quarantine decided before end of message continues to
+ *      end of message, where the message is stored or held.
+ *      At connect a refusal is mapped the same way: Postfix answers with its
+ *      own text, the policy's code and text are in the log line.
+ *      The verdicts the engine returns carry resolved codes; should one come
+ *      without (code 0), the DESIGN.md defaults are used here.
+ *
+ * DIAGNOSTICS
+ *      A failing smfi_setreply() is logged; the status stands.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "daemon/log.h"
+#include "mta/reply.h"
+
+#define STM_REPLY_TEXT_MAX 1024
+
+/* '%' doubled, control characters made spaces, truncated to DSTLEN. */
+char *
+stm_reply_escape(char *dst, size_t dstlen, const char *text)
+{
+    size_t j = 0;
+    for (size_t i = 0; text != NULL && text[i] != '\0'; i++) {
+        unsigned char c = (unsigned char)text[i];
+        size_t need = c == '%' ? 2 : 1;
+        if (j + need >= dstlen)
+            break;
+        if (c == '%')
+            dst[j++] = '%';
+        dst[j++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+    }
+    dst[j] = '\0';
+    return dst;
+}
+
+/* The SMTP code to use: the verdict's, or the verb's class default. */
+static int
+reply_code(const stm_verdict *v, bool temporary)
+{
+    if (v->code != 0)
+        return v->code;
+    if (v->verb == STM_VERB_REJECT)
+        return v->stage == STM_STAGE_CONNECT ? 521 : 550;
+    if (v->verb == STM_VERB_DEFER)
+        return v->stage == STM_STAGE_CONNECT ? 421 : 451;
+    return temporary ? 451 : 554;
+}
+
+/* Set the reply of a refusal and return its status. */
+sfsistat
+stm_reply_refusal(SMFICTX *ctx, const stm_verdict *v)
+{
+    bool temporary;
+    switch (v->verb) {
+    case STM_VERB_DENY:
+    case STM_VERB_REJECT:
+        temporary = false;
+        break;
+    case STM_VERB_INFO:
+    case STM_VERB_DEFER:
+        temporary = true;
+        break;
+    default:
+        return SMFIS_CONTINUE;
+    }
+
+    char code[8], enhanced[sizeof v->enhanced];
+    char text[STM_REPLY_TEXT_MAX];
+    snprintf(code, sizeof code, "%d", reply_code(v, temporary));
+    if (v->enhanced[0] != '\0')
+        snprintf(enhanced, sizeof enhanced, "%s", v->enhanced);
+    else
+        snprintf(enhanced, sizeof enhanced, "%s",
+                 temporary ? (v->stage == STM_STAGE_CONNECT && v->verb == STM_VERB_DEFER ? "4.7.0"
+                                                                                       : "4.7.1")
+                           : "5.7.1");
+    stm_reply_escape(text, sizeof text, v->text);
+    if (smfi_setreply(ctx, code, enhanced, text[0] != '\0' ? text : NULL) != MI_SUCCESS)
+        stm_log(LOG_WARNING, "smfi_setreply(%s, %s) failed; the MTA uses its own reply text", code,
+               enhanced);
+    return temporary ? SMFIS_TEMPFAIL : SMFIS_REJECT;
+}
+
+/* Verdict of a stage before end of message to a status. */
+sfsistat
+stm_reply_status(SMFICTX *ctx, stm_stage stage, const stm_verdict *v, bool headers_pending)
+{
+    switch (v->verb) {
+    case STM_VERB_NEXT:
+    case STM_VERB_ACCEPT:
+    case STM_VERB_QUARANTINE:
+        return SMFIS_CONTINUE;
+    case STM_VERB_FACCEPT:
+        return headers_pending ? SMFIS_CONTINUE : SMFIS_ACCEPT;
+    case STM_VERB_DENY:
+    case STM_VERB_REJECT:
+    case STM_VERB_INFO:
+    case STM_VERB_DEFER:
+        return stm_reply_refusal(ctx, v);
+    case STM_VERB_DISCARD:
+        return SMFIS_DISCARD;
+    }
+    return SMFIS_TEMPFAIL; /* an unknown verb: never lose mail */
+}

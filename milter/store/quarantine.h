@@ -1,0 +1,27 @@
+/*
+ * quarantine.h - the quarantine store: a copy of a message kept as a Maildir
+ * under WORKDIR/QUEUE, written and fsync'ed before the MTA is told to discard.
+ *
+ * No libmilter here: it takes what the session holds, so it can be tested on
+ * its own.
+ */
+#ifndef STAGEMILTER_MILTER_QUARANTINE_H
+#define STAGEMILTER_MILTER_QUARANTINE_H
+
+#include <stddef.h>
+
+#include "stagemilter/engine.h"
+
+/* Store the current message of S (its envelope, its headers and body as
+ * received, the headers add_header effects asked for) in the Maildir
+ * WORKDIR/QUEUE (V->queue; V also gives the rule and stage for the
+ * X-Stagemilter-Quarantine header). Creates WORKDIR, WORKDIR/QUEUE and its
+ * tmp/ new/ cur/ (mode 0700) as needed; the file is mode 0600, written to
+ * tmp/, fsync'ed, renamed into new/, and new/ is fsync'ed.
+ * Returns 0 and the file's final path in PATH (PATHLEN bytes); -1 with a
+ * description in ERR (ERRLEN bytes) when anything failed (nothing is left
+ * behind in tmp/), including a truncated body or an unsafe queue name. */
+int stm_quarantine_store(const char *workdir, stm_session *s, const stm_verdict *v, char *path,
+                        size_t pathlen, char *err, size_t errlen);
+
+#endif

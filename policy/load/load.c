@@ -1,0 +1,655 @@
+/*
+ * load.c - the policy loader: YAML in, a compiled and validated struct
+ * stm_policy out (policy.h, model.h).
+ *
+ * Functions: stm_policy_load, stm_policy_load_text; for the other loader
+ * files (load.h): stm_config_pos, stm_config_error,
+ * stm_config_error_in, stm_config_warning, stm_config_expect,
+ * stm_config_check_keys, stm_config_bool, stm_config_is_bool,
+ * stm_config_string, stm_config_enum, stm_config_duration, stm_config_size,
+ * stm_config_template, stm_config_join. The milter and receiver sections and
+ * the checks across sections live here; services and lists in
+ * services.c, rules in rules.c, conditions in conds.c.
+ *
+ * Ownership: the loaded policy carries one reference owned by the caller.
+ *
+ * Errors: every problem goes to the diag with FILE:LINE:COLUMN, all of them
+ * in one run; the load returns NULL when any error was added (warnings alone
+ * do not fail it). Nothing is left allocated on any path.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "load/load.h"
+#include "match/units.h"
+
+/* Policy files larger than this are refused before parsing. */
+#define CONFIG_MAX_FILE (16u * 1024 * 1024)
+
+/* The position of NODE in the policy file. */
+stm_srcpos
+stm_config_pos(const stm_loader *ld, const stm_yt_node *node)
+{
+    stm_srcpos pos = {ld->file, node ? node->line : 0, node ? node->column : 0};
+    return pos;
+}
+
+/* Was the latest problem reported at NODE already? Then a second one there
+ * is a consequence of the first (an alias read as nothing, say): skip it. */
+static bool
+config_cascade(const stm_loader *ld, const stm_yt_node *node)
+{
+    size_t n = stm_diag_count(ld->diag);
+    const stm_diag_entry *e = n ? stm_diag_get(ld->diag, n - 1) : NULL;
+    return node != NULL && e != NULL && e->severity == STM_SEV_ERROR && e->line == node->line &&
+           e->column == node->column && e->file != NULL && strcmp(e->file, ld->file) == 0;
+}
+
+/* Report an error at NODE. */
+void
+stm_config_error(stm_loader *ld, const stm_yt_node *node, const char *fmt, ...)
+{
+    va_list ap;
+    if (config_cascade(ld, node))
+        return;
+    va_start(ap, fmt);
+    stm_diag_vadd(ld->diag, STM_SEV_ERROR, ld->file, node ? node->line : 0, node ? node->column : 0,
+                 fmt, ap);
+    va_end(ap);
+}
+
+/* Report an error at byte OFFSET inside NODE's text. */
+void
+stm_config_error_in(stm_loader *ld, const stm_yt_node *node, size_t offset, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    stm_diag_vadd(ld->diag, STM_SEV_ERROR, ld->file, node ? node->line : 0,
+                 node ? stm_yt_column_at(node, offset) : 0, fmt, ap);
+    va_end(ap);
+}
+
+/* Report a warning at NODE. */
+void
+stm_config_warning(stm_loader *ld, const stm_yt_node *node, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    stm_diag_vadd(ld->diag, STM_SEV_WARNING, ld->file, node ? node->line : 0, node ? node->column : 0,
+                 fmt, ap);
+    va_end(ap);
+}
+
+/* "a, b, c" into BUF. */
+const char *
+stm_config_join(const char *const *names, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; names[i] != NULL && used < len; i++) {
+        int n = snprintf(buf + used, len - used, "%s%s", i ? ", " : "", names[i]);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+    return buf;
+}
+
+/* A type name with its article, for "must be ..." messages. */
+static const char *
+config_type_word(stm_yt_type type)
+{
+    switch (type) {
+    case STM_YT_MAP:
+        return "a mapping";
+    case STM_YT_SEQ:
+        return "a list";
+    case STM_YT_SCALAR:
+        return "a string";
+    case STM_YT_NULL:
+        return "empty";
+    }
+    return "?";
+}
+
+/* Is NODE of TYPE? Report it otherwise. */
+int
+stm_config_expect(stm_loader *ld, const stm_yt_node *node, stm_yt_type type, const char *what)
+{
+    if (node != NULL && node->type == type)
+        return 0;
+    stm_config_error(ld, node, "%s must be %s, not %s", what, config_type_word(type),
+                    stm_yt_type_name(node));
+    return -1;
+}
+
+/* Report unknown keys of MAP. */
+int
+stm_config_check_keys(stm_loader *ld, const stm_yt_node *map, const char *what,
+                     const char *const *allowed)
+{
+    int bad = 0;
+    char buf[512];
+    if (map == NULL || map->type != STM_YT_MAP)
+        return 0;
+    for (size_t i = 0; i < map->npairs; i++) {
+        const stm_yt_node *k = map->pairs[i].key;
+        size_t j;
+        for (j = 0; allowed[j] != NULL; j++)
+            if (strcmp(allowed[j], k->text) == 0)
+                break;
+        if (allowed[j] != NULL)
+            continue;
+        stm_config_error(ld, k, "unknown key '%s' in %s; allowed: %s", k->text, what,
+                        stm_config_join(allowed, buf, sizeof buf));
+        bad++;
+    }
+    return bad;
+}
+
+/* Is NODE a boolean scalar? */
+bool
+stm_config_is_bool(const stm_yt_node *node, bool *out)
+{
+    static const char *const yes[] = {"true", "yes", "on"};
+    static const char *const no[] = {"false", "no", "off"};
+    if (node == NULL || node->type != STM_YT_SCALAR)
+        return false;
+    for (size_t i = 0; i < 3; i++) {
+        if (strcasecmp(node->text, yes[i]) == 0) {
+            *out = true;
+            return true;
+        }
+        if (strcasecmp(node->text, no[i]) == 0) {
+            *out = false;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A boolean. */
+int
+stm_config_bool(stm_loader *ld, const stm_yt_node *node, const char *what, bool *out)
+{
+    if (stm_config_is_bool(node, out))
+        return 0;
+    if (node != NULL && node->type == STM_YT_SCALAR)
+        stm_config_error(ld, node, "%s must be true or false, not '%s'", what, node->text);
+    else
+        stm_config_error(ld, node, "%s must be true or false, not %s", what, stm_yt_type_name(node));
+    return -1;
+}
+
+/* A string, copied into *OUT. */
+int
+stm_config_string(stm_loader *ld, const stm_yt_node *node, const char *what, char **out)
+{
+    if (stm_config_expect(ld, node, STM_YT_SCALAR, what) < 0)
+        return -1;
+    char *s = strdup(node->text);
+    if (s == NULL) {
+        stm_config_error(ld, node, "out of memory");
+        return -1;
+    }
+    free(*out);
+    *out = s;
+    return 0;
+}
+
+/* One of NAMES. */
+int
+stm_config_enum(stm_loader *ld, const stm_yt_node *node, const char *what, const char *const *names,
+               int *out)
+{
+    char buf[256];
+    if (node != NULL && node->type == STM_YT_SCALAR) {
+        for (int i = 0; names[i] != NULL; i++) {
+            if (strcmp(names[i], node->text) == 0) {
+                *out = i;
+                return 0;
+            }
+        }
+        stm_config_error(ld, node, "%s must be one of %s, not '%s'", what,
+                        stm_config_join(names, buf, sizeof buf), node->text);
+    } else {
+        stm_config_error(ld, node, "%s must be one of %s, not %s", what,
+                        stm_config_join(names, buf, sizeof buf), stm_yt_type_name(node));
+    }
+    return -1;
+}
+
+/* A duration in milliseconds. */
+int
+stm_config_duration(stm_loader *ld, const stm_yt_node *node, const char *what, uint64_t *out)
+{
+    const char *err = NULL;
+    uint64_t v;
+    if (stm_config_expect(ld, node, STM_YT_SCALAR, what) < 0)
+        return -1;
+    if (stm_units_duration_ms(node->text, &v, &err) < 0) {
+        stm_config_error(ld, node, "%s: bad duration '%s': %s", what, node->text,
+                        err ? err : "invalid");
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* A size in bytes. */
+int
+stm_config_size(stm_loader *ld, const stm_yt_node *node, const char *what, uint64_t *out)
+{
+    const char *err = NULL;
+    uint64_t v;
+    if (stm_config_expect(ld, node, STM_YT_SCALAR, what) < 0)
+        return -1;
+    if (stm_units_size(node->text, &v, &err) < 0) {
+        stm_config_error(ld, node, "%s: bad size '%s': %s", what, node->text, err ? err : "invalid");
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* A text with ${variables}. */
+stm_template *
+stm_config_template(stm_loader *ld, const stm_yt_node *node, const char *what)
+{
+    char *errmsg = NULL;
+    size_t erroff = 0;
+    if (stm_config_expect(ld, node, STM_YT_SCALAR, what) < 0)
+        return NULL;
+    stm_template *t = stm_template_compile(node->text, &errmsg, &erroff);
+    if (t == NULL) {
+        stm_config_error_in(ld, node, erroff, "%s: %s", what, errmsg ? errmsg : "out of memory");
+        free(errmsg);
+    }
+    return t;
+}
+
+/* The milter section. */
+static void
+config_milter(stm_loader *ld, const stm_yt_node *node)
+{
+    static const char *const keys[] = {"socket",   "workdir",          "quarantine",
+                                       "on_error", "max_message_size", NULL};
+    static const char *const modes[] = {"store", "hold", "store+hold", NULL};
+    static const char *const on_error[] = {"tempfail", "accept", "reject", NULL};
+    stm_milter_config *m = &ld->policy->milter;
+    const stm_yt_node *v;
+    int i;
+
+    if (node == NULL || node->type == STM_YT_NULL)
+        return;
+    if (stm_config_expect(ld, node, STM_YT_MAP, "milter") < 0)
+        return;
+    stm_config_check_keys(ld, node, "milter", keys);
+    if ((v = stm_yt_get(node, "socket")) != NULL &&
+        stm_config_string(ld, v, "milter.socket", &m->socket) == 0) {
+        const char *err = NULL;
+        size_t off = 0;
+        if (stm_config_socket_check(m->socket, &err, &off) < 0)
+            stm_config_error_in(ld, v, off,
+                               "milter.socket '%s': %s (write unix:/path, local:/path, "
+                               "inet:PORT@HOST or inet6:PORT@HOST)",
+                               m->socket, err);
+    }
+    if ((v = stm_yt_get(node, "workdir")) != NULL &&
+        stm_config_string(ld, v, "milter.workdir", &m->workdir) == 0) {
+        ld->workdir_node = v;
+        if (m->workdir[0] != '/')
+            stm_config_error(ld, v, "milter.workdir must be an absolute path, not '%s'", m->workdir);
+    }
+    if ((v = stm_yt_get(node, "quarantine")) != NULL &&
+        stm_config_enum(ld, v, "milter.quarantine", modes, &i) == 0)
+        m->quarantine = (stm_quarantine_mode)i;
+    if ((v = stm_yt_get(node, "on_error")) != NULL &&
+        stm_config_enum(ld, v, "milter.on_error", on_error, &i) == 0)
+        m->on_error = (stm_on_error)i;
+    if ((v = stm_yt_get(node, "max_message_size")) != NULL) {
+        uint64_t size = m->max_message_size;
+        /* Memory per message is bounded by it (0 would mean "unbounded"
+         * to the buffers): refuse rather than guess. */
+        if (stm_config_size(ld, v, "milter.max_message_size", &size) == 0) {
+            if (size == 0)
+                stm_config_error(ld, v,
+                                "milter.max_message_size must be at least 1 byte (it bounds "
+                                "the memory kept of each message)");
+            else
+                m->max_message_size = size;
+        }
+    }
+}
+
+/* The receiver section. */
+static void
+config_receiver(stm_loader *ld, const stm_yt_node *node)
+{
+    static const char *const keys[] = {"listen", NULL};
+    stm_receiver_config *r = &ld->policy->receiver;
+    const stm_yt_node *v;
+
+    r->present = true;
+    r->pos = stm_config_pos(ld, node);
+    if (node->type == STM_YT_NULL)
+        return; /* `receiver:` alone: every default */
+    if (stm_config_expect(ld, node, STM_YT_MAP, "receiver") < 0)
+        return;
+    stm_config_check_keys(ld, node, "receiver", keys);
+    if ((v = stm_yt_get(node, "listen")) != NULL &&
+        stm_config_string(ld, v, "receiver.listen", &r->listen) == 0) {
+        const char *err = NULL;
+        size_t off = 0;
+        char *host = NULL, *port = NULL;
+        if (stm_config_hostport(r->listen, &host, &port, &err, &off) < 0) {
+            stm_config_error_in(ld, v, off,
+                               "receiver.listen '%s': %s (write HOST:PORT or [IPV6]:PORT)",
+                               r->listen, err);
+            return;
+        }
+        free(r->host);
+        free(r->port);
+        r->host = host;
+        r->port = port;
+    }
+}
+
+/* Is PATH (a directory) writable, or could it be created? Returns NULL when
+ * it is, or a static reason. */
+static const char *
+config_dir_writable(const char *path, int *err)
+{
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (!S_ISDIR(st.st_mode))
+            return "it is not a directory";
+        if (access(path, W_OK | X_OK) != 0) {
+            *err = errno;
+            return NULL;
+        }
+        return "";
+    }
+    if (errno != ENOENT) {
+        *err = errno;
+        return NULL;
+    }
+    /* It does not exist: can its nearest existing ancestor get it created? */
+    char *dup = strdup(path);
+    if (dup == NULL) {
+        *err = ENOMEM;
+        return NULL;
+    }
+    const char *why = "";
+    for (;;) {
+        char *slash = strrchr(dup, '/');
+        if (slash == NULL)
+            break;
+        if (slash == dup)
+            slash[1] = '\0';
+        else
+            *slash = '\0';
+        if (stat(dup, &st) == 0) {
+            if (!S_ISDIR(st.st_mode))
+                why = "a parent of it is not a directory, so it cannot be created";
+            else if (access(dup, W_OK | X_OK) != 0)
+                why = "it does not exist and its parent directory is not writable";
+            break;
+        }
+        if (errno != ENOENT) {
+            *err = errno;
+            why = NULL;
+            break;
+        }
+        if (slash == dup)
+            break;
+    }
+    free(dup);
+    return why;
+}
+
+/* The checks that need several sections: receiver for delegation, a
+ * writable workdir for stored quarantine. */
+static void
+config_cross_checks(stm_loader *ld)
+{
+    struct stm_policy *p = ld->policy;
+    if (ld->first_delegate != NULL && !p->receiver.present)
+        stm_config_error(ld, ld->first_delegate,
+                        "a delegate rule needs a 'receiver' section (where the scanner passes "
+                        "the message back), e.g. receiver: { listen: \"127.0.0.1:10025\" }");
+    if (ld->first_quarantine != NULL && p->milter.quarantine != STM_QUARANTINE_HOLD) {
+        int err = 0;
+        const char *why = config_dir_writable(p->milter.workdir, &err);
+        if (why == NULL)
+            why = strerror(err);
+        if (why[0] != '\0') {
+            const stm_yt_node *at = ld->workdir_node ? ld->workdir_node : ld->first_quarantine;
+            stm_config_error(ld, at,
+                            "milter.workdir '%s' is not writable (%s), but a quarantine verb "
+                            "stores messages there (milter.quarantine: %s)",
+                            p->milter.workdir, why,
+                            p->milter.quarantine == STM_QUARANTINE_STORE ? "store" : "store+hold");
+        }
+    }
+}
+
+/* Does COND (or anything below it) look at headers / the body? */
+static void
+config_flags_cond(struct stm_policy *p, const stm_cond *c)
+{
+    if (c == NULL)
+        return;
+    if (c->type == STM_COND_HEADER || c->type == STM_COND_HAS_HEADER)
+        p->needs_headers = true;
+    if (c->type == STM_COND_BODY || c->type == STM_COND_SIZE)
+        p->needs_body = true;
+    for (size_t i = 0; i < c->nchildren; i++)
+        config_flags_cond(p, c->children[i]);
+}
+
+/* Set the derived flags from the rules of LIST. */
+static void
+config_flags_rules(struct stm_policy *p, const stm_rule_list *list)
+{
+    bool store = p->milter.quarantine != STM_QUARANTINE_HOLD;
+    for (size_t i = 0; i < list->nrules; i++) {
+        const stm_rule *r = &list->rules[i];
+        config_flags_cond(p, r->cond);
+        for (size_t j = 0; j < r->neffects; j++)
+            if (r->effects[j].type == STM_EFFECT_ADD_HEADER)
+                p->uses_add_header = true;
+        if (r->then.verb == STM_VERB_QUARANTINE || r->otherwise.verb == STM_VERB_QUARANTINE) {
+            p->uses_quarantine = true;
+            if (store)
+                p->needs_body = true;
+        }
+        if (r->kind == STM_RULE_DELEGATE) {
+            p->uses_delegation = true;
+            p->needs_body = true;
+            config_flags_rules(p, &r->rules);
+        }
+    }
+}
+
+/* The defaults of DESIGN.md for everything outside the rules. */
+static int
+config_defaults(struct stm_policy *p)
+{
+    p->milter.socket = strdup("inet:8891@127.0.0.1");
+    p->milter.workdir = strdup("/var/lib/stagemilter");
+    p->milter.quarantine = STM_QUARANTINE_STORE;
+    p->milter.on_error = STM_ON_ERROR_TEMPFAIL;
+    p->milter.max_message_size = 50u * 1024 * 1024;
+    p->receiver.listen = strdup("127.0.0.1:10025");
+    p->receiver.host = strdup("127.0.0.1");
+    p->receiver.port = strdup("10025");
+    if (!p->milter.socket || !p->milter.workdir || !p->receiver.listen || !p->receiver.host ||
+        !p->receiver.port)
+        return -1;
+    return 0;
+}
+
+/* The stages section. */
+static void
+config_stages(stm_loader *ld, const stm_yt_node *node)
+{
+    static const char *const names[] = {"connect", "helo", "mail",  "rcpt",
+                                        "data",    "preq", "postq", NULL};
+    if (node == NULL || node->type == STM_YT_NULL)
+        return;
+    if (stm_config_expect(ld, node, STM_YT_MAP, "stages") < 0)
+        return;
+    stm_config_check_keys(ld, node, "stages", names);
+    for (size_t i = 0; i < node->npairs; i++) {
+        int stage = stm_stage_from_name(node->pairs[i].key->text);
+        if (stage < 0)
+            continue;
+        stm_config_scope scope = {(stm_stage)stage, false};
+        stm_config_rules(ld, node->pairs[i].value, scope, &ld->policy->stages[stage]);
+    }
+}
+
+/* A new policy named NAME with every default; NULL on memory exhaustion. */
+static struct stm_policy *
+config_new(const char *name)
+{
+    struct stm_policy *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return NULL;
+    atomic_init(&p->refs, 1);
+    p->path = strdup(name);
+    p->files = calloc(1, sizeof *p->files);
+    if (p->files != NULL) {
+        p->nfiles = 1;
+        p->files[0] = strdup(name);
+    }
+    if (p->path == NULL || p->files == NULL || p->files[0] == NULL || config_defaults(p) < 0) {
+        stm_model_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* Load a policy from TEXT; the common part of both entry points. */
+static stm_policy *
+config_load(const char *name, const char *text, size_t len, const char *basedir, stm_diag *diag)
+{
+    static const char *const keys[] = {"milter", "receiver", "services", "lists", "stages", NULL};
+    size_t errors_before = stm_diag_errors(diag);
+    stm_yt_node *root = NULL;
+    struct stm_policy *p = config_new(name);
+
+    if (p == NULL) {
+        stm_diag_add(diag, STM_SEV_ERROR, name, 0, 0, "out of memory loading the policy");
+        return NULL;
+    }
+    stm_loader ld = {.diag = diag, .policy = p, .file = p->files[0], .basedir = basedir};
+    if (stm_yt_parse(text, len, ld.file, diag, &root) < 0)
+        goto done;
+    if (root != NULL && root->type != STM_YT_NULL) {
+        if (root->type != STM_YT_MAP) {
+            stm_config_error(&ld, root,
+                            "a policy must be a mapping of sections (milter, receiver, services, "
+                            "lists, stages), not %s",
+                            stm_yt_type_name(root));
+            goto done;
+        }
+        stm_config_check_keys(&ld, root, "the policy", keys);
+        config_milter(&ld, stm_yt_get(root, "milter"));
+        if (stm_yt_get(root, "receiver") != NULL)
+            config_receiver(&ld, stm_yt_get(root, "receiver"));
+        stm_config_services(&ld, stm_yt_get(root, "services"));
+        stm_config_lists(&ld, stm_yt_get(root, "lists"));
+        config_stages(&ld, stm_yt_get(root, "stages"));
+    }
+    config_cross_checks(&ld);
+    for (int i = 0; i < STM_STAGE_COUNT; i++)
+        config_flags_rules(p, &p->stages[i]);
+    if (p->needs_body)
+        p->needs_headers = true;
+done:
+    stm_yt_free(root);
+    if (stm_diag_errors(diag) > errors_before) {
+        stm_model_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* Load the policy from TEXT named NAME. */
+stm_policy *
+stm_policy_load_text(const char *name, const char *text, size_t len, stm_diag *diag)
+{
+    return config_load(name ? name : "-", text, len, NULL, diag);
+}
+
+/* Load the policy in PATH. */
+stm_policy *
+stm_policy_load(const char *path, stm_diag *diag)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        stm_diag_add(diag, STM_SEV_ERROR, path, 0, 0, "cannot open the policy: %s", strerror(errno));
+        return NULL;
+    }
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len == cap) {
+            if (cap >= CONFIG_MAX_FILE) {
+                stm_diag_add(diag, STM_SEV_ERROR, path, 0, 0, "the policy is larger than %u bytes",
+                            CONFIG_MAX_FILE);
+                goto fail;
+            }
+            cap = cap ? cap * 2 : 8192;
+            char *nt = realloc(text, cap + 1);
+            if (nt == NULL) {
+                stm_diag_add(diag, STM_SEV_ERROR, path, 0, 0, "out of memory reading the policy");
+                goto fail;
+            }
+            text = nt;
+        }
+        size_t n = fread(text + len, 1, cap - len, f);
+        len += n;
+        if (n == 0) {
+            if (ferror(f)) {
+                stm_diag_add(diag, STM_SEV_ERROR, path, 0, 0, "cannot read the policy: %s",
+                            strerror(errno));
+                goto fail;
+            }
+            break;
+        }
+    }
+    fclose(f);
+    f = NULL;
+    /* Relative list files are relative to the policy's own directory. */
+    char *dir = strdup(path);
+    if (dir == NULL) {
+        stm_diag_add(diag, STM_SEV_ERROR, path, 0, 0, "out of memory reading the policy");
+        goto fail;
+    }
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL) {
+        free(dir);
+        dir = NULL;
+    } else {
+        slash[slash == dir ? 1 : 0] = '\0';
+    }
+    stm_policy *p = config_load(path, text ? text : "", len, dir, diag);
+    free(dir);
+    free(text);
+    return p;
+fail:
+    if (f != NULL)
+        fclose(f);
+    free(text);
+    return NULL;
+}

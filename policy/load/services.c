@@ -1,0 +1,532 @@
+/*
+ * services.c - the services and lists sections of a policy, and the
+ * address syntaxes (milter socket, HOST:PORT, scanner targets).
+ *
+ * Functions: stm_config_services, stm_config_lists, stm_config_hostport,
+ * stm_config_socket_check, stm_config_find_list (load.h).
+ *
+ * Ownership: services and lists go into the loader's policy, which owns
+ * them whether or not the load succeeds.
+ *
+ * Errors: reported to the loader's diag with the position of the offending
+ * node (or of the character inside it); the rest of the section is still
+ * checked.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "load/load.h"
+
+/* Is TEXT[0..LEN) a port number 1..65535? */
+static bool
+services_port_ok(const char *text, size_t len)
+{
+    unsigned long v = 0;
+    if (len == 0 || len > 5)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        if (!isdigit((unsigned char)text[i]))
+            return false;
+        v = v * 10 + (unsigned long)(text[i] - '0');
+    }
+    return v >= 1 && v <= 65535;
+}
+
+/* Is TEXT[0..LEN) a plausible host name or IPv4 address? */
+static bool
+services_hostname_ok(const char *text, size_t len)
+{
+    if (len == 0 || len > 253)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (!isalnum(c) && c != '-' && c != '.' && c != '_')
+            return false;
+    }
+    return true;
+}
+
+/* Is TEXT[0..LEN) an IPv6 address literal? */
+static bool
+services_v6_ok(const char *text, size_t len)
+{
+    char buf[64];
+    struct in6_addr a;
+    if (len == 0 || len >= sizeof buf)
+        return false;
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    return inet_pton(AF_INET6, buf, &a) == 1;
+}
+
+/* Split "HOST:PORT" or "[V6]:PORT". */
+int
+stm_config_hostport(const char *text, char **host, char **port, const char **err, size_t *erroff)
+{
+    const char *h, *p;
+    size_t hlen;
+    *host = *port = NULL;
+    *erroff = 0;
+    if (text[0] == '[') {
+        const char *close = strchr(text, ']');
+        if (close == NULL) {
+            *err = "missing ']' after the IPv6 address";
+            return -1;
+        }
+        h = text + 1;
+        hlen = (size_t)(close - h);
+        if (!services_v6_ok(h, hlen)) {
+            *err = "not an IPv6 address between [ and ]";
+            *erroff = 1;
+            return -1;
+        }
+        if (close[1] != ':') {
+            *err = "expected ':PORT' after ']'";
+            *erroff = (size_t)(close + 1 - text);
+            return -1;
+        }
+        p = close + 2;
+    } else {
+        const char *colon = strrchr(text, ':');
+        if (colon == NULL) {
+            *err = "missing ':PORT'";
+            *erroff = strlen(text);
+            return -1;
+        }
+        h = text;
+        hlen = (size_t)(colon - h);
+        if (memchr(h, ':', hlen) != NULL) {
+            *err = "an IPv6 address must be written in brackets: [ADDRESS]:PORT";
+            return -1;
+        }
+        if (!services_hostname_ok(h, hlen)) {
+            *err = "not a host name or IPv4 address";
+            return -1;
+        }
+        p = colon + 1;
+    }
+    if (!services_port_ok(p, strlen(p))) {
+        *err = "the port must be a number from 1 to 65535";
+        *erroff = (size_t)(p - text);
+        return -1;
+    }
+    *host = strndup(h, hlen);
+    *port = strdup(p);
+    if (*host == NULL || *port == NULL) {
+        free(*host);
+        free(*port);
+        *host = *port = NULL;
+        *err = "out of memory";
+        return -1;
+    }
+    return 0;
+}
+
+/* Check a libmilter socket: unix:/path, local:/path, inet:PORT[@HOST],
+ * inet6:PORT[@HOST]. */
+int
+stm_config_socket_check(const char *text, const char **err, size_t *erroff)
+{
+    *erroff = 0;
+    if (strncmp(text, "unix:", 5) == 0 || strncmp(text, "local:", 6) == 0) {
+        const char *path = strchr(text, ':') + 1;
+        if (path[0] != '/') {
+            *err = "the socket path must be absolute";
+            *erroff = (size_t)(path - text);
+            return -1;
+        }
+        return 0;
+    }
+    bool v6 = strncmp(text, "inet6:", 6) == 0;
+    if (!v6 && strncmp(text, "inet:", 5) != 0) {
+        *err = "unknown socket type";
+        return -1;
+    }
+    const char *port = text + (v6 ? 6 : 5);
+    const char *at = strchr(port, '@');
+    size_t plen = at ? (size_t)(at - port) : strlen(port);
+    if (!services_port_ok(port, plen)) {
+        *err = "the port must be a number from 1 to 65535";
+        *erroff = (size_t)(port - text);
+        return -1;
+    }
+    if (at != NULL) {
+        const char *host = at + 1;
+        size_t hlen = strlen(host);
+        bool ok = v6 ? services_v6_ok(host, hlen) || services_hostname_ok(host, hlen)
+                     : services_hostname_ok(host, hlen);
+        if (!ok) {
+            *err = v6 ? "not an IPv6 address or host name after '@'"
+                      : "not an IPv4 address or host name after '@'";
+            *erroff = (size_t)(host - text);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* One target "tcp://HOST:PORT" or "tls://HOST:PORT" into T. */
+static int
+services_target(stm_loader *ld, const stm_yt_node *node, const char *what, stm_target *t)
+{
+    const char *err = NULL;
+    size_t off = 0;
+    if (stm_config_expect(ld, node, STM_YT_SCALAR, what) < 0)
+        return -1;
+    const char *text = node->text;
+    size_t skip;
+    if (strncmp(text, "tcp://", 6) == 0) {
+        skip = 6;
+    } else if (strncmp(text, "tls://", 6) == 0) {
+        skip = 6;
+        t->implicit_tls = true;
+    } else {
+        stm_config_error(ld, node,
+                        "%s '%s': a target is tcp://HOST:PORT or tls://HOST:PORT (implicit TLS)",
+                        what, text);
+        return -1;
+    }
+    if (stm_config_hostport(text + skip, &t->host, &t->port, &err, &off) < 0) {
+        stm_config_error_in(ld, node, skip + off, "%s '%s': %s", what, text, err);
+        return -1;
+    }
+    if ((t->text = strdup(text)) == NULL) {
+        stm_config_error(ld, node, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* A file a service names must be readable. */
+static void
+services_file_readable(stm_loader *ld, const stm_yt_node *node, const char *what, const char *path)
+{
+    if (path[0] == '\0')
+        return;
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        stm_config_error(ld, node, "%s '%s' cannot be read: %s", what, path, strerror(errno));
+        return;
+    }
+    fclose(f);
+}
+
+/* tls_client of a service. */
+static void
+services_tls_client(stm_loader *ld, const stm_yt_node *node, const char *sname, stm_tls_client *tc)
+{
+    static const char *const keys[] = {"ca_file",     "cert_file", "key_file",
+                                       "server_name", "verify",    NULL};
+    char what[320];
+    const stm_yt_node *v;
+    if (node->type == STM_YT_NULL)
+        return;
+    snprintf(what, sizeof what, "services.%s.tls_client", sname);
+    if (stm_config_expect(ld, node, STM_YT_MAP, what) < 0)
+        return;
+    stm_config_check_keys(ld, node, what, keys);
+    char **fields[] = {&tc->ca_file, &tc->cert_file, &tc->key_file, &tc->server_name};
+    for (size_t i = 0; i < 4; i++) {
+        if ((v = stm_yt_get(node, keys[i])) == NULL)
+            continue;
+        snprintf(what, sizeof what, "services.%s.tls_client.%s", sname, keys[i]);
+        if (stm_config_string(ld, v, what, fields[i]) == 0 && i < 3)
+            services_file_readable(ld, v, what, *fields[i]);
+    }
+    if ((v = stm_yt_get(node, "verify")) != NULL) {
+        snprintf(what, sizeof what, "services.%s.tls_client.verify", sname);
+        stm_config_bool(ld, v, what, &tc->verify);
+    }
+    const stm_yt_node *cert = stm_yt_get(node, "cert_file"), *key = stm_yt_get(node, "key_file");
+    if ((tc->cert_file[0] != '\0') != (tc->key_file[0] != '\0'))
+        stm_config_error(ld,
+                        cert  ? cert
+                        : key ? key
+                              : node,
+                        "services.%s.tls_client: cert_file and key_file go together", sname);
+}
+
+/* Set the defaults of one service. */
+static int
+services_defaults(stm_service *s)
+{
+    s->protocol = STM_PROTO_SMTP;
+    s->attempt_starttls = true;
+    s->tls_client.ca_file = strdup("/etc/ssl/certs/ca-certificates.crt");
+    s->tls_client.cert_file = strdup("");
+    s->tls_client.key_file = strdup("");
+    s->tls_client.server_name = strdup("");
+    s->tls_client.verify = true;
+    s->auth = STM_AUTH_OFF;
+    s->username = strdup("");
+    s->password = strdup("");
+    s->connect_timeout_ms = 5 * 60 * 1000;
+    s->command_timeout_ms = 5 * 60 * 1000;
+    s->submission_timeout_ms = 12 * 60 * 1000;
+    s->timeout_ms = 60 * 1000;
+    s->apply = STM_APPLY_HEADERS;
+    s->on_failure = STM_ON_FAILURE_TEMPFAIL;
+    if (!s->tls_client.ca_file || !s->tls_client.cert_file || !s->tls_client.key_file ||
+        !s->tls_client.server_name || !s->username || !s->password)
+        return -1;
+    return 0;
+}
+
+/* One service NAME: NODE into S. */
+static void
+services_one(stm_loader *ld, const stm_yt_node *key, const stm_yt_node *node, stm_service *s)
+{
+    static const char *const keys[] = {"protocol",
+                                       "targets",
+                                       "attempt_starttls",
+                                       "require_tls",
+                                       "tls_client",
+                                       "auth",
+                                       "username",
+                                       "password",
+                                       "connect_timeout",
+                                       "command_timeout",
+                                       "submission_timeout",
+                                       "timeout",
+                                       "apply",
+                                       "on_failure",
+                                       NULL};
+    static const char *const protocols[] = {"smtp", "lmtp", NULL};
+    static const char *const auths[] = {"off", "plain", "forward", "external", NULL};
+    static const char *const applies[] = {"headers", "message", NULL};
+    static const char *const failures[] = {"tempfail", "accept", "reject", "continue", NULL};
+    char what[320];
+    const stm_yt_node *v;
+    int i;
+
+    s->pos = stm_config_pos(ld, key);
+    if ((s->name = strdup(key->text)) == NULL || services_defaults(s) < 0) {
+        stm_config_error(ld, key, "out of memory");
+        return;
+    }
+    snprintf(what, sizeof what, "services.%s", s->name);
+    if (stm_config_expect(ld, node, STM_YT_MAP, what) < 0)
+        return;
+    stm_config_check_keys(ld, node, what, keys);
+
+#define SVC_WHAT(k) (snprintf(what, sizeof what, "services.%s.%s", s->name, k), what)
+    if ((v = stm_yt_get(node, "protocol")) != NULL &&
+        stm_config_enum(ld, v, SVC_WHAT("protocol"), protocols, &i) == 0)
+        s->protocol = (stm_protocol)i;
+    s->attempt_starttls = s->protocol == STM_PROTO_SMTP;
+    const stm_yt_node *starttls = stm_yt_get(node, "attempt_starttls");
+    if (starttls != NULL)
+        stm_config_bool(ld, starttls, SVC_WHAT("attempt_starttls"), &s->attempt_starttls);
+    if ((v = stm_yt_get(node, "require_tls")) != NULL)
+        stm_config_bool(ld, v, SVC_WHAT("require_tls"), &s->require_tls);
+    if ((v = stm_yt_get(node, "tls_client")) != NULL)
+        services_tls_client(ld, v, s->name, &s->tls_client);
+    if ((v = stm_yt_get(node, "username")) != NULL)
+        stm_config_string(ld, v, SVC_WHAT("username"), &s->username);
+    if ((v = stm_yt_get(node, "password")) != NULL)
+        stm_config_string(ld, v, SVC_WHAT("password"), &s->password);
+    static const char *const durations[] = {"connect_timeout", "command_timeout",
+                                            "submission_timeout", "timeout"};
+    uint64_t *dfields[] = {&s->connect_timeout_ms, &s->command_timeout_ms,
+                           &s->submission_timeout_ms, &s->timeout_ms};
+    for (size_t d = 0; d < 4; d++)
+        if ((v = stm_yt_get(node, durations[d])) != NULL)
+            stm_config_duration(ld, v, SVC_WHAT(durations[d]), dfields[d]);
+    if ((v = stm_yt_get(node, "apply")) != NULL &&
+        stm_config_enum(ld, v, SVC_WHAT("apply"), applies, &i) == 0)
+        s->apply = (stm_apply)i;
+    if ((v = stm_yt_get(node, "on_failure")) != NULL &&
+        stm_config_enum(ld, v, SVC_WHAT("on_failure"), failures, &i) == 0)
+        s->on_failure = (stm_on_failure)i;
+
+    /* Targets: a list (a single string is taken as a list of one). */
+    const stm_yt_node *targets = stm_yt_get(node, "targets");
+    if (targets == NULL || targets->type == STM_YT_NULL ||
+        (targets->type == STM_YT_SEQ && targets->nitems == 0)) {
+        stm_config_error(ld, targets ? targets : key,
+                        "services.%s needs targets: [\"tcp://HOST:PORT\", ...]", s->name);
+    } else if (targets->type == STM_YT_SCALAR) {
+        if ((s->targets = calloc(1, sizeof *s->targets)) != NULL) {
+            s->ntargets = 1;
+            services_target(ld, targets, SVC_WHAT("targets"), &s->targets[0]);
+        }
+    } else if (stm_config_expect(ld, targets, STM_YT_SEQ, SVC_WHAT("targets")) == 0) {
+        if ((s->targets = calloc(targets->nitems, sizeof *s->targets)) != NULL) {
+            s->ntargets = targets->nitems;
+            for (size_t t = 0; t < targets->nitems; t++)
+                services_target(ld, targets->items[t], SVC_WHAT("targets"), &s->targets[t]);
+        }
+    }
+
+    /* Authentication, checked once the rest is known. */
+    const stm_yt_node *auth = stm_yt_get(node, "auth");
+    bool bf;
+    if (auth != NULL && stm_config_is_bool(auth, &bf) && !bf) {
+        s->auth = STM_AUTH_OFF; /* YAML 1.1 readers see `off` as false: accept both */
+    } else if (auth != NULL && stm_config_enum(ld, auth, SVC_WHAT("auth"), auths, &i) == 0) {
+        s->auth = (stm_auth_mode)i;
+        if (s->auth == STM_AUTH_FORWARD) {
+            stm_config_error(ld, auth,
+                            "services.%s.auth: forward is not possible: a milter never sees "
+                            "the client's password, so it cannot be passed on; use plain "
+                            "(with username and password) or external (a TLS client "
+                            "certificate)",
+                            s->name);
+        } else if (s->auth == STM_AUTH_PLAIN) {
+            if (s->username[0] == '\0')
+                stm_config_error(ld, auth, "services.%s.auth: plain needs a username", s->name);
+            for (size_t t = 0; t < s->ntargets; t++) {
+                if (s->targets[t].text == NULL || s->targets[t].implicit_tls || s->require_tls)
+                    continue;
+                stm_config_warning(ld, auth,
+                                  "services.%s.auth: plain may send the password in clear "
+                                  "text to %s; set require_tls: true or use a tls:// target",
+                                  s->name, s->targets[t].text);
+                break;
+            }
+        } else if (s->auth == STM_AUTH_EXTERNAL && s->tls_client.cert_file[0] == '\0') {
+            stm_config_error(ld, auth,
+                            "services.%s.auth: external needs tls_client.cert_file and key_file",
+                            s->name);
+        }
+    }
+    if (s->require_tls && starttls != NULL && !s->attempt_starttls) {
+        for (size_t t = 0; t < s->ntargets; t++) {
+            if (s->targets[t].text != NULL && !s->targets[t].implicit_tls) {
+                stm_config_error(ld, starttls,
+                                "services.%s: require_tls with attempt_starttls: false can "
+                                "never succeed on %s",
+                                s->name, s->targets[t].text);
+                break;
+            }
+        }
+    }
+#undef SVC_WHAT
+}
+
+/* The services section. */
+void
+stm_config_services(stm_loader *ld, const stm_yt_node *node)
+{
+    struct stm_policy *p = ld->policy;
+    if (node == NULL || node->type == STM_YT_NULL)
+        return;
+    if (stm_config_expect(ld, node, STM_YT_MAP, "services") < 0)
+        return;
+    if (node->npairs == 0)
+        return;
+    if ((p->services = calloc(node->npairs, sizeof *p->services)) == NULL) {
+        stm_config_error(ld, node, "out of memory");
+        return;
+    }
+    p->nservices = node->npairs;
+    for (size_t i = 0; i < node->npairs; i++)
+        services_one(ld, node->pairs[i].key, node->pairs[i].value, &p->services[i]);
+}
+
+/* Is NAME usable after "@"? */
+static bool
+lists_name_ok(const char *name)
+{
+    if (name[0] == '\0')
+        return false;
+    for (const char *c = name; *c; c++)
+        if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-' && *c != '.')
+            return false;
+    return true;
+}
+
+/* One list NAME: NODE into LIST. */
+static void
+lists_one(stm_loader *ld, const stm_yt_node *key, const stm_yt_node *node, stm_list *list)
+{
+    static const char *const keys[] = {"file", NULL};
+    char what[300];
+    snprintf(what, sizeof what, "lists.%s", key->text);
+    if (!lists_name_ok(key->text))
+        stm_config_error(ld, key, "list name '%s' may hold only letters, digits, '_', '-' and '.'",
+                        key->text);
+    if (node->type == STM_YT_SEQ) {
+        for (size_t i = 0; i < node->nitems; i++) {
+            const stm_yt_node *e = node->items[i];
+            const char *err = NULL;
+            if (stm_config_expect(ld, e, STM_YT_SCALAR, "a list entry") < 0)
+                continue;
+            if (stm_list_add(list, e->text, &err) < 0)
+                stm_config_error(ld, e, "%s: bad entry '%s': %s", what, e->text,
+                                err ? err : "invalid");
+        }
+        return;
+    }
+    if (node->type != STM_YT_MAP) {
+        stm_config_error(ld, node, "%s must be a list of entries or { file: PATH }, not %s", what,
+                        stm_yt_type_name(node));
+        return;
+    }
+    stm_config_check_keys(ld, node, what, keys);
+    const stm_yt_node *file = stm_yt_get(node, "file");
+    if (file == NULL) {
+        stm_config_error(ld, node, "%s needs file: PATH", what);
+        return;
+    }
+    if (stm_config_expect(ld, file, STM_YT_SCALAR, "a list file") < 0)
+        return;
+    if (file->text[0] == '\0') {
+        stm_config_error(ld, file, "%s: the file name is empty", what);
+        return;
+    }
+    char *path = NULL;
+    int n;
+    if (file->text[0] != '/' && ld->basedir != NULL)
+        n = asprintf(&path, "%s/%s", ld->basedir, file->text);
+    else
+        n = asprintf(&path, "%s", file->text);
+    if (n < 0) {
+        stm_config_error(ld, file, "out of memory");
+        return;
+    }
+    stm_list_load_file(list, path, stm_config_pos(ld, file), ld->diag);
+    free(path);
+}
+
+/* The lists section. */
+void
+stm_config_lists(stm_loader *ld, const stm_yt_node *node)
+{
+    struct stm_policy *p = ld->policy;
+    if (node == NULL || node->type == STM_YT_NULL)
+        return;
+    if (stm_config_expect(ld, node, STM_YT_MAP, "lists") < 0)
+        return;
+    if (node->npairs == 0)
+        return;
+    if ((p->lists = calloc(node->npairs, sizeof *p->lists)) == NULL) {
+        stm_config_error(ld, node, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < node->npairs; i++) {
+        stm_list *list = stm_list_create(node->pairs[i].key->text);
+        if (list == NULL) {
+            stm_config_error(ld, node->pairs[i].key, "out of memory");
+            continue;
+        }
+        p->lists[p->nlists++] = list;
+        lists_one(ld, node->pairs[i].key, node->pairs[i].value, list);
+    }
+}
+
+/* The list called NAME. */
+const stm_list *
+stm_config_find_list(const stm_loader *ld, const char *name)
+{
+    for (size_t i = 0; i < ld->policy->nlists; i++)
+        if (strcmp(stm_list_name(ld->policy->lists[i]), name) == 0)
+            return ld->policy->lists[i];
+    return NULL;
+}

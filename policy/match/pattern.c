@@ -1,0 +1,405 @@
+/*
+ * pattern.c - the patterns of `if:` conditions (pattern.h).
+ *
+ * SYNOPSIS
+ *     stm_pattern *stm_pattern_create(stm_pattern_kind kind);
+ *     void stm_pattern_free(stm_pattern *p);
+ *     int  stm_pattern_add(stm_pattern *p, const char *spec, char **errmsg, size_t *erroffset);
+ *     int  stm_pattern_add_list(stm_pattern *p, const stm_list *list);
+ *     bool stm_pattern_match(const stm_pattern *p, const char *value);
+ *     bool stm_pattern_match_buf(const stm_pattern *p, const char *data, size_t len);
+ *     const char *stm_pattern_text(const stm_pattern *p);
+ *
+ * DESCRIPTION
+ *     A spec is classified once, when added:
+ *       - "/body/" or "/body/i" (starts with "/", ends with "/" or "/i",
+ *         at least two characters, the closing slash not the opening one):
+ *         a PCRE2 regular expression, JIT-compiled when the library can
+ *         (silently interpreted otherwise). It searches anywhere in the
+ *         value. "/i" makes it caseless; so does a STM_PAT_NOCASE or
+ *         STM_PAT_IP pattern, whose values compare without case anyway.
+ *         UTF-8 mode with invalid input allowed, so raw 8-bit bytes in a
+ *         value never make a match fail with an error.
+ *       - in STM_PAT_IP patterns, an address or CIDR (stm_cidr_parse); text
+ *         that looks like one but does not parse is an error;
+ *       - a glob when it contains "*" (any run of bytes) or "?" (one byte);
+ *         there is no escape, use a regex for a literal "*";
+ *       - otherwise a literal, compared with the whole value ("" is a valid
+ *         literal matching only the empty value).
+ *     Literals and globs match the whole value, on strings and buffers
+ *     alike. STM_PAT_IP values that parse as addresses are matched in their
+ *     canonical form (stm_ip_format) by literals, globs and regexes, and by
+ *     address against CIDRs and lists; a value that is not an address never
+ *     matches a CIDR.
+ *
+ * OWNERSHIP
+ *     The pattern owns its alternatives and compiled regexes; lists are
+ *     borrowed. Error messages are malloc'd for the caller to free.
+ *
+ * THREADS
+ *     Matching writes nothing shared: each regex match uses its own
+ *     pcre2_match_data, and JIT matching runs on the caller's stack (a
+ *     match that outgrows the JIT stack is redone by the interpreter).
+ *
+ * DIAGNOSTICS
+ *     stm_pattern_add returns -1 with *ERRMSG (NULL if even that allocation
+ *     failed) and *ERROFFSET, 0-based in SPEC: PCRE2's offset plus one for
+ *     the leading "/", or 0 for a bad address. A regex match that fails for
+ *     any reason other than "no match" (limits, memory) counts as no match.
+ */
+#include "config.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "match/pattern.h"
+
+typedef enum alt_type { ALT_LITERAL, ALT_GLOB, ALT_REGEX, ALT_CIDR, ALT_LIST } alt_type;
+
+struct alt {
+    alt_type type;
+    char *text; /* LITERAL, GLOB: the bytes to compare (owned) */
+    size_t len;
+    pcre2_code *re;      /* REGEX (owned) */
+    stm_cidr cidr;        /* CIDR */
+    const stm_list *list; /* LIST (borrowed) */
+};
+
+struct stm_pattern {
+    stm_pattern_kind kind;
+    struct alt *alts;
+    size_t n, cap;
+    bool needs_cstr; /* some alternative needs a NUL-terminated value */
+    char *text;      /* the specs joined by ", " */
+};
+
+/* ASCII lower case, independent of the locale. */
+static inline unsigned char
+pattern_lower(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c + ('a' - 'A')) : c;
+}
+
+/* Compare two bytes, folding ASCII case when ICASE. */
+static inline bool
+pattern_eq(char a, char b, bool icase)
+{
+    return icase ? pattern_lower((unsigned char)a) == pattern_lower((unsigned char)b) : a == b;
+}
+
+/* Whole-value glob match: "*" any run of bytes, "?" one byte. Greedy with
+ * one backtrack point, so O(len * plen) at worst, never exponential. */
+static bool
+pattern_glob(const char *pat, size_t plen, const char *s, size_t slen, bool icase)
+{
+    size_t p = 0, i = 0, star = (size_t)-1, mark = 0;
+
+    while (i < slen) {
+        if (p < plen && pat[p] == '*') {
+            star = p++;
+            mark = i;
+        } else if (p < plen && (pat[p] == '?' || pattern_eq(pat[p], s[i], icase))) {
+            p++;
+            i++;
+        } else if (star != (size_t)-1) {
+            p = star + 1;
+            i = ++mark;
+        } else {
+            return false;
+        }
+    }
+    while (p < plen && pat[p] == '*')
+        p++;
+    return p == plen;
+}
+
+/* A new pattern with no alternatives (it matches nothing). */
+stm_pattern *
+stm_pattern_create(stm_pattern_kind kind)
+{
+    stm_pattern *p = calloc(1, sizeof *p);
+
+    if (p == NULL)
+        return NULL;
+    p->kind = kind;
+    p->text = strdup("");
+    if (p->text == NULL) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* Release P and its alternatives (not the lists). */
+void
+stm_pattern_free(stm_pattern *p)
+{
+    if (p == NULL)
+        return;
+    for (size_t i = 0; i < p->n; i++) {
+        free(p->alts[i].text);
+        pcre2_code_free(p->alts[i].re);
+    }
+    free(p->alts);
+    free(p->text);
+    free(p);
+}
+
+/* Set the caller's error outputs; MSG is copied. Returns -1. */
+static int
+pattern_error(char **errmsg, size_t *erroffset, size_t offset, const char *msg)
+{
+    if (errmsg != NULL)
+        *errmsg = strdup(msg);
+    if (erroffset != NULL)
+        *erroffset = offset;
+    return -1;
+}
+
+/* Append ALT to P, and its written form PREFIX SPEC to P's text. */
+static int
+pattern_append(stm_pattern *p, const struct alt *alt, const char *prefix, const char *spec)
+{
+    size_t old = strlen(p->text);
+    size_t sep = p->n > 0 ? 2 : 0;
+    size_t need = old + sep + strlen(prefix) + strlen(spec) + 1;
+    char *text;
+
+    if (p->n == p->cap) {
+        size_t ncap = p->cap ? p->cap * 2 : 4;
+        struct alt *nalts = realloc(p->alts, ncap * sizeof *nalts);
+        if (nalts == NULL)
+            return -1;
+        p->alts = nalts;
+        p->cap = ncap;
+    }
+    text = realloc(p->text, need);
+    if (text == NULL)
+        return -1;
+    snprintf(text + old, need - old, "%s%s%s", sep ? ", " : "", prefix, spec);
+    p->text = text;
+    p->alts[p->n++] = *alt;
+    if (alt->type == ALT_CIDR || alt->type == ALT_LIST)
+        p->needs_cstr = true;
+    return 0;
+}
+
+/* Is SPEC (LEN bytes) written as "/body/" or "/body/i"? Sets *ICASE. */
+static bool
+pattern_is_regex(const char *spec, size_t len, bool *icase)
+{
+    if (len < 2 || spec[0] != '/')
+        return false;
+    if (spec[len - 1] == '/') {
+        *icase = false;
+        return true;
+    }
+    if (len >= 3 && spec[len - 2] == '/' && spec[len - 1] == 'i') {
+        *icase = true;
+        return true;
+    }
+    return false;
+}
+
+/* Compile the regex alternative "/BODY/" (BLEN bytes of body). */
+static int
+pattern_add_regex(stm_pattern *p, const char *spec, const char *body, size_t blen, bool icase,
+                  char **errmsg, size_t *erroffset)
+{
+    uint32_t opts = 0;
+    int errcode = 0;
+    PCRE2_SIZE erroff = 0;
+    struct alt alt = {.type = ALT_REGEX};
+
+    if (icase || p->kind != STM_PAT_TEXT)
+        opts |= PCRE2_CASELESS;
+#ifdef PCRE2_MATCH_INVALID_UTF
+    opts |= PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
+#endif
+    alt.re = pcre2_compile((PCRE2_SPTR)body, blen, opts, &errcode, &erroff, NULL);
+    if (alt.re == NULL) {
+        PCRE2_UCHAR why[256];
+        char msg[320];
+        if (pcre2_get_error_message(errcode, why, sizeof why) < 0)
+            snprintf((char *)why, sizeof why, "error %d", errcode);
+        snprintf(msg, sizeof msg, "invalid regular expression: %s", (const char *)why);
+        return pattern_error(errmsg, erroffset, (size_t)erroff + 1, msg);
+    }
+    /* JIT is an optimisation: without it (not built, no executable memory)
+     * pcre2_match interprets the same code. */
+    (void)pcre2_jit_compile(alt.re, PCRE2_JIT_COMPLETE);
+    if (pattern_append(p, &alt, "", spec) != 0) {
+        pcre2_code_free(alt.re);
+        return pattern_error(errmsg, erroffset, 0, "out of memory");
+    }
+    return 0;
+}
+
+/* Add one alternative written as SPEC. */
+int
+stm_pattern_add(stm_pattern *p, const char *spec, char **errmsg, size_t *erroffset)
+{
+    struct alt alt = {.type = ALT_LITERAL};
+    size_t len;
+    bool icase = false;
+
+    if (errmsg != NULL)
+        *errmsg = NULL;
+    if (spec == NULL)
+        return pattern_error(errmsg, erroffset, 0, "missing pattern");
+    len = strlen(spec);
+    if (pattern_is_regex(spec, len, &icase))
+        return pattern_add_regex(p, spec, spec + 1, len - (icase ? 3 : 2), icase, errmsg,
+                                 erroffset);
+    if (p->kind == STM_PAT_IP && strpbrk(spec, "*?") == NULL && len > 0) {
+        char msg[256];
+        if (stm_cidr_parse_msg(spec, &alt.cidr, msg, sizeof msg) == 0) {
+            alt.type = ALT_CIDR;
+            if (pattern_append(p, &alt, "", spec) != 0)
+                return pattern_error(errmsg, erroffset, 0, "out of memory");
+            return 0;
+        }
+        if (stm_ip_looks_like(spec))
+            return pattern_error(errmsg, erroffset, 0, msg);
+    }
+    alt.type = strpbrk(spec, "*?") != NULL ? ALT_GLOB : ALT_LITERAL;
+    alt.text = strdup(spec);
+    alt.len = len;
+    if (alt.text == NULL || pattern_append(p, &alt, "", spec) != 0) {
+        free(alt.text);
+        return pattern_error(errmsg, erroffset, 0, "out of memory");
+    }
+    return 0;
+}
+
+/* Add a named list (borrowed) as an alternative. */
+int
+stm_pattern_add_list(stm_pattern *p, const stm_list *list)
+{
+    struct alt alt = {.type = ALT_LIST, .list = list};
+
+    if (list == NULL)
+        return -1;
+    return pattern_append(p, &alt, "@", stm_list_name(list));
+}
+
+/* Does the regex RE find a match anywhere in DATA? */
+static bool
+pattern_regex(const pcre2_code *re, const char *data, size_t len)
+{
+    /* One match block per call: many threads match the same code at once. */
+    pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+    int rc;
+
+    if (md == NULL)
+        return false;
+    rc = pcre2_match(re, (PCRE2_SPTR)data, len, 0, 0, md, NULL);
+    /* JIT code runs on a small fixed stack; a deeply backtracking match on
+     * a large body can exhaust it where the interpreter (heap frames,
+     * bounded by the match limit) still finds the answer. */
+    if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
+        rc = pcre2_match(re, (PCRE2_SPTR)data, len, 0, PCRE2_NO_JIT, md, NULL);
+    pcre2_match_data_free(md);
+    /* rc 0 means "matched, ovector too small": still a match. Negative is
+     * no match, or an error (match limit, memory), treated as no match. */
+    return rc >= 0;
+}
+
+/* The common matcher. DATA/LEN is the value; CSTR the same value
+ * NUL-terminated, or NULL when it holds a NUL (then it matches no CIDR or
+ * list). */
+static bool
+pattern_match(const stm_pattern *p, const char *data, size_t len, const char *cstr)
+{
+    bool icase = p->kind != STM_PAT_TEXT;
+    bool is_ip = false;
+    stm_ip ip;
+    char canon[64];
+
+    if (p->kind == STM_PAT_IP && cstr != NULL && stm_ip_parse(cstr, &ip) == 0) {
+        is_ip = true;
+        stm_ip_format(&ip, canon, sizeof canon);
+        data = canon;
+        len = strlen(canon);
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        const struct alt *a = &p->alts[i];
+        switch (a->type) {
+        case ALT_LITERAL:
+            if (a->len == len) {
+                size_t k = 0;
+                while (k < len && pattern_eq(a->text[k], data[k], icase))
+                    k++;
+                if (k == len)
+                    return true;
+            }
+            break;
+        case ALT_GLOB:
+            if (pattern_glob(a->text, a->len, data, len, icase))
+                return true;
+            break;
+        case ALT_REGEX:
+            if (pattern_regex(a->re, data, len))
+                return true;
+            break;
+        case ALT_CIDR:
+            if (is_ip && stm_cidr_contains(&a->cidr, &ip))
+                return true;
+            break;
+        case ALT_LIST:
+            if (p->kind == STM_PAT_IP && is_ip) {
+                if (stm_list_match_ip(a->list, &ip))
+                    return true;
+            } else if (cstr != NULL && stm_list_match_string(a->list, cstr)) {
+                return true;
+            }
+            break;
+        }
+    }
+    return false;
+}
+
+/* Does VALUE match any alternative? */
+bool
+stm_pattern_match(const stm_pattern *p, const char *value)
+{
+    if (p == NULL || value == NULL)
+        return false;
+    return pattern_match(p, value, strlen(value), value);
+}
+
+/* Does the buffer DATA (LEN bytes, NULs allowed) match any alternative? */
+bool
+stm_pattern_match_buf(const stm_pattern *p, const char *data, size_t len)
+{
+    char small[256];
+    char *cstr = NULL;
+    bool r;
+
+    if (p == NULL || (data == NULL && len > 0))
+        return false;
+    if (data == NULL)
+        data = "";
+    /* Addresses and lists need a C string; a buffer holding a NUL is none. */
+    if ((p->needs_cstr || p->kind == STM_PAT_IP) && memchr(data, '\0', len) == NULL) {
+        cstr = len < sizeof small ? small : malloc(len + 1);
+        if (cstr != NULL) {
+            memcpy(cstr, data, len);
+            cstr[len] = '\0';
+        }
+    }
+    r = pattern_match(p, data, len, cstr);
+    if (cstr != small)
+        free(cstr);
+    return r;
+}
+
+/* The pattern as written, alternatives joined by ", ". */
+const char *
+stm_pattern_text(const stm_pattern *p)
+{
+    return p->text;
+}

@@ -1,0 +1,574 @@
+/*
+ * engine.c - running a policy's rules for one stage of a session (engine.h).
+ *
+ * Functions: stm_verdict_init, stm_verdict_clear, stm_engine_run,
+ * stm_engine_run_eom.
+ *
+ * A stage runs its rules in order. A rule's condition (cond.c) is evaluated;
+ * when it holds the rule's effects run in order and its `then` verb is taken,
+ * otherwise its `else` verb (default next). `action:` rules run effects and
+ * never decide. A delegate rule (preq/postq) hands the message to the
+ * delegate hook and runs its nested rules with the result as context. The
+ * first verb other than next ends the stage; when none decides, the verdict
+ * is the implicit accept (verb ACCEPT, rule NULL).
+ *
+ * Verdicts are fully resolved here, and only here (DESIGN.md, Status verbs):
+ *   deny    554 5.7.1 "Access denied"
+ *   info    451 4.7.1 "Try again later"
+ *   reject  521 5.7.1 at connect, 550 5.7.1 elsewhere, "Rejected by policy"
+ *   defer   421 4.7.0 at connect, 451 4.7.1 elsewhere, "Try again later"
+ * A custom code without an enhanced code gets "<first digit>.7.1". Texts are
+ * interpolated (template.c: control characters become spaces) and capped at
+ * STM_ENGINE_REPLY_MAX bytes so that code, enhanced code and text fit one
+ * 512-byte SMTP reply line.
+ *
+ * faccept and quarantine decided at connect or helo hold for the whole
+ * connection; decided later, for the current message. A client may say EHLO
+ * again (it must after STARTTLS): the helo rules run again and the headers
+ * they add replace those of the previous helo. While either holds,
+ * every stage returns the implicit accept without running a rule (traced as
+ * SKIPPED), and stm_engine_run_eom() returns the pending QUARANTINE.
+ *
+ * Errors: a rule that fails at run time (a body condition on a body too large
+ * to keep, a set_sender_ip that is not an address, a delegation of a message
+ * too large to keep, memory exhaustion) stops the stage; the failure is
+ * logged through hooks->log and milter.on_error decides:
+ *   tempfail  DEFER 451 4.3.0 (421 4.3.0 at connect)
+ *   accept    ACCEPT
+ *   reject    REJECT 550 5.3.0 (521 5.3.0 at connect, as the reject verb)
+ * with verdict.error describing the failure and verdict.rule naming the rule.
+ * A failed delegation (none of the nested rules decided) follows the
+ * service's on_failure instead: tempfail DEFER 451 4.3.0, accept ACCEPT,
+ * reject REJECT 550 5.7.1, continue with the next rule.
+ *
+ * Ownership: the verdict owns its strings (stm_verdict_clear frees them); trace
+ * events borrow everything for the duration of the hook call. The policy is
+ * only read, so sessions on the same policy may run in parallel threads.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "run/cond.h"
+#include "match/ipaddr.h"
+#include "model.h"
+#include "run/session_internal.h"
+#include "run/template.h"
+
+/* Longest reply text: "550 5.7.1 " + text + CRLF within 512 bytes. */
+#define STM_ENGINE_REPLY_MAX 450
+
+/* How running a list of rules ended. */
+typedef enum engine_status {
+    ENGINE_NONE,    /* no rule decided */
+    ENGINE_DECIDED, /* a verb other than next: the verdict is filled */
+    ENGINE_FAILED   /* a rule failed at run time: run->error says why */
+} engine_status;
+
+/* One stage being run. */
+typedef struct engine_run {
+    stm_session *s;
+    stm_stage stage;
+    const stm_engine_hooks *hooks;
+    stm_verdict *out;
+    char *error;               /* run-time failure, malloc'd */
+    const stm_rule *error_rule; /* the rule that failed */
+} engine_run;
+
+/* Make V an empty verdict (implicit accept). */
+void
+stm_verdict_init(stm_verdict *v)
+{
+    memset(v, 0, sizeof *v);
+    v->verb = STM_VERB_ACCEPT;
+}
+
+/* Free what V owns and make it empty again. */
+void
+stm_verdict_clear(stm_verdict *v)
+{
+    free(v->text);
+    free(v->queue);
+    free(v->rule);
+    free(v->error);
+    stm_verdict_init(v);
+}
+
+/* Send one trace event, when someone listens. */
+static void
+engine_trace(const engine_run *run, stm_trace_kind kind, const char *rule, int depth, bool matched,
+             const char *detail, const stm_delegation *deleg)
+{
+    if (run->hooks->trace == NULL)
+        return;
+    stm_trace_event ev = {
+        .kind = kind,
+        .stage = run->stage,
+        .rule = rule,
+        .depth = depth,
+        .matched = matched,
+        .detail = detail,
+        .verdict = kind == STM_TRACE_VERDICT ? run->out : NULL,
+        .delegation = deleg,
+    };
+    run->hooks->trace(run->hooks->ctx, &ev);
+}
+
+/* Log a notice about RULE through the log hook. */
+static void __attribute__((format(printf, 3, 4)))
+engine_log(const engine_run *run, const char *rule, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    run->hooks->log(run->hooks->ctx, run->s, run->stage, rule, line);
+}
+
+/* Record a run-time failure of RULE (printf-style description). */
+static engine_status __attribute__((format(printf, 3, 4)))
+engine_fail(engine_run *run, const stm_rule *rule, const char *fmt, ...)
+{
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    free(run->error);
+    run->error = strdup(text); /* NULL is tolerated: the verdict is still made */
+    run->error_rule = rule;
+    return ENGINE_FAILED;
+}
+
+/* Cut TEXT to at most MAX bytes, not inside a UTF-8 character. */
+static void
+engine_cap(char *text, size_t max)
+{
+    size_t n = strlen(text);
+    if (n <= max)
+        return;
+    n = max;
+    while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
+        n--;
+    text[n] = '\0';
+}
+
+/* Fill the verdict's reply: CODE, ENHANCED and TEXT (copied). */
+static int
+engine_reply(engine_run *run, int code, const char *enhanced, const char *text)
+{
+    stm_verdict *v = run->out;
+    v->code = code;
+    snprintf(v->enhanced, sizeof v->enhanced, "%s", enhanced);
+    free(v->text);
+    v->text = strdup(text);
+    if (v->text == NULL)
+        return -1;
+    engine_cap(v->text, STM_ENGINE_REPLY_MAX);
+    return 0;
+}
+
+/* Make the verdict VERB decided by rule NAME at this stage. */
+static int
+engine_decide(engine_run *run, stm_verb verb, const char *name)
+{
+    stm_verdict_clear(run->out);
+    run->out->verb = verb;
+    run->out->stage = run->stage;
+    if (name != NULL && (run->out->rule = strdup(name)) == NULL)
+        return -1;
+    return 0;
+}
+
+/* The default code, enhanced code and text of VERB at STAGE. */
+static void
+engine_defaults(stm_verb verb, stm_stage stage, int *code, const char **enhanced, const char **text)
+{
+    bool connect = stage == STM_STAGE_CONNECT;
+    switch (verb) {
+    case STM_VERB_DENY:
+        *code = 554, *enhanced = "5.7.1", *text = "Access denied";
+        break;
+    case STM_VERB_INFO:
+        *code = 451, *enhanced = "4.7.1", *text = "Try again later";
+        break;
+    case STM_VERB_REJECT:
+        *code = connect ? 521 : 550, *enhanced = "5.7.1", *text = "Rejected by policy";
+        break;
+    case STM_VERB_DEFER:
+        *code = connect ? 421 : 451, *enhanced = connect ? "4.7.0" : "4.7.1",
+        *text = "Try again later";
+        break;
+    default:
+        *code = 0, *enhanced = "", *text = NULL;
+        break;
+    }
+}
+
+/* Turn ST, taken by RULE, into the verdict; record faccept/quarantine. */
+static engine_status
+engine_status_verdict(engine_run *run, const stm_rule *rule, const stm_status *st)
+{
+    stm_session *s = run->s;
+    if (engine_decide(run, st->verb, rule->name) < 0)
+        return engine_fail(run, rule, "out of memory");
+    switch (st->verb) {
+    case STM_VERB_FACCEPT:
+        if (run->stage == STM_STAGE_CONNECT || run->stage == STM_STAGE_HELO)
+            s->conn_faccepted = true;
+        else
+            s->msg_faccepted = true;
+        return ENGINE_DECIDED;
+    case STM_VERB_QUARANTINE:
+        if ((run->out->queue = strdup(st->queue ? st->queue : "")) == NULL ||
+            stm_session_set_quarantine(s, run->stage, st->queue, rule->name) < 0)
+            return engine_fail(run, rule, "out of memory");
+        return ENGINE_DECIDED;
+    case STM_VERB_DENY:
+    case STM_VERB_INFO:
+    case STM_VERB_REJECT:
+    case STM_VERB_DEFER: {
+        int code;
+        const char *enhanced, *deftext;
+        char derived[16];
+        engine_defaults(st->verb, run->stage, &code, &enhanced, &deftext);
+        if (st->code != 0) {
+            code = st->code;
+            /* A custom code keeps its class in the enhanced code. */
+            snprintf(derived, sizeof derived, "%d.7.1", code / 100);
+            enhanced = derived;
+        }
+        if (st->enhanced[0] != '\0')
+            enhanced = st->enhanced;
+        char *text = NULL;
+        if (st->text != NULL && (text = stm_template_expand(st->text, s)) == NULL)
+            return engine_fail(run, rule, "out of memory");
+        int rc = engine_reply(run, code, enhanced, text ? text : deftext);
+        free(text);
+        if (rc < 0)
+            return engine_fail(run, rule, "out of memory");
+        return ENGINE_DECIDED;
+    }
+    default: /* accept, discard: no reply text */
+        return ENGINE_DECIDED;
+    }
+}
+
+/* set_sender_ip: what later rules see as client_ip. */
+static engine_status
+engine_set_sender_ip(engine_run *run, const stm_rule *rule, const stm_effect *e, char *detail,
+                     size_t detail_len)
+{
+    stm_session *s = run->s;
+    stm_ip ip, v4;
+    char text[64];
+    if (e->nat64) {
+        /* Only an address inside 64:ff9b::/96 changes; anything else is not
+         * a NAT64 client and stays as it is. */
+        if (s->client_ip == NULL || stm_ip_parse(s->client_ip, &ip) < 0 ||
+            stm_ip_nat64_decode(&ip, &v4) < 0) {
+            snprintf(detail, detail_len, "set_sender_ip nat64: %s unchanged",
+                     s->client_ip ? s->client_ip : "(unknown)");
+            return ENGINE_NONE;
+        }
+        stm_ip_format(&v4, text, sizeof text);
+    } else {
+        char *value = stm_template_expand(e->value, s);
+        if (value == NULL)
+            return engine_fail(run, rule, "out of memory");
+        int bad = stm_ip_parse(value, &ip) < 0;
+        if (bad) {
+            engine_fail(run, rule, "set_sender_ip: \"%s\" is not an IP address", value);
+            free(value);
+            return ENGINE_FAILED;
+        }
+        free(value);
+        stm_ip_format(&ip, text, sizeof text);
+    }
+    if (stm_session_set_str(&s->client_ip, text) < 0)
+        return engine_fail(run, rule, "out of memory");
+    snprintf(detail, detail_len, "set_sender_ip %s", text);
+    return ENGINE_NONE;
+}
+
+/* Run RULE's effects in order. */
+static engine_status
+engine_effects(engine_run *run, const stm_rule *rule, int depth)
+{
+    stm_session *s = run->s;
+    for (size_t i = 0; i < rule->neffects; i++) {
+        const stm_effect *e = &rule->effects[i];
+        char detail[1200];
+        char *value = NULL;
+        if (e->type != STM_EFFECT_SET_SENDER_IP && (value = stm_template_expand(e->value, s)) == NULL)
+            return engine_fail(run, rule, "out of memory");
+        int rc = 0;
+        switch (e->type) {
+        case STM_EFFECT_ADD_HEADER:
+            rc = stm_session_add_header(s, run->stage, e->name, value);
+            snprintf(detail, sizeof detail, "add_header %s: %s", e->name, value);
+            break;
+        case STM_EFFECT_SET:
+            rc = stm_session_set_var(s, e->name, value);
+            snprintf(detail, sizeof detail, "set %s=%s", e->name, value);
+            break;
+        case STM_EFFECT_LOG:
+            run->hooks->log(run->hooks->ctx, s, run->stage, rule->name, value);
+            snprintf(detail, sizeof detail, "log %s", value);
+            break;
+        case STM_EFFECT_SET_SENDER_IP:
+            if (engine_set_sender_ip(run, rule, e, detail, sizeof detail) == ENGINE_FAILED)
+                return ENGINE_FAILED;
+            break;
+        }
+        free(value);
+        if (rc < 0)
+            return engine_fail(run, rule, "out of memory");
+        engine_trace(run, STM_TRACE_EFFECT, rule->name, depth, true, detail, NULL);
+    }
+    return ENGINE_NONE;
+}
+
+static engine_status engine_rules(engine_run *run, const stm_rule_list *list, int depth,
+                                  const stm_delegation *deleg);
+
+/* Describe delegation D to SERVICE for logs and traces. */
+static void
+engine_deleg_detail(char *buf, size_t len, const stm_service *service, const stm_delegation *d)
+{
+    if (d->reply_code != 0)
+        snprintf(buf, len, "%s: %s (%d%s%s %s) in %llu ms", service->name,
+                 stm_delegation_result_name(d->result), d->reply_code, d->enhanced[0] ? " " : "",
+                 d->enhanced, d->reply ? d->reply : "", (unsigned long long)d->elapsed_ms);
+    else
+        snprintf(buf, len, "%s: %s in %llu ms", service->name, stm_delegation_result_name(d->result),
+                 (unsigned long long)d->elapsed_ms);
+}
+
+/* Apply a failed delegation's on_failure; ENGINE_NONE means continue. */
+static engine_status
+engine_on_failure(engine_run *run, const stm_rule *rule)
+{
+    const stm_service *svc = rule->service;
+    char text[256];
+    switch (svc->on_failure) {
+    case STM_ON_FAILURE_CONTINUE:
+        return ENGINE_NONE;
+    case STM_ON_FAILURE_ACCEPT:
+        if (engine_decide(run, STM_VERB_ACCEPT, rule->name) < 0)
+            return engine_fail(run, rule, "out of memory");
+        return ENGINE_DECIDED;
+    case STM_ON_FAILURE_REJECT:
+        snprintf(text, sizeof text, "Content scanner %s failed, message rejected", svc->name);
+        if (engine_decide(run, STM_VERB_REJECT, rule->name) < 0 ||
+            engine_reply(run, 550, "5.7.1", text) < 0)
+            return engine_fail(run, rule, "out of memory");
+        return ENGINE_DECIDED;
+    case STM_ON_FAILURE_TEMPFAIL:
+    default:
+        snprintf(text, sizeof text, "Content scanner %s unavailable, try again later", svc->name);
+        if (engine_decide(run, STM_VERB_DEFER, rule->name) < 0 ||
+            engine_reply(run, 451, "4.3.0", text) < 0)
+            return engine_fail(run, rule, "out of memory");
+        return ENGINE_DECIDED;
+    }
+}
+
+/* A delegate rule whose condition held and whose effects ran. */
+static engine_status
+engine_delegate(engine_run *run, const stm_rule *rule, int depth)
+{
+    stm_session *s = run->s;
+    char detail[1024];
+    if (run->hooks->delegate == NULL) {
+        engine_trace(run, STM_TRACE_DELEGATION, rule->name, depth, true, "skipped (--no-delegate)",
+                     NULL);
+        return ENGINE_NONE;
+    }
+    if (s->message.truncated)
+        return engine_fail(run, rule,
+                           "cannot delegate to %s: message larger than "
+                           "milter.max_message_size (%llu bytes)",
+                           rule->service->name, (unsigned long long)s->message.size);
+    long idx = stm_session_new_delegation(s, rule->service);
+    if (idx < 0)
+        return engine_fail(run, rule, "out of memory");
+    stm_delegation *d = &s->delegations[idx].delegation;
+    if (run->hooks->delegate(run->hooks->ctx, s, rule->service, d) < 0) {
+        uint64_t elapsed = d->elapsed_ms;
+        stm_delegation_clear(d);
+        d->result = STM_DELEGATION_FAILED;
+        d->elapsed_ms = elapsed;
+    }
+    engine_deleg_detail(detail, sizeof detail, rule->service, d);
+    engine_trace(run, STM_TRACE_DELEGATION, rule->name, depth, true, detail, d);
+
+    /* The nested rules see this record; nothing appends to the array while
+     * they run (delegates do not nest), so D stays valid. */
+    const stm_delegation *saved = s->ctx_deleg;
+    s->ctx_deleg = d;
+    engine_status st = engine_rules(run, &rule->rules, depth + 1, d);
+    s->ctx_deleg = saved;
+    if (st != ENGINE_NONE)
+        return st;
+    if (d->result == STM_DELEGATION_FAILED) {
+        engine_log(run, rule->name, "delegation failed: %s", detail);
+        return engine_on_failure(run, rule);
+    }
+    return ENGINE_NONE;
+}
+
+/* Run LIST in order at DEPTH; DELEG is the delegation context (or NULL). */
+static engine_status
+engine_rules(engine_run *run, const stm_rule_list *list, int depth, const stm_delegation *deleg)
+{
+    for (size_t i = 0; i < list->nrules; i++) {
+        const stm_rule *rule = &list->rules[i];
+        char *err = NULL;
+        stm_cond_result r = stm_cond_eval(rule->cond, run->s, run->stage, deleg, &err);
+        if (r == STM_COND_ERROR) {
+            engine_fail(run, rule, "%s", err ? err : "out of memory");
+            free(err);
+            engine_trace(run, STM_TRACE_RULE, rule->name, depth, false, run->error, NULL);
+            return ENGINE_FAILED;
+        }
+        bool matched = r == STM_COND_TRUE;
+        engine_trace(run, STM_TRACE_RULE, rule->name, depth, matched, NULL, NULL);
+        const stm_status *st = NULL;
+        if (matched) {
+            if (engine_effects(run, rule, depth) == ENGINE_FAILED)
+                return ENGINE_FAILED;
+            if (rule->kind == STM_RULE_DELEGATE) {
+                engine_status ds = engine_delegate(run, rule, depth);
+                if (ds != ENGINE_NONE)
+                    return ds;
+                continue;
+            }
+            if (rule->kind == STM_RULE_RULE)
+                st = &rule->then;
+        } else if (rule->kind == STM_RULE_RULE) {
+            st = &rule->otherwise;
+        }
+        if (st == NULL || st->verb == STM_VERB_NEXT)
+            continue;
+        return engine_status_verdict(run, rule, st);
+    }
+    return ENGINE_NONE;
+}
+
+/* Fill the verdict milter.on_error asks for after a run-time failure. */
+static int
+engine_on_error(engine_run *run)
+{
+    const char *rule = run->error_rule ? run->error_rule->name : NULL;
+    const char *error = run->error ? run->error : "out of memory";
+    stm_on_error on_error = run->s->policy ? run->s->policy->milter.on_error : STM_ON_ERROR_TEMPFAIL;
+    engine_log(run, rule, "rule failed: %s", error);
+    int rc = 0;
+    switch (on_error) {
+    case STM_ON_ERROR_ACCEPT:
+        rc = engine_decide(run, STM_VERB_ACCEPT, rule);
+        break;
+    case STM_ON_ERROR_REJECT:
+        rc = engine_decide(run, STM_VERB_REJECT, rule);
+        if (rc == 0)
+            rc = engine_reply(run, run->stage == STM_STAGE_CONNECT ? 521 : 550, "5.3.0",
+                              "Message rejected after a local error");
+        break;
+    case STM_ON_ERROR_TEMPFAIL:
+    default:
+        rc = engine_decide(run, STM_VERB_DEFER, rule);
+        if (rc == 0)
+            rc = engine_reply(run, run->stage == STM_STAGE_CONNECT ? 421 : 451, "4.3.0",
+                              "Temporary local error, try again later");
+        break;
+    }
+    run->out->error = run->error;
+    run->error = NULL;
+    if (rc < 0 || run->out->error == NULL) {
+        /* Even the description could not be kept: the caller must tempfail. */
+        return -1;
+    }
+    return 0;
+}
+
+/* Why STAGE is skipped for S (a detail for the trace), or NULL. */
+static const char *
+engine_skip_reason(const stm_session *s)
+{
+    const char *rule;
+    stm_stage stage;
+    if (s->conn_faccepted)
+        return "faccept for the connection";
+    if (s->msg_faccepted)
+        return "faccept for the message";
+    if (stm_session_quarantine(s, &rule, &stage) != NULL)
+        return "quarantine pending";
+    return NULL;
+}
+
+/* Run STAGE for S (see engine.h). */
+int
+stm_engine_run(stm_session *s, stm_stage stage, const stm_engine_hooks *hooks, stm_verdict *out)
+{
+    engine_run run = {.s = s, .stage = stage, .hooks = hooks, .out = out};
+    int rc = 0;
+    stm_verdict_init(out);
+    out->stage = stage;
+    s->stage = stage;
+    engine_trace(&run, STM_TRACE_STAGE, NULL, 0, false, NULL, NULL);
+    const char *skip = engine_skip_reason(s);
+    if (skip != NULL) {
+        engine_trace(&run, STM_TRACE_SKIPPED, NULL, 0, false, skip, NULL);
+    } else if (s->policy != NULL && (unsigned)stage < STM_STAGE_COUNT) {
+        /* EHLO again (after STARTTLS, say): its headers replace the last
+         * helo's instead of piling up in every message. */
+        if (stage == STM_STAGE_HELO)
+            stm_session_restart_helo(s);
+        switch (engine_rules(&run, &s->policy->stages[stage], 0, NULL)) {
+        case ENGINE_NONE:
+            stm_verdict_clear(out);
+            out->stage = stage;
+            break;
+        case ENGINE_DECIDED:
+            break;
+        case ENGINE_FAILED:
+            rc = engine_on_error(&run);
+            break;
+        }
+    }
+    free(run.error);
+    s->ctx_deleg = NULL;
+    engine_trace(&run, STM_TRACE_VERDICT, NULL, 0, false, NULL, NULL);
+    return rc;
+}
+
+/* End of message: pending quarantine, else preq then postq (see engine.h). */
+int
+stm_engine_run_eom(stm_session *s, const stm_engine_hooks *hooks, stm_verdict *out)
+{
+    const char *rule;
+    stm_stage qstage;
+    const char *queue = stm_session_quarantine(s, &rule, &qstage);
+    if (queue != NULL) {
+        /* Decided earlier: every later rule is skipped. */
+        engine_run run = {.s = s, .stage = STM_STAGE_PREQ, .hooks = hooks, .out = out};
+        stm_verdict_init(out);
+        engine_trace(&run, STM_TRACE_STAGE, NULL, 0, false, NULL, NULL);
+        engine_trace(&run, STM_TRACE_SKIPPED, NULL, 0, false, "quarantine pending", NULL);
+        out->verb = STM_VERB_QUARANTINE;
+        out->stage = qstage;
+        out->queue = strdup(queue);
+        out->rule = strdup(rule);
+        engine_trace(&run, STM_TRACE_VERDICT, NULL, 0, false, NULL, NULL);
+        return out->queue && out->rule ? 0 : -1;
+    }
+    if (stm_engine_run(s, STM_STAGE_PREQ, hooks, out) < 0)
+        return -1;
+    if (out->verb != STM_VERB_ACCEPT)
+        return 0;
+    stm_verdict_clear(out);
+    return stm_engine_run(s, STM_STAGE_POSTQ, hooks, out);
+}

@@ -1,0 +1,387 @@
+/*
+ * template.c - texts with ${...} variables (template.h), compiled once when a
+ * policy loads and expanded against a session whenever a rule needs them.
+ *
+ * Functions: stm_template_compile, stm_template_free, stm_template_source,
+ * stm_template_is_constant, stm_template_expand.
+ *
+ * Variables and what they expand to:
+ *   client_ip client_port client_name server_ip server_port server_id helo
+ *                the connection facts ("" when unknown; client_ip after
+ *                set_sender_ip is the new address)
+ *   id           the connection's log id
+ *   queue_id     the MTA's queue id ("" before the MTA gave one)
+ *   sender       the envelope sender without brackets; "<>" for the null
+ *                sender, "" outside a transaction
+ *   rcpt         at the rcpt stage the recipient being judged; at other
+ *                stages the accepted recipients joined with ", "
+ *   var.NAME     a variable set by a `set` effect ("" when unset)
+ *   reply        the latest delegation's reply text (inside a delegate's
+ *                rules: that delegation's)
+ * "$$" is a literal "$"; any other "$" not starting "${" is an error, so a
+ * typo like "$client_ip" is caught when the policy loads.
+ *
+ * The expansion is safe for a reply line or a header value: every control
+ * character (CR, LF, TAB, NUL, DEL, ...) becomes a space, and the result is
+ * capped at STM_TEMPLATE_MAX bytes, cut on a UTF-8 character boundary.
+ *
+ * Ownership: the caller owns compiled templates and expansions. Errors:
+ * compile reports a malloc'd message and the 0-based offset of the problem;
+ * expand returns NULL only on memory exhaustion.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "run/session_internal.h"
+#include "run/template.h"
+
+/* Longest expansion: the longest header line RFC 5322 allows. */
+#define STM_TEMPLATE_MAX 998
+
+typedef enum tpl_var {
+    TPL_LITERAL,
+    TPL_CLIENT_IP,
+    TPL_CLIENT_PORT,
+    TPL_CLIENT_NAME,
+    TPL_SERVER_IP,
+    TPL_SERVER_PORT,
+    TPL_SERVER_ID,
+    TPL_ID,
+    TPL_QUEUE_ID,
+    TPL_HELO,
+    TPL_SENDER,
+    TPL_RCPT,
+    TPL_VAR,
+    TPL_REPLY
+} tpl_var;
+
+static const struct {
+    const char *name;
+    tpl_var var;
+} tpl_names[] = {
+    {"client_ip", TPL_CLIENT_IP},
+    {"client_port", TPL_CLIENT_PORT},
+    {"client_name", TPL_CLIENT_NAME},
+    {"server_ip", TPL_SERVER_IP},
+    {"server_port", TPL_SERVER_PORT},
+    {"server_id", TPL_SERVER_ID},
+    {"id", TPL_ID},
+    {"queue_id", TPL_QUEUE_ID},
+    {"helo", TPL_HELO},
+    {"sender", TPL_SENDER},
+    {"rcpt", TPL_RCPT},
+    {"reply", TPL_REPLY},
+};
+
+typedef struct tpl_part {
+    tpl_var var;
+    char *text; /* TPL_LITERAL: the text; TPL_VAR: the variable name */
+} tpl_part;
+
+struct stm_template {
+    char *source;
+    tpl_part *parts;
+    size_t nparts;
+    int nvars;
+};
+
+/* A growing output buffer; on failure `failed` is set and appends stop. */
+typedef struct tpl_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    int failed;
+} tpl_buf;
+
+/* Append LEN bytes of P to B. */
+static void
+tpl_buf_add(tpl_buf *b, const char *p, size_t len)
+{
+    if (b->failed || len == 0)
+        return;
+    if (b->len + len + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 64;
+        while (cap < b->len + len + 1)
+            cap *= 2;
+        char *d = realloc(b->data, cap);
+        if (d == NULL) {
+            b->failed = 1;
+            return;
+        }
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+}
+
+/* Append the string S (NULL appends nothing) to B. */
+static void
+tpl_buf_adds(tpl_buf *b, const char *s)
+{
+    if (s != NULL)
+        tpl_buf_add(b, s, strlen(s));
+}
+
+/* Format an error into *ERRMSG and the offset into *ERROFFSET. */
+static void __attribute__((format(printf, 4, 5)))
+tpl_error(char **errmsg, size_t *erroffset, size_t offset, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    *errmsg = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (*errmsg != NULL) {
+        va_start(ap, fmt);
+        vsnprintf(*errmsg, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    *erroffset = offset;
+}
+
+/* Append a part to T; TEXT is taken over (freed on failure). */
+static int
+tpl_add_part(stm_template *t, tpl_var var, char *text)
+{
+    tpl_part *p = realloc(t->parts, (t->nparts + 1) * sizeof *p);
+    if (p == NULL) {
+        free(text);
+        return -1;
+    }
+    t->parts = p;
+    t->parts[t->nparts].var = var;
+    t->parts[t->nparts].text = text;
+    t->nparts++;
+    if (var != TPL_LITERAL)
+        t->nvars++;
+    return 0;
+}
+
+/* Is C allowed in a variable name after "var."? */
+static int
+tpl_name_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
+}
+
+/* Compile TEXT into literal parts and variable references. */
+stm_template *
+stm_template_compile(const char *text, char **errmsg, size_t *erroffset)
+{
+    stm_template *t = calloc(1, sizeof *t);
+    tpl_buf lit = {0};
+    *errmsg = NULL;
+    *erroffset = 0;
+    if (t == NULL || (t->source = strdup(text)) == NULL)
+        goto fail;
+    for (const char *p = text; *p != '\0';) {
+        if (*p != '$') {
+            const char *q = strchr(p, '$');
+            size_t n = q ? (size_t)(q - p) : strlen(p);
+            tpl_buf_add(&lit, p, n);
+            p += n;
+            continue;
+        }
+        size_t off = (size_t)(p - text);
+        if (p[1] == '$') {
+            tpl_buf_add(&lit, "$", 1);
+            p += 2;
+            continue;
+        }
+        if (p[1] != '{') {
+            tpl_error(errmsg, erroffset, off,
+                      "'$' must start ${variable}; write $$ for a literal '$'");
+            goto fail;
+        }
+        const char *close = strchr(p + 2, '}');
+        if (close == NULL) {
+            tpl_error(errmsg, erroffset, off, "unterminated ${...}");
+            goto fail;
+        }
+        char *name = strndup(p + 2, (size_t)(close - p - 2));
+        if (name == NULL)
+            goto fail;
+        tpl_var var = TPL_LITERAL;
+        char *arg = NULL;
+        if (strncmp(name, "var.", 4) == 0) {
+            const char *v = name + 4;
+            int ok = *v != '\0';
+            for (const char *c = v; *c != '\0'; c++)
+                ok = ok && tpl_name_char(*c);
+            if (!ok) {
+                tpl_error(errmsg, erroffset, off, "bad variable name in ${%s}", name);
+                free(name);
+                goto fail;
+            }
+            var = TPL_VAR;
+            arg = strdup(v);
+            if (arg == NULL) {
+                free(name);
+                goto fail;
+            }
+        } else {
+            for (size_t i = 0; i < sizeof tpl_names / sizeof tpl_names[0]; i++)
+                if (strcmp(name, tpl_names[i].name) == 0)
+                    var = tpl_names[i].var;
+            if (var == TPL_LITERAL) {
+                tpl_error(errmsg, erroffset, off, "unknown variable ${%s}", name);
+                free(name);
+                goto fail;
+            }
+        }
+        free(name);
+        if (lit.failed)
+            goto fail;
+        if (lit.len > 0) {
+            if (tpl_add_part(t, TPL_LITERAL, lit.data) < 0) {
+                free(arg);
+                lit.data = NULL;
+                goto fail;
+            }
+            memset(&lit, 0, sizeof lit);
+        }
+        if (tpl_add_part(t, var, arg) < 0)
+            goto fail;
+        p = close + 1;
+    }
+    if (lit.failed)
+        goto fail;
+    if (lit.len > 0) {
+        if (tpl_add_part(t, TPL_LITERAL, lit.data) < 0) {
+            lit.data = NULL;
+            goto fail;
+        }
+        lit.data = NULL;
+    }
+    return t;
+fail:
+    /* Problems in the text have their message; what has none ran out of memory. */
+    if (*errmsg == NULL)
+        *errmsg = strdup("out of memory");
+    free(lit.data);
+    stm_template_free(t);
+    return NULL;
+}
+
+/* Free T. */
+void
+stm_template_free(stm_template *t)
+{
+    if (t == NULL)
+        return;
+    for (size_t i = 0; i < t->nparts; i++)
+        free(t->parts[i].text);
+    free(t->parts);
+    free(t->source);
+    free(t);
+}
+
+/* The text as written. */
+const char *
+stm_template_source(const stm_template *t)
+{
+    return t->source;
+}
+
+/* 1 when T holds no variable. */
+int
+stm_template_is_constant(const stm_template *t)
+{
+    return t->nvars == 0;
+}
+
+/* Append the value of variable PART to B. */
+static void
+tpl_expand_var(tpl_buf *b, const tpl_part *part, const stm_session *s)
+{
+    switch (part->var) {
+    case TPL_LITERAL:
+        tpl_buf_adds(b, part->text);
+        break;
+    case TPL_CLIENT_IP:
+        tpl_buf_adds(b, s->client_ip);
+        break;
+    case TPL_CLIENT_PORT:
+        tpl_buf_adds(b, s->client_port);
+        break;
+    case TPL_CLIENT_NAME:
+        tpl_buf_adds(b, s->client_name);
+        break;
+    case TPL_SERVER_IP:
+        tpl_buf_adds(b, s->server_ip);
+        break;
+    case TPL_SERVER_PORT:
+        tpl_buf_adds(b, s->server_port);
+        break;
+    case TPL_SERVER_ID:
+        tpl_buf_adds(b, s->server_id);
+        break;
+    case TPL_ID:
+        tpl_buf_adds(b, s->id);
+        break;
+    case TPL_QUEUE_ID:
+        tpl_buf_adds(b, s->queue_id);
+        break;
+    case TPL_HELO:
+        tpl_buf_adds(b, s->helo);
+        break;
+    case TPL_SENDER:
+        if (s->sender != NULL)
+            tpl_buf_adds(b, s->sender[0] == '\0' ? "<>" : s->sender);
+        break;
+    case TPL_RCPT:
+        if (s->stage == STM_STAGE_RCPT) {
+            tpl_buf_adds(b, s->current_rcpt);
+        } else {
+            for (size_t i = 0; i < s->nrcpts && b->len <= STM_TEMPLATE_MAX; i++) {
+                if (i > 0)
+                    tpl_buf_add(b, ", ", 2);
+                tpl_buf_adds(b, s->rcpts[i]);
+            }
+        }
+        break;
+    case TPL_VAR:
+        tpl_buf_adds(b, stm_session_var(s, part->text));
+        break;
+    case TPL_REPLY:
+        tpl_buf_adds(b, stm_session_last_reply(s));
+        break;
+    }
+}
+
+/* Expand T against S: sanitised, capped, caller owns. */
+char *
+stm_template_expand(const stm_template *t, const struct stm_session *s)
+{
+    tpl_buf b = {0};
+    for (size_t i = 0; i < t->nparts && b.len <= STM_TEMPLATE_MAX; i++)
+        tpl_expand_var(&b, &t->parts[i], s);
+    if (b.failed) {
+        free(b.data);
+        return NULL;
+    }
+    if (b.data == NULL)
+        return strdup("");
+    if (b.len > STM_TEMPLATE_MAX) {
+        size_t n = STM_TEMPLATE_MAX;
+        /* Do not leave half a UTF-8 sequence: back up over continuation bytes
+         * to the lead byte and cut before it. */
+        if (((unsigned char)b.data[n] & 0xC0) == 0x80) {
+            while (n > 0 && ((unsigned char)b.data[n] & 0xC0) == 0x80)
+                n--;
+        }
+        b.len = n;
+        b.data[n] = '\0';
+    }
+    for (size_t i = 0; i < b.len; i++) {
+        unsigned char c = (unsigned char)b.data[i];
+        if (c < 0x20 || c == 0x7f)
+            b.data[i] = ' ';
+    }
+    return b.data;
+}

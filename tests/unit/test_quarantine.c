@@ -1,0 +1,243 @@
+/*
+ * test_quarantine.c - unit tests of milter/store/quarantine.c (the Maildir store)
+ * and of the two text filters of the daemon: stm_reply_escape() (reply.c)
+ * and stm_log_clean() (log.c).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "daemon/log.h"
+#include "store/quarantine.h"
+#include "mta/reply.h"
+#include "stagemilter/policy.h"
+#include "stagemilter/session.h"
+
+typedef struct fixture {
+    char dir[64];
+    stm_policy *policy;
+    stm_session *s;
+} fixture;
+
+static const char policy_text[] = "stages:\n"
+                                  "  preq:\n"
+                                  "    - rule: infected\n"
+                                  "      if: { has_header: X-Virus }\n"
+                                  "      then: { quarantine: virus_q }\n";
+
+/* A session with one transaction: envelope, two headers, a CRLF body. */
+static int
+setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/test_quarantine.XXXXXX");
+    if (f == NULL || mkdtemp(f->dir) == NULL)
+        return -1;
+    stm_diag *diag = stm_diag_create();
+    f->policy = stm_policy_load_text("test.yaml", policy_text, strlen(policy_text), diag);
+    stm_diag_print(diag, stderr);
+    stm_diag_free(diag);
+    if (f->policy == NULL || (f->s = stm_session_create(f->policy, "77.1")) == NULL)
+        return -1;
+    stm_session *s = f->s;
+    if (stm_session_set_client(s, "192.0.2.7", "4711", "client.example") != 0 ||
+        stm_session_begin_transaction(s, "alice@example.com") != 0 ||
+        stm_session_set_rcpt(s, "bob@example.net") != 0 || stm_session_accept_rcpt(s) != 0 ||
+        stm_session_set_rcpt(s, "carol@example.net") != 0 || stm_session_accept_rcpt(s) != 0 ||
+        stm_session_set_queue_id(s, "4XyZ12") != 0)
+        return -1;
+    stm_message *m = stm_session_message(s);
+    if (stm_message_add_header(m, "Subject", "hello\r\n\tworld") != 0 ||
+        stm_message_add_header(m, "X-Virus", "EICAR") != 0 ||
+        stm_message_append_body(m, "line 1\r\nline 2\r\n", 16, 0) != 0)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+/* Remove the tree the test wrote. */
+static int
+teardown(void **state)
+{
+    fixture *f = *state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    if (system(cmd) != 0)
+        return -1;
+    stm_session_free(f->s);
+    stm_policy_unref(f->policy);
+    free(f);
+    return 0;
+}
+
+/* A verdict as the engine would return it. */
+static void
+make_verdict(stm_verdict *v, const char *queue)
+{
+    stm_verdict_init(v);
+    v->verb = STM_VERB_QUARANTINE;
+    v->stage = STM_STAGE_PREQ;
+    v->queue = queue ? strdup(queue) : NULL;
+    v->rule = strdup("infected");
+}
+
+/* The mode bits of PATH. */
+static unsigned
+mode_of(const char *path)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_mode & 07777;
+}
+
+/* Everything a stored file must hold, in order, and the Maildir around it. */
+static void
+test_store(void **state)
+{
+    fixture *f = *state;
+    char workdir[128], path[4096], err[256], buf[4096];
+    snprintf(workdir, sizeof workdir, "%s/work", f->dir); /* created by the store */
+    stm_verdict v;
+    make_verdict(&v, "virus_q");
+    assert_int_equal(stm_quarantine_store(workdir, f->s, &v, path, sizeof path, err, sizeof err), 0);
+
+    char prefix[256];
+    snprintf(prefix, sizeof prefix, "%s/virus_q/new/", workdir);
+    assert_memory_equal(path, prefix, strlen(prefix));
+    const char *name = path + strlen(prefix);
+    unsigned long sec, usec, pid, n;
+    char host[128];
+    assert_int_equal(sscanf(name, "%lu.M%luP%luQ%lu.%127s", &sec, &usec, &pid, &n, host), 5);
+    assert_int_equal(pid, (unsigned long)getpid());
+
+    static const char *const dirs[] = {"", "/virus_q", "/virus_q/tmp", "/virus_q/new",
+                                       "/virus_q/cur"};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        char d[256];
+        snprintf(d, sizeof d, "%s%s", workdir, dirs[i]);
+        assert_int_equal(mode_of(d), 0700);
+    }
+    assert_int_equal(mode_of(path), 0600);
+
+    FILE *in = fopen(path, "r");
+    assert_non_null(in);
+    size_t len = fread(buf, 1, sizeof buf - 1, in);
+    fclose(in);
+    buf[len] = '\0';
+    assert_string_equal(buf, "Return-Path: <alice@example.com>\n"
+                             "X-Original-To: <bob@example.net>\n"
+                             "X-Original-To: <carol@example.net>\n"
+                             "X-Stagemilter-Quarantine: rule=\"infected\" queue=virus_q "
+                             "stage=preq client=192.0.2.7 id=77.1 queue_id=4XyZ12\n"
+                             "Subject: hello\n\tworld\n"
+                             "X-Virus: EICAR\n"
+                             "\n"
+                             "line 1\nline 2\n");
+
+    /* A second message gets a second name. */
+    char path2[4096];
+    assert_int_equal(stm_quarantine_store(workdir, f->s, &v, path2, sizeof path2, err, sizeof err),
+                     0);
+    assert_string_not_equal(path, path2);
+    stm_verdict_clear(&v);
+}
+
+struct bad_case {
+    const char *queue;
+    bool truncate;
+    bool block_tmp; /* a file where tmp/ should be */
+    const char *error;
+};
+
+/* Refusals: nothing is stored, the reason is given, tmp/ stays clean. */
+static void
+test_refusals(void **state)
+{
+    fixture *f = *state;
+    static const struct bad_case cases[] = {
+        {"../escape", false, false, "unsafe quarantine queue name"},
+        {"..", false, false, "unsafe quarantine queue name"},
+        {"", false, false, "unsafe quarantine queue name"},
+        {NULL, false, false, "unsafe quarantine queue name"},
+        {"blocked", false, true, "not a directory"},
+        {"big", true, false, "max_message_size"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const struct bad_case *c = &cases[i];
+        char path[4096], err[256] = "", workdir[128];
+        snprintf(workdir, sizeof workdir, "%s/w%zu", f->dir, i);
+        if (c->block_tmp) {
+            char p[256];
+            snprintf(p, sizeof p, "%s", workdir);
+            assert_int_equal(mkdir(p, 0700), 0);
+            snprintf(p, sizeof p, "%s/%s", workdir, c->queue);
+            assert_int_equal(mkdir(p, 0700), 0);
+            snprintf(p, sizeof p, "%s/%s/tmp", workdir, c->queue);
+            FILE *blk = fopen(p, "w");
+            assert_non_null(blk);
+            fclose(blk);
+        }
+        stm_message *m = stm_session_message(f->s);
+        m->truncated = c->truncate;
+        stm_verdict v;
+        make_verdict(&v, c->queue);
+        assert_int_equal(stm_quarantine_store(workdir, f->s, &v, path, sizeof path, err, sizeof err),
+                         -1);
+        m->truncated = false;
+        if (strstr(err, c->error) == NULL)
+            fail_msg("case %zu: error \"%s\" lacks \"%s\"", i, err, c->error);
+        stm_verdict_clear(&v);
+    }
+}
+
+struct text_case {
+    const char *in;
+    const char *escaped; /* stm_reply_escape */
+    const char *cleaned; /* stm_log_clean */
+};
+
+/* '%' doubled for smfi_setreply; control characters and quotes tamed. */
+static void
+test_texts(void **state)
+{
+    static const struct text_case cases[] = {
+        {"plain", "plain", "plain"},
+        {"100% sure", "100%% sure", "100% sure"},
+        {"a\r\nb", "a  b", "a??b"},
+        {"say \"hi\"\\", "say \"hi\"\\", "say ?hi??"},
+        {"", "", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[64];
+        assert_string_equal(stm_reply_escape(buf, sizeof buf, cases[i].in), cases[i].escaped);
+        assert_string_equal(stm_log_clean(buf, sizeof buf, cases[i].in), cases[i].cleaned);
+    }
+    char small[8];
+    assert_string_equal(stm_reply_escape(small, sizeof small, "%%%%%%"), "%%%%%%");
+    assert_string_equal(stm_reply_escape(small, sizeof small, "abcdefghij"), "abcdefg");
+    assert_string_equal(stm_log_clean(small, sizeof small, "abcdefghij"), "abcd...");
+    assert_string_equal(stm_log_clean(small, sizeof small, NULL), "");
+    char big[STM_LOG_PEER_MAX + 64];
+    char longtext[STM_LOG_PEER_MAX + 50];
+    memset(longtext, 'x', sizeof longtext - 1);
+    longtext[sizeof longtext - 1] = '\0';
+    assert_int_equal(strlen(stm_log_clean(big, sizeof big, longtext)), STM_LOG_PEER_MAX);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+        cmocka_unit_test(test_texts),
+    };
+    return cmocka_run_group_tests_name("quarantine", tests, NULL, NULL);
+}
