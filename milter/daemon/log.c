@@ -34,6 +34,7 @@
 
 #include "daemon/log.h"
 #include "daemon/stats.h"
+#include "stagemilter/text.h"
 
 #define STM_LOG_LINE_MAX 2048
 
@@ -105,21 +106,8 @@ stm_log(int priority, const char *fmt, ...)
 char *
 stm_log_clean(char *dst, size_t dstlen, const char *src)
 {
-    size_t max = dstlen - 1 < STM_LOG_PEER_MAX ? dstlen - 1 : STM_LOG_PEER_MAX;
-    size_t i = 0;
-    if (src == NULL)
-        src = "";
-    for (; src[i] != '\0' && i < max; i++) {
-        unsigned char c = (unsigned char)src[i];
-        dst[i] = (c < 0x20 || c == 0x7f || c == '"' || c == '\\') ? '?' : (char)c;
-    }
-    if (src[i] != '\0' && max >= 3) {
-        i = max - 3;
-        memcpy(dst + i, "...", 3);
-        i += 3;
-    }
-    dst[i] = '\0';
-    return dst;
+    return stm_text_clean(dst, dstlen, src, STM_LOG_PEER_MAX,
+                          STM_TEXT_QUOTED | STM_TEXT_UTF8 | STM_TEXT_ELLIPSIS);
 }
 
 /* Queue id when known, else connection id. */

@@ -55,6 +55,7 @@
 #include "daemon/reload.h"
 #include "daemon/signals.h"
 #include "daemon/stats.h"
+#include "stagemilter/clock.h"
 
 /* Seconds the messages in flight get to finish after SIGTERM/SIGINT. */
 #define STM_SIGNALS_GRACE 30
@@ -137,15 +138,6 @@ stm_signals_write_stats(void)
     pthread_mutex_unlock(&sig_stats_lock);
 }
 
-/* Seconds on the monotonic clock. */
-static time_t
-signals_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
-}
-
 /* The thread: wait, act, repeat until told to quit. */
 static void *
 signals_main(void *arg)
@@ -153,7 +145,7 @@ signals_main(void *arg)
     (void)arg;
     sigset_t set;
     signals_set(&set);
-    time_t next = signals_now() + sig_opts.stats_interval;
+    time_t next = (time_t)(stm_clock_ms() / 1000u) + sig_opts.stats_interval;
     char line[8192];
     time_t drain_until = 0; /* while draining: the deadline */
     stm_signals_write_stats();
@@ -168,7 +160,7 @@ signals_main(void *arg)
             stm_stats_line(line, sizeof line);
             stm_log(LOG_INFO, "%s", line);
             stm_signals_write_stats();
-            next = signals_now() + sig_opts.stats_interval;
+            next = (time_t)(stm_clock_ms() / 1000u) + sig_opts.stats_interval;
             break;
         case SIGTERM:
         case SIGINT:
@@ -180,18 +172,18 @@ signals_main(void *arg)
                        "for %ld message%s in flight",
                        sig == SIGTERM ? "SIGTERM" : "SIGINT", STM_SIGNALS_GRACE, n,
                        n == 1 ? "" : "s");
-                drain_until = signals_now() + STM_SIGNALS_GRACE;
+                drain_until = (time_t)(stm_clock_ms() / 1000u) + STM_SIGNALS_GRACE;
             } else if (drain_until != 0) {
                 stm_log(LOG_INFO, "%s again: not waiting for the %ld message%s in flight",
                        sig == SIGTERM ? "SIGTERM" : "SIGINT", stm_stats_in_flight(),
                        stm_stats_in_flight() == 1 ? "" : "s");
-                drain_until = signals_now();
+                drain_until = (time_t)(stm_clock_ms() / 1000u);
             }
             break;
         default: /* the tick, or EINTR */
             break;
         }
-        if (drain_until != 0 && (stm_stats_in_flight() <= 0 || signals_now() >= drain_until)) {
+        if (drain_until != 0 && (stm_stats_in_flight() <= 0 || (time_t)(stm_clock_ms() / 1000u) >= drain_until)) {
             long n = stm_stats_in_flight();
             if (n > 0)
                 stm_log(LOG_WARNING,
@@ -203,9 +195,9 @@ signals_main(void *arg)
             drain_until = 0;
             smfi_stop();
         }
-        if (sig_opts.stats_file != NULL && signals_now() >= next) {
+        if (sig_opts.stats_file != NULL && (time_t)(stm_clock_ms() / 1000u) >= next) {
             stm_signals_write_stats();
-            next = signals_now() + sig_opts.stats_interval;
+            next = (time_t)(stm_clock_ms() / 1000u) + sig_opts.stats_interval;
         }
     }
     return NULL;

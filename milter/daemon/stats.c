@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include "daemon/stats.h"
+#include "stagemilter/text.h"
 
 #define STM_STATS_VERBS (STM_VERB_QUARANTINE + 1)
 #define STM_STATS_RESULTS (STM_DELEGATION_FAILED + 1)
@@ -316,13 +317,7 @@ stats_put(char *buf, size_t len, size_t *used, const char *fmt, ...)
 static const char *
 stats_clean(char *dst, size_t dstlen, const char *name)
 {
-    size_t i = 0;
-    for (; name[i] != '\0' && i + 1 < dstlen; i++) {
-        unsigned char c = (unsigned char)name[i];
-        dst[i] = (c < 0x20 || c == 0x7f || c == '"' || c == '\\') ? '?' : (char)c;
-    }
-    dst[i] = '\0';
-    return dst;
+    return stm_text_clean(dst, dstlen, name, 0, STM_TEXT_QUOTED | STM_TEXT_UTF8);
 }
 
 /* The bucket bound (ms) holding the Q-th quantile of S; max_ms beyond the

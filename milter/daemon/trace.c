@@ -69,7 +69,7 @@ trace_quoted(FILE *out, const char *text)
 {
     fputc('"', out);
     for (const char *p = text ? text : ""; *p; p++)
-        fputc((unsigned char)*p < 0x20 ? '?' : *p, out);
+        fputc((unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p, out);
     fputc('"', out);
 }
 

@@ -26,6 +26,8 @@
 
 #include "delegate/delegate.h"
 #include "delegate/smtp/smtp_client.h"
+#include "stagemilter/text.h"
+#include "stagemilter/clock.h"
 
 /* Log one formatted line through the context's callback. */
 static void __attribute__((format(printf, 2, 3)))
@@ -39,9 +41,7 @@ dg_log(const stm_delegate_ctx *ctx, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    for (char *p = line; *p; p++)
-        if ((unsigned char)*p < 32 || (unsigned char)*p > 126)
-            *p = '?';
+    stm_text_clean_inplace(line, 0);
     ctx->log(ctx->log_arg, line);
 }
 
@@ -99,7 +99,7 @@ dg_set_reply(stm_delegation *out, const stm_smtp_reply *r, const char *error)
 int
 stm_delegate_run(stm_delegate_ctx *ctx, stm_session *s, const stm_service *svc, stm_delegation *out)
 {
-    uint64_t t0 = stm_ticket_clock_ms();
+    uint64_t t0 = stm_clock_ms();
     /* The queue id once the MTA gave it, as on the daemon's other lines. */
     const char *id = stm_session_queue_id(s) ? stm_session_queue_id(s)
                      : stm_session_id(s)     ? stm_session_id(s)
@@ -208,7 +208,7 @@ stm_delegate_run(stm_delegate_ctx *ctx, stm_session *s, const stm_service *svc, 
                 goto done;
         }
     }
-    out->elapsed_ms = stm_ticket_clock_ms() - t0;
+    out->elapsed_ms = stm_clock_ms() - t0;
     dg_log(ctx,
            "id=%s delegate service=%s target=%s tls=%s result=%s code=%d enhanced=%s "
            "reply=\"%.200s\" returned_size=%zu elapsed_ms=%" PRIu64,
@@ -225,7 +225,7 @@ stm_delegate_run(stm_delegate_ctx *ctx, stm_session *s, const stm_service *svc, 
 
 done:
     if (rc != 0)
-        out->elapsed_ms = stm_ticket_clock_ms() - t0;
+        out->elapsed_ms = stm_clock_ms() - t0;
     stm_ticket_delivery_clear(&got);
     stm_smtp_result_clear(&res);
     stm_ticket_close(ticket);

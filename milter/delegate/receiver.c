@@ -45,6 +45,8 @@
 #include <unistd.h>
 
 #include "delegate/receiver.h"
+#include "stagemilter/clock.h"
+#include "stagemilter/text.h"
 
 #define RCV_MAX_LINE 2048
 #define RCV_MAX_RCPTS 1000
@@ -79,15 +81,6 @@ typedef struct rcv_conn {
     size_t rcpt_cap;
 } rcv_conn;
 
-/* Milliseconds on the monotonic clock. */
-static uint64_t
-rcv_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Log one formatted line through the options' callback. */
 static void __attribute__((format(printf, 2, 3))) rcv_log(stm_receiver *rcv, const char *fmt, ...)
 {
@@ -99,9 +92,7 @@ static void __attribute__((format(printf, 2, 3))) rcv_log(stm_receiver *rcv, con
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    for (char *p = line; *p; p++)
-        if ((unsigned char)*p < 32 || (unsigned char)*p > 126)
-            *p = '?';
+    stm_text_clean_inplace(line, 0);
     rcv->opt.log(rcv->opt.log_arg, line);
 }
 
@@ -120,7 +111,7 @@ static int
 rcv_wait(stm_receiver *rcv, int fd, short events, uint64_t deadline)
 {
     for (;;) {
-        uint64_t now = rcv_now();
+        uint64_t now = stm_clock_ms();
         if (now >= deadline)
             return 0;
         struct pollfd p[2] = {{.fd = fd, .events = events}, {.fd = rcv->wake[0], .events = POLLIN}};
@@ -137,7 +128,7 @@ static int
 rcv_write(rcv_conn *c, const char *text)
 {
     size_t len = strlen(text), done = 0;
-    uint64_t deadline = rcv_now() + c->rcv->opt.idle_timeout_ms;
+    uint64_t deadline = stm_clock_ms() + c->rcv->opt.idle_timeout_ms;
 
     while (done < len) {
         ssize_t r = send(c->fd, text + done, len - done, MSG_NOSIGNAL);
@@ -162,7 +153,7 @@ rcv_fill(rcv_conn *c)
         c->len -= c->pos;
         c->pos = 0;
     }
-    uint64_t deadline = rcv_now() + c->rcv->opt.idle_timeout_ms;
+    uint64_t deadline = stm_clock_ms() + c->rcv->opt.idle_timeout_ms;
     for (;;) {
         ssize_t r = recv(c->fd, c->in + c->len, sizeof c->in - c->len, 0);
         if (r > 0) {

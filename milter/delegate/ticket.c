@@ -1,7 +1,7 @@
 /*
  * ticket.c - the registry of pending delegations (ticket.h).
  *
- * Functions: stm_ticket_clock_ms, stm_ticket_registry_create,
+ * Functions: stm_ticket_registry_create,
  * stm_ticket_registry_free, stm_ticket_registry_open_count, stm_ticket_open,
  * stm_ticket_token, stm_ticket_close, stm_ticket_wait, stm_ticket_deliver,
  * stm_ticket_delivery_clear, stm_ticket_find_tokens.
@@ -30,6 +30,7 @@
 #include <openssl/rand.h>
 
 #include "delegate/ticket.h"
+#include "stagemilter/clock.h"
 
 struct stm_ticket {
     stm_ticket_registry *reg;
@@ -46,15 +47,6 @@ struct stm_ticket_registry {
     stm_ticket *open;
     size_t count;
 };
-
-/* Milliseconds on the monotonic clock. */
-uint64_t
-stm_ticket_clock_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* A new empty registry. */
 stm_ticket_registry *
@@ -168,7 +160,7 @@ stm_ticket_wait(stm_ticket *t, uint64_t deadline_ms, void (*progress)(void *arg)
 
     if (interval_ms == 0)
         interval_ms = 10000;
-    uint64_t next_progress = stm_ticket_clock_ms() + interval_ms;
+    uint64_t next_progress = stm_clock_ms() + interval_ms;
     pthread_mutex_lock(&reg->lock);
     for (;;) {
         if (t->delivered && t->got.data != NULL) {
@@ -177,7 +169,7 @@ stm_ticket_wait(stm_ticket *t, uint64_t deadline_ms, void (*progress)(void *arg)
             got = true;
             break;
         }
-        uint64_t now = stm_ticket_clock_ms();
+        uint64_t now = stm_clock_ms();
         if (now >= deadline_ms)
             break;
         if (progress != NULL && now >= next_progress) {
@@ -185,14 +177,13 @@ stm_ticket_wait(stm_ticket *t, uint64_t deadline_ms, void (*progress)(void *arg)
             pthread_mutex_unlock(&reg->lock);
             progress(arg);
             pthread_mutex_lock(&reg->lock);
-            next_progress = stm_ticket_clock_ms() + interval_ms;
+            next_progress = stm_clock_ms() + interval_ms;
             continue;
         }
         uint64_t until = deadline_ms;
         if (progress != NULL && next_progress < until)
             until = next_progress;
-        struct timespec ts = {.tv_sec = (time_t)(until / 1000),
-                              .tv_nsec = (long)(until % 1000) * 1000000L};
+        struct timespec ts = stm_clock_timespec(until);
         int rc = pthread_cond_timedwait(&t->cond, &reg->lock, &ts);
         if (rc != 0 && rc != ETIMEDOUT && rc != EINTR)
             break;

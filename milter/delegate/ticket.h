@@ -32,8 +32,6 @@ typedef struct stm_ticket_delivery {
     char *peer; /* "IP:PORT" of the client that brought it back */
 } stm_ticket_delivery;
 
-/* Milliseconds of CLOCK_MONOTONIC: the time base of every deadline here. */
-uint64_t stm_ticket_clock_ms(void);
 
 /* A new empty registry; caller owns, release with stm_ticket_registry_free().
  * NULL on memory exhaustion. */
@@ -51,7 +49,7 @@ const char *stm_ticket_token(const stm_ticket *t);
 /* Unregister and free T; a delivery not yet taken is freed with it. Accepts NULL. */
 void stm_ticket_close(stm_ticket *t);
 
-/* Wait until a message was delivered to T or DEADLINE_MS (stm_ticket_clock_ms
+/* Wait until a message was delivered to T or DEADLINE_MS (stm_clock_ms
  * time) passes. While blocked, PROGRESS(ARG) is called every INTERVAL_MS (if
  * PROGRESS is not NULL; INTERVAL_MS 0 means 10 s). Returns true with *OUT
  * filled (caller owns; clear with stm_ticket_delivery_clear()), or false when

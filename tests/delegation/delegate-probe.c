@@ -37,6 +37,7 @@
 #include "delegate/delegate.h"
 #include "delegate/receiver.h"
 #include "delegate/ticket.h"
+#include "stagemilter/clock.h"
 
 /* Serialises stderr lines from the receiver threads and the main thread. */
 static pthread_mutex_t probe_log_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -132,8 +133,8 @@ probe_serve(stm_ticket_registry *reg, stm_receiver *rcv, long seconds, const cha
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    uint64_t end = stm_ticket_clock_ms() + (uint64_t)seconds * 1000u;
-    while (stm_ticket_clock_ms() < end)
+    uint64_t end = stm_clock_ms() + (uint64_t)seconds * 1000u;
+    while (stm_clock_ms() < end)
         if (sigtimedwait(&set, NULL, &ts) > 0)
             break;
     stm_receiver_stats st;

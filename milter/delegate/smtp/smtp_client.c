@@ -77,6 +77,8 @@
 #include <openssl/x509v3.h>
 
 #include "delegate/smtp/smtp_client.h"
+#include "stagemilter/clock.h"
+#include "stagemilter/text.h"
 
 typedef enum cl_phase {
     PH_CONNECT,
@@ -128,31 +130,6 @@ typedef struct cl_session {
     char err[512];
 } cl_session;
 
-/* Milliseconds on the monotonic clock (same base as stm_ticket_clock_ms). */
-static uint64_t
-cl_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* Copy TEXT into OUT (size CAP) with control and non-ASCII bytes as '?'. */
-static void
-cl_sanitize(const char *text, char *out, size_t cap)
-{
-    size_t o = 0;
-    for (size_t i = 0; text[i] != '\0' && o + 4 < cap; i++) {
-        unsigned char c = (unsigned char)text[i];
-        out[o++] = (c < 32 || c > 126) ? '?' : (char)c;
-    }
-    if (text[0] != '\0' && o + 4 >= cap && strlen(text) > o) {
-        memcpy(out + o, "...", 3);
-        o += 3;
-    }
-    out[o] = '\0';
-}
-
 /* Send one formatted line to the request's log callback. */
 static void __attribute__((format(printf, 2, 3))) cl_log(cl_session *s, const char *fmt, ...)
 {
@@ -177,7 +154,7 @@ cl_fail(cl_session *s, cl_phase phase, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    cl_sanitize(text, clean, sizeof clean);
+    stm_text_clean(clean, sizeof clean, text, 0, STM_TEXT_ELLIPSIS);
     snprintf(s->err, sizeof s->err, "%s: %s: %s", s->target->text, cl_phase_names[phase], clean);
     cl_log(s, "service=%s %s", s->svc->name, s->err);
 }
@@ -191,12 +168,12 @@ cl_wait(cl_session *s, short events, uint64_t deadline)
     uint64_t interval = req->progress_interval_ms ? req->progress_interval_ms : 10000;
 
     for (;;) {
-        uint64_t now = cl_now();
+        uint64_t now = stm_clock_ms();
         if (now >= deadline)
             return 0;
         if (req->progress != NULL && now >= s->next_progress) {
             req->progress(req->progress_arg);
-            s->next_progress = cl_now() + interval;
+            s->next_progress = stm_clock_ms() + interval;
             continue;
         }
         uint64_t until = deadline;
@@ -274,7 +251,7 @@ cl_pool_take(cl_session *s)
     int stale[CL_POOL_MAX];
     size_t nstale = 0;
     bool got = false;
-    uint64_t now = cl_now();
+    uint64_t now = stm_clock_ms();
 
     cl_pool_key(s, key);
     pthread_mutex_lock(&cl_pool_lock);
@@ -323,7 +300,7 @@ cl_pool_put(cl_session *s)
     p->target = s->target;
     cl_pool_key(s, p->key);
     p->fd = s->fd;
-    p->since = cl_now();
+    p->since = stm_clock_ms();
     p->cap_size = s->cap_size;
     p->cap_8bitmime = s->cap_8bitmime;
     p->cap_auth = s->cap_auth;
@@ -779,7 +756,7 @@ cl_reply(cl_session *s, cl_phase phase, uint64_t deadline, stm_smtp_reply *r)
         }
         if (s->req->transcript) {
             char clean[300];
-            cl_sanitize(line, clean, sizeof clean);
+            stm_text_clean(clean, sizeof clean, line, 0, STM_TEXT_ELLIPSIS);
             cl_log(s, "< %s", clean);
         }
         s->lines[s->nlines] = strdup(line);
@@ -803,7 +780,7 @@ cl_reply(cl_session *s, cl_phase phase, uint64_t deadline, stm_smtp_reply *r)
 static int
 cl_command(cl_session *s, cl_phase phase, const char *cmd, const char *shown, stm_smtp_reply *r)
 {
-    uint64_t deadline = cl_now() + s->svc->command_timeout_ms;
+    uint64_t deadline = stm_clock_ms() + s->svc->command_timeout_ms;
     size_t n = strlen(cmd);
     char *buf = malloc(n + 3);
 
@@ -815,7 +792,7 @@ cl_command(cl_session *s, cl_phase phase, const char *cmd, const char *shown, st
     memcpy(buf + n, "\r\n", 3);
     if (s->req->transcript) {
         char clean[300];
-        cl_sanitize(shown != NULL ? shown : cmd, clean, sizeof clean);
+        stm_text_clean(clean, sizeof clean, shown != NULL ? shown : cmd, 0, STM_TEXT_ELLIPSIS);
         cl_log(s, "> %s", clean);
     }
     int rc = cl_write(s, phase, buf, n + 2, deadline);
@@ -922,14 +899,14 @@ cl_send_body(cl_session *s)
             if (n > CHUNK)
                 n = CHUNK;
             size_t o = stm_smtp_stuff(req->pieces[p].data + off, n, out, &state);
-            if (cl_write(s, PH_BODY, out, o, cl_now() + s->svc->command_timeout_ms) != 0) {
+            if (cl_write(s, PH_BODY, out, o, stm_clock_ms() + s->svc->command_timeout_ms) != 0) {
                 free(out);
                 return -1;
             }
         }
     }
     size_t o = stm_smtp_stuff_end(out, state);
-    int rc = cl_write(s, PH_BODY, out, o, cl_now() + s->svc->command_timeout_ms);
+    int rc = cl_write(s, PH_BODY, out, o, stm_clock_ms() + s->svc->command_timeout_ms);
     free(out);
     if (rc == 0 && req->transcript)
         cl_log(s, "> (message) .");
@@ -1028,7 +1005,7 @@ cl_attempt(cl_session *s)
                 phase = PH_MAIL;
                 break;
             }
-            uint64_t deadline = cl_now() + svc->connect_timeout_ms;
+            uint64_t deadline = stm_clock_ms() + svc->connect_timeout_ms;
             cl_log(s, "service=%s connecting to %s", svc->name, s->target->text);
             if (cl_connect(s, deadline) != 0)
                 return CL_NEXT_TARGET;
@@ -1038,7 +1015,7 @@ cl_attempt(cl_session *s)
             break;
         }
         case PH_GREETING:
-            if (cl_reply(s, phase, cl_now() + svc->command_timeout_ms, &r) != 0)
+            if (cl_reply(s, phase, stm_clock_ms() + svc->command_timeout_ms, &r) != 0)
                 goto next_target;
             if (r.code != 220) {
                 cl_fail(s, phase, "greeting %d %s", r.code, r.text);
@@ -1099,7 +1076,7 @@ cl_attempt(cl_session *s)
                 cl_fail(s, phase, "data received before the TLS handshake");
                 goto next_target;
             }
-            if (cl_tls_handshake(s, phase, cl_now() + svc->command_timeout_ms) != 0) {
+            if (cl_tls_handshake(s, phase, stm_clock_ms() + svc->command_timeout_ms) != 0) {
                 cl_reply_clear(&r);
                 cl_forget_lines(s);
                 return svc->require_tls ? CL_NEXT_TARGET : CL_RETRY_PLAIN;
@@ -1275,7 +1252,7 @@ cl_attempt(cl_session *s)
             break;
         case PH_FINAL: {
             /* From here on the scanner may hold the message: never retry. */
-            uint64_t deadline = cl_now() + svc->submission_timeout_ms;
+            uint64_t deadline = stm_clock_ms() + svc->submission_timeout_ms;
             size_t want = lmtp ? accepted : 1, got_ok = 0, got = 0;
             out = CL_DONE;
             for (size_t i = 0; i < req->nrcpts && got < want; i++) {
@@ -1297,7 +1274,7 @@ cl_attempt(cl_session *s)
                 if (cl_keep_reply(&res->reply, &r) != 0)
                     out = CL_NOMEM;
             }
-            res->final_ms = cl_now();
+            res->final_ms = stm_clock_ms();
             if (got == 0) {
                 res->status = STM_SMTP_FAILED; /* s->err says why */
                 phase = PH_DONE;
@@ -1320,10 +1297,10 @@ cl_attempt(cl_session *s)
             uint64_t limit = svc->command_timeout_ms < 2000 ? svc->command_timeout_ms : 2000;
             if (req->transcript)
                 cl_log(s, "> QUIT");
-            if (cl_write(s, phase, "QUIT\r\n", 6, cl_now() + limit) == 0) {
+            if (cl_write(s, phase, "QUIT\r\n", 6, stm_clock_ms() + limit) == 0) {
                 char saved[sizeof s->err];
                 memcpy(saved, s->err, sizeof saved);
-                cl_reply(s, phase, cl_now() + limit, &r);
+                cl_reply(s, phase, stm_clock_ms() + limit, &r);
                 memcpy(s->err, saved, sizeof saved);
             }
             phase = PH_DONE;
@@ -1362,7 +1339,7 @@ stm_smtp_send(const stm_smtp_request *req, stm_smtp_result *res)
     s->svc = req->service;
     s->res = res;
     s->fd = -1;
-    s->next_progress = cl_now() + (req->progress_interval_ms ? req->progress_interval_ms : 10000);
+    s->next_progress = stm_clock_ms() + (req->progress_interval_ms ? req->progress_interval_ms : 10000);
     snprintf(s->err, sizeof s->err, "service has no target");
     bool done = false;
     for (size_t t = 0; t < s->svc->ntargets && !done; t++) {

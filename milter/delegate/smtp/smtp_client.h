@@ -46,7 +46,7 @@ typedef struct stm_smtp_result {
     char *target;        /* text of the target that was used last; owned */
     bool tls;            /* the message went over TLS */
     bool data_sent;      /* the final "." was sent (the scanner may have it) */
-    uint64_t final_ms;   /* stm_ticket_clock_ms() when the final reply came in */
+    uint64_t final_ms;   /* stm_clock_ms() when the final reply came in */
     stm_smtp_rcpt_result *rcpts;
     size_t nrcpts;
 } stm_smtp_result;
