@@ -35,8 +35,8 @@
 #include "daemon/log.h"
 #include "daemon/stats.h"
 #include "stagemilter/text.h"
+#include "stagemilter/limits.h"
 
-#define STM_LOG_LINE_MAX 2048
 
 /* Written once by stm_log_open() before any thread starts; read-only after. */
 static bool log_foreground = true;

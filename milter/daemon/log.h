@@ -18,9 +18,9 @@
 #include <syslog.h>
 
 #include "stagemilter/engine.h"
+#include "stagemilter/limits.h"
 
 /* Longest piece of peer text that goes into one log line. */
-#define STM_LOG_PEER_MAX 256
 
 /* Where lines go: FOREGROUND to stderr with a timestamp, else syslog(LOG_MAIL)
  * as "stagemilter" with the pid. VERBOSE: a line per stage decision, not

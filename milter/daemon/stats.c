@@ -52,11 +52,10 @@
 
 #include "daemon/stats.h"
 #include "stagemilter/text.h"
+#include "stagemilter/limits.h"
 
 #define STM_STATS_VERBS (STM_VERB_QUARANTINE + 1)
 #define STM_STATS_RESULTS (STM_DELEGATION_FAILED + 1)
-#define STM_STATS_MAX_RULES 1024
-#define STM_STATS_MAX_SERVICES 256
 
 /* Histogram bucket upper bounds, milliseconds (+Inf is implicit). */
 static const uint64_t stats_bounds_ms[] = {10,   50,   100,   250,   500,   1000,

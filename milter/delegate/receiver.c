@@ -47,10 +47,8 @@
 #include "delegate/receiver.h"
 #include "stagemilter/clock.h"
 #include "stagemilter/text.h"
+#include "stagemilter/limits.h"
 
-#define RCV_MAX_LINE 2048
-#define RCV_MAX_RCPTS 1000
-#define RCV_MAX_ERRORS 10
 
 struct stm_receiver {
     stm_receiver_options opt; /* copied; strings below are owned copies */
@@ -178,7 +176,7 @@ rcv_fill(rcv_conn *c)
     }
 }
 
-/* Read a command line into LINE (RCV_MAX_LINE + 1). Returns its length,
+/* Read a command line into LINE (STM_SMTP_MAX_LINE + 1). Returns its length,
  * -3 when it was too long (and was skipped), -4 at EOF, -1 on error or
  * stop, -2 at the idle timeout. */
 static int
@@ -196,13 +194,13 @@ rcv_read_line(rcv_conn *c, char *line)
                 return -3;
             if (n > 0 && start[n - 1] == '\r')
                 n--;
-            if (n > RCV_MAX_LINE)
+            if (n > STM_SMTP_MAX_LINE)
                 return -3;
             memcpy(line, start, n);
             line[n] = '\0';
             return (int)n;
         }
-        if (avail > RCV_MAX_LINE + 1) {
+        if (avail > STM_SMTP_MAX_LINE + 1) {
             skipping = true;
             c->pos = c->len;
         }
@@ -373,8 +371,8 @@ static void
 rcv_serve(rcv_conn *c)
 {
     stm_receiver *rcv = c->rcv;
-    char line[RCV_MAX_LINE + 1];
-    char reply[RCV_MAX_LINE + 64];
+    char line[STM_SMTP_MAX_LINE + 1];
+    char reply[STM_SMTP_MAX_LINE + 64];
     int errors = 0;
 
     snprintf(reply, sizeof reply, "220 %s ESMTP stagemilter receiver\r\n", rcv->hostname);
@@ -430,7 +428,7 @@ rcv_serve(rcv_conn *c)
             } else if (a == NULL) {
                 r = "501 5.5.4 Syntax: RCPT TO:<address>\r\n";
                 error = true;
-            } else if (c->d.nrcpts >= RCV_MAX_RCPTS) {
+            } else if (c->d.nrcpts >= STM_RECEIVER_MAX_RCPTS) {
                 r = "452 4.5.3 Too many recipients\r\n";
             } else {
                 if (c->d.nrcpts == c->rcpt_cap) {
@@ -476,7 +474,7 @@ rcv_serve(rcv_conn *c)
             error = true;
         }
         errors = error ? errors + 1 : 0;
-        if (errors >= RCV_MAX_ERRORS) {
+        if (errors >= STM_RECEIVER_MAX_ERRORS) {
             rcv_write(c, "421 4.7.0 Too many errors\r\n");
             return;
         }

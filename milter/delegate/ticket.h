@@ -16,8 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stagemilter/limits.h"
+
 #define STM_TICKET_HEADER "X-Stagemilter-Ticket"
-#define STM_TICKET_TOKEN_LEN 32 /* lowercase hex characters (16 random bytes) */
 
 typedef struct stm_ticket_registry stm_ticket_registry;
 typedef struct stm_ticket stm_ticket;

@@ -26,8 +26,8 @@
 
 #include "daemon/log.h"
 #include "mta/reply.h"
+#include "stagemilter/limits.h"
 
-#define STM_REPLY_TEXT_MAX 1024
 
 /* '%' doubled, control characters made spaces, truncated to DSTLEN. */
 char *
@@ -79,7 +79,7 @@ stm_reply_refusal(SMFICTX *ctx, const stm_verdict *v)
     }
 
     char code[8], enhanced[sizeof v->enhanced];
-    char text[STM_REPLY_TEXT_MAX];
+    char text[STM_REPLY_BUFFER_MAX];
     snprintf(code, sizeof code, "%d", reply_code(v, temporary));
     if (v->enhanced[0] != '\0')
         snprintf(enhanced, sizeof enhanced, "%s", v->enhanced);

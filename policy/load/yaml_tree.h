@@ -14,8 +14,8 @@
 #include <stddef.h>
 
 #include "stagemilter/diag.h"
+#include "stagemilter/limits.h"
 
-#define STM_YT_MAX_DEPTH 64
 
 typedef enum stm_yt_type {
     STM_YT_NULL,   /* an empty plain scalar, "~" or "null" */

@@ -19,7 +19,7 @@
  *   defer   421 4.7.0 at connect, 451 4.7.1 elsewhere, "Try again later"
  * A custom code without an enhanced code gets "<first digit>.7.1". Texts are
  * interpolated (template.c: control characters become spaces) and capped at
- * STM_ENGINE_REPLY_MAX bytes so that code, enhanced code and text fit one
+ * STM_REPLY_TEXT_MAX bytes so that code, enhanced code and text fit one
  * 512-byte SMTP reply line.
  *
  * faccept and quarantine decided at connect or helo hold for the whole
@@ -55,9 +55,9 @@
 #include "model.h"
 #include "run/session_internal.h"
 #include "run/template.h"
+#include "stagemilter/limits.h"
 
 /* Longest reply text: "550 5.7.1 " + text + CRLF within 512 bytes. */
-#define STM_ENGINE_REPLY_MAX 450
 
 /* How running a list of rules ended. */
 typedef enum engine_status {
@@ -166,7 +166,7 @@ engine_reply(engine_run *run, int code, const char *enhanced, const char *text)
     v->text = strdup(text);
     if (v->text == NULL)
         return -1;
-    engine_cap(v->text, STM_ENGINE_REPLY_MAX);
+    engine_cap(v->text, STM_REPLY_TEXT_MAX);
     return 0;
 }
 

@@ -36,9 +36,9 @@
 
 #include "run/session_internal.h"
 #include "run/template.h"
+#include "stagemilter/limits.h"
 
 /* Longest expansion: the longest header line RFC 5322 allows. */
-#define STM_TEMPLATE_MAX 998
 
 typedef enum tpl_var {
     TPL_LITERAL,

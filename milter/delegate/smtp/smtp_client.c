@@ -29,7 +29,7 @@
  * Reuse (stm_smtp_request.reuse, the daemon): after an accepted message a
  * plain-text connection is kept idle in a small process-wide pool instead
  * of QUIT, and the next message to the same service and target starts at
- * MAIL FROM on it; a pooled connection is dropped after CL_POOL_IDLE_MS.
+ * MAIL FROM on it; a pooled connection is dropped after STM_SMTP_POOL_IDLE_MS.
  * Proxies such as clamsmtpd then keep their own connection onward open
  * too, which saves two TCP connections, two greetings and two EHLOs per
  * message. A pooled connection found closed (or closed by the peer while
@@ -207,8 +207,6 @@ cl_ssl_error(cl_session *s, char *buf, size_t cap)
 }
 
 /* Idle connections (see the top of the file). */
-#define CL_POOL_MAX 64
-#define CL_POOL_IDLE_MS 10000
 
 typedef struct cl_pooled {
     const stm_service *svc; /* identity only, never dereferenced while pooled */
@@ -222,7 +220,7 @@ typedef struct cl_pooled {
 
 /* Guards cl_pool and cl_pool_n. */
 static pthread_mutex_t cl_pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static cl_pooled cl_pool[CL_POOL_MAX];
+static cl_pooled cl_pool[STM_SMTP_POOL_MAX];
 static size_t cl_pool_n;
 
 /* The pool key of S's service and target into KEY (size 256). */
@@ -248,7 +246,7 @@ static bool
 cl_pool_take(cl_session *s)
 {
     char key[256];
-    int stale[CL_POOL_MAX];
+    int stale[STM_SMTP_POOL_MAX];
     size_t nstale = 0;
     bool got = false;
     uint64_t now = stm_clock_ms();
@@ -256,7 +254,7 @@ cl_pool_take(cl_session *s)
     cl_pool_key(s, key);
     pthread_mutex_lock(&cl_pool_lock);
     for (size_t i = cl_pool_n; i-- > 0;)
-        if (now - cl_pool[i].since > CL_POOL_IDLE_MS)
+        if (now - cl_pool[i].since > STM_SMTP_POOL_IDLE_MS)
             stale[nstale++] = cl_pool_remove(i);
     for (size_t i = cl_pool_n; i-- > 0 && !got;) {
         cl_pooled *p = &cl_pool[i];
@@ -288,7 +286,7 @@ cl_pool_put(cl_session *s)
 {
     int drop = -1;
     pthread_mutex_lock(&cl_pool_lock);
-    if (cl_pool_n == CL_POOL_MAX) {
+    if (cl_pool_n == STM_SMTP_POOL_MAX) {
         size_t oldest = 0;
         for (size_t i = 1; i < cl_pool_n; i++)
             if (cl_pool[i].since < cl_pool[oldest].since)

@@ -15,9 +15,8 @@
 #include <stdint.h>
 
 #include "stagemilter/config.h"
+#include "stagemilter/limits.h"
 
-#define STM_SMTP_MAX_LINE 2048       /* longest reply line accepted, without CRLF */
-#define STM_SMTP_MAX_REPLY_LINES 100 /* longest multi-line reply accepted */
 
 typedef enum stm_smtp_status {
     STM_SMTP_ACCEPTED, /* final reply 2xx; LMTP: at least one recipient got 2xx */
