@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cond/cond_table.h"
 #include "load/load.h"
 #include "match/units.h"
 
@@ -447,9 +448,10 @@ config_flags_cond(struct stm_policy *p, const stm_cond *c)
 {
     if (c == NULL)
         return;
-    if (c->type == STM_COND_HEADER || c->type == STM_COND_HAS_HEADER)
+    unsigned needs = stm_cond_table[c->type].needs;
+    if (needs & STM_COND_NEEDS_HEADERS)
         p->needs_headers = true;
-    if (c->type == STM_COND_BODY || c->type == STM_COND_SIZE)
+    if (needs & STM_COND_NEEDS_BODY)
         p->needs_body = true;
     for (size_t i = 0; i < c->nchildren; i++)
         config_flags_cond(p, c->children[i]);

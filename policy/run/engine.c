@@ -322,6 +322,8 @@ engine_effects(engine_run *run, const stm_rule *rule, int depth)
             if (engine_set_sender_ip(run, rule, e, detail, sizeof detail) == ENGINE_FAILED)
                 return ENGINE_FAILED;
             break;
+        case STM_EFFECT_COUNT:
+            break;
         }
         free(value);
         if (rc < 0)
