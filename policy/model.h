@@ -130,6 +130,7 @@ struct stm_policy {
     bool uses_quarantine;
     bool uses_delegation;
     bool uses_add_header;
+    unsigned actions;   /* STM_ACTION_* (effect/effect_table.h) of every effect used */
     char **macro_names; /* every `macro:` condition's name, once, no braces */
     size_t nmacro_names;
 };
