@@ -1,7 +1,9 @@
 #!/bin/bash
 # doc/man.t - the manual pages render without a single groff warning, and
 # they name everything the code accepts: every key, verb, mode and
-# condition in the loader's tables (policy/config*.c), every ${variable}
+# condition in the loader's tables (policy/load/*.c, policy/cond/*.c,
+# policy/effect/*.c; tests/unit/test_tables.c holds the condition and
+# effect tables themselves against the page), every ${variable}
 # (policy/run/template.c) and every command line option (milter/daemon/main.c).
 # A word added to the code but not to the page fails here. TAP output.
 set -u
@@ -26,7 +28,8 @@ tables() {
 plain() { sed -e 's/\\-/-/g' -e 's/\\e/\\/g' "$1"; }
 
 words5=$( { for f in "$src"/policy/load/load.c "$src"/policy/load/services.c \
-    "$src"/policy/load/rules.c "$src"/policy/load/conds.c; do tables "$f"; done; } | sort -u)
+    "$src"/policy/load/rules.c "$src"/policy/load/conds.c "$src"/policy/cond/*.c \
+    "$src"/policy/effect/*.c; do [ -f "$f" ] && tables "$f"; done; } | sort -u)
 vars=$(awk '/tpl_names\[\] = \{/ { on = 1 } on { print } on && /\};/ { on = 0 }' \
     "$src/policy/run/template.c" | grep -o '{"[a-z_]*"' | tr -d '{"')
 opts=$(awk '/struct option longopts\[\] = \{/ { on = 1 } on { print } on && /\};/ { on = 0 }' \

@@ -3,11 +3,14 @@
 #   policy/load/   YAML tree, typed readers, one file per section of the policy
 #   policy/match/  units, addresses, string sets, CIDR trie, lists, patterns
 #   policy/run/    message, session, templates, conditions, the engine
+#   policy/cond/   the table of conditions, their parsing and judging
+#   policy/effect/ the table of effects, their parsing and running
 #   policy/base/   the clock and the text sanitizer, shared with milter/
 # The compiled form (model.h) and the vocabulary (types.c) are shared by all.
 noinst_LIBRARIES += policy/libpolicy.a
 policy_libpolicy_a_SOURCES = policy/types.c policy/model.h policy/model.c \
-	$(POLICY_BASE_FILES) $(POLICY_LOAD_FILES) $(POLICY_MATCH_FILES) $(POLICY_RUN_FILES)
+	$(POLICY_BASE_FILES) $(POLICY_LOAD_FILES) $(POLICY_MATCH_FILES) $(POLICY_RUN_FILES) \
+	$(POLICY_COND_FILES) $(POLICY_EFFECT_FILES)
 policy_libpolicy_a_CPPFLAGS = $(AM_CPPFLAGS) $(YAML_CFLAGS) $(PCRE2_CFLAGS)
 POLICY_LIBS = policy/libpolicy.a $(YAML_LIBS) $(PCRE2_LIBS)
 
@@ -15,3 +18,5 @@ include policy/base/local.mk
 include policy/load/local.mk
 include policy/match/local.mk
 include policy/run/local.mk
+include policy/cond/local.mk
+include policy/effect/local.mk

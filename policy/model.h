@@ -17,9 +17,11 @@
 #include "stagemilter/config.h"
 #include "stagemilter/policy.h"
 
+/* Every condition has a row in cond/cond_table.c, indexed by this enum and
+ * in this order (the order of the man page and of --check's "allowed:"). */
 typedef enum stm_cond_type {
-    STM_COND_ALL, /* children all hold (also a map with several keys) */
     STM_COND_ANY,
+    STM_COND_ALL, /* children all hold (also a map with several keys) */
     STM_COND_NOT, /* one child */
     STM_COND_CLIENT_IP,
     STM_COND_CLIENT_NAME,
@@ -37,7 +39,8 @@ typedef enum stm_cond_type {
     STM_COND_MACRO,      /* name + pattern */
     STM_COND_VAR,        /* name + pattern */
     STM_COND_DELEGATION, /* delegation_mask, inside a delegate's rules only */
-    STM_COND_REPLY       /* pattern on the scanner's last reply text */
+    STM_COND_REPLY,      /* pattern on the scanner's last reply text */
+    STM_COND_COUNT
 } stm_cond_type;
 
 typedef enum stm_size_op { STM_SIZE_GT, STM_SIZE_GE, STM_SIZE_LT, STM_SIZE_LE, STM_SIZE_EQ } stm_size_op;
@@ -56,11 +59,13 @@ typedef struct stm_cond {
     unsigned delegation_mask; /* bit (1u << stm_delegation_result) per accepted result */
 } stm_cond;
 
+/* Every effect has a row in effect/effect_table.c, indexed by this enum. */
 typedef enum stm_effect_type {
     STM_EFFECT_ADD_HEADER,    /* name + value */
     STM_EFFECT_SET,           /* name + value: a connection-bound variable */
     STM_EFFECT_SET_SENDER_IP, /* value (an address, may interpolate) or nat64 */
-    STM_EFFECT_LOG            /* value */
+    STM_EFFECT_LOG,           /* value */
+    STM_EFFECT_COUNT
 } stm_effect_type;
 
 typedef struct stm_effect {
@@ -125,6 +130,7 @@ struct stm_policy {
     bool uses_quarantine;
     bool uses_delegation;
     bool uses_add_header;
+    unsigned actions;   /* STM_ACTION_* (effect/effect_table.h) of every effect used */
     char **macro_names; /* every `macro:` condition's name, once, no braces */
     size_t nmacro_names;
 };

@@ -27,6 +27,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cond/cond_table.h"
+#include "effect/effect_table.h"
 #include "load/load.h"
 #include "match/units.h"
 
@@ -447,9 +449,10 @@ config_flags_cond(struct stm_policy *p, const stm_cond *c)
 {
     if (c == NULL)
         return;
-    if (c->type == STM_COND_HEADER || c->type == STM_COND_HAS_HEADER)
+    unsigned needs = stm_cond_table[c->type].needs;
+    if (needs & STM_COND_NEEDS_HEADERS)
         p->needs_headers = true;
-    if (c->type == STM_COND_BODY || c->type == STM_COND_SIZE)
+    if (needs & STM_COND_NEEDS_BODY)
         p->needs_body = true;
     for (size_t i = 0; i < c->nchildren; i++)
         config_flags_cond(p, c->children[i]);
@@ -464,8 +467,9 @@ config_flags_rules(struct stm_policy *p, const stm_rule_list *list)
         const stm_rule *r = &list->rules[i];
         config_flags_cond(p, r->cond);
         for (size_t j = 0; j < r->neffects; j++)
-            if (r->effects[j].type == STM_EFFECT_ADD_HEADER)
-                p->uses_add_header = true;
+            p->actions |= stm_effect_table[r->effects[j].type].actions;
+        if (p->actions & STM_ACTION_ADD_HEADER)
+            p->uses_add_header = true;
         if (r->then.verb == STM_VERB_QUARANTINE || r->otherwise.verb == STM_VERB_QUARANTINE) {
             p->uses_quarantine = true;
             if (store)

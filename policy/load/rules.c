@@ -1,7 +1,8 @@
 /*
  * rules.c - the rules of a stage: rule/action/delegate items, their
  * status verbs and their effects (DESIGN.md "Rules", "Status verbs",
- * "Effects").
+ * "Effects"). Each effect is parsed by its row of the effect table
+ * (effect/effect_table.c).
  *
  * Functions: stm_config_rules (load.h).
  *
@@ -18,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "effect/effect_table.h"
 #include "load/load.h"
-#include "match/ipaddr.h"
 
 static const char *const verb_words[] = {"next",   "accept", "faccept", "deny", "info",
                                          "reject", "defer",  "discard", NULL};
@@ -196,125 +197,31 @@ rules_status(stm_loader *ld, const stm_yt_node *node, const char *what, stm_stat
     return 0;
 }
 
-/* Is NAME a valid header field name (RFC 5322: printable ASCII, no colon)? */
-static bool
-rules_header_name_ok(const char *name)
-{
-    if (name[0] == '\0')
-        return false;
-    for (const unsigned char *c = (const unsigned char *)name; *c; c++)
-        if (*c <= 32 || *c >= 127 || *c == ':')
-            return false;
-    return true;
-}
-
-/* Is NAME a valid variable name for set:/var:/${var.NAME}? */
-static bool
-rules_var_name_ok(const char *name)
-{
-    if (name[0] == '\0')
-        return false;
-    for (const char *c = name; *c; c++)
-        if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-')
-            return false;
-    return true;
-}
-
-/* Append an effect to R; NULL on memory exhaustion (reported). */
-static stm_effect *
-rules_effect_new(stm_loader *ld, stm_rule *r, const stm_yt_node *at, stm_effect_type type)
-{
-    stm_effect *ne = realloc(r->effects, (r->neffects + 1) * sizeof *ne);
-    if (ne == NULL) {
-        stm_config_error(ld, at, "out of memory");
-        return NULL;
-    }
-    r->effects = ne;
-    stm_effect *e = &ne[r->neffects++];
-    memset(e, 0, sizeof *e);
-    e->type = type;
-    e->pos = stm_config_pos(ld, at);
-    return e;
-}
-
-/* One effect item (a mapping of one key) of a `do:` list. */
+/* One effect item (a mapping of one key) of a `do:` list, parsed by the
+ * row of its key in the effect table (effect/effect_table.c). */
 static void
 rules_effect(stm_loader *ld, const stm_yt_node *node, stm_rule *r)
 {
-    static const char *const kinds[] = {"add_header", "set", "set_sender_ip", "log", NULL};
+    const char *kinds[STM_EFFECT_COUNT + 1];
     char buf[160];
+    for (size_t i = 0; i < STM_EFFECT_COUNT; i++)
+        kinds[i] = stm_effect_table[i].key;
+    kinds[STM_EFFECT_COUNT] = NULL;
     if (node->type != STM_YT_MAP || node->npairs != 1) {
         stm_config_error(ld, node, "an effect must be a mapping of one key (%s), not %s",
-                        stm_config_join(kinds, buf, sizeof buf),
-                        node->type == STM_YT_MAP ? "a mapping of several keys"
-                                                : stm_yt_type_name(node));
+                         stm_config_join(kinds, buf, sizeof buf),
+                         node->type == STM_YT_MAP ? "a mapping of several keys"
+                                                  : stm_yt_type_name(node));
         return;
     }
     const stm_yt_node *key = node->pairs[0].key, *v = node->pairs[0].value;
-    const char *kind = key->text;
-    stm_effect *e;
-    if (strcmp(kind, "add_header") == 0) {
-        static const char *const keys[] = {"name", "value", NULL};
-        if (stm_config_expect(ld, v, STM_YT_MAP, "add_header") < 0)
-            return;
-        stm_config_check_keys(ld, v, "add_header", keys);
-        const stm_yt_node *name = stm_yt_get(v, "name"), *value = stm_yt_get(v, "value");
-        if (name == NULL || value == NULL) {
-            stm_config_error(ld, v, "add_header needs both name and value");
-            return;
-        }
-        if ((e = rules_effect_new(ld, r, key, STM_EFFECT_ADD_HEADER)) == NULL)
-            return;
-        if (stm_config_string(ld, name, "add_header name", &e->name) == 0 &&
-            !rules_header_name_ok(e->name))
-            stm_config_error(ld, name,
-                            "add_header name '%s' is not a valid header field name "
-                            "(printable ASCII without spaces or ':')",
-                            e->name);
-        e->value = stm_config_template(ld, value, "add_header value");
-    } else if (strcmp(kind, "set") == 0) {
-        if (stm_config_expect(ld, v, STM_YT_MAP, "set") < 0)
-            return;
-        if (v->npairs == 0)
-            stm_config_error(ld, v, "set needs at least one NAME: value");
-        for (size_t i = 0; i < v->npairs; i++) {
-            const stm_yt_node *k = v->pairs[i].key;
-            if ((e = rules_effect_new(ld, r, k, STM_EFFECT_SET)) == NULL)
-                return;
-            if ((e->name = strdup(k->text)) == NULL)
-                stm_config_error(ld, k, "out of memory");
-            if (!rules_var_name_ok(k->text))
-                stm_config_error(ld, k,
-                                "variable name '%s' may hold only letters, digits, '_' and '-'",
-                                k->text);
-            e->value = stm_config_template(ld, v->pairs[i].value, "set value");
-        }
-    } else if (strcmp(kind, "set_sender_ip") == 0) {
-        if (stm_config_expect(ld, v, STM_YT_SCALAR, "set_sender_ip") < 0)
-            return;
-        if ((e = rules_effect_new(ld, r, key, STM_EFFECT_SET_SENDER_IP)) == NULL)
-            return;
-        if (strcmp(v->text, "nat64") == 0) {
-            e->nat64 = true;
-            return;
-        }
-        stm_ip ip;
-        if (strstr(v->text, "${") == NULL && stm_ip_parse(v->text, &ip) < 0) {
-            stm_config_error(ld, v,
-                            "set_sender_ip: '%s' is not an IP address (write an address, a "
-                            "text with ${...}, or nat64)",
-                            v->text);
-            return;
-        }
-        e->value = stm_config_template(ld, v, "set_sender_ip");
-    } else if (strcmp(kind, "log") == 0) {
-        if ((e = rules_effect_new(ld, r, key, STM_EFFECT_LOG)) == NULL)
-            return;
-        e->value = stm_config_template(ld, v, "log");
-    } else {
-        stm_config_error(ld, key, "unknown effect '%s'; allowed: %s", kind,
-                        stm_config_join(kinds, buf, sizeof buf));
+    const stm_effect_row *row = stm_effect_table_find(key->text);
+    if (row == NULL) {
+        stm_config_error(ld, key, "unknown effect '%s'; allowed: %s", key->text,
+                         stm_config_join(kinds, buf, sizeof buf));
+        return;
     }
+    row->parse(ld, row, (stm_effect_type)(row - stm_effect_table), r, key, v);
 }
 
 /* The `do:` value: a list of effects (one mapping is taken as a list of one). */

@@ -51,7 +51,7 @@
 #include <string.h>
 
 #include "run/cond.h"
-#include "match/ipaddr.h"
+#include "effect/effect_table.h"
 #include "model.h"
 #include "run/session_internal.h"
 #include "run/template.h"
@@ -256,76 +256,21 @@ engine_status_verdict(engine_run *run, const stm_rule *rule, const stm_status *s
     }
 }
 
-/* set_sender_ip: what later rules see as client_ip. */
-static engine_status
-engine_set_sender_ip(engine_run *run, const stm_rule *rule, const stm_effect *e, char *detail,
-                     size_t detail_len)
-{
-    stm_session *s = run->s;
-    stm_ip ip, v4;
-    char text[64];
-    if (e->nat64) {
-        /* Only an address inside 64:ff9b::/96 changes; anything else is not
-         * a NAT64 client and stays as it is. */
-        if (s->client_ip == NULL || stm_ip_parse(s->client_ip, &ip) < 0 ||
-            stm_ip_nat64_decode(&ip, &v4) < 0) {
-            snprintf(detail, detail_len, "set_sender_ip nat64: %s unchanged",
-                     s->client_ip ? s->client_ip : "(unknown)");
-            return ENGINE_NONE;
-        }
-        stm_ip_format(&v4, text, sizeof text);
-    } else {
-        char *value = stm_template_expand(e->value, s);
-        if (value == NULL)
-            return engine_fail(run, rule, "out of memory");
-        int bad = stm_ip_parse(value, &ip) < 0;
-        if (bad) {
-            engine_fail(run, rule, "set_sender_ip: \"%s\" is not an IP address", value);
-            free(value);
-            return ENGINE_FAILED;
-        }
-        free(value);
-        stm_ip_format(&ip, text, sizeof text);
-    }
-    if (stm_session_set_str(&s->client_ip, text) < 0)
-        return engine_fail(run, rule, "out of memory");
-    snprintf(detail, detail_len, "set_sender_ip %s", text);
-    return ENGINE_NONE;
-}
-
-/* Run RULE's effects in order. */
+/* Run RULE's effects in order, each by its row of the effect table
+ * (effect/effect_table.c). */
 static engine_status
 engine_effects(engine_run *run, const stm_rule *rule, int depth)
 {
-    stm_session *s = run->s;
     for (size_t i = 0; i < rule->neffects; i++) {
         const stm_effect *e = &rule->effects[i];
         char detail[1200];
-        char *value = NULL;
-        if (e->type != STM_EFFECT_SET_SENDER_IP && (value = stm_template_expand(e->value, s)) == NULL)
-            return engine_fail(run, rule, "out of memory");
-        int rc = 0;
-        switch (e->type) {
-        case STM_EFFECT_ADD_HEADER:
-            rc = stm_session_add_header(s, run->stage, e->name, value);
-            snprintf(detail, sizeof detail, "add_header %s: %s", e->name, value);
-            break;
-        case STM_EFFECT_SET:
-            rc = stm_session_set_var(s, e->name, value);
-            snprintf(detail, sizeof detail, "set %s=%s", e->name, value);
-            break;
-        case STM_EFFECT_LOG:
-            run->hooks->log(run->hooks->ctx, s, run->stage, rule->name, value);
-            snprintf(detail, sizeof detail, "log %s", value);
-            break;
-        case STM_EFFECT_SET_SENDER_IP:
-            if (engine_set_sender_ip(run, rule, e, detail, sizeof detail) == ENGINE_FAILED)
-                return ENGINE_FAILED;
-            break;
+        stm_effect_ctx ctx = {
+            .s = run->s, .stage = run->stage, .hooks = run->hooks, .rule = rule->name};
+        if (stm_effect_table[e->type].run(e, &ctx, detail, sizeof detail) < 0) {
+            engine_fail(run, rule, "%s", ctx.error ? ctx.error : "out of memory");
+            free(ctx.error);
+            return ENGINE_FAILED;
         }
-        free(value);
-        if (rc < 0)
-            return engine_fail(run, rule, "out of memory");
         engine_trace(run, STM_TRACE_EFFECT, rule->name, depth, true, detail, NULL);
     }
     return ENGINE_NONE;

@@ -1,0 +1,146 @@
+/*
+ * cond_message.c - conditions on the whole message, known at preq and postq:
+ * header, has_header, body, size (cond_table.h).
+ *
+ * Functions: stm_cond_message_parse_has_header, stm_cond_message_parse_size,
+ * stm_cond_message_header, stm_cond_message_has_header,
+ * stm_cond_message_body, stm_cond_message_size. header is parsed by
+ * stm_cond_parse_named and body by stm_cond_parse_pattern (cond_parse.c).
+ *
+ * Semantics (DESIGN.md, Conditions): header matches when any header field
+ * of that name matches. Inside a delegate's rules header, has_header and
+ * body look at the copy the scanner returned when it did, else at the MTA's
+ * copy (ctx->msg); size is always the MTA's copy.
+ *
+ * Ownership: parsed conditions belong to the caller (stm_cond_free()).
+ * Errors: parse errors go to the loader's diag. A body condition on a body
+ * that was not kept (larger than milter.max_message_size) cannot be
+ * answered: STM_COND_ERROR, and the engine applies milter.on_error.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cond/cond_table.h"
+#include "load/load.h"
+#include "match/units.h"
+
+/* has_header: NAME */
+stm_cond *
+stm_cond_message_parse_has_header(stm_loader *ld, const stm_cond_row *row, stm_cond_type type,
+                                  const stm_yt_node *key, const stm_yt_node *v,
+                                  const stm_config_scope *scope)
+{
+    (void)scope;
+    if (stm_config_expect(ld, v, STM_YT_SCALAR, row->key) < 0)
+        return NULL;
+    bool ok = v->text[0] != '\0';
+    for (const unsigned char *ch = (const unsigned char *)v->text; *ch; ch++)
+        ok = ok && *ch > 32 && *ch < 127 && *ch != ':';
+    if (!ok) {
+        stm_config_error(ld, v, "has_header: '%s' is not a valid header field name", v->text);
+        return NULL;
+    }
+    stm_cond *c = stm_cond_parse_new(ld, type, key);
+    if (c != NULL && (c->name = strdup(v->text)) == NULL)
+        stm_config_error(ld, v, "out of memory");
+    return c;
+}
+
+/* size: ">10M" (ops > >= < <= =). */
+stm_cond *
+stm_cond_message_parse_size(stm_loader *ld, const stm_cond_row *row, stm_cond_type type,
+                            const stm_yt_node *key, const stm_yt_node *v,
+                            const stm_config_scope *scope)
+{
+    static const struct {
+        const char *op;
+        stm_size_op value;
+    } ops[] = {{">=", STM_SIZE_GE},
+               {"<=", STM_SIZE_LE},
+               {">", STM_SIZE_GT},
+               {"<", STM_SIZE_LT},
+               {"=", STM_SIZE_EQ}};
+    (void)scope;
+    if (stm_config_expect(ld, v, STM_YT_SCALAR, row->key) < 0)
+        return NULL;
+    const char *t = v->text;
+    size_t i;
+    for (i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        if (strncmp(t, ops[i].op, strlen(ops[i].op)) == 0)
+            break;
+    if (i == sizeof ops / sizeof ops[0]) {
+        stm_config_error(ld, v, "size must be %s (>, >=, <, <=, =), not '%s'", row->value, t);
+        return NULL;
+    }
+    size_t off = strlen(ops[i].op);
+    while (t[off] == ' ')
+        off++;
+    uint64_t bytes;
+    const char *err = NULL;
+    if (stm_units_size(t + off, &bytes, &err) < 0) {
+        stm_config_error_in(ld, v, off, "size: bad size '%s': %s", t + off, err ? err : "invalid");
+        return NULL;
+    }
+    stm_cond *c = stm_cond_parse_new(ld, type, key);
+    if (c != NULL) {
+        c->size_op = ops[i].value;
+        c->size = bytes;
+    }
+    return c;
+}
+
+/* header: a field of that name whose value matches. */
+stm_cond_result
+stm_cond_message_header(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
+{
+    const stm_message *msg = ctx->msg;
+    (void)err;
+    for (size_t i = 0; i < msg->nheaders; i++)
+        if (strcasecmp(msg->headers[i].name, c->name) == 0 &&
+            stm_pattern_match(c->pattern, msg->headers[i].value))
+            return STM_COND_TRUE;
+    return STM_COND_FALSE;
+}
+
+/* has_header: a field of that name exists. */
+stm_cond_result
+stm_cond_message_has_header(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
+{
+    (void)err;
+    return stm_message_find_header(ctx->msg, c->name) != NULL;
+}
+
+/* body: the pattern matches the body as kept. */
+stm_cond_result
+stm_cond_message_body(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
+{
+    const stm_message *msg = ctx->msg;
+    if (msg->truncated)
+        return stm_cond_eval_error(err, "body condition on a message larger than "
+                                        "milter.max_message_size (body not kept)");
+    return stm_pattern_match_buf(c->pattern, msg->body ? msg->body : "", msg->body_len);
+}
+
+/* size: the message's size compared with the operand. */
+stm_cond_result
+stm_cond_message_size(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
+{
+    uint64_t size = ctx->s->message.size;
+    (void)err;
+    switch (c->size_op) {
+    case STM_SIZE_GT:
+        return size > c->size;
+    case STM_SIZE_GE:
+        return size >= c->size;
+    case STM_SIZE_LT:
+        return size < c->size;
+    case STM_SIZE_LE:
+        return size <= c->size;
+    case STM_SIZE_EQ:
+        return size == c->size;
+    }
+    return STM_COND_FALSE;
+}

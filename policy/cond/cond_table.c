@@ -1,0 +1,103 @@
+/*
+ * cond_table.c - the table of `if:` conditions, one row per enum
+ * stm_cond_type (cond_table.h), and the lookups on it.
+ *
+ * Functions: stm_cond_table (the table), stm_cond_table_find,
+ * stm_cond_table_eval, stm_cond_eval_error.
+ *
+ * To add a condition: a value in enum stm_cond_type (model.h), a row here,
+ * its parse and eval functions in the file of its family, and a paragraph
+ * in doc/stagemilter.yaml.5 (tests/unit/test_tables.c checks it).
+ *
+ * Ownership: the table is static and read-only. Errors: an unknown type
+ * while judging is an error (fail closed), never "no match".
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cond/cond_table.h"
+
+#define PATTERN "a pattern"
+#define NAMED "a mapping of NAME: pattern"
+
+const stm_cond_row stm_cond_table[STM_COND_COUNT] = {
+    [STM_COND_ANY] = {"any", "a list of conditions", STM_STAGE_CONNECT, 0, 0, STM_PAT_TEXT,
+                      stm_cond_logic_parse_list, stm_cond_logic_eval_any},
+    [STM_COND_ALL] = {"all", "a list of conditions", STM_STAGE_CONNECT, 0, 0, STM_PAT_TEXT,
+                      stm_cond_logic_parse_list, stm_cond_logic_eval_all},
+    [STM_COND_NOT] = {"not", "a condition", STM_STAGE_CONNECT, 0, 0, STM_PAT_TEXT,
+                      stm_cond_logic_parse_not, stm_cond_logic_eval_not},
+    [STM_COND_CLIENT_IP] = {"client_ip", PATTERN, STM_STAGE_CONNECT, 0, STM_COND_NEEDS_ENVELOPE,
+                            STM_PAT_IP, stm_cond_parse_pattern, stm_cond_envelope_client_ip},
+    [STM_COND_CLIENT_NAME] = {"client_name", PATTERN, STM_STAGE_CONNECT, 0, STM_COND_NEEDS_ENVELOPE,
+                              STM_PAT_NOCASE, stm_cond_parse_pattern,
+                              stm_cond_envelope_client_name},
+    [STM_COND_HELO] = {"helo", PATTERN, STM_STAGE_HELO, 0, STM_COND_NEEDS_ENVELOPE, STM_PAT_NOCASE,
+                       stm_cond_parse_pattern, stm_cond_envelope_helo},
+    [STM_COND_SENDER] = {"sender", PATTERN, STM_STAGE_MAIL, 0, STM_COND_NEEDS_ENVELOPE,
+                         STM_PAT_NOCASE, stm_cond_parse_pattern, stm_cond_envelope_sender},
+    [STM_COND_SENDER_DOMAIN] = {"sender_domain", PATTERN, STM_STAGE_MAIL, 0,
+                                STM_COND_NEEDS_ENVELOPE, STM_PAT_NOCASE, stm_cond_parse_pattern,
+                                stm_cond_envelope_sender_domain},
+    [STM_COND_RCPT] = {"rcpt", PATTERN, STM_STAGE_RCPT, 0, STM_COND_NEEDS_ENVELOPE, STM_PAT_NOCASE,
+                       stm_cond_parse_pattern, stm_cond_envelope_rcpt},
+    [STM_COND_RCPT_DOMAIN] = {"rcpt_domain", PATTERN, STM_STAGE_RCPT, 0, STM_COND_NEEDS_ENVELOPE,
+                              STM_PAT_NOCASE, stm_cond_parse_pattern,
+                              stm_cond_envelope_rcpt_domain},
+    /* SMTP AUTH happens after EHLO, before MAIL FROM. */
+    [STM_COND_AUTH] = {"auth", "true, false or a pattern", STM_STAGE_MAIL, 0, STM_COND_NEEDS_MACROS,
+                       STM_PAT_NOCASE, stm_cond_session_parse_auth, stm_cond_session_auth},
+    [STM_COND_TLS] = {"tls", "true or false", STM_STAGE_HELO, 0, STM_COND_NEEDS_MACROS,
+                      STM_PAT_TEXT, stm_cond_session_parse_tls, stm_cond_session_tls},
+    [STM_COND_HEADER] = {"header", NAMED, STM_STAGE_PREQ, STM_COND_SCOPE_EOM,
+                         STM_COND_NEEDS_HEADERS, STM_PAT_TEXT, stm_cond_parse_named,
+                         stm_cond_message_header},
+    [STM_COND_HAS_HEADER] = {"has_header", "a header field name", STM_STAGE_PREQ,
+                             STM_COND_SCOPE_EOM, STM_COND_NEEDS_HEADERS, STM_PAT_TEXT,
+                             stm_cond_message_parse_has_header, stm_cond_message_has_header},
+    [STM_COND_BODY] = {"body", PATTERN, STM_STAGE_PREQ, STM_COND_SCOPE_EOM, STM_COND_NEEDS_BODY,
+                       STM_PAT_TEXT, stm_cond_parse_pattern, stm_cond_message_body},
+    /* The size is counted while the body is collected. */
+    [STM_COND_SIZE] = {"size", "a comparison like \">10M\"", STM_STAGE_PREQ, STM_COND_SCOPE_EOM,
+                       STM_COND_NEEDS_BODY, STM_PAT_TEXT, stm_cond_message_parse_size,
+                       stm_cond_message_size},
+    [STM_COND_MACRO] = {"macro", NAMED, STM_STAGE_CONNECT, 0, STM_COND_NEEDS_MACROS, STM_PAT_TEXT,
+                        stm_cond_parse_named, stm_cond_session_macro},
+    [STM_COND_VAR] = {"var", NAMED, STM_STAGE_CONNECT, 0, 0, STM_PAT_TEXT, stm_cond_parse_named,
+                      stm_cond_session_var},
+    [STM_COND_DELEGATION] = {"delegation", "returned, rejected, dropped or failed",
+                             STM_STAGE_CONNECT, STM_COND_SCOPE_DELEGATE, STM_COND_NEEDS_SCANNER,
+                             STM_PAT_TEXT, stm_cond_delegation_parse, stm_cond_delegation_result},
+    [STM_COND_REPLY] = {"reply", PATTERN, STM_STAGE_CONNECT, STM_COND_SCOPE_DELEGATE,
+                        STM_COND_NEEDS_SCANNER, STM_PAT_TEXT, stm_cond_parse_pattern,
+                        stm_cond_delegation_reply},
+};
+
+/* The row of KEY, or NULL. */
+const stm_cond_row *
+stm_cond_table_find(const char *key)
+{
+    for (size_t i = 0; i < STM_COND_COUNT; i++)
+        if (stm_cond_table[i].key != NULL && strcmp(stm_cond_table[i].key, key) == 0)
+            return &stm_cond_table[i];
+    return NULL;
+}
+
+/* Set *ERR to a copy of TEXT and return STM_COND_ERROR. */
+stm_cond_result
+stm_cond_eval_error(char **err, const char *text)
+{
+    *err = strdup(text);
+    return STM_COND_ERROR;
+}
+
+/* Judge C through its row. */
+stm_cond_result
+stm_cond_table_eval(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
+{
+    if (c == NULL)
+        return STM_COND_TRUE;
+    if ((unsigned)c->type >= STM_COND_COUNT || stm_cond_table[c->type].eval == NULL)
+        return stm_cond_eval_error(err, "unknown condition type");
+    return stm_cond_table[c->type].eval(c, ctx, err);
+}

@@ -1,0 +1,124 @@
+/*
+ * cond_table.h - the one table of `if:` conditions (DESIGN.md "Conditions"),
+ * indexed by enum stm_cond_type, and the functions its rows point to.
+ * Private to policy/.
+ *
+ * Each row says everything the rest of the program needs to know about a
+ * condition: the key an administrator writes, what kind of value it takes,
+ * the earliest stage where it can be known and where else it is allowed,
+ * what the milter must collect for it, how the loader parses it and how the
+ * engine judges it. The loader (load/conds.c) finds a row by key, checks the
+ * row's stage and scope, and calls its parse; the engine (run/cond.c)
+ * calls its eval; load/load.c derives what the milter negotiates from its
+ * needs; tests/unit/test_tables.c holds it against stagemilter.yaml(5).
+ *
+ * Layout: a condition is one row in cond_table.c and its parse and eval
+ * functions in the file of its family (cond_envelope.c, cond_session.c,
+ * cond_message.c, cond_delegation.c; any/all/not in cond_logic.c). Parse and
+ * eval of one condition sit next to each other so that a new condition is a
+ * row and a file. This folder is what joins the loader and the engine:
+ * policy/run/ includes only this header, which names the loader's types
+ * without their definitions, so the engine stays free of YAML.
+ */
+#ifndef STAGEMILTER_COND_TABLE_H
+#define STAGEMILTER_COND_TABLE_H
+
+#include "model.h"
+#include "run/cond.h"
+
+struct stm_loader;
+struct stm_yt_node;
+struct stm_config_scope;
+
+/* Where a condition may be used beyond its earliest stage. */
+enum {
+    STM_COND_SCOPE_EOM = 1u << 0,      /* only at preq and postq (the whole message) */
+    STM_COND_SCOPE_DELEGATE = 1u << 1, /* only inside a delegate rule's rules: */
+};
+
+/* What the milter must collect (or, later, look up) for a condition. */
+enum {
+    STM_COND_NEEDS_ENVELOPE = 1u << 0, /* connect/helo/mail/rcpt arguments */
+    STM_COND_NEEDS_MACROS = 1u << 1,   /* MTA macros */
+    STM_COND_NEEDS_HEADERS = 1u << 2,  /* the message's header fields */
+    STM_COND_NEEDS_BODY = 1u << 3,     /* the message's body */
+    STM_COND_NEEDS_MIME = 1u << 4,     /* reserved: decoded MIME parts */
+    STM_COND_NEEDS_DNS = 1u << 5,      /* reserved: DNS look-ups */
+    STM_COND_NEEDS_STATE = 1u << 6,    /* reserved: state kept across connections */
+    STM_COND_NEEDS_SCANNER = 1u << 7,  /* a delegation's result */
+};
+
+/* What an eval function sees: the session, the stage being run, inside a
+ * delegate's rules that delegation's result (else NULL) and the copy of the
+ * message that header and body conditions judge. All borrowed. */
+typedef struct stm_cond_ctx {
+    const stm_session *s;
+    stm_stage stage;
+    const stm_delegation *deleg;
+    const stm_message *msg;
+} stm_cond_ctx;
+
+typedef struct stm_cond_row stm_cond_row;
+
+/* Parse the value V of condition key KEY (row ROW, type TYPE) at SCOPE into a
+ * condition the caller owns; NULL after reporting to the loader's diag. */
+typedef stm_cond *stm_cond_parse_fn(struct stm_loader *ld, const stm_cond_row *row,
+                                    stm_cond_type type, const struct stm_yt_node *key,
+                                    const struct stm_yt_node *v,
+                                    const struct stm_config_scope *scope);
+/* Judge C in CTX; on STM_COND_ERROR *ERR is a malloc'd reason (or NULL). */
+typedef stm_cond_result stm_cond_eval_fn(const stm_cond *c, const stm_cond_ctx *ctx, char **err);
+
+struct stm_cond_row {
+    const char *key;          /* as written in `if:` */
+    const char *value;        /* what it takes, for messages and the tests */
+    stm_stage earliest;       /* the first stage where it can be known */
+    unsigned scope;           /* STM_COND_SCOPE_* */
+    unsigned needs;           /* STM_COND_NEEDS_* */
+    stm_pattern_kind pattern; /* for pattern conditions: how they compare */
+    stm_cond_parse_fn *parse;
+    stm_cond_eval_fn *eval;
+};
+
+/* Indexed by stm_cond_type; rows are listed in the order of the man page. */
+extern const stm_cond_row stm_cond_table[STM_COND_COUNT];
+
+/* The row of KEY, or NULL. */
+const stm_cond_row *stm_cond_table_find(const char *key);
+/* Judge C through its row (a NULL C holds). */
+stm_cond_result stm_cond_table_eval(const stm_cond *c, const stm_cond_ctx *ctx, char **err);
+/* Set *ERR to a copy of TEXT and return STM_COND_ERROR. */
+stm_cond_result stm_cond_eval_error(char **err, const char *text);
+
+/* Shared parse helpers (cond_parse.c). */
+stm_cond *stm_cond_parse_new(struct stm_loader *ld, stm_cond_type type,
+                             const struct stm_yt_node *node);
+void stm_cond_parse_push(struct stm_loader *ld, stm_cond *c, stm_cond *child);
+stm_cond_parse_fn stm_cond_parse_pattern; /* KEY: pattern or list of patterns */
+stm_cond_parse_fn stm_cond_parse_named;   /* KEY: { NAME: pattern, ... } */
+
+/* any, all, not (cond_logic.c). */
+stm_cond_parse_fn stm_cond_logic_parse_list, stm_cond_logic_parse_not;
+stm_cond_eval_fn stm_cond_logic_eval_all, stm_cond_logic_eval_any, stm_cond_logic_eval_not;
+
+/* client_ip, client_name, helo, sender, sender_domain, rcpt, rcpt_domain
+ * (cond_envelope.c). */
+stm_cond_eval_fn stm_cond_envelope_client_ip, stm_cond_envelope_client_name, stm_cond_envelope_helo,
+    stm_cond_envelope_sender, stm_cond_envelope_sender_domain, stm_cond_envelope_rcpt,
+    stm_cond_envelope_rcpt_domain;
+
+/* auth, tls, macro, var (cond_session.c). */
+stm_cond_parse_fn stm_cond_session_parse_auth, stm_cond_session_parse_tls;
+stm_cond_eval_fn stm_cond_session_auth, stm_cond_session_tls, stm_cond_session_macro,
+    stm_cond_session_var;
+
+/* header, has_header, body, size (cond_message.c). */
+stm_cond_parse_fn stm_cond_message_parse_has_header, stm_cond_message_parse_size;
+stm_cond_eval_fn stm_cond_message_header, stm_cond_message_has_header, stm_cond_message_body,
+    stm_cond_message_size;
+
+/* delegation, reply (cond_delegation.c). */
+stm_cond_parse_fn stm_cond_delegation_parse;
+stm_cond_eval_fn stm_cond_delegation_result, stm_cond_delegation_reply;
+
+#endif

@@ -1,0 +1,90 @@
+/*
+ * effect_table.h - the one table of `do:` effects (DESIGN.md "Effects"),
+ * indexed by enum stm_effect_type, and the functions its rows point to.
+ * Private to policy/.
+ *
+ * Each row gives the key an administrator writes, when the effect takes
+ * hold (at once, for the rules that follow, or at the end of the message),
+ * the milter actions it needs as the policy's own STM_ACTION_* flags (the
+ * milter maps them to libmilter's; policy/ never includes libmilter), how
+ * the loader parses it and how the engine runs it. The loader
+ * (load/rules.c) finds a row by key and calls its parse; the engine
+ * (run/engine.c) calls its run; load/load.c ORs the actions of every
+ * effect used into policy->actions; tests/unit/test_tables.c holds the
+ * table against stagemilter.yaml(5).
+ *
+ * Layout: an effect is one row in effect_table.c and one file
+ * effect_<name>.c with its parse and run functions side by side. Parse
+ * needs the YAML tree and the loader's diag; the engine includes only this
+ * header, which names those types without defining them, so policy/run
+ * stays free of YAML.
+ */
+#ifndef STAGEMILTER_EFFECT_TABLE_H
+#define STAGEMILTER_EFFECT_TABLE_H
+
+#include <stddef.h>
+
+#include "model.h"
+#include "run/session_internal.h"
+
+struct stm_loader;
+struct stm_yt_node;
+
+/* When an effect takes hold. */
+typedef enum stm_effect_when {
+    STM_EFFECT_AT_ONCE, /* the rules that follow see it */
+    STM_EFFECT_AT_END   /* the MTA applies it at the end of the message */
+} stm_effect_when;
+
+/* Milter actions an effect needs (milter/ maps them to SMFIF_* flags). */
+enum {
+    STM_ACTION_ADD_HEADER = 1u << 0,
+};
+
+/* What a run function works on. RULE names the rule (for the log);
+ * on failure the function sets ERROR to a malloc'd reason (NULL: out of
+ * memory) and returns -1. */
+typedef struct stm_effect_ctx {
+    stm_session *s;
+    stm_stage stage;
+    const stm_engine_hooks *hooks;
+    const char *rule;
+    char *error;
+} stm_effect_ctx;
+
+typedef struct stm_effect_row stm_effect_row;
+
+/* Parse the value V of effect key KEY (row ROW, type TYPE) into one or
+ * more effects appended to rule R; errors go to the loader's diag. */
+typedef void stm_effect_parse_fn(struct stm_loader *ld, const stm_effect_row *row,
+                                 stm_effect_type type, stm_rule *r, const struct stm_yt_node *key,
+                                 const struct stm_yt_node *v);
+/* Run E in CTX, describing what it did in DETAIL (for --trace); 0, or -1
+ * with ctx->error set. */
+typedef int stm_effect_run_fn(const stm_effect *e, stm_effect_ctx *ctx, char *detail,
+                              size_t detail_len);
+
+struct stm_effect_row {
+    const char *key;      /* as written in `do:` */
+    stm_effect_when when; /* when it takes hold */
+    unsigned actions;     /* STM_ACTION_* it needs from the MTA */
+    stm_effect_parse_fn *parse;
+    stm_effect_run_fn *run;
+};
+
+/* Indexed by stm_effect_type, in the order of the man page. */
+extern const stm_effect_row stm_effect_table[STM_EFFECT_COUNT];
+
+/* The row of KEY, or NULL. */
+const stm_effect_row *stm_effect_table_find(const char *key);
+/* Append an effect of TYPE written at AT to R; NULL (reported) on memory
+ * exhaustion. The rule owns it. */
+stm_effect *stm_effect_parse_new(struct stm_loader *ld, stm_rule *r, const struct stm_yt_node *at,
+                                 stm_effect_type type);
+
+stm_effect_parse_fn stm_effect_header_parse, stm_effect_set_parse, stm_effect_sender_ip_parse,
+    stm_effect_log_parse;
+stm_effect_run_fn stm_effect_header_run, stm_effect_set_run, stm_effect_sender_ip_run,
+    stm_effect_log_run;
+
+#endif
