@@ -59,6 +59,7 @@
 #include "mta/reply.h"
 #include "daemon/stats.h"
 #include "stagemilter/engine.h"
+#include "stagemilter/verbs.h"
 
 /* Guards current_policy: the pointer, not the policy (which is immutable and
  * reference-counted). Held only long enough to take a reference. */
@@ -365,8 +366,7 @@ cb_macros(SMFICTX *ctx, cb_conn *conn)
 static bool
 cb_refused(const stm_verdict *v)
 {
-    return v->verb == STM_VERB_DENY || v->verb == STM_VERB_REJECT || v->verb == STM_VERB_INFO ||
-           v->verb == STM_VERB_DEFER;
+    return stm_verb_is_refusal(v->verb);
 }
 
 /* Log a stage's verdict: decisions always, implicit accepts with -v. */
@@ -830,17 +830,16 @@ cb_eom(SMFICTX *ctx)
         goto done;
     }
     stm_log_message(conn->session, &v);
-    switch (v.verb) {
-    case STM_VERB_QUARANTINE:
+    const stm_verb_info *row = stm_verb_row(v.verb);
+    switch (row != NULL ? row->reply : STM_VERB_CLASS_CONTINUE) {
+    case STM_VERB_CLASS_QUARANTINE:
         st = cb_quarantine(ctx, conn, &v);
         break;
-    case STM_VERB_DISCARD:
+    case STM_VERB_CLASS_DISCARD:
         st = SMFIS_DISCARD;
         break;
-    case STM_VERB_DENY:
-    case STM_VERB_REJECT:
-    case STM_VERB_INFO:
-    case STM_VERB_DEFER:
+    case STM_VERB_CLASS_REJECT:
+    case STM_VERB_CLASS_TEMPFAIL:
         st = stm_reply_refusal(ctx, &v);
         break;
     default: /* accept, faccept, implicit accept: the scanners' results apply */
