@@ -1,7 +1,8 @@
 #!/bin/bash
 # doc/man.t - the manual pages render without a single groff warning, and
 # they name everything the code accepts: every key, verb, mode and
-# condition in the loader's tables (policy/config*.c), every ${variable}
+# condition in the loader's tables (policy/load/*.c; the status verbs are
+# held against the page by tests/unit/test_verbs), every ${variable}
 # (policy/run/template.c) and every command line option (milter/daemon/main.c).
 # A word added to the code but not to the page fails here. TAP output.
 set -u

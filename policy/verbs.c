@@ -1,12 +1,14 @@
 /*
  * verbs.c - the status verb table (verbs.h).
  *
- * Functions: stm_verb_row, stm_verb_from_word, stm_verb_is_refusal,
- * stm_verb_withholds, stm_verb_default, stm_verb_name (types.h).
+ * Functions: stm_verb_row, stm_verb_from_word, stm_verb_reply_class,
+ * stm_verb_is_refusal, stm_verb_withholds, stm_verb_default,
+ * stm_verb_name (types.h).
  *
  * Ownership: rows and their strings are static, never to be freed; no state.
  * Errors: an out-of-range verb has no row (NULL), its name is "?", it is no
- * refusal and has no default reply; an unknown word gives -1.
+ * refusal, its class is CONTINUE and it has no default reply; an unknown
+ * word gives -1.
  */
 #include <string.h>
 
@@ -95,22 +97,29 @@ stm_verb_name(stm_verb verb)
     return row != NULL && row->word != NULL ? row->word : "?";
 }
 
+/* The reply class of VERB's row; CONTINUE when out of range. */
+stm_verb_class
+stm_verb_reply_class(stm_verb verb)
+{
+    const stm_verb_info *row = stm_verb_row(verb);
+    return row != NULL ? row->reply : STM_VERB_CLASS_CONTINUE;
+}
+
 /* Is VERB's reply a 5xx or 4xx refusal? */
 bool
 stm_verb_is_refusal(stm_verb verb)
 {
-    const stm_verb_info *row = stm_verb_row(verb);
-    return row != NULL &&
-           (row->reply == STM_VERB_CLASS_REJECT || row->reply == STM_VERB_CLASS_TEMPFAIL);
+    stm_verb_class c = stm_verb_reply_class(verb);
+    return c == STM_VERB_CLASS_REJECT || c == STM_VERB_CLASS_TEMPFAIL;
 }
 
 /* A refusal, discard or quarantine: not delivered as sent. */
 bool
 stm_verb_withholds(stm_verb verb)
 {
-    const stm_verb_info *row = stm_verb_row(verb);
-    return stm_verb_is_refusal(verb) || (row != NULL && (row->reply == STM_VERB_CLASS_DISCARD ||
-                                                         row->reply == STM_VERB_CLASS_QUARANTINE));
+    stm_verb_class c = stm_verb_reply_class(verb);
+    return stm_verb_is_refusal(verb) || c == STM_VERB_CLASS_DISCARD ||
+           c == STM_VERB_CLASS_QUARANTINE;
 }
 
 /* The default reply of VERB at STAGE: the connect row when it has one. */

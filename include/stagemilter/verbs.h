@@ -56,6 +56,8 @@ typedef struct stm_verb_info {
 const stm_verb_info *stm_verb_row(stm_verb verb);
 /* The verb whose word is WORD, or -1. */
 int stm_verb_from_word(const char *word);
+/* What the MTA is told for VERB; CONTINUE when out of range. */
+stm_verb_class stm_verb_reply_class(stm_verb verb);
 /* Is VERB's reply an SMTP refusal (a 5xx or 4xx reply is set)? */
 bool stm_verb_is_refusal(stm_verb verb);
 /* Does VERB keep what it judged from being delivered as sent (a refusal,

@@ -414,7 +414,7 @@ cb_run(SMFICTX *ctx, cb_conn *conn, stm_stage stage, unsigned long nr_flag, cons
         st = SMFIS_NOREPLY;
     } else if (conn->failed) {
         st = SMFIS_TEMPFAIL;
-    } else if (v.verb == STM_VERB_DISCARD && stage <= STM_STAGE_HELO) {
+    } else if (stm_verb_reply_class(v.verb) == STM_VERB_CLASS_DISCARD && stage <= STM_STAGE_HELO) {
         /* libmilter allows discard for messages only: discard each one. */
         conn->discard_all = true;
         st = SMFIS_CONTINUE;
@@ -830,8 +830,7 @@ cb_eom(SMFICTX *ctx)
         goto done;
     }
     stm_log_message(conn->session, &v);
-    const stm_verb_info *row = stm_verb_row(v.verb);
-    switch (row != NULL ? row->reply : STM_VERB_CLASS_CONTINUE) {
+    switch (stm_verb_reply_class(v.verb)) {
     case STM_VERB_CLASS_QUARANTINE:
         st = cb_quarantine(ctx, conn, &v);
         break;
