@@ -3,7 +3,8 @@
 # they name everything the code accepts: every key, verb, mode and
 # condition in the loader's tables (policy/load/*.c, policy/cond/*.c,
 # policy/effect/*.c; tests/unit/test_tables.c holds the condition and
-# effect tables themselves against the page), every ${variable}
+# effect tables, tests/unit/test_verbs the status verbs, against the page),
+# every ${variable}
 # (policy/run/template.c) and every command line option (milter/daemon/main.c).
 # A word added to the code but not to the page fails here. TAP output.
 set -u

@@ -6,9 +6,9 @@
 #   policy/cond/   the table of conditions, their parsing and judging
 #   policy/effect/ the table of effects, their parsing and running
 #   policy/base/   the clock and the text sanitizer, shared with milter/
-# The compiled form (model.h) and the vocabulary (types.c) are shared by all.
+# The compiled form (model.h) and the vocabulary (types.c, verbs.c) are shared by all.
 noinst_LIBRARIES += policy/libpolicy.a
-policy_libpolicy_a_SOURCES = policy/types.c policy/model.h policy/model.c \
+policy_libpolicy_a_SOURCES = policy/types.c policy/verbs.c policy/model.h policy/model.c \
 	$(POLICY_BASE_FILES) $(POLICY_LOAD_FILES) $(POLICY_MATCH_FILES) $(POLICY_RUN_FILES) \
 	$(POLICY_COND_FILES) $(POLICY_EFFECT_FILES)
 policy_libpolicy_a_CPPFLAGS = $(AM_CPPFLAGS) $(YAML_CFLAGS) $(PCRE2_CFLAGS)

@@ -1,12 +1,12 @@
 /*
- * types.c - names of stages, verbs and delegation results (types.h).
+ * types.c - names of stages and delegation results (types.h); verb names
+ * come from the verb table (verbs.c).
  *
- * Functions: stm_stage_name, stm_stage_from_name, stm_verb_name,
- * stm_delegation_result_name.
+ * Functions: stm_stage_name, stm_stage_from_name, stm_delegation_result_name.
  *
  * Ownership: the names are static strings, never to be freed; no state.
- * Errors: an out-of-range stage has no name (NULL), an out-of-range verb
- * or result is "?", an unknown stage name gives -1.
+ * Errors: an out-of-range stage has no name (NULL), an out-of-range
+ * result is "?", an unknown stage name gives -1.
  */
 #include <string.h>
 
@@ -14,10 +14,6 @@
 
 static const char *const stage_names[STM_STAGE_COUNT] = {
     "connect", "helo", "mail", "rcpt", "data", "preq", "postq",
-};
-
-static const char *const verb_names[] = {
-    "next", "accept", "faccept", "deny", "info", "reject", "defer", "discard", "quarantine",
 };
 
 static const char *const delegation_names[] = {
@@ -39,13 +35,6 @@ stm_stage_from_name(const char *name)
         if (strcmp(stage_names[i], name) == 0)
             return i;
     return -1;
-}
-
-/* The name of VERB, or "?" when out of range. */
-const char *
-stm_verb_name(stm_verb verb)
-{
-    return (unsigned)verb < sizeof verb_names / sizeof verb_names[0] ? verb_names[verb] : "?";
 }
 
 /* The name of RESULT, or "?" when out of range. */

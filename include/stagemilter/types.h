@@ -23,7 +23,8 @@ typedef enum stm_stage {
     STM_STAGE_COUNT
 } stm_stage;
 
-/* Status verbs. NEXT means "no decision"; everything after it decides. */
+/* Status verbs. NEXT means "no decision"; everything after it decides.
+ * Their words, replies and defaults are rows of the table in verbs.h. */
 typedef enum stm_verb {
     STM_VERB_NEXT,
     STM_VERB_ACCEPT,
@@ -33,7 +34,8 @@ typedef enum stm_verb {
     STM_VERB_REJECT,
     STM_VERB_DEFER,
     STM_VERB_DISCARD,
-    STM_VERB_QUARANTINE
+    STM_VERB_QUARANTINE,
+    STM_VERB_COUNT
 } stm_verb;
 
 /* What became of a delegated message (DESIGN.md, Delegation, 3). */
@@ -56,7 +58,7 @@ typedef struct stm_srcpos {
 const char *stm_stage_name(stm_stage stage);
 /* Stage from its name; returns -1 when unknown. */
 int stm_stage_from_name(const char *name);
-/* "next", "accept", ... */
+/* "next", "accept", ...: the word of its row in verbs.h; "?" when out of range. */
 const char *stm_verb_name(stm_verb verb);
 /* "returned", "rejected", ...; "none" for STM_DELEGATION_NONE. */
 const char *stm_delegation_result_name(stm_delegation_result result);

@@ -36,7 +36,7 @@
 #include "daemon/stats.h"
 #include "stagemilter/text.h"
 #include "stagemilter/limits.h"
-
+#include "stagemilter/verbs.h"
 
 /* Written once by stm_log_open() before any thread starts; read-only after. */
 static bool log_foreground = true;
@@ -170,10 +170,7 @@ log_verdict_line(const stm_session *s, stm_stage stage, const stm_verdict *v, co
     if (v->error != NULL)
         log_append(line, sizeof line, &len, " error=\"%s\"", stm_log_clean(b, sizeof b, v->error));
 
-    bool refusal = v->verb == STM_VERB_DENY || v->verb == STM_VERB_REJECT ||
-                   v->verb == STM_VERB_INFO || v->verb == STM_VERB_DEFER ||
-                   v->verb == STM_VERB_DISCARD || v->verb == STM_VERB_QUARANTINE;
-    log_emit(refusal || v->error != NULL ? LOG_NOTICE : LOG_INFO, line);
+    log_emit(stm_verb_withholds(v->verb) || v->error != NULL ? LOG_NOTICE : LOG_INFO, line);
 }
 
 /* A stage's decision line, counted when a rule (or a failing one) decided. */

@@ -54,7 +54,7 @@
 #include "stagemilter/text.h"
 #include "stagemilter/limits.h"
 
-#define STM_STATS_VERBS (STM_VERB_QUARANTINE + 1)
+#define STM_STATS_VERBS STM_VERB_COUNT
 #define STM_STATS_RESULTS (STM_DELEGATION_FAILED + 1)
 
 /* Histogram bucket upper bounds, milliseconds (+Inf is implicit). */

@@ -51,6 +51,7 @@
 #include "delegate/receiver.h"
 #include "stagemilter/engine.h"
 #include "stagemilter/policy.h"
+#include "stagemilter/verbs.h"
 #include "daemon/trace.h"
 
 #define TRACE_FILE_MAX (256u * 1024 * 1024)
@@ -248,8 +249,7 @@ trace_read(const char *path, size_t *len, FILE *err)
 static bool
 trace_final(const stm_verdict *v)
 {
-    return v->verb == STM_VERB_DENY || v->verb == STM_VERB_REJECT || v->verb == STM_VERB_INFO ||
-           v->verb == STM_VERB_DEFER || v->verb == STM_VERB_DISCARD;
+    return stm_verb_is_refusal(v->verb) || v->verb == STM_VERB_DISCARD;
 }
 
 /* Run STAGE, print its verdict if the engine did not; 0 or -1. */
@@ -285,8 +285,7 @@ trace_outcome(FILE *out, int width, const char *label, const stm_verdict *v)
 static bool
 trace_refused(const stm_verdict *v)
 {
-    return v->verb == STM_VERB_DENY || v->verb == STM_VERB_REJECT || v->verb == STM_VERB_INFO ||
-           v->verb == STM_VERB_DEFER;
+    return stm_verb_is_refusal(v->verb);
 }
 
 enum { TV_CONNECT, TV_HELO, TV_MAIL, TV_DATA, TV_EOM, TV_COUNT };

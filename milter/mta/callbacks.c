@@ -59,6 +59,7 @@
 #include "mta/reply.h"
 #include "daemon/stats.h"
 #include "stagemilter/engine.h"
+#include "stagemilter/verbs.h"
 
 /* Guards current_policy: the pointer, not the policy (which is immutable and
  * reference-counted). Held only long enough to take a reference. */
@@ -365,8 +366,7 @@ cb_macros(SMFICTX *ctx, cb_conn *conn)
 static bool
 cb_refused(const stm_verdict *v)
 {
-    return v->verb == STM_VERB_DENY || v->verb == STM_VERB_REJECT || v->verb == STM_VERB_INFO ||
-           v->verb == STM_VERB_DEFER;
+    return stm_verb_is_refusal(v->verb);
 }
 
 /* Log a stage's verdict: decisions always, implicit accepts with -v. */
@@ -414,7 +414,7 @@ cb_run(SMFICTX *ctx, cb_conn *conn, stm_stage stage, unsigned long nr_flag, cons
         st = SMFIS_NOREPLY;
     } else if (conn->failed) {
         st = SMFIS_TEMPFAIL;
-    } else if (v.verb == STM_VERB_DISCARD && stage <= STM_STAGE_HELO) {
+    } else if (stm_verb_reply_class(v.verb) == STM_VERB_CLASS_DISCARD && stage <= STM_STAGE_HELO) {
         /* libmilter allows discard for messages only: discard each one. */
         conn->discard_all = true;
         st = SMFIS_CONTINUE;
@@ -830,17 +830,15 @@ cb_eom(SMFICTX *ctx)
         goto done;
     }
     stm_log_message(conn->session, &v);
-    switch (v.verb) {
-    case STM_VERB_QUARANTINE:
+    switch (stm_verb_reply_class(v.verb)) {
+    case STM_VERB_CLASS_QUARANTINE:
         st = cb_quarantine(ctx, conn, &v);
         break;
-    case STM_VERB_DISCARD:
+    case STM_VERB_CLASS_DISCARD:
         st = SMFIS_DISCARD;
         break;
-    case STM_VERB_DENY:
-    case STM_VERB_REJECT:
-    case STM_VERB_INFO:
-    case STM_VERB_DEFER:
+    case STM_VERB_CLASS_REJECT:
+    case STM_VERB_CLASS_TEMPFAIL:
         st = stm_reply_refusal(ctx, &v);
         break;
     default: /* accept, faccept, implicit accept: the scanners' results apply */

@@ -15,8 +15,9 @@
  *      end of message, where the message is stored or held.
  *      At connect a refusal is mapped the same way: Postfix answers with its
  *      own text, the policy's code and text are in the log line.
- *      The verdicts the engine returns carry resolved codes; should one come
- *      without (code 0), the DESIGN.md defaults are used here.
+ *      Each verb's class and default reply come from the verb table
+ *      (verbs.h). The verdicts the engine returns carry resolved codes;
+ *      should one come without (code 0), the table's defaults are used here.
  *
  * DIAGNOSTICS
  *      A failing smfi_setreply() is logged; the status stands.
@@ -27,7 +28,7 @@
 #include "daemon/log.h"
 #include "mta/reply.h"
 #include "stagemilter/limits.h"
-
+#include "stagemilter/verbs.h"
 
 /* '%' doubled, control characters made spaces, truncated to DSTLEN. */
 char *
@@ -47,47 +48,22 @@ stm_reply_escape(char *dst, size_t dstlen, const char *text)
     return dst;
 }
 
-/* The SMTP code to use: the verdict's, or the verb's class default. */
-static int
-reply_code(const stm_verdict *v, bool temporary)
-{
-    if (v->code != 0)
-        return v->code;
-    if (v->verb == STM_VERB_REJECT)
-        return v->stage == STM_STAGE_CONNECT ? 521 : 550;
-    if (v->verb == STM_VERB_DEFER)
-        return v->stage == STM_STAGE_CONNECT ? 421 : 451;
-    return temporary ? 451 : 554;
-}
-
 /* Set the reply of a refusal and return its status. */
 sfsistat
 stm_reply_refusal(SMFICTX *ctx, const stm_verdict *v)
 {
-    bool temporary;
-    switch (v->verb) {
-    case STM_VERB_DENY:
-    case STM_VERB_REJECT:
-        temporary = false;
-        break;
-    case STM_VERB_INFO:
-    case STM_VERB_DEFER:
-        temporary = true;
-        break;
-    default:
+    const stm_verb_info *row = stm_verb_row(v->verb);
+    if (row == NULL || !stm_verb_is_refusal(v->verb))
         return SMFIS_CONTINUE;
-    }
+    bool temporary = row->reply == STM_VERB_CLASS_TEMPFAIL;
+    /* The engine resolves every reply; a verdict without one gets the table's. */
+    const stm_verb_reply *dflt = stm_verb_default(v->verb, v->stage);
 
     char code[8], enhanced[sizeof v->enhanced];
     char text[STM_REPLY_BUFFER_MAX];
-    snprintf(code, sizeof code, "%d", reply_code(v, temporary));
-    if (v->enhanced[0] != '\0')
-        snprintf(enhanced, sizeof enhanced, "%s", v->enhanced);
-    else
-        snprintf(enhanced, sizeof enhanced, "%s",
-                 temporary ? (v->stage == STM_STAGE_CONNECT && v->verb == STM_VERB_DEFER ? "4.7.0"
-                                                                                       : "4.7.1")
-                           : "5.7.1");
+    snprintf(code, sizeof code, "%d", v->code != 0 ? v->code : dflt->code);
+    snprintf(enhanced, sizeof enhanced, "%s",
+             v->enhanced[0] != '\0' ? v->enhanced : dflt->enhanced);
     stm_reply_escape(text, sizeof text, v->text);
     if (smfi_setreply(ctx, code, enhanced, text[0] != '\0' ? text : NULL) != MI_SUCCESS)
         stm_log(LOG_WARNING, "smfi_setreply(%s, %s) failed; the MTA uses its own reply text", code,
@@ -95,24 +71,24 @@ stm_reply_refusal(SMFICTX *ctx, const stm_verdict *v)
     return temporary ? SMFIS_TEMPFAIL : SMFIS_REJECT;
 }
 
-/* Verdict of a stage before end of message to a status. */
+/* Verdict of a stage before end of message to a status, by the verb's class. */
 sfsistat
 stm_reply_status(SMFICTX *ctx, stm_stage stage, const stm_verdict *v, bool headers_pending)
 {
-    switch (v->verb) {
-    case STM_VERB_NEXT:
-    case STM_VERB_ACCEPT:
-    case STM_VERB_QUARANTINE:
+    const stm_verb_info *row = stm_verb_row(v->verb);
+    if (row == NULL)
+        return SMFIS_TEMPFAIL; /* an unknown verb: never lose mail */
+    switch (row->reply) {
+    case STM_VERB_CLASS_CONTINUE:
+    case STM_VERB_CLASS_QUARANTINE:
         return SMFIS_CONTINUE;
-    case STM_VERB_FACCEPT:
+    case STM_VERB_CLASS_ACCEPT:
         return headers_pending ? SMFIS_CONTINUE : SMFIS_ACCEPT;
-    case STM_VERB_DENY:
-    case STM_VERB_REJECT:
-    case STM_VERB_INFO:
-    case STM_VERB_DEFER:
+    case STM_VERB_CLASS_REJECT:
+    case STM_VERB_CLASS_TEMPFAIL:
         return stm_reply_refusal(ctx, v);
-    case STM_VERB_DISCARD:
+    case STM_VERB_CLASS_DISCARD:
         return SMFIS_DISCARD;
     }
-    return SMFIS_TEMPFAIL; /* an unknown verb: never lose mail */
+    return SMFIS_TEMPFAIL;
 }

@@ -18,8 +18,9 @@
  * end of message, so a faccept must continue to get there. */
 sfsistat stm_reply_status(SMFICTX *ctx, stm_stage stage, const stm_verdict *v, bool headers_pending);
 
-/* For DENY/REJECT/INFO/DEFER: set the SMTP reply from V and return
- * SMFIS_REJECT or SMFIS_TEMPFAIL. Other verbs: SMFIS_CONTINUE. A failing
+/* For a refusal (stm_verb_is_refusal: deny, info, reject, defer): set the
+ * SMTP reply from V and return SMFIS_REJECT or SMFIS_TEMPFAIL, as the verb's
+ * reply class says. Other verbs: SMFIS_CONTINUE. A failing
  * smfi_setreply() is logged; the status is returned regardless. */
 sfsistat stm_reply_refusal(SMFICTX *ctx, const stm_verdict *v);
 

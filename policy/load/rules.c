@@ -21,9 +21,28 @@
 
 #include "effect/effect_table.h"
 #include "load/load.h"
+#include "stagemilter/verbs.h"
 
-static const char *const verb_words[] = {"next",   "accept", "faccept", "deny", "info",
-                                         "reject", "defer",  "discard", NULL};
+/* "next, accept, ... or { quarantine: QUEUE }": the words of the verb table,
+ * bare ones first, then those that need an argument (BRACED: in braces). */
+static const char *
+rules_verb_words(char *buf, size_t len, bool braced)
+{
+    const char *bare[STM_VERB_COUNT + 1];
+    size_t n = 0, used;
+    for (int i = 0; i < STM_VERB_COUNT; i++)
+        if (stm_verb_row((stm_verb)i)->arg != STM_VERB_ARG_QUEUE)
+            bare[n++] = stm_verb_row((stm_verb)i)->word;
+    bare[n] = NULL;
+    stm_config_join(bare, buf, len);
+    for (int i = 0; i < STM_VERB_COUNT; i++) {
+        const stm_verb_info *row = stm_verb_row((stm_verb)i);
+        used = strlen(buf);
+        if (row->arg == STM_VERB_ARG_QUEUE)
+            snprintf(buf + used, len - used, braced ? " or { %s: QUEUE }" : " or %s", row->word);
+    }
+    return buf;
+}
 
 /* Check an SMTP CODE node for VERB ("deny" wants 5xx, "info" 4xx). */
 static int
@@ -120,24 +139,51 @@ rules_reply_map(stm_loader *ld, const stm_yt_node *node, const char *verb, char 
     }
 }
 
-/* A status verb (`then:` / `else:`) into ST. */
+/* {quarantine: QUEUE}: the queue name into ST. */
+static int
+rules_queue(stm_loader *ld, const stm_yt_node *key, const stm_yt_node *v, stm_status *st)
+{
+    if (v->type == STM_YT_NULL) {
+        stm_config_error(ld, v, "%s needs a queue name", key->text);
+        return -1;
+    }
+    if (stm_config_expect(ld, v, STM_YT_SCALAR, "the quarantine queue") < 0)
+        return -1;
+    const char *why = rules_queue_problem(v->text);
+    if (why != NULL) {
+        stm_config_error(ld, v,
+                         "quarantine queue '%s' is not a valid name: %s (a queue is a "
+                         "folder name under milter.workdir)",
+                         v->text, why);
+        return -1;
+    }
+    if ((st->queue = strdup(v->text)) == NULL) {
+        stm_config_error(ld, v, "out of memory");
+        return -1;
+    }
+    if (ld->first_quarantine == NULL)
+        ld->first_quarantine = key;
+    return 0;
+}
+
+/* A status verb (`then:` / `else:`) into ST, by the verb table's rows. */
 static int
 rules_status(stm_loader *ld, const stm_yt_node *node, const char *what, stm_status *st)
 {
     char buf[200];
     st->pos = stm_config_pos(ld, node);
     if (node->type == STM_YT_SCALAR) {
-        for (int i = 0; verb_words[i] != NULL; i++) {
-            if (strcmp(node->text, verb_words[i]) == 0) {
-                st->verb = (stm_verb)i;
-                return 0;
-            }
+        int verb = stm_verb_from_word(node->text);
+        if (verb >= 0 && stm_verb_row((stm_verb)verb)->arg != STM_VERB_ARG_QUEUE) {
+            st->verb = (stm_verb)verb;
+            return 0;
         }
-        if (strcmp(node->text, "quarantine") == 0)
-            stm_config_error(ld, node, "%s: quarantine needs a queue: { quarantine: QUEUE }", what);
+        if (verb >= 0)
+            stm_config_error(ld, node, "%s: %s needs a queue: { %s: QUEUE }", what, node->text,
+                             node->text);
         else
-            stm_config_error(ld, node, "%s: unknown verb '%s'; expected %s or { quarantine: QUEUE }",
-                            what, node->text, stm_config_join(verb_words, buf, sizeof buf));
+            stm_config_error(ld, node, "%s: unknown verb '%s'; expected %s", what, node->text,
+                             rules_verb_words(buf, sizeof buf, true));
         return -1;
     }
     if (node->type != STM_YT_MAP || node->npairs != 1) {
@@ -149,52 +195,35 @@ rules_status(stm_loader *ld, const stm_yt_node *node, const char *what, stm_stat
         return -1;
     }
     const stm_yt_node *key = node->pairs[0].key, *v = node->pairs[0].value;
-    const char *verb = key->text;
+    const char *word = key->text;
+    int verb = stm_verb_from_word(word);
+    const stm_verb_info *row = verb >= 0 ? stm_verb_row((stm_verb)verb) : NULL;
     st->pos = stm_config_pos(ld, key);
-    if (strcmp(verb, "deny") == 0 || strcmp(verb, "info") == 0) {
-        st->verb = verb[0] == 'd' ? STM_VERB_DENY : STM_VERB_INFO;
-        rules_reply_map(ld, v, verb, verb[0] == 'd' ? '5' : '4', st);
-    } else if (strcmp(verb, "reject") == 0 || strcmp(verb, "defer") == 0) {
-        st->verb = verb[0] == 'r' ? STM_VERB_REJECT : STM_VERB_DEFER;
-        if (v->type != STM_YT_NULL) {
-            snprintf(buf, sizeof buf, "%s reason", verb);
-            st->text = stm_config_template(ld, v, buf);
-        }
-    } else if (strcmp(verb, "quarantine") == 0) {
-        st->verb = STM_VERB_QUARANTINE;
-        if (v->type == STM_YT_NULL) {
-            stm_config_error(ld, v, "quarantine needs a queue name");
-            return -1;
-        }
-        if (stm_config_expect(ld, v, STM_YT_SCALAR, "the quarantine queue") < 0)
-            return -1;
-        const char *why = rules_queue_problem(v->text);
-        if (why != NULL) {
-            stm_config_error(ld, v,
-                            "quarantine queue '%s' is not a valid name: %s (a queue is a "
-                            "folder name under milter.workdir)",
-                            v->text, why);
-            return -1;
-        }
-        if ((st->queue = strdup(v->text)) == NULL) {
-            stm_config_error(ld, v, "out of memory");
-            return -1;
-        }
-        if (ld->first_quarantine == NULL)
-            ld->first_quarantine = key;
-    } else {
-        bool known = false;
-        for (int i = 0; verb_words[i] != NULL; i++)
-            known = known || strcmp(verb, verb_words[i]) == 0;
-        if (known)
-            stm_config_error(ld, key, "%s: '%s' takes no argument; write it as a bare word", what,
-                            verb);
-        else
-            stm_config_error(ld, key, "%s: unknown verb '%s'; expected %s or quarantine", what, verb,
-                            stm_config_join(verb_words, buf, sizeof buf));
+    if (row == NULL) {
+        stm_config_error(ld, key, "%s: unknown verb '%s'; expected %s", what, word,
+                         rules_verb_words(buf, sizeof buf, false));
         return -1;
     }
-    return 0;
+    st->verb = (stm_verb)verb;
+    switch (row->arg) {
+    case STM_VERB_ARG_REPLY:
+        rules_reply_map(ld, v, word, row->code_class, st);
+        return 0;
+    case STM_VERB_ARG_REASON:
+        if (v->type != STM_YT_NULL) {
+            snprintf(buf, sizeof buf, "%s reason", word);
+            st->text = stm_config_template(ld, v, buf);
+        }
+        return 0;
+    case STM_VERB_ARG_QUEUE:
+        return rules_queue(ld, key, v, st);
+    case STM_VERB_ARG_NONE:
+    default:
+        st->verb = STM_VERB_NEXT;
+        stm_config_error(ld, key, "%s: '%s' takes no argument; write it as a bare word", what,
+                         word);
+        return -1;
+    }
 }
 
 /* One effect item (a mapping of one key) of a `do:` list, parsed by the

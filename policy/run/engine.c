@@ -56,6 +56,7 @@
 #include "run/session_internal.h"
 #include "run/template.h"
 #include "stagemilter/limits.h"
+#include "stagemilter/verbs.h"
 
 /* Longest reply text: "550 5.7.1 " + text + CRLF within 512 bytes. */
 
@@ -182,31 +183,6 @@ engine_decide(engine_run *run, stm_verb verb, const char *name)
     return 0;
 }
 
-/* The default code, enhanced code and text of VERB at STAGE. */
-static void
-engine_defaults(stm_verb verb, stm_stage stage, int *code, const char **enhanced, const char **text)
-{
-    bool connect = stage == STM_STAGE_CONNECT;
-    switch (verb) {
-    case STM_VERB_DENY:
-        *code = 554, *enhanced = "5.7.1", *text = "Access denied";
-        break;
-    case STM_VERB_INFO:
-        *code = 451, *enhanced = "4.7.1", *text = "Try again later";
-        break;
-    case STM_VERB_REJECT:
-        *code = connect ? 521 : 550, *enhanced = "5.7.1", *text = "Rejected by policy";
-        break;
-    case STM_VERB_DEFER:
-        *code = connect ? 421 : 451, *enhanced = connect ? "4.7.0" : "4.7.1",
-        *text = "Try again later";
-        break;
-    default:
-        *code = 0, *enhanced = "", *text = NULL;
-        break;
-    }
-}
-
 /* Turn ST, taken by RULE, into the verdict; record faccept/quarantine. */
 static engine_status
 engine_status_verdict(engine_run *run, const stm_rule *rule, const stm_status *st)
@@ -226,14 +202,15 @@ engine_status_verdict(engine_run *run, const stm_rule *rule, const stm_status *s
             stm_session_set_quarantine(s, run->stage, st->queue, rule->name) < 0)
             return engine_fail(run, rule, "out of memory");
         return ENGINE_DECIDED;
-    case STM_VERB_DENY:
-    case STM_VERB_INFO:
-    case STM_VERB_REJECT:
-    case STM_VERB_DEFER: {
-        int code;
-        const char *enhanced, *deftext;
+    default:
+        break;
+    }
+    if (stm_verb_is_refusal(st->verb)) {
+        /* Defaults of the verb table, then the rule's own code and text. */
+        const stm_verb_reply *dflt = stm_verb_default(st->verb, run->stage);
+        int code = dflt->code;
+        const char *enhanced = dflt->enhanced, *deftext = dflt->text;
         char derived[16];
-        engine_defaults(st->verb, run->stage, &code, &enhanced, &deftext);
         if (st->code != 0) {
             code = st->code;
             /* A custom code keeps its class in the enhanced code. */
@@ -249,11 +226,8 @@ engine_status_verdict(engine_run *run, const stm_rule *rule, const stm_status *s
         free(text);
         if (rc < 0)
             return engine_fail(run, rule, "out of memory");
-        return ENGINE_DECIDED;
     }
-    default: /* accept, discard: no reply text */
-        return ENGINE_DECIDED;
-    }
+    return ENGINE_DECIDED; /* no reply: accept, discard */
 }
 
 /* Run RULE's effects in order, each by its row of the effect table
@@ -396,7 +370,7 @@ engine_rules(engine_run *run, const stm_rule_list *list, int depth, const stm_de
         } else if (rule->kind == STM_RULE_RULE) {
             st = &rule->otherwise;
         }
-        if (st == NULL || st->verb == STM_VERB_NEXT)
+        if (st == NULL || !stm_verb_row(st->verb)->decides)
             continue;
         return engine_status_verdict(run, rule, st);
     }
@@ -419,14 +393,14 @@ engine_on_error(engine_run *run)
     case STM_ON_ERROR_REJECT:
         rc = engine_decide(run, STM_VERB_REJECT, rule);
         if (rc == 0)
-            rc = engine_reply(run, run->stage == STM_STAGE_CONNECT ? 521 : 550, "5.3.0",
+            rc = engine_reply(run, stm_verb_default(STM_VERB_REJECT, run->stage)->code, "5.3.0",
                               "Message rejected after a local error");
         break;
     case STM_ON_ERROR_TEMPFAIL:
     default:
         rc = engine_decide(run, STM_VERB_DEFER, rule);
         if (rc == 0)
-            rc = engine_reply(run, run->stage == STM_STAGE_CONNECT ? 421 : 451, "4.3.0",
+            rc = engine_reply(run, stm_verb_default(STM_VERB_DEFER, run->stage)->code, "4.3.0",
                               "Temporary local error, try again later");
         break;
     }

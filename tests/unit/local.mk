@@ -13,6 +13,7 @@ include tests/unit/match.mk
 include tests/unit/engine.mk
 include tests/unit/milter.mk
 include tests/unit/tables.mk
+include tests/unit/verbs.mk
 
 # Unit tests under valgrind and rebuilt with sanitizers (tests/run calls
 # them; not part of make check: they take half a minute) and the
