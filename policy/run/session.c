@@ -610,3 +610,58 @@ stm_session_last_reply(const stm_session *s)
         return NULL;
     return s->delegations[s->ndelegations - 1].delegation.reply;
 }
+
+/* The values of template variables in S (a stm_template_lookup). */
+const char *
+stm_session_lookup(const void *ctx, stm_template_var var, const char *name, size_t i)
+{
+    const stm_session *s = ctx;
+    const char *one = NULL;
+
+    switch (var) {
+    case STM_TPL_CLIENT_IP:
+        one = s->client_ip;
+        break;
+    case STM_TPL_CLIENT_PORT:
+        one = s->client_port;
+        break;
+    case STM_TPL_CLIENT_NAME:
+        one = s->client_name;
+        break;
+    case STM_TPL_SERVER_IP:
+        one = s->server_ip;
+        break;
+    case STM_TPL_SERVER_PORT:
+        one = s->server_port;
+        break;
+    case STM_TPL_SERVER_ID:
+        one = s->server_id;
+        break;
+    case STM_TPL_ID:
+        one = s->id;
+        break;
+    case STM_TPL_QUEUE_ID:
+        one = s->queue_id;
+        break;
+    case STM_TPL_HELO:
+        one = s->helo;
+        break;
+    case STM_TPL_SENDER:
+        if (s->sender != NULL)
+            one = s->sender[0] == '\0' ? "<>" : s->sender;
+        break;
+    case STM_TPL_RCPT:
+        /* At the rcpt stage the recipient being judged, else every accepted one. */
+        if (s->stage != STM_STAGE_RCPT)
+            return i < s->nrcpts ? s->rcpts[i] : NULL;
+        one = s->current_rcpt;
+        break;
+    case STM_TPL_VAR:
+        one = stm_session_var(s, name);
+        break;
+    case STM_TPL_REPLY:
+        one = stm_session_last_reply(s);
+        break;
+    }
+    return i == 0 ? one : NULL;
+}
