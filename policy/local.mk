@@ -4,9 +4,10 @@
 #   policy/match/  units, addresses, string sets, CIDR trie, lists, patterns
 #   policy/run/    message, session, templates, conditions, the engine
 #   policy/base/   the clock and the text sanitizer, shared with milter/
-# The compiled form (model.h) and the vocabulary (types.c) are shared by all.
+# The compiled form (model.h, freed by model.c) and the vocabulary (types.c)
+# are shared by all; policy.c is the public API of policy.h.
 noinst_LIBRARIES += policy/libpolicy.a
-policy_libpolicy_a_SOURCES = policy/types.c policy/model.h policy/model.c \
+policy_libpolicy_a_SOURCES = policy/policy.c policy/types.c policy/model.h policy/model.c \
 	$(POLICY_BASE_FILES) $(POLICY_LOAD_FILES) $(POLICY_MATCH_FILES) $(POLICY_RUN_FILES)
 policy_libpolicy_a_CPPFLAGS = $(AM_CPPFLAGS) $(YAML_CFLAGS) $(PCRE2_CFLAGS)
 POLICY_LIBS = policy/libpolicy.a $(YAML_LIBS) $(PCRE2_LIBS)

@@ -1,12 +1,12 @@
 /*
- * load.c - the policy loader: YAML in, a compiled and validated struct
- * stm_policy out (policy.h, model.h).
+ * load.c - the policy loader: YAML text in, a compiled and validated struct
+ * stm_policy out (model.h); policy.c reads the file and calls it.
  *
- * Functions: stm_policy_load, stm_policy_load_text. It reads the file,
- * sequences the sections and runs the checks across them; the milter and
- * receiver sections live here, services and lists in services.c, rules in
- * rules.c, conditions in conds.c. All of them read the YAML tree with the
- * typed readers of reader.c, which know nothing of the sections.
+ * Functions: stm_config_load. It sequences the sections and runs the
+ * checks across them; the milter and receiver sections live here, services
+ * and lists in services.c, rules in rules.c, conditions in conds.c. All of
+ * them read the YAML tree with the typed readers of reader.c, which know
+ * nothing of the sections.
  *
  * Ownership: the loaded policy carries one reference owned by the caller.
  *
@@ -24,9 +24,6 @@
 #include <unistd.h>
 
 #include "load/load.h"
-
-/* Policy files larger than this are refused before parsing. */
-#define CONFIG_MAX_FILE (16u * 1024 * 1024)
 
 /* The milter section. */
 static void
@@ -292,9 +289,9 @@ config_new(const char *name)
     return p;
 }
 
-/* Load a policy from TEXT; the common part of both entry points. */
-static stm_policy *
-config_load(const char *name, const char *text, size_t len, const char *basedir, stm_diag *diag)
+/* Load a policy from TEXT named NAME; list files relative to BASEDIR. */
+stm_policy *
+stm_config_load(const char *name, const char *text, size_t len, const char *basedir, stm_diag *diag)
 {
     static const char *const keys[] = {"milter", "receiver", "services", "lists", "stages", NULL};
     size_t errors_before = stm_diag_errors(diag);
@@ -336,75 +333,4 @@ done:
         return NULL;
     }
     return p;
-}
-
-/* Load the policy from TEXT named NAME. */
-stm_policy *
-stm_policy_load_text(const char *name, const char *text, size_t len, stm_diag *diag)
-{
-    return config_load(name ? name : "-", text, len, NULL, diag);
-}
-
-/* Load the policy in PATH. */
-stm_policy *
-stm_policy_load(const char *path, stm_diag *diag)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        stm_diag_add(diag, STM_SEV_ERROR, path, 0, 0, "cannot open the policy: %s",
-                     strerror(errno));
-        return NULL;
-    }
-    char *text = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len == cap) {
-            if (cap >= CONFIG_MAX_FILE) {
-                stm_diag_add(diag, STM_SEV_ERROR, path, 0, 0, "the policy is larger than %u bytes",
-                             CONFIG_MAX_FILE);
-                goto fail;
-            }
-            cap = cap ? cap * 2 : 8192;
-            char *nt = realloc(text, cap + 1);
-            if (nt == NULL) {
-                stm_diag_add(diag, STM_SEV_ERROR, path, 0, 0, "out of memory reading the policy");
-                goto fail;
-            }
-            text = nt;
-        }
-        size_t n = fread(text + len, 1, cap - len, f);
-        len += n;
-        if (n == 0) {
-            if (ferror(f)) {
-                stm_diag_add(diag, STM_SEV_ERROR, path, 0, 0, "cannot read the policy: %s",
-                             strerror(errno));
-                goto fail;
-            }
-            break;
-        }
-    }
-    fclose(f);
-    f = NULL;
-    /* Relative list files are relative to the policy's own directory. */
-    char *dir = strdup(path);
-    if (dir == NULL) {
-        stm_diag_add(diag, STM_SEV_ERROR, path, 0, 0, "out of memory reading the policy");
-        goto fail;
-    }
-    char *slash = strrchr(dir, '/');
-    if (slash == NULL) {
-        free(dir);
-        dir = NULL;
-    } else {
-        slash[slash == dir ? 1 : 0] = '\0';
-    }
-    stm_policy *p = config_load(path, text ? text : "", len, dir, diag);
-    free(dir);
-    free(text);
-    return p;
-fail:
-    if (f != NULL)
-        fclose(f);
-    free(text);
-    return NULL;
 }

@@ -20,6 +20,12 @@ typedef struct stm_config_scope {
     bool in_delegate; /* inside a delegate's `rules:` */
 } stm_config_scope;
 
+/* Load a policy from TEXT (LEN bytes) named NAME, list files relative to
+ * BASEDIR (NULL: the current directory). The policy with one reference
+ * (caller owns), or NULL when any error went to DIAG. */
+stm_policy *stm_config_load(const char *name, const char *text, size_t len, const char *basedir,
+                            stm_diag *diag);
+
 /* Sections. */
 void stm_config_services(stm_loader *ld, const stm_yt_node *node);
 void stm_config_lists(stm_loader *ld, const stm_yt_node *node);

@@ -88,6 +88,8 @@ int stm_session_set_quarantine(stm_session *s, stm_stage stage, const char *queu
                                const char *rule);
 /* The pending quarantine (message's, else connection's), or NULL. */
 const char *stm_session_quarantine(const stm_session *s, const char **rule, stm_stage *stage);
+/* Free every delegation record of the transaction (delegation.c). */
+void stm_session_clear_delegations(stm_session *s);
 /* The latest delegation's reply text, or NULL. */
 const char *stm_session_last_reply(const stm_session *s);
 /* Template variables' values in the session CTX (a stm_template_lookup:
