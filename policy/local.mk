@@ -2,8 +2,8 @@
 # Each part lists its own files in its own fragment:
 #   policy/load/   YAML tree, typed readers, one file per section of the policy
 #   policy/match/  units, addresses, string sets, CIDR trie, lists, patterns
-#   policy/run/    message, session, templates, conditions, the engine
-#   policy/base/   the clock and the text sanitizer, shared with milter/
+#   policy/run/    message, session and its delegations, templates, conditions, the engine
+#   policy/base/   the clock, the text sanitizer, diagnostics; shared with milter/
 # The compiled form (model.h, freed by model.c) and the vocabulary (types.c)
 # are shared by all; policy.c is the public API of policy.h.
 noinst_LIBRARIES += policy/libpolicy.a
