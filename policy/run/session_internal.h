@@ -1,6 +1,6 @@
 /*
  * session_internal.h - the session struct, for the engine modules of policy/
- * (session.c, engine.c, cond.c, template.c). Private to policy/.
+ * (session.c, delegation.c, engine.c, cond.c). Private to policy/.
  *
  * Fields prefixed conn_ live for the connection; the others for the current
  * transaction and are reset by stm_session_begin/end_transaction().
