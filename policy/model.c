@@ -1,18 +1,12 @@
 /*
- * model.c - releasing and sharing a compiled policy (model.h, policy.h).
+ * model.c - releasing a compiled policy (model.h). The public API that
+ * shares and reads it is policy.c.
  *
- * Functions: stm_model_free, stm_cond_free, stm_rule_list_clear,
- * stm_policy_ref, stm_policy_unref, and the read-only accessors of policy.h
- * (stm_policy_path, stm_policy_milter, stm_policy_receiver, stm_policy_service,
- * stm_policy_service_count, stm_policy_service_at, stm_policy_stage_used,
- * stm_policy_needs_headers, stm_policy_needs_body, stm_policy_uses_*,
- * stm_policy_macro_names).
+ * Functions: stm_model_free, stm_cond_free, stm_rule_list_clear.
  *
- * Ownership: a policy owns everything hanging off it; accessors return
- * borrowed pointers valid while the caller holds a reference. The reference
- * count is atomic, so connections may drop theirs from any thread.
+ * Ownership: a policy owns everything hanging off it; these free it all.
  *
- * Errors: none; every function accepts NULL where that makes sense.
+ * Errors: none; every function accepts NULL.
  */
 #include "config.h"
 
@@ -121,116 +115,4 @@ stm_model_free(struct stm_policy *policy)
     free(policy->macro_names);
     free(policy->path);
     free(policy);
-}
-
-/* Take another reference. */
-stm_policy *
-stm_policy_ref(stm_policy *policy)
-{
-    if (policy != NULL)
-        atomic_fetch_add(&policy->refs, 1);
-    return policy;
-}
-
-/* Drop a reference; the last one frees. */
-void
-stm_policy_unref(stm_policy *policy)
-{
-    if (policy != NULL && atomic_fetch_sub(&policy->refs, 1) == 1)
-        stm_model_free(policy);
-}
-
-/* The file the policy came from. */
-const char *
-stm_policy_path(const stm_policy *policy)
-{
-    return policy->path;
-}
-
-/* The milter section. */
-const stm_milter_config *
-stm_policy_milter(const stm_policy *policy)
-{
-    return &policy->milter;
-}
-
-/* The receiver section. */
-const stm_receiver_config *
-stm_policy_receiver(const stm_policy *policy)
-{
-    return &policy->receiver;
-}
-
-/* The service called NAME, or NULL. */
-const stm_service *
-stm_policy_service(const stm_policy *policy, const char *name)
-{
-    for (size_t i = 0; i < policy->nservices; i++)
-        if (strcmp(policy->services[i].name, name) == 0)
-            return &policy->services[i];
-    return NULL;
-}
-
-/* Number of services. */
-size_t
-stm_policy_service_count(const stm_policy *policy)
-{
-    return policy->nservices;
-}
-
-/* Service I, or NULL when out of range. */
-const stm_service *
-stm_policy_service_at(const stm_policy *policy, size_t i)
-{
-    return i < policy->nservices ? &policy->services[i] : NULL;
-}
-
-/* Does STAGE have rules? */
-bool
-stm_policy_stage_used(const stm_policy *policy, stm_stage stage)
-{
-    return (unsigned)stage < STM_STAGE_COUNT && policy->stages[stage].nrules > 0;
-}
-
-/* Must headers be kept? */
-bool
-stm_policy_needs_headers(const stm_policy *policy)
-{
-    return policy->needs_headers;
-}
-
-/* Must the body be kept? */
-bool
-stm_policy_needs_body(const stm_policy *policy)
-{
-    return policy->needs_body;
-}
-
-/* Is there a quarantine verb? */
-bool
-stm_policy_uses_quarantine(const stm_policy *policy)
-{
-    return policy->uses_quarantine;
-}
-
-/* Is there a delegate rule? */
-bool
-stm_policy_uses_delegation(const stm_policy *policy)
-{
-    return policy->uses_delegation;
-}
-
-/* Is there an add_header effect? */
-bool
-stm_policy_uses_add_header(const stm_policy *policy)
-{
-    return policy->uses_add_header;
-}
-
-/* The names (without braces) every `macro:` condition looks at, each once. */
-const char *const *
-stm_policy_macro_names(const stm_policy *policy, size_t *count)
-{
-    *count = policy->nmacro_names;
-    return (const char *const *)policy->macro_names;
 }

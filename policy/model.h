@@ -1,6 +1,6 @@
 /*
- * model.h - the compiled form of a policy, shared by the loader (load/load.c)
- * and the engine (engine.c, cond.c). Private to policy/.
+ * model.h - the compiled form of a policy, shared by the loader (load/), the
+ * public API (policy.c) and the engine (run/). Private to policy/.
  *
  * Everything hangs off struct stm_policy, which owns it all: the loader builds
  * it, nobody changes it after stm_policy_load() returns, and

@@ -113,6 +113,155 @@ main_usage(FILE *out)
             DEFAULT_CONFIG);
 }
 
+/* Options seen that main_opts does not keep. */
+typedef struct main_seen {
+    bool stats_interval;
+    bool sendmail;
+} main_seen;
+
+/* Apply option C (with optarg) to O: -1 to go on, else the status
+ * main_parse returns. */
+static int
+main_parse_one(int c, main_opts *o, main_seen *seen)
+{
+    char *end;
+    switch (c) {
+    case 'c':
+        o->config = optarg;
+        return -1;
+    case 'f':
+        o->foreground = true;
+        return -1;
+    case 'p':
+        o->socket = optarg;
+        return -1;
+    case 'u':
+        o->user = optarg;
+        return -1;
+    case 'P':
+        o->pidfile = optarg;
+        return -1;
+    case 'v':
+        o->verbose = true;
+        return -1;
+    case 's':
+        o->stats_file = optarg;
+        return -1;
+    case OPT_RUN_AS_ROOT:
+        o->run_as_root = true;
+        return -1;
+    case OPT_STATS_INTERVAL: {
+        unsigned long n = strtoul(optarg, &end, 10);
+        if (optarg[0] < '0' || optarg[0] > '9' || *end != '\0' || n < 1 || n > 86400) {
+            fprintf(stderr, "stagemilter: --stats-interval takes seconds, 1 to 86400\n");
+            return 1;
+        }
+        o->stats_interval = (unsigned)n;
+        seen->stats_interval = true;
+        return -1;
+    }
+    case OPT_QUARANTINE:
+        o->quarantine = optarg;
+        return -1;
+    case OPT_SENDMAIL:
+        o->sendmail = optarg;
+        seen->sendmail = true;
+        return -1;
+    case OPT_CHECK:
+        o->check = true;
+        return -1;
+    case OPT_TRACE:
+        o->tracing = true;
+        o->trace.message = optarg;
+        return -1;
+    case OPT_CLIENT_IP:
+        o->trace.client_ip = optarg;
+        o->trace_option_seen = true;
+        return -1;
+    case OPT_CLIENT_NAME:
+        o->trace.client_name = optarg;
+        o->trace_option_seen = true;
+        return -1;
+    case OPT_HELO:
+        o->trace.helo = optarg;
+        o->trace_option_seen = true;
+        return -1;
+    case OPT_FROM:
+        o->trace.from = optarg;
+        o->trace_option_seen = true;
+        return -1;
+    case OPT_RCPT:
+        /* argv outlives the options: borrow the strings. */
+        o->trace.rcpts[o->trace.nrcpts++] = optarg;
+        o->trace_option_seen = true;
+        return -1;
+    case OPT_NO_DELEGATE:
+        o->trace.no_delegate = true;
+        o->trace_option_seen = true;
+        return -1;
+    case 'h':
+    case OPT_HELP:
+        main_usage(stdout);
+        return 2;
+    case OPT_VERSION:
+        printf("stagemilter %s\n", PACKAGE_VERSION);
+        return 2;
+    default:
+        main_usage(stderr);
+        return 1;
+    }
+}
+
+/* Check the options go together, after the last one: 0, or 1 (reported). */
+static int
+main_parse_check(int argc, char **argv, main_opts *o, const main_seen *seen)
+{
+    if (o->quarantine != NULL) {
+        o->qargs = argv + optind;
+        o->nqargs = argc - optind;
+    } else if (optind < argc) {
+        fprintf(stderr, "stagemilter: unexpected argument \"%s\"\n", argv[optind]);
+        main_usage(stderr);
+        return 1;
+    }
+    if ((o->check ? 1 : 0) + (o->tracing ? 1 : 0) + (o->quarantine != NULL ? 1 : 0) > 1) {
+        fprintf(stderr, "stagemilter: --check, --trace and --quarantine exclude each other\n");
+        return 1;
+    }
+    if (seen->sendmail && o->quarantine == NULL) {
+        fprintf(stderr, "stagemilter: --sendmail goes with --quarantine release\n");
+        return 1;
+    }
+    if (o->user != NULL && o->run_as_root) {
+        fprintf(stderr, "stagemilter: -u and --run-as-root exclude each other\n");
+        return 1;
+    }
+    if (o->trace_option_seen && !o->tracing) {
+        fprintf(stderr, "stagemilter: --client-ip, --client-name, --helo, --from, --rcpt and "
+                        "--no-delegate go with --trace\n");
+        return 1;
+    }
+    if ((o->check || o->tracing || o->quarantine != NULL) &&
+        (o->foreground || o->socket || o->user || o->pidfile || o->verbose || o->run_as_root ||
+         o->stats_file || seen->stats_interval)) {
+        fprintf(stderr, "stagemilter: -f, -p, -u, -P, -s, -v, --run-as-root and "
+                        "--stats-interval are for the daemon\n");
+        return 1;
+    }
+    if (o->tracing) {
+        const char *missing = o->trace.client_ip == NULL ? "--client-ip"
+                              : o->trace.from == NULL    ? "--from"
+                              : o->trace.nrcpts == 0     ? "--rcpt"
+                                                         : NULL;
+        if (missing != NULL) {
+            fprintf(stderr, "stagemilter: --trace needs %s\n", missing);
+            main_usage(stderr);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Parse ARGV into O; returns 0, 1 (usage error, explained) or 2 (--help/--version done). */
 static int
 main_parse(int argc, char **argv, main_opts *o)
@@ -134,142 +283,16 @@ main_parse(int argc, char **argv, main_opts *o)
         {"sendmail", required_argument, NULL, OPT_SENDMAIL},
         {NULL, 0, NULL, 0},
     };
-    int c;
+    main_seen seen = {false, false};
+    int c, rc;
     o->config = DEFAULT_CONFIG;
     o->sendmail = DEFAULT_SENDMAIL;
     o->stats_interval = STM_MAIN_STATS_INTERVAL;
-    bool stats_interval_seen = false, sendmail_seen = false;
-    char *end;
-    while ((c = getopt_long(argc, argv, "c:fp:u:P:s:vh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            o->config = optarg;
-            break;
-        case 'f':
-            o->foreground = true;
-            break;
-        case 'p':
-            o->socket = optarg;
-            break;
-        case 'u':
-            o->user = optarg;
-            break;
-        case 'P':
-            o->pidfile = optarg;
-            break;
-        case 'v':
-            o->verbose = true;
-            break;
-        case 's':
-            o->stats_file = optarg;
-            break;
-        case OPT_RUN_AS_ROOT:
-            o->run_as_root = true;
-            break;
-        case OPT_STATS_INTERVAL: {
-            unsigned long n = strtoul(optarg, &end, 10);
-            if (optarg[0] < '0' || optarg[0] > '9' || *end != '\0' || n < 1 || n > 86400) {
-                fprintf(stderr, "stagemilter: --stats-interval takes seconds, 1 to 86400\n");
-                return 1;
-            }
-            o->stats_interval = (unsigned)n;
-            stats_interval_seen = true;
-            break;
-        }
-        case OPT_QUARANTINE:
-            o->quarantine = optarg;
-            break;
-        case OPT_SENDMAIL:
-            o->sendmail = optarg;
-            sendmail_seen = true;
-            break;
-        case OPT_CHECK:
-            o->check = true;
-            break;
-        case OPT_TRACE:
-            o->tracing = true;
-            o->trace.message = optarg;
-            break;
-        case OPT_CLIENT_IP:
-            o->trace.client_ip = optarg;
-            o->trace_option_seen = true;
-            break;
-        case OPT_CLIENT_NAME:
-            o->trace.client_name = optarg;
-            o->trace_option_seen = true;
-            break;
-        case OPT_HELO:
-            o->trace.helo = optarg;
-            o->trace_option_seen = true;
-            break;
-        case OPT_FROM:
-            o->trace.from = optarg;
-            o->trace_option_seen = true;
-            break;
-        case OPT_RCPT:
-            /* argv outlives the options: borrow the strings. */
-            o->trace.rcpts[o->trace.nrcpts++] = optarg;
-            o->trace_option_seen = true;
-            break;
-        case OPT_NO_DELEGATE:
-            o->trace.no_delegate = true;
-            o->trace_option_seen = true;
-            break;
-        case 'h':
-        case OPT_HELP:
-            main_usage(stdout);
-            return 2;
-        case OPT_VERSION:
-            printf("stagemilter %s\n", PACKAGE_VERSION);
-            return 2;
-        default:
-            main_usage(stderr);
-            return 1;
-        }
-    }
-    if (o->quarantine != NULL) {
-        o->qargs = argv + optind;
-        o->nqargs = argc - optind;
-    } else if (optind < argc) {
-        fprintf(stderr, "stagemilter: unexpected argument \"%s\"\n", argv[optind]);
-        main_usage(stderr);
-        return 1;
-    }
-    if ((o->check ? 1 : 0) + (o->tracing ? 1 : 0) + (o->quarantine != NULL ? 1 : 0) > 1) {
-        fprintf(stderr, "stagemilter: --check, --trace and --quarantine exclude each other\n");
-        return 1;
-    }
-    if (sendmail_seen && o->quarantine == NULL) {
-        fprintf(stderr, "stagemilter: --sendmail goes with --quarantine release\n");
-        return 1;
-    }
-    if (o->user != NULL && o->run_as_root) {
-        fprintf(stderr, "stagemilter: -u and --run-as-root exclude each other\n");
-        return 1;
-    }
-    if (o->trace_option_seen && !o->tracing) {
-        fprintf(stderr, "stagemilter: --client-ip, --client-name, --helo, --from, --rcpt and "
-                        "--no-delegate go with --trace\n");
-        return 1;
-    }
-    if ((o->check || o->tracing || o->quarantine != NULL) &&
-        (o->foreground || o->socket || o->user || o->pidfile || o->verbose || o->run_as_root ||
-         o->stats_file || stats_interval_seen)) {
-        fprintf(stderr, "stagemilter: -f, -p, -u, -P, -s, -v, --run-as-root and "
-                        "--stats-interval are for the daemon\n");
-        return 1;
-    }
-    if (o->tracing) {
-        const char *missing = o->trace.client_ip == NULL ? "--client-ip"
-                              : o->trace.from == NULL    ? "--from"
-                              : o->trace.nrcpts == 0     ? "--rcpt"
-                                                         : NULL;
-        if (missing != NULL) {
-            fprintf(stderr, "stagemilter: --trace needs %s\n", missing);
-            main_usage(stderr);
-            return 1;
-        }
-    }
+    while ((c = getopt_long(argc, argv, "c:fp:u:P:s:vh", longopts, NULL)) != -1)
+        if ((rc = main_parse_one(c, o, &seen)) >= 0)
+            return rc;
+    if ((rc = main_parse_check(argc, argv, o, &seen)) != 0)
+        return rc;
     o->trace.config = o->config;
     return 0;
 }
@@ -451,7 +474,7 @@ main_daemon(const main_opts *o)
         goto done;
     signals_started = true;
     stm_log(LOG_INFO, "starting: policy %s, socket %s, user %s", o->config, spec,
-           o->user != NULL ? user.name : "root");
+            o->user != NULL ? user.name : "root");
     status = smfi_main() == MI_SUCCESS ? 0 : 1;
     milter_ran = true;
     stm_log(LOG_INFO, "stopped");

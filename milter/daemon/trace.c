@@ -59,8 +59,8 @@
 typedef struct trace_state {
     FILE *out;
     const stm_policy *policy;
-    int printed;               /* the stage whose header was printed last, -1 none */
-    bool verdict_seen;         /* the engine traced a verdict during this run */
+    int printed;                /* the stage whose header was printed last, -1 none */
+    bool verdict_seen;          /* the engine traced a verdict during this run */
     stm_delegate_ctx *delegate; /* the delegation's context, NULL with --no-delegate */
 } trace_state;
 
@@ -305,7 +305,8 @@ trace_stages(const stm_trace_args *a, stm_session *s, const stm_engine_hooks *ho
         if (trace_final(&v[i]))
             return 0;
     }
-    if (stm_session_begin_transaction(s, stm_session_strip_brackets(addr, sizeof addr, a->from)) != 0)
+    if (stm_session_begin_transaction(s, stm_session_strip_brackets(addr, sizeof addr, a->from)) !=
+        0)
         return -1;
     if (trace_run(s, STM_STAGE_MAIL, hooks, t, &v[TV_MAIL]) != 0)
         return -1;
@@ -320,7 +321,8 @@ trace_stages(const stm_trace_args *a, stm_session *s, const stm_engine_hooks *ho
         t->printed = STM_STAGE_RCPT;
         if (!stm_policy_stage_used(t->policy, STM_STAGE_RCPT))
             fprintf(t->out, "   (no rules)\n");
-        if (stm_session_set_rcpt(s, addr) != 0 || trace_run(s, STM_STAGE_RCPT, hooks, t, &rv[i]) != 0)
+        if (stm_session_set_rcpt(s, addr) != 0 ||
+            trace_run(s, STM_STAGE_RCPT, hooks, t, &rv[i]) != 0)
             return -1;
         rran[i] = true;
         if (!trace_refused(&rv[i])) {
@@ -420,7 +422,7 @@ trace_summary(const stm_trace_args *a, stm_session *s, const stm_verdict *v, con
             fprintf(out, "   %-*s  %s %s", width, "header",
                     e[j].kind == STM_HEADER_ADD      ? "add"
                     : e[j].kind == STM_HEADER_CHANGE ? "change"
-                                                    : "delete",
+                                                     : "delete",
                     e[j].name);
             if (e[j].index != 0)
                 fprintf(out, "[%d]", e[j].index);
@@ -446,12 +448,87 @@ trace_summary(const stm_trace_args *a, stm_session *s, const stm_verdict *v, con
         fprintf(out, "   %-*s  %s: %s\n", width, "header", h[i].name, h[i].value);
 }
 
+/* Load the policy into *P and the message into *DATA (caller frees both),
+ * parsed into PARSED (which borrows *DATA). 0, or -1 reported to ERR. */
+static int
+trace_load(const stm_trace_args *a, stm_policy **p, char **data, stm_message *parsed, FILE *err)
+{
+    size_t len = 0;
+    const char *perr = NULL;
+    stm_diag *diag = stm_diag_create();
+    if (diag == NULL)
+        return -1;
+    *p = stm_policy_load(a->config, diag);
+    stm_diag_print(diag, err);
+    stm_diag_free(diag);
+    if (*p == NULL)
+        return -1;
+    if ((*data = trace_read(a->message, &len, err)) == NULL)
+        return -1;
+    if (stm_message_parse(parsed, *data, len, &perr) != 0) {
+        fprintf(err, "stagemilter: %s: %s\n", a->message, perr ? perr : "cannot parse");
+        return -1;
+    }
+    return 0;
+}
+
+/* The lines above the trace: what is traced, against which policy. */
+static void
+trace_preamble(const stm_trace_args *a, stm_policy *p, const stm_message *parsed, const char *name,
+               FILE *out)
+{
+    char addr[1024];
+    fprintf(out, "policy   %s\n", a->config);
+    fprintf(out, "message  %s (%zu header%s, %zu body bytes)\n", a->message, parsed->nheaders,
+            parsed->nheaders == 1 ? "" : "s", parsed->body_len);
+    fprintf(out, "client   %s [%s]%s%s\n", a->client_ip, name, a->helo ? " helo " : "",
+            a->helo ? a->helo : "");
+    fprintf(out, "from     <%s>\n", stm_session_strip_brackets(addr, sizeof addr, a->from));
+    if (stm_policy_uses_delegation(p))
+        fprintf(out, "note     %s%s\n",
+                a->no_delegate ? "--no-delegate: delegate rules are skipped"
+                               : "delegation for real; receiver on ",
+                a->no_delegate ? "" : stm_policy_receiver(p)->listen);
+    fputc('\n', out);
+    fflush(out);
+}
+
+/* Start the receiver the scanners pass messages back to, into *REG and
+ * *RCV (stm_trace_main stops them). 0; -1 out of memory; 1 it cannot
+ * listen (reported to ERR). */
+static int
+trace_receiver(stm_policy *p, trace_state *t, stm_ticket_registry **reg, stm_receiver **rcv,
+               FILE *err)
+{
+    const stm_receiver_config *rc = stm_policy_receiver(p);
+    stm_receiver_options ro = {
+        .host = rc->host,
+        .port = rc->port,
+        .max_message_size = stm_policy_milter(p)->max_message_size,
+        .hostname = "localhost",
+        .log = trace_delegate_line,
+        .log_arg = t,
+    };
+    char rerr[512];
+    if ((*reg = stm_ticket_registry_create()) == NULL)
+        return -1;
+    if ((*rcv = stm_receiver_start(&ro, *reg, rerr, sizeof rerr)) == NULL) {
+        fprintf(err,
+                "stagemilter: --trace cannot start its receiver on receiver.listen %s: %s\n"
+                "stagemilter: (a running stagemilter daemon listens there? stop it, trace "
+                "with a copy of the policy whose receiver.listen is free, or use "
+                "--no-delegate)\n",
+                rc->listen, rerr);
+        return 1;
+    }
+    return 0;
+}
+
 /* The whole trace. */
 int
 stm_trace_main(const stm_trace_args *a, FILE *out, FILE *err)
 {
     int status = 1;
-    size_t len = 0;
     char *data = NULL;
     stm_policy *p = NULL;
     stm_session *s = NULL;
@@ -460,28 +537,14 @@ stm_trace_main(const stm_trace_args *a, FILE *out, FILE *err)
     stm_verdict *rv = NULL; /* one per recipient */
     bool *rran = NULL;
     stm_message parsed;
-    const char *perr = NULL;
     stm_ticket_registry *reg = NULL;
     stm_receiver *rcv = NULL;
-    char addr[1024];
 
     for (int i = 0; i < TV_COUNT; i++)
         stm_verdict_init(&v[i]);
     stm_message_init(&parsed);
-    stm_diag *diag = stm_diag_create();
-    if (diag == NULL)
+    if (trace_load(a, &p, &data, &parsed, err) != 0)
         goto done;
-    p = stm_policy_load(a->config, diag);
-    stm_diag_print(diag, err);
-    stm_diag_free(diag);
-    if (p == NULL)
-        goto done;
-    if ((data = trace_read(a->message, &len, err)) == NULL)
-        goto done;
-    if (stm_message_parse(&parsed, data, len, &perr) != 0) {
-        fprintf(err, "stagemilter: %s: %s\n", a->message, perr ? perr : "cannot parse");
-        goto done;
-    }
     rv = calloc(a->nrcpts, sizeof *rv);
     rran = calloc(a->nrcpts, sizeof *rran);
     s = stm_session_create(p, "trace");
@@ -500,41 +563,13 @@ stm_trace_main(const stm_trace_args *a, FILE *out, FILE *err)
     };
     const char *name = a->client_name != NULL ? a->client_name : "unknown";
 
-    fprintf(out, "policy   %s\n", a->config);
-    fprintf(out, "message  %s (%zu header%s, %zu body bytes)\n", a->message, parsed.nheaders,
-            parsed.nheaders == 1 ? "" : "s", parsed.body_len);
-    fprintf(out, "client   %s [%s]%s%s\n", a->client_ip, name, a->helo ? " helo " : "",
-            a->helo ? a->helo : "");
-    fprintf(out, "from     <%s>\n", stm_session_strip_brackets(addr, sizeof addr, a->from));
-    if (stm_policy_uses_delegation(p))
-        fprintf(out, "note     %s%s\n",
-                a->no_delegate ? "--no-delegate: delegate rules are skipped"
-                               : "delegation for real; receiver on ",
-                a->no_delegate ? "" : stm_policy_receiver(p)->listen);
-    fputc('\n', out);
-    fflush(out);
+    trace_preamble(a, p, &parsed, name, out);
     if (stm_policy_uses_delegation(p) && !a->no_delegate) {
-        const stm_receiver_config *rc = stm_policy_receiver(p);
-        stm_receiver_options ro = {
-            .host = rc->host,
-            .port = rc->port,
-            .max_message_size = stm_policy_milter(p)->max_message_size,
-            .hostname = "localhost",
-            .log = trace_delegate_line,
-            .log_arg = &t,
-        };
-        char rerr[512];
-        if ((reg = stm_ticket_registry_create()) == NULL)
+        int rc = trace_receiver(p, &t, &reg, &rcv, err);
+        if (rc < 0)
             goto oom;
-        if ((rcv = stm_receiver_start(&ro, reg, rerr, sizeof rerr)) == NULL) {
-            fprintf(err,
-                    "stagemilter: --trace cannot start its receiver on receiver.listen %s: %s\n"
-                    "stagemilter: (a running stagemilter daemon listens there? stop it, trace "
-                    "with a copy of the policy whose receiver.listen is free, or use "
-                    "--no-delegate)\n",
-                    rc->listen, rerr);
+        if (rc > 0)
             goto done;
-        }
         dc.tickets = reg;
         t.delegate = &dc;
         hooks.delegate = trace_delegate;

@@ -49,7 +49,6 @@
 #include "stagemilter/text.h"
 #include "stagemilter/limits.h"
 
-
 struct stm_receiver {
     stm_receiver_options opt; /* copied; strings below are owned copies */
     char *hostname;
@@ -366,6 +365,63 @@ rcv_is(const char *line, const char *cmd)
     return strncasecmp(line, cmd, n) == 0 && (line[n] == '\0' || line[n] == ' ' || line[n] == ':');
 }
 
+/* MAIL FROM in LINE: the reply; *ERROR set when it counts as an error. */
+static const char *
+rcv_mail(rcv_conn *c, const char *line, bool *error)
+{
+    char *a = strncasecmp(line, "MAIL FROM:", 10) == 0 ? rcv_address(line + 10) : NULL;
+    const char *r;
+    if (c->have_mail) {
+        r = "503 5.5.1 Nested MAIL command\r\n";
+        *error = true;
+    } else if (a == NULL) {
+        r = "501 5.5.4 Syntax: MAIL FROM:<address>\r\n";
+        *error = true;
+    } else {
+        c->d.mail_from = a;
+        a = NULL;
+        c->have_mail = true;
+        r = "250 2.1.0 Ok\r\n";
+    }
+    free(a);
+    return r;
+}
+
+/* RCPT TO in LINE: the reply; *ERROR set when it counts as an error. NULL
+ * when out of memory: "421" is sent then, and the connection ends. */
+static const char *
+rcv_rcpt(rcv_conn *c, const char *line, bool *error)
+{
+    char *a = strncasecmp(line, "RCPT TO:", 8) == 0 ? rcv_address(line + 8) : NULL;
+    const char *r;
+    if (!c->have_mail) {
+        r = "503 5.5.1 Need MAIL first\r\n";
+        *error = true;
+    } else if (a == NULL) {
+        r = "501 5.5.4 Syntax: RCPT TO:<address>\r\n";
+        *error = true;
+    } else if (c->d.nrcpts >= STM_RECEIVER_MAX_RCPTS) {
+        r = "452 4.5.3 Too many recipients\r\n";
+    } else {
+        if (c->d.nrcpts == c->rcpt_cap) {
+            size_t ncap = c->rcpt_cap ? c->rcpt_cap * 2 : 4;
+            char **nr = realloc(c->d.rcpts, ncap * sizeof *nr);
+            if (nr == NULL) {
+                free(a);
+                rcv_write(c, "421 4.3.0 Out of memory\r\n");
+                return NULL;
+            }
+            c->d.rcpts = nr;
+            c->rcpt_cap = ncap;
+        }
+        c->d.rcpts[c->d.nrcpts++] = a;
+        a = NULL;
+        r = "250 2.1.5 Ok\r\n";
+    }
+    free(a);
+    return r;
+}
+
 /* Serve one connection until QUIT, EOF, timeout or stop. */
 static void
 rcv_serve(rcv_conn *c)
@@ -406,47 +462,10 @@ rcv_serve(rcv_conn *c)
             snprintf(reply, sizeof reply, "250 %s\r\n", rcv->hostname);
             r = reply;
         } else if (rcv_is(line, "MAIL")) {
-            char *a = strncasecmp(line, "MAIL FROM:", 10) == 0 ? rcv_address(line + 10) : NULL;
-            if (c->have_mail) {
-                r = "503 5.5.1 Nested MAIL command\r\n";
-                error = true;
-            } else if (a == NULL) {
-                r = "501 5.5.4 Syntax: MAIL FROM:<address>\r\n";
-                error = true;
-            } else {
-                c->d.mail_from = a;
-                a = NULL;
-                c->have_mail = true;
-                r = "250 2.1.0 Ok\r\n";
-            }
-            free(a);
+            r = rcv_mail(c, line, &error);
         } else if (rcv_is(line, "RCPT")) {
-            char *a = strncasecmp(line, "RCPT TO:", 8) == 0 ? rcv_address(line + 8) : NULL;
-            if (!c->have_mail) {
-                r = "503 5.5.1 Need MAIL first\r\n";
-                error = true;
-            } else if (a == NULL) {
-                r = "501 5.5.4 Syntax: RCPT TO:<address>\r\n";
-                error = true;
-            } else if (c->d.nrcpts >= STM_RECEIVER_MAX_RCPTS) {
-                r = "452 4.5.3 Too many recipients\r\n";
-            } else {
-                if (c->d.nrcpts == c->rcpt_cap) {
-                    size_t ncap = c->rcpt_cap ? c->rcpt_cap * 2 : 4;
-                    char **nr = realloc(c->d.rcpts, ncap * sizeof *nr);
-                    if (nr == NULL) {
-                        free(a);
-                        rcv_write(c, "421 4.3.0 Out of memory\r\n");
-                        return;
-                    }
-                    c->d.rcpts = nr;
-                    c->rcpt_cap = ncap;
-                }
-                c->d.rcpts[c->d.nrcpts++] = a;
-                a = NULL;
-                r = "250 2.1.5 Ok\r\n";
-            }
-            free(a);
+            if ((r = rcv_rcpt(c, line, &error)) == NULL)
+                return;
         } else if (rcv_is(line, "DATA")) {
             if (!c->have_mail || c->d.nrcpts == 0) {
                 r = "503 5.5.1 Need RCPT first\r\n";
@@ -572,7 +591,8 @@ rcv_accept_main(void *arg)
 
 /* Bind and listen on the options' address; start the accept thread. */
 stm_receiver *
-stm_receiver_start(const stm_receiver_options *opt, stm_ticket_registry *reg, char *err, size_t errlen)
+stm_receiver_start(const stm_receiver_options *opt, stm_ticket_registry *reg, char *err,
+                   size_t errlen)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV | AI_NUMERICHOST};

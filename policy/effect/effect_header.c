@@ -63,7 +63,7 @@ stm_effect_header_parse(stm_loader *ld, const stm_effect_row *row, stm_effect_ty
 int
 stm_effect_header_run(const stm_effect *e, stm_effect_ctx *ctx, char *detail, size_t detail_len)
 {
-    char *value = stm_template_expand(e->value, ctx->s);
+    char *value = stm_template_expand(e->value, stm_session_lookup, ctx->s);
     if (value == NULL)
         return -1;
     int rc = stm_session_add_header(ctx->s, ctx->stage, e->name, value);

@@ -67,7 +67,7 @@ stm_effect_sender_ip_run(const stm_effect *e, stm_effect_ctx *ctx, char *detail,
         }
         stm_ip_format(&v4, text, sizeof text);
     } else {
-        char *value = stm_template_expand(e->value, s);
+        char *value = stm_template_expand(e->value, stm_session_lookup, s);
         if (value == NULL)
             return -1;
         if (stm_ip_parse(value, &ip) < 0) {

@@ -62,7 +62,7 @@ stm_effect_set_parse(stm_loader *ld, const stm_effect_row *row, stm_effect_type 
 int
 stm_effect_set_run(const stm_effect *e, stm_effect_ctx *ctx, char *detail, size_t detail_len)
 {
-    char *value = stm_template_expand(e->value, ctx->s);
+    char *value = stm_template_expand(e->value, stm_session_lookup, ctx->s);
     if (value == NULL)
         return -1;
     int rc = stm_session_set_var(ctx->s, e->name, value);

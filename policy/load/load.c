@@ -1,15 +1,12 @@
 /*
- * load.c - the policy loader: YAML in, a compiled and validated struct
- * stm_policy out (policy.h, model.h).
+ * load.c - the policy loader: YAML text in, a compiled and validated struct
+ * stm_policy out (model.h); policy.c reads the file and calls it.
  *
- * Functions: stm_policy_load, stm_policy_load_text; for the other loader
- * files (load.h): stm_config_pos, stm_config_error,
- * stm_config_error_in, stm_config_warning, stm_config_expect,
- * stm_config_check_keys, stm_config_bool, stm_config_is_bool,
- * stm_config_string, stm_config_enum, stm_config_duration, stm_config_size,
- * stm_config_template, stm_config_join. The milter and receiver sections and
- * the checks across sections live here; services and lists in
- * services.c, rules in rules.c, conditions in conds.c.
+ * Functions: stm_config_load. It sequences the sections and runs the
+ * checks across them; the milter and receiver sections live here, services
+ * and lists in services.c, rules in rules.c, conditions in conds.c. All of
+ * them read the YAML tree with the typed readers of reader.c, which know
+ * nothing of the sections.
  *
  * Ownership: the loaded policy carries one reference owned by the caller.
  *
@@ -20,7 +17,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,252 +26,6 @@
 #include "cond/cond_table.h"
 #include "effect/effect_table.h"
 #include "load/load.h"
-#include "match/units.h"
-
-/* Policy files larger than this are refused before parsing. */
-#define CONFIG_MAX_FILE (16u * 1024 * 1024)
-
-/* The position of NODE in the policy file. */
-stm_srcpos
-stm_config_pos(const stm_loader *ld, const stm_yt_node *node)
-{
-    stm_srcpos pos = {ld->file, node ? node->line : 0, node ? node->column : 0};
-    return pos;
-}
-
-/* Was the latest problem reported at NODE already? Then a second one there
- * is a consequence of the first (an alias read as nothing, say): skip it. */
-static bool
-config_cascade(const stm_loader *ld, const stm_yt_node *node)
-{
-    size_t n = stm_diag_count(ld->diag);
-    const stm_diag_entry *e = n ? stm_diag_get(ld->diag, n - 1) : NULL;
-    return node != NULL && e != NULL && e->severity == STM_SEV_ERROR && e->line == node->line &&
-           e->column == node->column && e->file != NULL && strcmp(e->file, ld->file) == 0;
-}
-
-/* Report an error at NODE. */
-void
-stm_config_error(stm_loader *ld, const stm_yt_node *node, const char *fmt, ...)
-{
-    va_list ap;
-    if (config_cascade(ld, node))
-        return;
-    va_start(ap, fmt);
-    stm_diag_vadd(ld->diag, STM_SEV_ERROR, ld->file, node ? node->line : 0, node ? node->column : 0,
-                 fmt, ap);
-    va_end(ap);
-}
-
-/* Report an error at byte OFFSET inside NODE's text. */
-void
-stm_config_error_in(stm_loader *ld, const stm_yt_node *node, size_t offset, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    stm_diag_vadd(ld->diag, STM_SEV_ERROR, ld->file, node ? node->line : 0,
-                 node ? stm_yt_column_at(node, offset) : 0, fmt, ap);
-    va_end(ap);
-}
-
-/* Report a warning at NODE. */
-void
-stm_config_warning(stm_loader *ld, const stm_yt_node *node, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    stm_diag_vadd(ld->diag, STM_SEV_WARNING, ld->file, node ? node->line : 0, node ? node->column : 0,
-                 fmt, ap);
-    va_end(ap);
-}
-
-/* "a, b, c" into BUF. */
-const char *
-stm_config_join(const char *const *names, char *buf, size_t len)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; names[i] != NULL && used < len; i++) {
-        int n = snprintf(buf + used, len - used, "%s%s", i ? ", " : "", names[i]);
-        if (n < 0)
-            break;
-        used += (size_t)n;
-    }
-    return buf;
-}
-
-/* A type name with its article, for "must be ..." messages. */
-static const char *
-config_type_word(stm_yt_type type)
-{
-    switch (type) {
-    case STM_YT_MAP:
-        return "a mapping";
-    case STM_YT_SEQ:
-        return "a list";
-    case STM_YT_SCALAR:
-        return "a string";
-    case STM_YT_NULL:
-        return "empty";
-    }
-    return "?";
-}
-
-/* Is NODE of TYPE? Report it otherwise. */
-int
-stm_config_expect(stm_loader *ld, const stm_yt_node *node, stm_yt_type type, const char *what)
-{
-    if (node != NULL && node->type == type)
-        return 0;
-    stm_config_error(ld, node, "%s must be %s, not %s", what, config_type_word(type),
-                    stm_yt_type_name(node));
-    return -1;
-}
-
-/* Report unknown keys of MAP. */
-int
-stm_config_check_keys(stm_loader *ld, const stm_yt_node *map, const char *what,
-                     const char *const *allowed)
-{
-    int bad = 0;
-    char buf[512];
-    if (map == NULL || map->type != STM_YT_MAP)
-        return 0;
-    for (size_t i = 0; i < map->npairs; i++) {
-        const stm_yt_node *k = map->pairs[i].key;
-        size_t j;
-        for (j = 0; allowed[j] != NULL; j++)
-            if (strcmp(allowed[j], k->text) == 0)
-                break;
-        if (allowed[j] != NULL)
-            continue;
-        stm_config_error(ld, k, "unknown key '%s' in %s; allowed: %s", k->text, what,
-                        stm_config_join(allowed, buf, sizeof buf));
-        bad++;
-    }
-    return bad;
-}
-
-/* Is NODE a boolean scalar? */
-bool
-stm_config_is_bool(const stm_yt_node *node, bool *out)
-{
-    static const char *const yes[] = {"true", "yes", "on"};
-    static const char *const no[] = {"false", "no", "off"};
-    if (node == NULL || node->type != STM_YT_SCALAR)
-        return false;
-    for (size_t i = 0; i < 3; i++) {
-        if (strcasecmp(node->text, yes[i]) == 0) {
-            *out = true;
-            return true;
-        }
-        if (strcasecmp(node->text, no[i]) == 0) {
-            *out = false;
-            return true;
-        }
-    }
-    return false;
-}
-
-/* A boolean. */
-int
-stm_config_bool(stm_loader *ld, const stm_yt_node *node, const char *what, bool *out)
-{
-    if (stm_config_is_bool(node, out))
-        return 0;
-    if (node != NULL && node->type == STM_YT_SCALAR)
-        stm_config_error(ld, node, "%s must be true or false, not '%s'", what, node->text);
-    else
-        stm_config_error(ld, node, "%s must be true or false, not %s", what, stm_yt_type_name(node));
-    return -1;
-}
-
-/* A string, copied into *OUT. */
-int
-stm_config_string(stm_loader *ld, const stm_yt_node *node, const char *what, char **out)
-{
-    if (stm_config_expect(ld, node, STM_YT_SCALAR, what) < 0)
-        return -1;
-    char *s = strdup(node->text);
-    if (s == NULL) {
-        stm_config_error(ld, node, "out of memory");
-        return -1;
-    }
-    free(*out);
-    *out = s;
-    return 0;
-}
-
-/* One of NAMES. */
-int
-stm_config_enum(stm_loader *ld, const stm_yt_node *node, const char *what, const char *const *names,
-               int *out)
-{
-    char buf[256];
-    if (node != NULL && node->type == STM_YT_SCALAR) {
-        for (int i = 0; names[i] != NULL; i++) {
-            if (strcmp(names[i], node->text) == 0) {
-                *out = i;
-                return 0;
-            }
-        }
-        stm_config_error(ld, node, "%s must be one of %s, not '%s'", what,
-                        stm_config_join(names, buf, sizeof buf), node->text);
-    } else {
-        stm_config_error(ld, node, "%s must be one of %s, not %s", what,
-                        stm_config_join(names, buf, sizeof buf), stm_yt_type_name(node));
-    }
-    return -1;
-}
-
-/* A duration in milliseconds. */
-int
-stm_config_duration(stm_loader *ld, const stm_yt_node *node, const char *what, uint64_t *out)
-{
-    const char *err = NULL;
-    uint64_t v;
-    if (stm_config_expect(ld, node, STM_YT_SCALAR, what) < 0)
-        return -1;
-    if (stm_units_duration_ms(node->text, &v, &err) < 0) {
-        stm_config_error(ld, node, "%s: bad duration '%s': %s", what, node->text,
-                        err ? err : "invalid");
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-/* A size in bytes. */
-int
-stm_config_size(stm_loader *ld, const stm_yt_node *node, const char *what, uint64_t *out)
-{
-    const char *err = NULL;
-    uint64_t v;
-    if (stm_config_expect(ld, node, STM_YT_SCALAR, what) < 0)
-        return -1;
-    if (stm_units_size(node->text, &v, &err) < 0) {
-        stm_config_error(ld, node, "%s: bad size '%s': %s", what, node->text, err ? err : "invalid");
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-/* A text with ${variables}. */
-stm_template *
-stm_config_template(stm_loader *ld, const stm_yt_node *node, const char *what)
-{
-    char *errmsg = NULL;
-    size_t erroff = 0;
-    if (stm_config_expect(ld, node, STM_YT_SCALAR, what) < 0)
-        return NULL;
-    stm_template *t = stm_template_compile(node->text, &errmsg, &erroff);
-    if (t == NULL) {
-        stm_config_error_in(ld, node, erroff, "%s: %s", what, errmsg ? errmsg : "out of memory");
-        free(errmsg);
-    }
-    return t;
-}
 
 /* The milter section. */
 static void
@@ -300,15 +50,16 @@ config_milter(stm_loader *ld, const stm_yt_node *node)
         size_t off = 0;
         if (stm_config_socket_check(m->socket, &err, &off) < 0)
             stm_config_error_in(ld, v, off,
-                               "milter.socket '%s': %s (write unix:/path, local:/path, "
-                               "inet:PORT@HOST or inet6:PORT@HOST)",
-                               m->socket, err);
+                                "milter.socket '%s': %s (write unix:/path, local:/path, "
+                                "inet:PORT@HOST or inet6:PORT@HOST)",
+                                m->socket, err);
     }
     if ((v = stm_yt_get(node, "workdir")) != NULL &&
         stm_config_string(ld, v, "milter.workdir", &m->workdir) == 0) {
         ld->workdir_node = v;
         if (m->workdir[0] != '/')
-            stm_config_error(ld, v, "milter.workdir must be an absolute path, not '%s'", m->workdir);
+            stm_config_error(ld, v, "milter.workdir must be an absolute path, not '%s'",
+                             m->workdir);
     }
     if ((v = stm_yt_get(node, "quarantine")) != NULL &&
         stm_config_enum(ld, v, "milter.quarantine", modes, &i) == 0)
@@ -323,8 +74,8 @@ config_milter(stm_loader *ld, const stm_yt_node *node)
         if (stm_config_size(ld, v, "milter.max_message_size", &size) == 0) {
             if (size == 0)
                 stm_config_error(ld, v,
-                                "milter.max_message_size must be at least 1 byte (it bounds "
-                                "the memory kept of each message)");
+                                 "milter.max_message_size must be at least 1 byte (it bounds "
+                                 "the memory kept of each message)");
             else
                 m->max_message_size = size;
         }
@@ -353,8 +104,8 @@ config_receiver(stm_loader *ld, const stm_yt_node *node)
         char *host = NULL, *port = NULL;
         if (stm_config_hostport(r->listen, &host, &port, &err, &off) < 0) {
             stm_config_error_in(ld, v, off,
-                               "receiver.listen '%s': %s (write HOST:PORT or [IPV6]:PORT)",
-                               r->listen, err);
+                                "receiver.listen '%s': %s (write HOST:PORT or [IPV6]:PORT)",
+                                r->listen, err);
             return;
         }
         free(r->host);
@@ -425,8 +176,8 @@ config_cross_checks(stm_loader *ld)
     struct stm_policy *p = ld->policy;
     if (ld->first_delegate != NULL && !p->receiver.present)
         stm_config_error(ld, ld->first_delegate,
-                        "a delegate rule needs a 'receiver' section (where the scanner passes "
-                        "the message back), e.g. receiver: { listen: \"127.0.0.1:10025\" }");
+                         "a delegate rule needs a 'receiver' section (where the scanner passes "
+                         "the message back), e.g. receiver: { listen: \"127.0.0.1:10025\" }");
     if (ld->first_quarantine != NULL && p->milter.quarantine != STM_QUARANTINE_HOLD) {
         int err = 0;
         const char *why = config_dir_writable(p->milter.workdir, &err);
@@ -435,10 +186,10 @@ config_cross_checks(stm_loader *ld)
         if (why[0] != '\0') {
             const stm_yt_node *at = ld->workdir_node ? ld->workdir_node : ld->first_quarantine;
             stm_config_error(ld, at,
-                            "milter.workdir '%s' is not writable (%s), but a quarantine verb "
-                            "stores messages there (milter.quarantine: %s)",
-                            p->milter.workdir, why,
-                            p->milter.quarantine == STM_QUARANTINE_STORE ? "store" : "store+hold");
+                             "milter.workdir '%s' is not writable (%s), but a quarantine verb "
+                             "stores messages there (milter.quarantine: %s)",
+                             p->milter.workdir, why,
+                             p->milter.quarantine == STM_QUARANTINE_STORE ? "store" : "store+hold");
         }
     }
 }
@@ -542,9 +293,9 @@ config_new(const char *name)
     return p;
 }
 
-/* Load a policy from TEXT; the common part of both entry points. */
-static stm_policy *
-config_load(const char *name, const char *text, size_t len, const char *basedir, stm_diag *diag)
+/* Load a policy from TEXT named NAME; list files relative to BASEDIR. */
+stm_policy *
+stm_config_load(const char *name, const char *text, size_t len, const char *basedir, stm_diag *diag)
 {
     static const char *const keys[] = {"milter", "receiver", "services", "lists", "stages", NULL};
     size_t errors_before = stm_diag_errors(diag);
@@ -561,9 +312,9 @@ config_load(const char *name, const char *text, size_t len, const char *basedir,
     if (root != NULL && root->type != STM_YT_NULL) {
         if (root->type != STM_YT_MAP) {
             stm_config_error(&ld, root,
-                            "a policy must be a mapping of sections (milter, receiver, services, "
-                            "lists, stages), not %s",
-                            stm_yt_type_name(root));
+                             "a policy must be a mapping of sections (milter, receiver, services, "
+                             "lists, stages), not %s",
+                             stm_yt_type_name(root));
             goto done;
         }
         stm_config_check_keys(&ld, root, "the policy", keys);
@@ -586,74 +337,4 @@ done:
         return NULL;
     }
     return p;
-}
-
-/* Load the policy from TEXT named NAME. */
-stm_policy *
-stm_policy_load_text(const char *name, const char *text, size_t len, stm_diag *diag)
-{
-    return config_load(name ? name : "-", text, len, NULL, diag);
-}
-
-/* Load the policy in PATH. */
-stm_policy *
-stm_policy_load(const char *path, stm_diag *diag)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        stm_diag_add(diag, STM_SEV_ERROR, path, 0, 0, "cannot open the policy: %s", strerror(errno));
-        return NULL;
-    }
-    char *text = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len == cap) {
-            if (cap >= CONFIG_MAX_FILE) {
-                stm_diag_add(diag, STM_SEV_ERROR, path, 0, 0, "the policy is larger than %u bytes",
-                            CONFIG_MAX_FILE);
-                goto fail;
-            }
-            cap = cap ? cap * 2 : 8192;
-            char *nt = realloc(text, cap + 1);
-            if (nt == NULL) {
-                stm_diag_add(diag, STM_SEV_ERROR, path, 0, 0, "out of memory reading the policy");
-                goto fail;
-            }
-            text = nt;
-        }
-        size_t n = fread(text + len, 1, cap - len, f);
-        len += n;
-        if (n == 0) {
-            if (ferror(f)) {
-                stm_diag_add(diag, STM_SEV_ERROR, path, 0, 0, "cannot read the policy: %s",
-                            strerror(errno));
-                goto fail;
-            }
-            break;
-        }
-    }
-    fclose(f);
-    f = NULL;
-    /* Relative list files are relative to the policy's own directory. */
-    char *dir = strdup(path);
-    if (dir == NULL) {
-        stm_diag_add(diag, STM_SEV_ERROR, path, 0, 0, "out of memory reading the policy");
-        goto fail;
-    }
-    char *slash = strrchr(dir, '/');
-    if (slash == NULL) {
-        free(dir);
-        dir = NULL;
-    } else {
-        slash[slash == dir ? 1 : 0] = '\0';
-    }
-    stm_policy *p = config_load(path, text ? text : "", len, dir, diag);
-    free(dir);
-    free(text);
-    return p;
-fail:
-    if (f != NULL)
-        fclose(f);
-    free(text);
-    return NULL;
 }

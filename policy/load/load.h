@@ -1,6 +1,7 @@
 /*
- * load.h - what the parts of the policy loader share (load/load.c,
- * services.c, rules.c, conds.c). Private to the loader.
+ * load.h - the sections of the policy loader, for each other (load/load.c,
+ * services.c, rules.c, conds.c). Private to the loader. The typed readers
+ * they all use are in load/reader.h.
  *
  * A loader walks the YAML tree once, filling a struct stm_policy and reporting
  * every problem to its diag; it keeps going after an error wherever the rest
@@ -10,19 +11,8 @@
 #ifndef STAGEMILTER_CONFIG_INTERNAL_H
 #define STAGEMILTER_CONFIG_INTERNAL_H
 
+#include "load/reader.h"
 #include "model.h"
-#include "load/yaml_tree.h"
-
-typedef struct stm_loader {
-    stm_diag *diag;
-    struct stm_policy *policy;
-    const char *file;    /* policy->files[0]: positions borrow it */
-    const char *basedir; /* relative list files: NULL = current directory */
-    /* Remembered for the checks across sections. */
-    const stm_yt_node *first_delegate;   /* the first delegate rule */
-    const stm_yt_node *first_quarantine; /* the first quarantine verb */
-    const stm_yt_node *workdir_node;     /* milter.workdir as written, if given */
-} stm_loader;
 
 /* Where the rules being compiled run. */
 typedef struct stm_config_scope {
@@ -30,37 +20,11 @@ typedef struct stm_config_scope {
     bool in_delegate; /* inside a delegate's `rules:` */
 } stm_config_scope;
 
-/* Positions and reports. NODE may be NULL (then the file as a whole). */
-stm_srcpos stm_config_pos(const stm_loader *ld, const stm_yt_node *node);
-void stm_config_error(stm_loader *ld, const stm_yt_node *node, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-/* An error at byte OFFSET inside a scalar's text (its own column when the
- * text maps one to one onto the source). */
-void stm_config_error_in(stm_loader *ld, const stm_yt_node *node, size_t offset, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-void stm_config_warning(stm_loader *ld, const stm_yt_node *node, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Typed reads. Each reports its own error (naming WHAT, e.g. "milter.socket")
- * and returns -1; 0 on success. */
-int stm_config_expect(stm_loader *ld, const stm_yt_node *node, stm_yt_type type, const char *what);
-/* Report keys of MAP not in ALLOWED (NULL-terminated); returns their number. */
-int stm_config_check_keys(stm_loader *ld, const stm_yt_node *map, const char *what,
-                         const char *const *allowed);
-int stm_config_bool(stm_loader *ld, const stm_yt_node *node, const char *what, bool *out);
-/* Is NODE a scalar spelling a boolean? Sets *OUT. */
-bool stm_config_is_bool(const stm_yt_node *node, bool *out);
-/* Replace *OUT (freed) with a copy of a scalar's text. */
-int stm_config_string(stm_loader *ld, const stm_yt_node *node, const char *what, char **out);
-/* One of NAMES (NULL-terminated): *OUT is its index. */
-int stm_config_enum(stm_loader *ld, const stm_yt_node *node, const char *what,
-                   const char *const *names, int *out);
-int stm_config_duration(stm_loader *ld, const stm_yt_node *node, const char *what, uint64_t *out);
-int stm_config_size(stm_loader *ld, const stm_yt_node *node, const char *what, uint64_t *out);
-/* Compile a text with ${variables}; NULL (reported) on error. */
-stm_template *stm_config_template(stm_loader *ld, const stm_yt_node *node, const char *what);
-/* "a, b, c" from a NULL-terminated list, into BUF. */
-const char *stm_config_join(const char *const *names, char *buf, size_t len);
+/* Load a policy from TEXT (LEN bytes) named NAME, list files relative to
+ * BASEDIR (NULL: the current directory). The policy with one reference
+ * (caller owns), or NULL when any error went to DIAG. */
+stm_policy *stm_config_load(const char *name, const char *text, size_t len, const char *basedir,
+                            stm_diag *diag);
 
 /* Sections. */
 void stm_config_services(stm_loader *ld, const stm_yt_node *node);
@@ -68,7 +32,7 @@ void stm_config_lists(stm_loader *ld, const stm_yt_node *node);
 /* Check "HOST:PORT" / "[V6]:PORT"; on success *HOST and *PORT are malloc'd
  * (caller frees). Returns 0, or -1 with *ERR (static) and *ERROFF set. */
 int stm_config_hostport(const char *text, char **host, char **port, const char **err,
-                       size_t *erroff);
+                        size_t *erroff);
 /* Check a libmilter socket specification. Same error convention. */
 int stm_config_socket_check(const char *text, const char **err, size_t *erroff);
 /* The list called NAME (without "@"), or NULL. */
@@ -76,7 +40,7 @@ const stm_list *stm_config_find_list(const stm_loader *ld, const char *name);
 
 /* Rules of one stage (a list node, or NULL) into LIST. */
 void stm_config_rules(stm_loader *ld, const stm_yt_node *node, stm_config_scope scope,
-                     stm_rule_list *list);
+                      stm_rule_list *list);
 /* A condition (`if:` value); NULL when it had errors (reported). */
 stm_cond *stm_config_cond(stm_loader *ld, const stm_yt_node *node, stm_config_scope scope);
 

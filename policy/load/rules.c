@@ -269,37 +269,30 @@ rules_effects(stm_loader *ld, const stm_yt_node *node, stm_rule *r)
         rules_effect(ld, node->items[i], r);
 }
 
-/* One rule item NODE into R. */
-static void
-rules_one(stm_loader *ld, const stm_yt_node *node, stm_config_scope scope, stm_rule *r)
+/* The kind and name of rule NODE into R: the keys its kind allows, or NULL
+ * (reported) when it has no usable name key. */
+static const char *const *
+rules_kind(stm_loader *ld, const stm_yt_node *node, stm_rule *r)
 {
     static const char *const rule_keys[] = {"rule", "if", "do", "then", "else", NULL};
     static const char *const action_keys[] = {"action", "if", "do", NULL};
     static const char *const delegate_keys[] = {"rule", "delegate", "rules", "if", "do", NULL};
-    char buf[200];
-
-    r->pos = stm_config_pos(ld, node);
-    if (node->type != STM_YT_MAP) {
-        stm_config_error(ld, node, "a rule must be a mapping (rule: NAME, if:, do:, then:), not %s",
-                        stm_yt_type_name(node));
-        return;
-    }
     const stm_yt_node *rule = stm_yt_get(node, "rule"), *action = stm_yt_get(node, "action");
-    const stm_yt_node *delegate = stm_yt_get(node, "delegate");
     const stm_yt_node *name_node = rule ? rule : action;
     const char *const *allowed;
+
     if (rule != NULL && action != NULL) {
         stm_config_error(ld, node, "an item is either rule: NAME or action: NAME, not both");
-        return;
+        return NULL;
     }
     if (name_node == NULL) {
         stm_config_error(ld, node, "a rule needs a name: rule: NAME (or action: NAME)");
-        return;
+        return NULL;
     }
     if (action != NULL) {
         r->kind = STM_RULE_ACTION;
         allowed = action_keys;
-    } else if (delegate != NULL) {
+    } else if (stm_yt_get(node, "delegate") != NULL) {
         r->kind = STM_RULE_DELEGATE;
         allowed = delegate_keys;
     } else {
@@ -313,9 +306,16 @@ rules_one(stm_loader *ld, const stm_yt_node *node, stm_config_scope scope, stm_r
     } else if ((r->name = strdup(name_node->text)) == NULL) {
         stm_config_error(ld, name_node, "out of memory");
     }
-    const char *label = r->name ? r->name : "?";
+    return allowed;
+}
 
-    /* Keys that belong to another kind of rule get a message that says so. */
+/* Report keys of rule NODE its kind does not allow. Keys that belong to
+ * another kind of rule get a message that says so. */
+static void
+rules_check_keys(stm_loader *ld, const stm_yt_node *node, const stm_rule *r,
+                 const char *const *allowed, const char *label)
+{
+    char buf[200];
     for (size_t i = 0; i < node->npairs; i++) {
         const stm_yt_node *k = node->pairs[i].key;
         bool ok = false;
@@ -326,23 +326,97 @@ rules_one(stm_loader *ld, const stm_yt_node *node, stm_config_scope scope, stm_r
         bool verb_key = strcmp(k->text, "then") == 0 || strcmp(k->text, "else") == 0;
         if (r->kind == STM_RULE_ACTION && verb_key)
             stm_config_error(ld, k,
-                            "action '%s' has no %s: an action only runs effects (make it "
-                            "a rule: to end in a verb)",
-                            label, k->text);
+                             "action '%s' has no %s: an action only runs effects (make it "
+                             "a rule: to end in a verb)",
+                             label, k->text);
         else if (r->kind == STM_RULE_DELEGATE && verb_key)
             stm_config_error(ld, k, "delegate rule '%s' has no %s: its rules: decide", label,
-                            k->text);
+                             k->text);
         else if (r->kind == STM_RULE_ACTION && strcmp(k->text, "delegate") == 0)
             stm_config_error(ld, k, "delegate goes with rule: NAME, not action: NAME");
         else if (r->kind != STM_RULE_DELEGATE && strcmp(k->text, "rules") == 0)
             stm_config_error(ld, k, "rules: belongs to a delegate rule (add delegate: SERVICE)");
         else
             stm_config_error(ld, k, "unknown key '%s' in %s '%s'; allowed: %s", k->text,
-                            r->kind == STM_RULE_ACTION ? "action" : "rule", label,
-                            stm_config_join(allowed, buf, sizeof buf));
+                             r->kind == STM_RULE_ACTION ? "action" : "rule", label,
+                             stm_config_join(allowed, buf, sizeof buf));
     }
+}
 
+/* The service DELEGATE (a scalar) names, into R->service; reported when
+ * unknown, with the services the policy defines. */
+static void
+rules_delegate_service(stm_loader *ld, const stm_yt_node *delegate, stm_rule *r)
+{
+    const struct stm_policy *p = ld->policy;
+    char buf[200];
+
+    r->service = NULL;
+    for (size_t i = 0; i < p->nservices && r->service == NULL; i++)
+        if (p->services[i].name != NULL && strcmp(p->services[i].name, delegate->text) == 0)
+            r->service = &p->services[i];
+    if (r->service != NULL)
+        return;
+    if (p->nservices == 0) {
+        stm_config_error(ld, delegate, "unknown service '%s': the policy defines no services",
+                         delegate->text);
+        return;
+    }
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < p->nservices && used < sizeof buf; i++) {
+        const char *n = p->services[i].name;
+        int w = snprintf(buf + used, sizeof buf - used, "%s%s", i ? ", " : "", n ? n : "?");
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+    stm_config_error(ld, delegate, "unknown service '%s'; defined services: %s", delegate->text,
+                     buf);
+}
+
+/* The parts of a delegate rule NODE: where it may run, its service, its rules. */
+static void
+rules_delegate(stm_loader *ld, const stm_yt_node *node, stm_config_scope scope, stm_rule *r)
+{
+    const stm_yt_node *delegate = stm_yt_get(node, "delegate"), *v;
+
+    if (scope.stage != STM_STAGE_PREQ && scope.stage != STM_STAGE_POSTQ)
+        stm_config_error(ld, delegate,
+                         "delegate is possible only at preq or postq (it needs the whole "
+                         "message), not at %s",
+                         stm_stage_name(scope.stage));
+    else if (scope.in_delegate)
+        stm_config_error(ld, delegate,
+                         "a delegate rule cannot be inside another delegate's rules; put "
+                         "them one after the other");
+    if (ld->first_delegate == NULL)
+        ld->first_delegate = node;
+    if (stm_config_expect(ld, delegate, STM_YT_SCALAR, "delegate") == 0)
+        rules_delegate_service(ld, delegate, r);
+    stm_config_scope inner = {scope.stage, true};
+    if ((v = stm_yt_get(node, "rules")) != NULL)
+        stm_config_rules(ld, v, inner, &r->rules);
+}
+
+/* One rule item NODE into R. */
+static void
+rules_one(stm_loader *ld, const stm_yt_node *node, stm_config_scope scope, stm_rule *r)
+{
     const stm_yt_node *v;
+
+    r->pos = stm_config_pos(ld, node);
+    if (node->type != STM_YT_MAP) {
+        stm_config_error(ld, node, "a rule must be a mapping (rule: NAME, if:, do:, then:), not %s",
+                         stm_yt_type_name(node));
+        return;
+    }
+    const char *const *allowed = rules_kind(ld, node, r);
+    if (allowed == NULL)
+        return;
+    const char *label = r->name ? r->name : "?";
+    rules_check_keys(ld, node, r, allowed, label);
+
     if ((v = stm_yt_get(node, "if")) != NULL)
         r->cond = stm_config_cond(ld, v, scope);
     if ((v = stm_yt_get(node, "do")) != NULL)
@@ -353,50 +427,13 @@ rules_one(stm_loader *ld, const stm_yt_node *node, stm_config_scope scope, stm_r
             rules_status(ld, v, "then", &r->then);
         else
             stm_config_error(ld, node,
-                            "rule '%s' has no then: (a rule ends in a verb; use action: NAME "
-                            "for effects only)",
-                            label);
+                             "rule '%s' has no then: (a rule ends in a verb; use action: NAME "
+                             "for effects only)",
+                             label);
         if ((v = stm_yt_get(node, "else")) != NULL)
             rules_status(ld, v, "else", &r->otherwise);
     } else if (r->kind == STM_RULE_DELEGATE) {
-        if (scope.stage != STM_STAGE_PREQ && scope.stage != STM_STAGE_POSTQ)
-            stm_config_error(ld, delegate,
-                            "delegate is possible only at preq or postq (it needs the whole "
-                            "message), not at %s",
-                            stm_stage_name(scope.stage));
-        else if (scope.in_delegate)
-            stm_config_error(ld, delegate,
-                            "a delegate rule cannot be inside another delegate's rules; put "
-                            "them one after the other");
-        if (ld->first_delegate == NULL)
-            ld->first_delegate = node;
-        if (stm_config_expect(ld, delegate, STM_YT_SCALAR, "delegate") == 0) {
-            r->service = stm_policy_service(ld->policy, delegate->text);
-            if (r->service == NULL || r->service->name == NULL) {
-                r->service = NULL;
-                if (ld->policy->nservices == 0) {
-                    stm_config_error(ld, delegate,
-                                    "unknown service '%s': the policy defines no services",
-                                    delegate->text);
-                } else {
-                    size_t used = 0;
-                    buf[0] = '\0';
-                    for (size_t i = 0; i < ld->policy->nservices && used < sizeof buf; i++) {
-                        const char *n = ld->policy->services[i].name;
-                        int w = snprintf(buf + used, sizeof buf - used, "%s%s", i ? ", " : "",
-                                         n ? n : "?");
-                        if (w < 0)
-                            break;
-                        used += (size_t)w;
-                    }
-                    stm_config_error(ld, delegate, "unknown service '%s'; defined services: %s",
-                                    delegate->text, buf);
-                }
-            }
-        }
-        stm_config_scope inner = {scope.stage, true};
-        if ((v = stm_yt_get(node, "rules")) != NULL)
-            stm_config_rules(ld, v, inner, &r->rules);
+        rules_delegate(ld, node, scope, r);
     }
 }
 

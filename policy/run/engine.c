@@ -73,7 +73,7 @@ typedef struct engine_run {
     stm_stage stage;
     const stm_engine_hooks *hooks;
     stm_verdict *out;
-    char *error;               /* run-time failure, malloc'd */
+    char *error;                /* run-time failure, malloc'd */
     const stm_rule *error_rule; /* the rule that failed */
 } engine_run;
 
@@ -220,7 +220,8 @@ engine_status_verdict(engine_run *run, const stm_rule *rule, const stm_status *s
         if (st->enhanced[0] != '\0')
             enhanced = st->enhanced;
         char *text = NULL;
-        if (st->text != NULL && (text = stm_template_expand(st->text, s)) == NULL)
+        if (st->text != NULL &&
+            (text = stm_template_expand(st->text, stm_session_lookup, s)) == NULL)
             return engine_fail(run, rule, "out of memory");
         int rc = engine_reply(run, code, enhanced, text ? text : deftext);
         free(text);
@@ -262,8 +263,8 @@ engine_deleg_detail(char *buf, size_t len, const stm_service *service, const stm
                  stm_delegation_result_name(d->result), d->reply_code, d->enhanced[0] ? " " : "",
                  d->enhanced, d->reply ? d->reply : "", (unsigned long long)d->elapsed_ms);
     else
-        snprintf(buf, len, "%s: %s in %llu ms", service->name, stm_delegation_result_name(d->result),
-                 (unsigned long long)d->elapsed_ms);
+        snprintf(buf, len, "%s: %s in %llu ms", service->name,
+                 stm_delegation_result_name(d->result), (unsigned long long)d->elapsed_ms);
 }
 
 /* Apply a failed delegation's on_failure; ENGINE_NONE means continue. */
@@ -383,7 +384,8 @@ engine_on_error(engine_run *run)
 {
     const char *rule = run->error_rule ? run->error_rule->name : NULL;
     const char *error = run->error ? run->error : "out of memory";
-    stm_on_error on_error = run->s->policy ? run->s->policy->milter.on_error : STM_ON_ERROR_TEMPFAIL;
+    stm_on_error on_error =
+        run->s->policy ? run->s->policy->milter.on_error : STM_ON_ERROR_TEMPFAIL;
     engine_log(run, rule, "rule failed: %s", error);
     int rc = 0;
     switch (on_error) {

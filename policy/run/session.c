@@ -2,8 +2,9 @@
  * session.c - one SMTP connection as the rule engine sees it (session.h).
  *
  * Functions: stm_session_create, stm_session_free, the setters and getters of
- * session.h (stm_session_strip_brackets among them), stm_session_delegations (engine.h),
- * stm_delegation_init/clear, and the private helpers of session_internal.h used by the engine.
+ * session.h (stm_session_strip_brackets among them), stm_session_lookup, and
+ * the private helpers of session_internal.h used by the engine. The
+ * delegations a session records are delegation.c's.
  *
  * Ownership: the session copies everything it is given and owns it; getters
  * return strings borrowed until that field is set again, the transaction ends
@@ -122,24 +123,6 @@ session_headers_add(stm_header **h, size_t *n, size_t *cap, const char *name, co
     return 0;
 }
 
-/* Make D an empty delegation result. */
-void
-stm_delegation_init(stm_delegation *d)
-{
-    memset(d, 0, sizeof *d);
-    d->result = STM_DELEGATION_NONE;
-    stm_message_init(&d->returned);
-}
-
-/* Free what D owns and make it empty again. */
-void
-stm_delegation_clear(stm_delegation *d)
-{
-    free(d->reply);
-    stm_message_clear(&d->returned);
-    stm_delegation_init(d);
-}
-
 /* Forget everything about the current transaction. */
 static void
 session_reset_transaction(stm_session *s)
@@ -159,11 +142,7 @@ session_reset_transaction(stm_session *s)
     session_headers_free(s->added, s->nadded);
     s->added = NULL;
     s->nadded = s->added_cap = 0;
-    for (size_t i = 0; i < s->ndelegations; i++)
-        stm_delegation_clear(&s->delegations[i].delegation);
-    free(s->delegations);
-    s->delegations = NULL;
-    s->ndelegations = s->delegations_cap = 0;
+    stm_session_clear_delegations(s);
     s->msg_faccepted = false;
     free(s->quarantine_queue);
     free(s->quarantine_rule);
@@ -530,32 +509,6 @@ stm_session_restart_helo(stm_session *s)
     s->conn_nadded = s->conn_nadded_connect;
 }
 
-/* Delegations made in this transaction. */
-const stm_delegation_record *
-stm_session_delegations(const stm_session *s, size_t *count)
-{
-    *count = s->ndelegations;
-    return s->delegations;
-}
-
-/* Append an empty delegation record for SERVICE; its index, or -1. */
-long
-stm_session_new_delegation(stm_session *s, const stm_service *service)
-{
-    if (s->ndelegations == s->delegations_cap) {
-        size_t cap = s->delegations_cap ? s->delegations_cap * 2 : 2;
-        stm_delegation_record *r = realloc(s->delegations, cap * sizeof *r);
-        if (r == NULL)
-            return -1;
-        s->delegations = r;
-        s->delegations_cap = cap;
-    }
-    stm_delegation_record *rec = &s->delegations[s->ndelegations];
-    rec->service = service;
-    stm_delegation_init(&rec->delegation);
-    return (long)s->ndelegations++;
-}
-
 /* Record a quarantine into QUEUE by RULE at STAGE, pending until end of message. */
 int
 stm_session_set_quarantine(stm_session *s, stm_stage stage, const char *queue, const char *rule)
@@ -600,13 +553,57 @@ stm_session_quarantine(const stm_session *s, const char **rule, stm_stage *stage
     return NULL;
 }
 
-/* The reply text of the latest delegation of this transaction, or NULL. */
+/* The values of template variables in S (a stm_template_lookup). */
 const char *
-stm_session_last_reply(const stm_session *s)
+stm_session_lookup(const void *ctx, stm_template_var var, const char *name, size_t i)
 {
-    if (s->ctx_deleg != NULL)
-        return s->ctx_deleg->reply;
-    if (s->ndelegations == 0)
-        return NULL;
-    return s->delegations[s->ndelegations - 1].delegation.reply;
+    const stm_session *s = ctx;
+    const char *one = NULL;
+
+    switch (var) {
+    case STM_TPL_CLIENT_IP:
+        one = s->client_ip;
+        break;
+    case STM_TPL_CLIENT_PORT:
+        one = s->client_port;
+        break;
+    case STM_TPL_CLIENT_NAME:
+        one = s->client_name;
+        break;
+    case STM_TPL_SERVER_IP:
+        one = s->server_ip;
+        break;
+    case STM_TPL_SERVER_PORT:
+        one = s->server_port;
+        break;
+    case STM_TPL_SERVER_ID:
+        one = s->server_id;
+        break;
+    case STM_TPL_ID:
+        one = s->id;
+        break;
+    case STM_TPL_QUEUE_ID:
+        one = s->queue_id;
+        break;
+    case STM_TPL_HELO:
+        one = s->helo;
+        break;
+    case STM_TPL_SENDER:
+        if (s->sender != NULL)
+            one = s->sender[0] == '\0' ? "<>" : s->sender;
+        break;
+    case STM_TPL_RCPT:
+        /* At the rcpt stage the recipient being judged, else every accepted one. */
+        if (s->stage != STM_STAGE_RCPT)
+            return i < s->nrcpts ? s->rcpts[i] : NULL;
+        one = s->current_rcpt;
+        break;
+    case STM_TPL_VAR:
+        one = stm_session_var(s, name);
+        break;
+    case STM_TPL_REPLY:
+        one = stm_session_last_reply(s);
+        break;
+    }
+    return i == 0 ? one : NULL;
 }

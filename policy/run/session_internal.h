@@ -1,6 +1,6 @@
 /*
  * session_internal.h - the session struct, for the engine modules of policy/
- * (session.c, engine.c, cond.c, template.c). Private to policy/.
+ * (session.c, delegation.c, engine.c, cond.c). Private to policy/.
  *
  * Fields prefixed conn_ live for the connection; the others for the current
  * transaction and are reset by stm_session_begin/end_transaction().
@@ -10,6 +10,7 @@
 
 #include "stagemilter/engine.h"
 #include "stagemilter/session.h"
+#include "run/template.h"
 
 typedef struct stm_kv {
     char *name;
@@ -83,10 +84,16 @@ void stm_session_restart_helo(stm_session *s);
 /* Append an empty delegation record for SERVICE; returns its index or -1. */
 long stm_session_new_delegation(stm_session *s, const stm_service *service);
 /* Record a pending quarantine decided at STAGE by RULE into QUEUE. */
-int stm_session_set_quarantine(stm_session *s, stm_stage stage, const char *queue, const char *rule);
+int stm_session_set_quarantine(stm_session *s, stm_stage stage, const char *queue,
+                               const char *rule);
 /* The pending quarantine (message's, else connection's), or NULL. */
 const char *stm_session_quarantine(const stm_session *s, const char **rule, stm_stage *stage);
+/* Free every delegation record of the transaction (delegation.c). */
+void stm_session_clear_delegations(stm_session *s);
 /* The latest delegation's reply text, or NULL. */
 const char *stm_session_last_reply(const stm_session *s);
+/* Template variables' values in the session CTX (a stm_template_lookup:
+ * pass it with the session to stm_template_expand). Borrowed from it. */
+const char *stm_session_lookup(const void *ctx, stm_template_var var, const char *name, size_t i);
 
 #endif

@@ -1,6 +1,8 @@
 /*
  * template.c - texts with ${...} variables (template.h), compiled once when a
- * policy loads and expanded against a session whenever a rule needs them.
+ * policy loads and expanded whenever a rule needs them. The values come
+ * from a lookup the caller passes (the session's is stm_session_lookup), so
+ * templates know nothing of sessions.
  *
  * Functions: stm_template_compile, stm_template_free, stm_template_source,
  * stm_template_is_constant, stm_template_expand.
@@ -34,50 +36,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "run/session_internal.h"
 #include "run/template.h"
 #include "stagemilter/limits.h"
 
 /* Longest expansion: the longest header line RFC 5322 allows. */
 
-typedef enum tpl_var {
-    TPL_LITERAL,
-    TPL_CLIENT_IP,
-    TPL_CLIENT_PORT,
-    TPL_CLIENT_NAME,
-    TPL_SERVER_IP,
-    TPL_SERVER_PORT,
-    TPL_SERVER_ID,
-    TPL_ID,
-    TPL_QUEUE_ID,
-    TPL_HELO,
-    TPL_SENDER,
-    TPL_RCPT,
-    TPL_VAR,
-    TPL_REPLY
-} tpl_var;
+/* A part is literal text or one of template.h's variables. */
+#define TPL_LITERAL (-1)
 
 static const struct {
     const char *name;
-    tpl_var var;
+    stm_template_var var;
 } tpl_names[] = {
-    {"client_ip", TPL_CLIENT_IP},
-    {"client_port", TPL_CLIENT_PORT},
-    {"client_name", TPL_CLIENT_NAME},
-    {"server_ip", TPL_SERVER_IP},
-    {"server_port", TPL_SERVER_PORT},
-    {"server_id", TPL_SERVER_ID},
-    {"id", TPL_ID},
-    {"queue_id", TPL_QUEUE_ID},
-    {"helo", TPL_HELO},
-    {"sender", TPL_SENDER},
-    {"rcpt", TPL_RCPT},
-    {"reply", TPL_REPLY},
+    {"client_ip", STM_TPL_CLIENT_IP},
+    {"client_port", STM_TPL_CLIENT_PORT},
+    {"client_name", STM_TPL_CLIENT_NAME},
+    {"server_ip", STM_TPL_SERVER_IP},
+    {"server_port", STM_TPL_SERVER_PORT},
+    {"server_id", STM_TPL_SERVER_ID},
+    {"id", STM_TPL_ID},
+    {"queue_id", STM_TPL_QUEUE_ID},
+    {"helo", STM_TPL_HELO},
+    {"sender", STM_TPL_SENDER},
+    {"rcpt", STM_TPL_RCPT},
+    {"reply", STM_TPL_REPLY},
 };
 
 typedef struct tpl_part {
-    tpl_var var;
-    char *text; /* TPL_LITERAL: the text; TPL_VAR: the variable name */
+    int var;    /* TPL_LITERAL or a stm_template_var */
+    char *text; /* TPL_LITERAL: the text; STM_TPL_VAR: the variable name */
 } tpl_part;
 
 struct stm_template {
@@ -145,7 +132,7 @@ tpl_error(char **errmsg, size_t *erroffset, size_t offset, const char *fmt, ...)
 
 /* Append a part to T; TEXT is taken over (freed on failure). */
 static int
-tpl_add_part(stm_template *t, tpl_var var, char *text)
+tpl_add_part(stm_template *t, int var, char *text)
 {
     tpl_part *p = realloc(t->parts, (t->nparts + 1) * sizeof *p);
     if (p == NULL) {
@@ -206,7 +193,7 @@ stm_template_compile(const char *text, char **errmsg, size_t *erroffset)
         char *name = strndup(p + 2, (size_t)(close - p - 2));
         if (name == NULL)
             goto fail;
-        tpl_var var = TPL_LITERAL;
+        int var = TPL_LITERAL;
         char *arg = NULL;
         if (strncmp(name, "var.", 4) == 0) {
             const char *v = name + 4;
@@ -218,7 +205,7 @@ stm_template_compile(const char *text, char **errmsg, size_t *erroffset)
                 free(name);
                 goto fail;
             }
-            var = TPL_VAR;
+            var = STM_TPL_VAR;
             arg = strdup(v);
             if (arg == NULL) {
                 free(name);
@@ -295,72 +282,32 @@ stm_template_is_constant(const stm_template *t)
     return t->nvars == 0;
 }
 
-/* Append the value of variable PART to B. */
+/* Append the value of PART to B: every value LOOKUP gives for it, joined
+ * with ", " (only ${rcpt} outside the rcpt stage has more than one). */
 static void
-tpl_expand_var(tpl_buf *b, const tpl_part *part, const stm_session *s)
+tpl_expand_part(tpl_buf *b, const tpl_part *part, stm_template_lookup *lookup, const void *ctx)
 {
-    switch (part->var) {
-    case TPL_LITERAL:
+    if (part->var == TPL_LITERAL) {
         tpl_buf_adds(b, part->text);
-        break;
-    case TPL_CLIENT_IP:
-        tpl_buf_adds(b, s->client_ip);
-        break;
-    case TPL_CLIENT_PORT:
-        tpl_buf_adds(b, s->client_port);
-        break;
-    case TPL_CLIENT_NAME:
-        tpl_buf_adds(b, s->client_name);
-        break;
-    case TPL_SERVER_IP:
-        tpl_buf_adds(b, s->server_ip);
-        break;
-    case TPL_SERVER_PORT:
-        tpl_buf_adds(b, s->server_port);
-        break;
-    case TPL_SERVER_ID:
-        tpl_buf_adds(b, s->server_id);
-        break;
-    case TPL_ID:
-        tpl_buf_adds(b, s->id);
-        break;
-    case TPL_QUEUE_ID:
-        tpl_buf_adds(b, s->queue_id);
-        break;
-    case TPL_HELO:
-        tpl_buf_adds(b, s->helo);
-        break;
-    case TPL_SENDER:
-        if (s->sender != NULL)
-            tpl_buf_adds(b, s->sender[0] == '\0' ? "<>" : s->sender);
-        break;
-    case TPL_RCPT:
-        if (s->stage == STM_STAGE_RCPT) {
-            tpl_buf_adds(b, s->current_rcpt);
-        } else {
-            for (size_t i = 0; i < s->nrcpts && b->len <= STM_TEMPLATE_MAX; i++) {
-                if (i > 0)
-                    tpl_buf_add(b, ", ", 2);
-                tpl_buf_adds(b, s->rcpts[i]);
-            }
-        }
-        break;
-    case TPL_VAR:
-        tpl_buf_adds(b, stm_session_var(s, part->text));
-        break;
-    case TPL_REPLY:
-        tpl_buf_adds(b, stm_session_last_reply(s));
-        break;
+        return;
+    }
+    const char *v;
+    for (size_t i = 0; b->len <= STM_TEMPLATE_MAX &&
+                       (v = lookup(ctx, (stm_template_var)part->var, part->text, i)) != NULL;
+         i++) {
+        if (i > 0)
+            tpl_buf_add(b, ", ", 2);
+        tpl_buf_adds(b, v);
     }
 }
 
-/* Expand T against S: sanitised, capped, caller owns. */
+/* Expand T with the values LOOKUP gives: sanitised, capped, caller owns. */
 char *
-stm_template_expand(const stm_template *t, const struct stm_session *s)
+stm_template_expand(const stm_template *t, stm_template_lookup *lookup, const void *ctx)
 {
     tpl_buf b = {0};
     for (size_t i = 0; i < t->nparts && b.len <= STM_TEMPLATE_MAX; i++)
-        tpl_expand_var(&b, &t->parts[i], s);
+        tpl_expand_part(&b, &t->parts[i], lookup, ctx);
     if (b.failed) {
         free(b.data);
         return NULL;

@@ -14,7 +14,30 @@
 #include <stddef.h>
 
 typedef struct stm_template stm_template;
-struct stm_session;
+
+/* The variables a template may name. */
+typedef enum stm_template_var {
+    STM_TPL_CLIENT_IP,
+    STM_TPL_CLIENT_PORT,
+    STM_TPL_CLIENT_NAME,
+    STM_TPL_SERVER_IP,
+    STM_TPL_SERVER_PORT,
+    STM_TPL_SERVER_ID,
+    STM_TPL_ID,
+    STM_TPL_QUEUE_ID,
+    STM_TPL_HELO,
+    STM_TPL_SENDER,
+    STM_TPL_RCPT,
+    STM_TPL_VAR, /* var.NAME */
+    STM_TPL_REPLY
+} stm_template_var;
+
+/* The I-th value (I from 0) of VAR in CTX; NAME is the NAME of var.NAME,
+ * else NULL. Returns NULL when there is no I-th value (an unset variable has
+ * none; values after the first are joined with ", "). Borrowed until the
+ * expansion returns. */
+typedef const char *stm_template_lookup(const void *ctx, stm_template_var var, const char *name,
+                                        size_t i);
 
 /* Compile TEXT. On error returns NULL, sets *ERRMSG (malloc'd, caller frees)
  * and *ERROFFSET (0-based offset in TEXT). Caller owns the template. */
@@ -24,8 +47,8 @@ void stm_template_free(stm_template *t); /* accepts NULL */
 const char *stm_template_source(const stm_template *t);
 /* Does it contain any variable? */
 int stm_template_is_constant(const stm_template *t);
-/* Expand against a session (`${reply}` from the session's latest
- * delegation). Caller owns the result; NULL on memory exhaustion. */
-char *stm_template_expand(const stm_template *t, const struct stm_session *s);
+/* Expand with the values LOOKUP gives for CTX. Caller owns the result; NULL
+ * on memory exhaustion. */
+char *stm_template_expand(const stm_template *t, stm_template_lookup *lookup, const void *ctx);
 
 #endif

@@ -78,7 +78,7 @@ test_expand(void **state)
         assert_null(err);
         assert_string_equal(stm_template_source(t), c->text);
         assert_int_equal(stm_template_is_constant(t), c->constant);
-        char *out = stm_template_expand(t, s);
+        char *out = stm_template_expand(t, stm_session_lookup, s);
         assert_non_null(out);
         assert_string_equal(out, c->want);
         free(out);
@@ -95,7 +95,7 @@ expand(const char *text, const stm_session *s)
     size_t off;
     stm_template *t = stm_template_compile(text, &err, &off);
     assert_non_null(t);
-    char *out = stm_template_expand(t, s);
+    char *out = stm_template_expand(t, stm_session_lookup, s);
     assert_non_null(out);
     stm_template_free(t);
     return out;
