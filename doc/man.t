@@ -28,8 +28,8 @@ tables() {
 # Page source with groff escapes for "-" and "\" undone, for word lookups.
 plain() { sed -e 's/\\-/-/g' -e 's/\\e/\\/g' "$1"; }
 
-words5=$( { for f in "$src"/policy/load/reader.c "$src"/policy/load/load.c \
-    "$src"/policy/load/services.c "$src"/policy/load/rules.c "$src"/policy/load/conds.c \
+words5=$( { for f in "$src"/policy/read/reader.c "$src"/policy/load/load.c \
+    "$src"/policy/load/services.c "$src"/policy/load/rules.c \
     "$src"/policy/cond/*.c "$src"/policy/effect/*.c; do [ -f "$f" ] && tables "$f"; done; } | sort -u)
 vars=$(awk '/tpl_names\[\] = \{/ { on = 1 } on { print } on && /\};/ { on = 0 }' \
     "$src/policy/run/template.c" | grep -o '{"[a-z_]*"' | tr -d '{"')

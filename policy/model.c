@@ -1,8 +1,11 @@
 /*
- * model.c - releasing a compiled policy (model.h). The public API that
- * shares and reads it is policy.c.
+ * model.c - the lifetime of a compiled policy (model.h): its references
+ * (stm_policy_ref and stm_policy_unref of policy.h, here so that a session,
+ * which holds one, depends on the model and not on the loader behind
+ * policy.c) and releasing it. The rest of the public API is policy.c.
  *
- * Functions: stm_model_free, stm_cond_free, stm_rule_list_clear.
+ * Functions: stm_policy_ref, stm_policy_unref, stm_model_free,
+ * stm_cond_free, stm_rule_list_clear.
  *
  * Ownership: a policy owns everything hanging off it; these free it all.
  *
@@ -10,6 +13,7 @@
  */
 #include "config.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,4 +119,21 @@ stm_model_free(struct stm_policy *policy)
     free(policy->macro_names);
     free(policy->path);
     free(policy);
+}
+
+/* Take another reference. */
+stm_policy *
+stm_policy_ref(stm_policy *policy)
+{
+    if (policy != NULL)
+        atomic_fetch_add(&policy->refs, 1);
+    return policy;
+}
+
+/* Drop a reference; the last one frees. */
+void
+stm_policy_unref(stm_policy *policy)
+{
+    if (policy != NULL && atomic_fetch_sub(&policy->refs, 1) == 1)
+        stm_model_free(policy);
 }

@@ -45,8 +45,30 @@ typedef enum stm_cond_type {
 
 typedef enum stm_size_op { STM_SIZE_GT, STM_SIZE_GE, STM_SIZE_LT, STM_SIZE_LE, STM_SIZE_EQ } stm_size_op;
 
+/* What judging a condition gives. */
+typedef enum stm_cond_result {
+    STM_COND_ERROR = -1, /* run-time failure; *ERR says why */
+    STM_COND_FALSE = 0,
+    STM_COND_TRUE = 1
+} stm_cond_result;
+
+struct stm_cond;
+struct stm_cond_ctx;   /* run/cond.h */
+struct stm_effect;
+struct stm_effect_ctx; /* run/effect.h */
+/* Judge C in CTX; on STM_COND_ERROR *ERR is a malloc'd reason (or NULL). */
+typedef stm_cond_result stm_cond_eval_fn(const struct stm_cond *c, const struct stm_cond_ctx *ctx,
+                                         char **err);
+/* Run E in CTX, describing what it did in DETAIL (for --trace); 0, or -1
+ * with ctx->error set. */
+typedef int stm_effect_run_fn(const struct stm_effect *e, struct stm_effect_ctx *ctx, char *detail,
+                              size_t detail_len);
+
+/* A compiled condition. EVAL is its row's eval function (cond/cond_table.c),
+ * set by the loader, so the engine judges a tree without the table. */
 typedef struct stm_cond {
     stm_cond_type type;
+    stm_cond_eval_fn *eval;
     stm_srcpos pos;
     struct stm_cond **children; /* ALL, ANY, NOT */
     size_t nchildren;
@@ -68,8 +90,11 @@ typedef enum stm_effect_type {
     STM_EFFECT_COUNT
 } stm_effect_type;
 
+/* A compiled effect. RUN is its row's run function (effect/effect_table.c),
+ * set by the loader, so the engine runs it without the table. */
 typedef struct stm_effect {
     stm_effect_type type;
+    stm_effect_run_fn *run;
     stm_srcpos pos;
     char *name;
     stm_template *value; /* NULL for set_sender_ip: nat64 */

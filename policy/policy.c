@@ -2,8 +2,8 @@
  * policy.c - the public API of a compiled policy (policy.h): loading it,
  * sharing it and reading it.
  *
- * Functions: stm_policy_load, stm_policy_load_text, stm_policy_ref,
- * stm_policy_unref, and the read-only accessors (stm_policy_path,
+ * Functions: stm_policy_load, stm_policy_load_text (references: model.c),
+ * and the read-only accessors (stm_policy_path,
  * stm_policy_milter, stm_policy_receiver, stm_policy_service,
  * stm_policy_service_count, stm_policy_service_at, stm_policy_stage_used,
  * stm_policy_needs_headers, stm_policy_needs_body, stm_policy_uses_*,
@@ -101,23 +101,6 @@ fail:
         fclose(f);
     free(text);
     return NULL;
-}
-
-/* Take another reference. */
-stm_policy *
-stm_policy_ref(stm_policy *policy)
-{
-    if (policy != NULL)
-        atomic_fetch_add(&policy->refs, 1);
-    return policy;
-}
-
-/* Drop a reference; the last one frees. */
-void
-stm_policy_unref(stm_policy *policy)
-{
-    if (policy != NULL && atomic_fetch_sub(&policy->refs, 1) == 1)
-        stm_model_free(policy);
 }
 
 /* The file the policy came from. */

@@ -16,7 +16,7 @@
 #include "config.h"
 
 #include "cond/cond_table.h"
-#include "load/load.h"
+#include "read/reader.h"
 
 /* delegation: returned | rejected | dropped | failed, or a list of them. */
 stm_cond *

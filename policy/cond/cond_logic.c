@@ -17,7 +17,7 @@
 #include "config.h"
 
 #include "cond/cond_table.h"
-#include "load/load.h"
+#include "read/reader.h"
 
 /* any: / all: [ condition, ... ] */
 stm_cond *
@@ -59,7 +59,7 @@ static stm_cond_result
 cond_logic_until(const stm_cond *c, const stm_cond_ctx *ctx, char **err, bool want)
 {
     for (size_t i = 0; i < c->nchildren; i++) {
-        stm_cond_result r = stm_cond_table_eval(c->children[i], ctx, err);
+        stm_cond_result r = stm_cond_judge(c->children[i], ctx, err);
         if (r == STM_COND_ERROR)
             return r;
         if ((r == STM_COND_TRUE) == want)
@@ -88,7 +88,7 @@ stm_cond_logic_eval_not(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
 {
     if (c->nchildren == 0)
         return STM_COND_FALSE;
-    stm_cond_result r = stm_cond_table_eval(c->children[0], ctx, err);
+    stm_cond_result r = stm_cond_judge(c->children[0], ctx, err);
     if (r == STM_COND_ERROR)
         return r;
     return r == STM_COND_TRUE ? STM_COND_FALSE : STM_COND_TRUE;

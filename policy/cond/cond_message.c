@@ -24,7 +24,7 @@
 #include <strings.h>
 
 #include "cond/cond_table.h"
-#include "load/load.h"
+#include "read/reader.h"
 #include "match/units.h"
 
 /* has_header: NAME */

@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "cond/cond_table.h"
-#include "load/load.h"
+#include "read/reader.h"
 
 /* A new condition of TYPE at NODE; NULL (reported) on memory exhaustion. */
 stm_cond *
@@ -34,6 +34,7 @@ stm_cond_parse_new(stm_loader *ld, stm_cond_type type, const stm_yt_node *node)
         return NULL;
     }
     c->type = type;
+    c->eval = stm_cond_table[type].eval;
     c->pos = stm_config_pos(ld, node);
     return c;
 }

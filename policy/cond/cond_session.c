@@ -17,7 +17,7 @@
 #include "config.h"
 
 #include "cond/cond_table.h"
-#include "load/load.h"
+#include "read/reader.h"
 
 /* auth: true | false | pattern. */
 stm_cond *

@@ -3,7 +3,7 @@
  * stm_cond_type (cond_table.h), and the lookups on it.
  *
  * Functions: stm_cond_table (the table), stm_cond_table_find,
- * stm_cond_table_eval, stm_cond_eval_error.
+ * stm_cond_eval_error.
  *
  * To add a condition: a value in enum stm_cond_type (model.h), a row here,
  * its parse and eval functions in the file of its family, and a paragraph
@@ -91,13 +91,3 @@ stm_cond_eval_error(char **err, const char *text)
     return STM_COND_ERROR;
 }
 
-/* Judge C through its row. */
-stm_cond_result
-stm_cond_table_eval(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
-{
-    if (c == NULL)
-        return STM_COND_TRUE;
-    if ((unsigned)c->type >= STM_COND_COUNT || stm_cond_table[c->type].eval == NULL)
-        return stm_cond_eval_error(err, "unknown condition type");
-    return stm_cond_table[c->type].eval(c, ctx, err);
-}

@@ -8,22 +8,24 @@
  * the earliest stage where it can be known and where else it is allowed,
  * what the milter must collect for it, how the loader parses it and how the
  * engine judges it. The loader (load/conds.c) finds a row by key, checks the
- * row's stage and scope, and calls its parse; the engine (run/cond.c)
- * calls its eval; load/load.c derives what the milter negotiates from its
+ * row's stage and scope, and calls its parse, which stores the row's eval
+ * in the compiled node for the engine (run/cond.c) to call; load/load.c derives what the milter negotiates from its
  * needs; tests/unit/test_tables.c holds it against stagemilter.yaml(5).
  *
  * Layout: a condition is one row in cond_table.c and its parse and eval
  * functions in the file of its family (cond_envelope.c, cond_session.c,
  * cond_message.c, cond_delegation.c; any/all/not in cond_logic.c). Parse and
  * eval of one condition sit next to each other so that a new condition is a
- * row and a file. This folder is what joins the loader and the engine:
- * policy/run/ includes only this header, which names the loader's types
- * without their definitions, so the engine stays free of YAML.
+ * row and a file. This folder sits above policy/run (its eval functions
+ * read the session) and policy/read (its parse functions read YAML), and
+ * below policy/load, which calls stm_config_cond(); policy/run never
+ * includes it.
  */
 #ifndef STAGEMILTER_COND_TABLE_H
 #define STAGEMILTER_COND_TABLE_H
 
 #include "model.h"
+#include "read/reader.h"
 #include "run/cond.h"
 
 struct stm_loader;
@@ -48,16 +50,6 @@ enum {
     STM_COND_NEEDS_SCANNER = 1u << 7,  /* a delegation's result */
 };
 
-/* What an eval function sees: the session, the stage being run, inside a
- * delegate's rules that delegation's result (else NULL) and the copy of the
- * message that header and body conditions judge. All borrowed. */
-typedef struct stm_cond_ctx {
-    const stm_session *s;
-    stm_stage stage;
-    const stm_delegation *deleg;
-    const stm_message *msg;
-} stm_cond_ctx;
-
 typedef struct stm_cond_row stm_cond_row;
 
 /* Parse the value V of condition key KEY (row ROW, type TYPE) at SCOPE into a
@@ -66,8 +58,6 @@ typedef stm_cond *stm_cond_parse_fn(struct stm_loader *ld, const stm_cond_row *r
                                     stm_cond_type type, const struct stm_yt_node *key,
                                     const struct stm_yt_node *v,
                                     const struct stm_config_scope *scope);
-/* Judge C in CTX; on STM_COND_ERROR *ERR is a malloc'd reason (or NULL). */
-typedef stm_cond_result stm_cond_eval_fn(const stm_cond *c, const stm_cond_ctx *ctx, char **err);
 
 struct stm_cond_row {
     const char *key;          /* as written in `if:` */
@@ -85,8 +75,10 @@ extern const stm_cond_row stm_cond_table[STM_COND_COUNT];
 
 /* The row of KEY, or NULL. */
 const stm_cond_row *stm_cond_table_find(const char *key);
-/* Judge C through its row (a NULL C holds). */
-stm_cond_result stm_cond_table_eval(const stm_cond *c, const stm_cond_ctx *ctx, char **err);
+/* A condition (`if:` value) at SCOPE; NULL when it had errors (reported).
+ * The entry of the rules loader and of any/all/not (cond_load.c). */
+stm_cond *stm_config_cond(struct stm_loader *ld, const struct stm_yt_node *node,
+                          stm_config_scope scope);
 /* Set *ERR to a copy of TEXT and return STM_COND_ERROR. */
 stm_cond_result stm_cond_eval_error(char **err, const char *text);
 

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 
 #include "effect/effect_table.h"
-#include "load/load.h"
+#include "read/reader.h"
 
 /* Is NAME a valid header field name (RFC 5322: printable ASCII, no colon)? */
 static bool

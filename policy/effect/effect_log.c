@@ -18,7 +18,7 @@
 #include <stdlib.h>
 
 #include "effect/effect_table.h"
-#include "load/load.h"
+#include "read/reader.h"
 
 /* log: TEXT */
 void

@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "effect/effect_table.h"
-#include "load/load.h"
+#include "read/reader.h"
 #include "match/ipaddr.h"
 
 /* set_sender_ip: IP | TEXT with ${...} | nat64 */

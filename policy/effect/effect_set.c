@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "effect/effect_table.h"
-#include "load/load.h"
+#include "read/reader.h"
 
 /* Is NAME a valid variable name for set:/var:/${var.NAME}? */
 static bool

@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "effect/effect_table.h"
-#include "load/load.h"
+#include "read/reader.h"
 
 const stm_effect_row stm_effect_table[STM_EFFECT_COUNT] = {
     [STM_EFFECT_ADD_HEADER] = {"add_header", STM_EFFECT_AT_END, STM_ACTION_ADD_HEADER,
@@ -53,6 +53,7 @@ stm_effect_parse_new(stm_loader *ld, stm_rule *r, const stm_yt_node *at, stm_eff
     stm_effect *e = &ne[r->neffects++];
     memset(e, 0, sizeof *e);
     e->type = type;
+    e->run = stm_effect_table[type].run;
     e->pos = stm_config_pos(ld, at);
     return e;
 }

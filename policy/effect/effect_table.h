@@ -9,15 +9,15 @@
  * milter maps them to libmilter's; policy/ never includes libmilter), how
  * the loader parses it and how the engine runs it. The loader
  * (load/rules.c) finds a row by key and calls its parse; the engine
- * (run/engine.c) calls its run; load/load.c ORs the actions of every
+ * (run/engine.c) calls the run function the compiled effect carries; load/load.c ORs the actions of every
  * effect used into policy->actions; tests/unit/test_tables.c holds the
  * table against stagemilter.yaml(5).
  *
  * Layout: an effect is one row in effect_table.c and one file
  * effect_<name>.c with its parse and run functions side by side. Parse
- * needs the YAML tree and the loader's diag; the engine includes only this
- * header, which names those types without defining them, so policy/run
- * stays free of YAML.
+ * needs the YAML tree and the loader's readers (policy/read); the loader
+ * stores the row's run function in the compiled effect, so the engine
+ * (policy/run) never includes this folder.
  */
 #ifndef STAGEMILTER_EFFECT_TABLE_H
 #define STAGEMILTER_EFFECT_TABLE_H
@@ -25,7 +25,8 @@
 #include <stddef.h>
 
 #include "model.h"
-#include "run/session_internal.h"
+#include "read/reader.h"
+#include "run/effect.h"
 
 struct stm_loader;
 struct stm_yt_node;
@@ -41,17 +42,6 @@ enum {
     STM_ACTION_ADD_HEADER = 1u << 0,
 };
 
-/* What a run function works on. RULE names the rule (for the log);
- * on failure the function sets ERROR to a malloc'd reason (NULL: out of
- * memory) and returns -1. */
-typedef struct stm_effect_ctx {
-    stm_session *s;
-    stm_stage stage;
-    const stm_engine_hooks *hooks;
-    const char *rule;
-    char *error;
-} stm_effect_ctx;
-
 typedef struct stm_effect_row stm_effect_row;
 
 /* Parse the value V of effect key KEY (row ROW, type TYPE) into one or
@@ -59,10 +49,6 @@ typedef struct stm_effect_row stm_effect_row;
 typedef void stm_effect_parse_fn(struct stm_loader *ld, const stm_effect_row *row,
                                  stm_effect_type type, stm_rule *r, const struct stm_yt_node *key,
                                  const struct stm_yt_node *v);
-/* Run E in CTX, describing what it did in DETAIL (for --trace); 0, or -1
- * with ctx->error set. */
-typedef int stm_effect_run_fn(const stm_effect *e, stm_effect_ctx *ctx, char *detail,
-                              size_t detail_len);
 
 struct stm_effect_row {
     const char *key;      /* as written in `do:` */

@@ -1,7 +1,8 @@
 /*
  * load.h - the sections of the policy loader, for each other (load/load.c,
- * services.c, rules.c, conds.c). Private to the loader. The typed readers
- * they all use are in load/reader.h.
+ * services.c, rules.c). Private to the loader. The typed readers they all
+ * use are in read/reader.h; conditions and effects are parsed through their
+ * tables (cond/cond_table.h, effect/effect_table.h).
  *
  * A loader walks the YAML tree once, filling a struct stm_policy and reporting
  * every problem to its diag; it keeps going after an error wherever the rest
@@ -11,14 +12,8 @@
 #ifndef STAGEMILTER_CONFIG_INTERNAL_H
 #define STAGEMILTER_CONFIG_INTERNAL_H
 
-#include "load/reader.h"
+#include "read/reader.h"
 #include "model.h"
-
-/* Where the rules being compiled run. */
-typedef struct stm_config_scope {
-    stm_stage stage;
-    bool in_delegate; /* inside a delegate's `rules:` */
-} stm_config_scope;
 
 /* Load a policy from TEXT (LEN bytes) named NAME, list files relative to
  * BASEDIR (NULL: the current directory). The policy with one reference
@@ -35,13 +30,9 @@ int stm_config_hostport(const char *text, char **host, char **port, const char *
                         size_t *erroff);
 /* Check a libmilter socket specification. Same error convention. */
 int stm_config_socket_check(const char *text, const char **err, size_t *erroff);
-/* The list called NAME (without "@"), or NULL. */
-const stm_list *stm_config_find_list(const stm_loader *ld, const char *name);
 
 /* Rules of one stage (a list node, or NULL) into LIST. */
 void stm_config_rules(stm_loader *ld, const stm_yt_node *node, stm_config_scope scope,
                       stm_rule_list *list);
-/* A condition (`if:` value); NULL when it had errors (reported). */
-stm_cond *stm_config_cond(stm_loader *ld, const stm_yt_node *node, stm_config_scope scope);
 
 #endif

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cond/cond_table.h"
 #include "effect/effect_table.h"
 #include "load/load.h"
 #include "stagemilter/verbs.h"

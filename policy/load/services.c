@@ -3,7 +3,7 @@
  * address syntaxes (milter socket, HOST:PORT, scanner targets).
  *
  * Functions: stm_config_services, stm_config_lists, stm_config_hostport,
- * stm_config_socket_check, stm_config_find_list (load.h).
+ * stm_config_socket_check (load.h).
  *
  * Ownership: services and lists go into the loader's policy, which owns
  * them whether or not the load succeeds.
@@ -521,12 +521,3 @@ stm_config_lists(stm_loader *ld, const stm_yt_node *node)
     }
 }
 
-/* The list called NAME. */
-const stm_list *
-stm_config_find_list(const stm_loader *ld, const char *name)
-{
-    for (size_t i = 0; i < ld->policy->nlists; i++)
-        if (strcmp(stm_list_name(ld->policy->lists[i]), name) == 0)
-            return ld->policy->lists[i];
-    return NULL;
-}

@@ -1,10 +1,11 @@
 /*
  * cond.c - evaluating `if:` conditions against a session (cond.h).
  *
- * Functions: stm_cond_eval.
+ * Functions: stm_cond_eval, stm_cond_judge.
  *
- * Every condition, any/all/not included, is judged by the eval function of
- * its row in the condition table (cond/cond_table.c); this file only picks
+ * Every condition, any/all/not included, is judged by the eval function its
+ * compiled node carries (the loader sets it from the condition's row in
+ * cond/cond_table.c; policy/run never reads the table); this file only picks
  * the copy of the message that header and body conditions look at: inside a
  * delegate's rules the copy the scanner returned when it did, else the
  * MTA's copy. The semantics of each condition are described in the file of
@@ -16,7 +17,8 @@
  */
 #include <stdlib.h>
 
-#include "cond/cond_table.h"
+#include <string.h>
+
 #include "run/cond.h"
 
 /* Evaluate COND (see cond.h). */
@@ -28,5 +30,18 @@ stm_cond_eval(const stm_cond *c, const stm_session *s, stm_stage stage, const st
     stm_cond_ctx ctx = {.s = s, .stage = stage, .deleg = deleg, .msg = &s->message};
     if (deleg != NULL && deleg->result == STM_DELEGATION_RETURNED)
         ctx.msg = &deleg->returned;
-    return stm_cond_table_eval(c, &ctx, err);
+    return stm_cond_judge(c, &ctx, err);
+}
+
+/* Judge C through the function its node carries. */
+stm_cond_result
+stm_cond_judge(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
+{
+    if (c == NULL)
+        return STM_COND_TRUE;
+    if (c->eval == NULL) {
+        *err = strdup("a condition without an eval function");
+        return STM_COND_ERROR;
+    }
+    return c->eval(c, ctx, err);
 }

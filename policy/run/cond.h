@@ -8,11 +8,19 @@
 #include "model.h"
 #include "run/session_internal.h"
 
-typedef enum stm_cond_result {
-    STM_COND_ERROR = -1, /* run-time failure; *ERR says why */
-    STM_COND_FALSE = 0,
-    STM_COND_TRUE = 1
-} stm_cond_result;
+/* What an eval function sees: the session, the stage being run, inside a
+ * delegate's rules that delegation's result (else NULL) and the copy of the
+ * message that header and body conditions judge. All borrowed. */
+typedef struct stm_cond_ctx {
+    const stm_session *s;
+    stm_stage stage;
+    const stm_delegation *deleg;
+    const stm_message *msg;
+} stm_cond_ctx;
+
+/* Judge C (NULL holds) in CTX through its own eval function: how any, all
+ * and not judge their children. */
+stm_cond_result stm_cond_judge(const stm_cond *c, const stm_cond_ctx *ctx, char **err);
 
 /* Evaluate COND for session S at STAGE. Inside a delegate's rules, DELEG is
  * that delegation's result (NULL elsewhere): has_header/header/body then look

@@ -51,7 +51,7 @@
 #include <string.h>
 
 #include "run/cond.h"
-#include "effect/effect_table.h"
+#include "run/effect.h"
 #include "model.h"
 #include "run/session_internal.h"
 #include "run/template.h"
@@ -231,8 +231,7 @@ engine_status_verdict(engine_run *run, const stm_rule *rule, const stm_status *s
     return ENGINE_DECIDED; /* no reply: accept, discard */
 }
 
-/* Run RULE's effects in order, each by its row of the effect table
- * (effect/effect_table.c). */
+/* Run RULE's effects in order, each by the run function it carries. */
 static engine_status
 engine_effects(engine_run *run, const stm_rule *rule, int depth)
 {
@@ -241,7 +240,7 @@ engine_effects(engine_run *run, const stm_rule *rule, int depth)
         char detail[1200];
         stm_effect_ctx ctx = {
             .s = run->s, .stage = run->stage, .hooks = run->hooks, .rule = rule->name};
-        if (stm_effect_table[e->type].run(e, &ctx, detail, sizeof detail) < 0) {
+        if (e->run(e, &ctx, detail, sizeof detail) < 0) {
             engine_fail(run, rule, "%s", ctx.error ? ctx.error : "out of memory");
             free(ctx.error);
             return ENGINE_FAILED;

@@ -1,7 +1,8 @@
 /*
- * reader.h - the typed readers of the policy loader (load/reader.c): the
- * loader's state, positions, reports and typed reads of YAML nodes. Private
- * to the loader; depends on no section of it.
+ * reader.h - the typed readers of the policy loader (read/reader.c): the
+ * loader's state, positions, reports and typed reads of YAML nodes, for the
+ * sections (policy/load) and the condition and effect tables. Depends on no
+ * section of the loader.
  */
 #ifndef STAGEMILTER_LOAD_READER_H
 #define STAGEMILTER_LOAD_READER_H
@@ -9,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "load/yaml_tree.h"
+#include "read/yaml_tree.h"
 #include "run/template.h"
 #include "stagemilter/diag.h"
 
@@ -26,6 +27,15 @@ typedef struct stm_loader {
     const stm_yt_node *first_quarantine; /* the first quarantine verb */
     const stm_yt_node *workdir_node;     /* milter.workdir as written, if given */
 } stm_loader;
+
+/* Where the rules being compiled run. */
+typedef struct stm_config_scope {
+    stm_stage stage;
+    bool in_delegate; /* inside a delegate's `rules:` */
+} stm_config_scope;
+
+/* The list called NAME (without "@") of the policy being loaded, or NULL. */
+const struct stm_list *stm_config_find_list(const stm_loader *ld, const char *name);
 
 /* Positions and reports. NODE may be NULL (then the file as a whole). */
 stm_srcpos stm_config_pos(const stm_loader *ld, const stm_yt_node *node);

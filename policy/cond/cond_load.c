@@ -1,9 +1,10 @@
 /*
- * conds.c - `if:` conditions into stm_cond trees (DESIGN.md
+ * cond_load.c - `if:` conditions into stm_cond trees (DESIGN.md
  * "Conditions"), with the check that each condition can be known at the
  * stage where it is used.
  *
- * Functions: stm_config_cond (load.h). Each key is looked up in the
+ * Functions: stm_config_cond (cond_table.h), the entry the rules loader
+ * (load/rules.c) and any/all/not (cond_logic.c) call. Each key is looked up in the
  * condition table (cond/cond_table.c), checked against its row's stage and
  * scope, and parsed by its row's parse function; nothing here knows a
  * condition by name.
@@ -22,7 +23,7 @@
 #include <string.h>
 
 #include "cond/cond_table.h"
-#include "load/load.h"
+#include "read/reader.h"
 
 /* Can ROW's condition, written at KEY, be known at SCOPE? Reports and
  * returns false if not. */

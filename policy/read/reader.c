@@ -7,8 +7,8 @@
  * stm_config_warning, stm_config_expect, stm_config_check_keys,
  * stm_config_bool, stm_config_is_bool, stm_config_string, stm_config_enum,
  * stm_config_duration, stm_config_size, stm_config_template,
- * stm_config_join. They depend on the YAML tree, the units and the
- * templates, never on a section of the policy.
+ * stm_config_join, stm_config_find_list. They depend on the YAML tree, the
+ * units and the templates, never on a section of the policy.
  *
  * Ownership: strings and templates read are the caller's; nodes are
  * borrowed from the tree.
@@ -26,7 +26,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "load/reader.h"
+#include "match/list.h"
+#include "model.h"
+#include "read/reader.h"
 #include "match/units.h"
 
 /* The position of NODE in the policy file. */
@@ -271,4 +273,14 @@ stm_config_template(stm_loader *ld, const stm_yt_node *node, const char *what)
         free(errmsg);
     }
     return t;
+}
+
+/* The list called NAME. */
+const stm_list *
+stm_config_find_list(const stm_loader *ld, const char *name)
+{
+    for (size_t i = 0; i < ld->policy->nlists; i++)
+        if (strcmp(stm_list_name(ld->policy->lists[i]), name) == 0)
+            return ld->policy->lists[i];
+    return NULL;
 }

@@ -21,7 +21,7 @@
 #include <string.h>
 #include <yaml.h>
 
-#include "load/yaml_tree.h"
+#include "read/yaml_tree.h"
 
 typedef struct yt_state {
     yaml_parser_t parser;
