@@ -46,13 +46,13 @@
 #include <libmilter/mfapi.h>
 
 #include "mta/callbacks.h"
-#include "daemon/log.h"
+#include "report/log.h"
 #include "daemon/privileges.h"
 #include "store/quarantine_admin.h"
 #include "daemon/signals.h"
 #include "daemon/socket.h"
 #include "stagemilter/policy.h"
-#include "daemon/stats.h"
+#include "report/stats.h"
 #include "daemon/trace.h"
 
 #ifndef SYSCONFDIR

@@ -28,7 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "daemon/log.h"
+#include "report/log.h"
 #include "daemon/privileges.h"
 
 /* A whole decimal number in S, into *OUT. */

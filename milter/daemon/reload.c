@@ -25,10 +25,10 @@
 #include <string.h>
 
 #include "mta/callbacks.h"
-#include "daemon/log.h"
+#include "report/log.h"
 #include "daemon/privileges.h"
 #include "daemon/reload.h"
-#include "daemon/stats.h"
+#include "report/stats.h"
 
 /* Log one diagnostic of the new policy. */
 static void

@@ -51,10 +51,10 @@
 
 #include <libmilter/mfapi.h>
 
-#include "daemon/log.h"
+#include "report/log.h"
 #include "daemon/reload.h"
 #include "daemon/signals.h"
-#include "daemon/stats.h"
+#include "report/stats.h"
 #include "stagemilter/clock.h"
 
 /* Seconds the messages in flight get to finish after SIGTERM/SIGINT. */

@@ -29,7 +29,7 @@
 
 #include <libmilter/mfapi.h>
 
-#include "daemon/log.h"
+#include "report/log.h"
 #include "daemon/socket.h"
 
 /* The path of a unix socket spec, NULL for inet. */

@@ -53,11 +53,11 @@
 
 #include "mta/callbacks.h"
 #include "delegate/delegate.h"
-#include "daemon/log.h"
+#include "report/log.h"
 #include "store/quarantine.h"
 #include "delegate/receiver.h"
 #include "mta/reply.h"
-#include "daemon/stats.h"
+#include "report/stats.h"
 #include "stagemilter/engine.h"
 #include "stagemilter/verbs.h"
 

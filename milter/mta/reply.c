@@ -25,7 +25,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "daemon/log.h"
+#include "report/log.h"
 #include "mta/reply.h"
 #include "stagemilter/limits.h"
 #include "stagemilter/verbs.h"

@@ -2,14 +2,14 @@
 check_PROGRAMS += tests/unit/test_quarantine
 TESTS += tests/unit/test_quarantine
 tests_unit_test_quarantine_SOURCES = tests/unit/test_quarantine.c milter/store/quarantine.c \
-	milter/daemon/log.c milter/mta/reply.c milter/daemon/stats.c
+	milter/report/log.c milter/mta/reply.c milter/report/stats.c
 tests_unit_test_quarantine_CPPFLAGS = $(MILTER_CPPFLAGS)
 tests_unit_test_quarantine_CFLAGS = $(TEST_UNIT_FLAGS) $(MILTER_CFLAGS)
 tests_unit_test_quarantine_LDADD = $(TEST_UNIT_LIBS) $(MILTER_LIBS) $(PTHREAD_LIBS)
 
 check_PROGRAMS += tests/unit/test_stats
 TESTS += tests/unit/test_stats
-tests_unit_test_stats_SOURCES = tests/unit/test_stats.c milter/daemon/stats.c
+tests_unit_test_stats_SOURCES = tests/unit/test_stats.c milter/report/stats.c
 tests_unit_test_stats_CPPFLAGS = $(MILTER_CPPFLAGS)
 tests_unit_test_stats_CFLAGS = $(TEST_UNIT_FLAGS) $(MILTER_CFLAGS)
 tests_unit_test_stats_LDADD = $(TEST_UNIT_LIBS) $(PTHREAD_LIBS)
@@ -17,8 +17,8 @@ tests_unit_test_stats_LDADD = $(TEST_UNIT_LIBS) $(PTHREAD_LIBS)
 check_PROGRAMS += tests/unit/test_quarantine_admin
 TESTS += tests/unit/test_quarantine_admin
 tests_unit_test_quarantine_admin_SOURCES = tests/unit/test_quarantine_admin.c \
-	milter/store/quarantine_admin.c milter/daemon/privileges.c milter/daemon/log.c \
-	milter/daemon/stats.c
+	milter/store/quarantine_admin.c milter/daemon/privileges.c milter/report/log.c \
+	milter/report/stats.c
 tests_unit_test_quarantine_admin_CPPFLAGS = $(MILTER_CPPFLAGS)
 tests_unit_test_quarantine_admin_CFLAGS = $(TEST_UNIT_FLAGS) $(MILTER_CFLAGS)
 tests_unit_test_quarantine_admin_LDADD = $(TEST_UNIT_LIBS) $(PTHREAD_LIBS)

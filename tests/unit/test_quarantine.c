@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "daemon/log.h"
+#include "report/log.h"
 #include "store/quarantine.h"
 #include "mta/reply.h"
 #include "stagemilter/policy.h"

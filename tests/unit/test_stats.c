@@ -1,5 +1,5 @@
 /*
- * test_stats.c - unit tests of milter/daemon/stats.c: what is counted where, the
+ * test_stats.c - unit tests of milter/report/stats.c: what is counted where, the
  * key=value line, the Prometheus text and its atomic file, the histogram's
  * p99, and the drain that refuses new messages while stopping.
  */
@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "daemon/stats.h"
+#include "report/stats.h"
 
 /* The Prometheus text of the counters, in a buffer the caller frees. */
 static char *

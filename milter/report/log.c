@@ -32,8 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/log.h"
-#include "daemon/stats.h"
+#include "report/log.h"
+#include "report/stats.h"
 #include "stagemilter/text.h"
 #include "stagemilter/limits.h"
 #include "stagemilter/verbs.h"

@@ -50,7 +50,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/stats.h"
+#include "report/stats.h"
 #include "stagemilter/text.h"
 #include "stagemilter/limits.h"
 
