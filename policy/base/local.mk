@@ -1,3 +1,4 @@
-# policy/base/local.mk: what every part uses: the clock, the text sanitizer.
+# policy/base/local.mk: what every part uses: the clock, the text sanitizer,
+# the rule for queue names.
 # Their headers are public (include/stagemilter/), milter/ uses them too.
-POLICY_BASE_FILES = policy/base/clock.c policy/base/text.c
+POLICY_BASE_FILES = policy/base/clock.c policy/base/text.c policy/base/names.c

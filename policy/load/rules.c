@@ -20,6 +20,7 @@
 
 #include "load/load.h"
 #include "match/ipaddr.h"
+#include "stagemilter/names.h"
 
 static const char *const verb_words[] = {"next",   "accept", "faccept", "deny", "info",
                                          "reject", "defer",  "discard", NULL};
@@ -76,24 +77,6 @@ rules_enhanced(stm_loader *ld, const stm_yt_node *node, const char *verb, char c
     }
     memcpy(out, t, strlen(t) + 1);
     return 0;
-}
-
-/* Is NAME a valid queue name (relative, one level, not hidden)? */
-static const char *
-rules_queue_problem(const char *name)
-{
-    if (name[0] == '\0')
-        return "it is empty";
-    if (strchr(name, '/') != NULL)
-        return "it contains '/'";
-    if (strstr(name, "..") != NULL)
-        return "it contains '..'";
-    if (name[0] == '.')
-        return "it starts with '.'";
-    for (const char *c = name; *c; c++)
-        if ((unsigned char)*c < 0x20 || *c == 0x7f)
-            return "it contains a control character";
-    return NULL;
 }
 
 /* deny/info with {code, enhanced, text}. */
@@ -167,7 +150,8 @@ rules_status(stm_loader *ld, const stm_yt_node *node, const char *what, stm_stat
         }
         if (stm_config_expect(ld, v, STM_YT_SCALAR, "the quarantine queue") < 0)
             return -1;
-        const char *why = rules_queue_problem(v->text);
+        char whybuf[128];
+        const char *why = stm_queue_name_problem(v->text, whybuf, sizeof whybuf);
         if (why != NULL) {
             stm_config_error(ld, v,
                             "quarantine queue '%s' is not a valid name: %s (a queue is a "
