@@ -60,6 +60,7 @@
 #include "report/stats.h"
 #include "stagemilter/engine.h"
 #include "stagemilter/verbs.h"
+#include "stagemilter/text.h"
 
 /* Guards current_policy: the pointer, not the policy (which is immutable and
  * reference-counted). Held only long enough to take a reference. */
@@ -531,6 +532,16 @@ cb_helo(SMFICTX *ctx, char *helo)
     return cb_run(ctx, conn, STM_STAGE_HELO, SMFIP_NR_HELO, NULL);
 }
 
+/* ARG (an envelope address as libmilter gives it, "<addr>") without its
+ * brackets, whole, in a new string the caller frees; NULL without memory. */
+static char *
+cb_address(const char *arg)
+{
+    size_t len = arg != NULL ? strlen(arg) + 1 : 1;
+    char *buf = malloc(len);
+    return buf != NULL ? (char *)stm_session_strip_brackets(buf, len, arg) : NULL;
+}
+
 /* MAIL FROM: a new transaction. */
 static sfsistat
 cb_envfrom(SMFICTX *ctx, char **argv)
@@ -538,11 +549,12 @@ cb_envfrom(SMFICTX *ctx, char **argv)
     cb_conn *conn = cb_conn_get(ctx);
     if (conn == NULL)
         return SMFIS_TEMPFAIL;
-    char sender[1024];
     conn->header_bytes = 0;
-    if (stm_session_begin_transaction(
-            conn->session, stm_session_strip_brackets(sender, sizeof sender, argv[0])) != 0 ||
-        cb_macros(ctx, conn) != 0)
+    /* The address whole, however long: a rule must never judge a cut one. */
+    char *sender = cb_address(argv[0]);
+    int rc = sender == NULL ? -1 : stm_session_begin_transaction(conn->session, sender);
+    free(sender);
+    if (rc != 0 || cb_macros(ctx, conn) != 0)
         return cb_fail(conn, SMFIP_NR_MAIL, "mail");
     if (!stm_stats_message_begin(&conn->in_message)) {
         /* The daemon is stopping (stats.h): no new messages, tempfail now
@@ -562,11 +574,15 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
     cb_conn *conn = cb_conn_get(ctx);
     if (conn == NULL)
         return SMFIS_TEMPFAIL;
-    char rcpt[1024];
-    stm_session_strip_brackets(rcpt, sizeof rcpt, argv[0]);
-    if (cb_macros(ctx, conn) != 0 || stm_session_set_rcpt(conn->session, rcpt) != 0)
+    char *rcpt = cb_address(argv[0]);
+    if (rcpt == NULL || cb_macros(ctx, conn) != 0 ||
+        stm_session_set_rcpt(conn->session, rcpt) != 0) {
+        free(rcpt);
         return cb_fail(conn, SMFIP_NR_RCPT, "rcpt");
-    return cb_run(ctx, conn, STM_STAGE_RCPT, SMFIP_NR_RCPT, rcpt);
+    }
+    sfsistat st = cb_run(ctx, conn, STM_STAGE_RCPT, SMFIP_NR_RCPT, rcpt);
+    free(rcpt);
+    return st;
 }
 
 /* DATA. */
@@ -754,8 +770,10 @@ cb_quarantine(SMFICTX *ctx, cb_conn *conn, const stm_verdict *v)
 {
     const stm_milter_config *mc = stm_policy_milter(stm_session_policy(conn->session));
     const char *id = stm_log_id(conn->session);
+    const char *stored = NULL; /* store+hold: the copy to take back if the hold fails */
+    char path[4096];
     if (mc->quarantine == STM_QUARANTINE_STORE || mc->quarantine == STM_QUARANTINE_STORE_HOLD) {
-        char path[4096], err[512];
+        char err[512];
         if (stm_quarantine_store(mc->workdir, conn->session, v, path, sizeof path, err,
                                 sizeof err) != 0) {
             stm_log(LOG_ERR, "id=%s quarantine=%s store failed: %s; answering tempfail", id,
@@ -765,17 +783,20 @@ cb_quarantine(SMFICTX *ctx, cb_conn *conn, const stm_verdict *v)
         stm_log(LOG_NOTICE, "id=%s quarantine=%s stored path=%s", id, v->queue, path);
         if (mc->quarantine == STM_QUARANTINE_STORE)
             return SMFIS_DISCARD;
+        stored = path;
     }
     char reason[512];
     snprintf(reason, sizeof reason, "stagemilter: rule %s", v->rule != NULL ? v->rule : "-");
-    for (char *p = reason; *p; p++)
-        if ((unsigned char)*p < 0x20)
-            *p = ' ';
-    if (cb_add_headers(ctx, conn) != 0)
-        return SMFIS_TEMPFAIL;
-    if (smfi_quarantine(ctx, reason) != MI_SUCCESS) {
-        stm_log(LOG_ERR, "id=%s quarantine=%s smfi_quarantine failed; answering tempfail", id,
-               v->queue);
+    stm_text_clean_inplace(reason, STM_TEXT_SPACE | STM_TEXT_UTF8);
+    if (cb_add_headers(ctx, conn) != 0 || smfi_quarantine(ctx, reason) != MI_SUCCESS) {
+        stm_log(LOG_ERR, "id=%s quarantine=%s hold in the MTA failed; answering tempfail", id,
+                v->queue);
+        /* The client retries: without this the retry would be stored twice. */
+        if (stored != NULL && unlink(stored) != 0)
+            stm_log(LOG_ERR, "id=%s quarantine=%s cannot take back %s: %m", id, v->queue, stored);
+        else if (stored != NULL)
+            stm_log(LOG_NOTICE, "id=%s quarantine=%s took back %s (the client will retry)", id,
+                    v->queue, stored);
         return SMFIS_TEMPFAIL;
     }
     stm_log(LOG_NOTICE, "id=%s quarantine=%s held in the MTA", id, v->queue);

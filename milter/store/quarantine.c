@@ -18,11 +18,20 @@
  *
  *          BODY
  *
+ *      SENDER and RCPT are written byte for byte, quotes, spaces and UTF-8
+ *      included, so a release gives the message back to exactly the
+ *      envelope it had. SMTP allows no control character in an address
+ *      (RFC 5321 qtextSMTP, RFC 6531); one that has one is not stored (the
+ *      caller tempfails) rather than recorded as something else.
+ *
  *      Line ends are LF, as Maildir wants (CRLF from the MTA converted).
  *      The file name is TIME.M<usec>P<pid>Q<n>.<host> (Maildir's unique
  *      name: <n> counts deliveries of this process); it is written in tmp/,
  *      fsync'ed, renamed into new/, and new/ is fsync'ed, so a stored copy
- *      survives a crash before the MTA is told to discard the original.
+ *      survives a crash before the MTA is told to discard the original. A
+ *      folder the store creates (WORKDIR, QUEUE, tmp/new/cur) is made
+ *      durable too: its parent is fsync'ed after the mkdir, so the first
+ *      message of a new queue is as safe as every later one.
  *
  * DIAGNOSTICS
  *      Every failing step returns -1 with "what: path: strerror" in ERR and
@@ -38,24 +47,11 @@
 #include <unistd.h>
 
 #include "store/quarantine.h"
+#include "stagemilter/names.h"
+#include "stagemilter/text.h"
 
 /* Deliveries made by this process, for unique file names. */
 static atomic_uint quarantine_count;
-
-/* Create DIR (mode 0700) unless it exists; -1 with ERR filled otherwise. */
-static int
-quarantine_mkdir(const char *dir, char *err, size_t errlen)
-{
-    if (mkdir(dir, 0700) == 0 || errno == EEXIST) {
-        struct stat st;
-        if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-            return 0;
-        snprintf(err, errlen, "not a directory: %s", dir);
-        return -1;
-    }
-    snprintf(err, errlen, "mkdir: %s: %s", dir, strerror(errno));
-    return -1;
-}
 
 /* fsync a directory, so a rename or creation in it is durable. */
 static int
@@ -70,6 +66,33 @@ quarantine_sync_dir(const char *dir, char *err, size_t errlen)
     }
     close(fd);
     return 0;
+}
+
+/* Create DIR (mode 0700) unless it exists, and when it was created fsync
+ * its parent so the new entry survives a crash. 0, or -1 with ERR filled. */
+static int
+quarantine_mkdir(const char *dir, char *err, size_t errlen)
+{
+    if (mkdir(dir, 0700) == 0) {
+        char parent[4096];
+        const char *slash = strrchr(dir, '/');
+        if (slash == NULL)
+            snprintf(parent, sizeof parent, ".");
+        else if (slash == dir)
+            snprintf(parent, sizeof parent, "/");
+        else
+            snprintf(parent, sizeof parent, "%.*s", (int)(slash - dir), dir);
+        return quarantine_sync_dir(parent, err, errlen);
+    }
+    if (errno == EEXIST) {
+        struct stat st;
+        if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+            return 0;
+        snprintf(err, errlen, "not a directory: %s", dir);
+        return -1;
+    }
+    snprintf(err, errlen, "mkdir: %s: %s", dir, strerror(errno));
+    return -1;
 }
 
 /* Write LEN bytes of DATA to F with CRLF made LF. */
@@ -95,33 +118,51 @@ quarantine_header(FILE *f, const char *name, const char *value)
     fputc('\n', f);
 }
 
-/* Envelope text for a header: control characters become '?'. */
-static void
-quarantine_clean(char *dst, size_t dstlen, const char *src)
+/* Does ADDR hold a byte no SMTP address may hold (a control character)? */
+static int
+quarantine_bad_address(const char *addr)
 {
-    size_t i = 0;
-    for (; src != NULL && src[i] != '\0' && i + 1 < dstlen; i++)
-        dst[i] = ((unsigned char)src[i] < 0x20 || src[i] == 0x7f || src[i] == '"') ? '?' : src[i];
-    dst[i] = '\0';
+    for (const unsigned char *p = (const unsigned char *)(addr ? addr : ""); *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return 1;
+    return 0;
 }
 
-/* Everything that goes into the file, in order. */
+/* Is every envelope address of S fit to be recorded as it is? */
+static int
+quarantine_envelope_ok(stm_session *s, char *err, size_t errlen)
+{
+    if (quarantine_bad_address(stm_session_sender(s))) {
+        snprintf(err, errlen, "the envelope sender holds a control character");
+        return 0;
+    }
+    for (size_t i = 0; i < stm_session_rcpt_count(s); i++)
+        if (quarantine_bad_address(stm_session_rcpt_at(s, i))) {
+            snprintf(err, errlen, "recipient %zu holds a control character", i + 1);
+            return 0;
+        }
+    return 1;
+}
+
+/* Everything that goes into the file, in order. The envelope goes in byte
+ * for byte (quarantine_envelope_ok() vetted it); the other values of our
+ * header are only for the reader, cleaned as log values are. */
 static void
 quarantine_write(FILE *f, stm_session *s, const stm_verdict *v)
 {
     char a[1024], b[1024];
-    quarantine_clean(a, sizeof a, stm_session_sender(s));
-    fprintf(f, "Return-Path: <%s>\n", a);
-    for (size_t i = 0; i < stm_session_rcpt_count(s); i++) {
-        quarantine_clean(a, sizeof a, stm_session_rcpt_at(s, i));
-        fprintf(f, "X-Original-To: <%s>\n", a);
-    }
-    quarantine_clean(a, sizeof a, v->rule != NULL ? v->rule : "-");
-    quarantine_clean(b, sizeof b, stm_session_client_ip(s) ? stm_session_client_ip(s) : "unknown");
+    const unsigned clean = STM_TEXT_QUOTED | STM_TEXT_UTF8;
+    const char *sender = stm_session_sender(s);
+    fprintf(f, "Return-Path: <%s>\n", sender != NULL ? sender : "");
+    for (size_t i = 0; i < stm_session_rcpt_count(s); i++)
+        fprintf(f, "X-Original-To: <%s>\n", stm_session_rcpt_at(s, i));
+    stm_text_clean(a, sizeof a, v->rule != NULL ? v->rule : "-", 0, clean);
+    stm_text_clean(b, sizeof b, stm_session_client_ip(s) ? stm_session_client_ip(s) : "unknown", 0,
+                   clean);
     fprintf(f, "X-Stagemilter-Quarantine: rule=\"%s\" queue=%s stage=%s client=%s id=%s", a,
             v->queue, stm_stage_name(v->stage) ? stm_stage_name(v->stage) : "-", b, stm_session_id(s));
     if (stm_session_queue_id(s) != NULL && stm_session_queue_id(s)[0] != '\0') {
-        quarantine_clean(a, sizeof a, stm_session_queue_id(s));
+        stm_text_clean(a, sizeof a, stm_session_queue_id(s), 0, clean);
         fprintf(f, " queue_id=%s", a);
     }
     fputc('\n', f);
@@ -138,14 +179,6 @@ quarantine_write(FILE *f, stm_session *s, const stm_verdict *v)
         quarantine_put(f, msg->body, msg->body_len);
 }
 
-/* Is QUEUE a safe relative name (no '/', not "." or "..", not empty)? */
-static int
-quarantine_queue_ok(const char *queue)
-{
-    return queue != NULL && queue[0] != '\0' && strchr(queue, '/') == NULL &&
-           strcmp(queue, ".") != 0 && strcmp(queue, "..") != 0;
-}
-
 /* Store the session's message; see quarantine.h. */
 int
 stm_quarantine_store(const char *workdir, stm_session *s, const stm_verdict *v, char *path,
@@ -155,10 +188,16 @@ stm_quarantine_store(const char *workdir, stm_session *s, const stm_verdict *v, 
     FILE *f = NULL;
     int fd = -1;
 
-    if (!quarantine_queue_ok(v->queue)) {
-        snprintf(err, errlen, "unsafe quarantine queue name \"%s\"", v->queue ? v->queue : "");
+    char why[128];
+    if (stm_queue_name_problem(v->queue, why, sizeof why) != NULL) {
+        char shown[300];
+        stm_text_clean(shown, sizeof shown, v->queue, 0, STM_TEXT_QUOTED | STM_TEXT_UTF8);
+        snprintf(err, errlen, "invalid quarantine queue name \"%s\": %s", shown,
+                 stm_queue_name_problem(v->queue, why, sizeof why));
         return -1;
     }
+    if (!quarantine_envelope_ok(s, err, errlen))
+        return -1;
     if (stm_session_message(s)->truncated) {
         snprintf(err, errlen, "message larger than milter.max_message_size was not kept");
         return -1;

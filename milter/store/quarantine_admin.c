@@ -23,11 +23,20 @@
  *      file once sendmail exits 0; `delete ID` removes it.
  *
  *      Names from the command line never reach outside the workdir: a queue
- *      or id is one path component of safe characters (no '/', not "." or
- *      "..", no leading '.' or '-'), an id is looked up only as
- *      WORKDIR/QUEUE/new/ID or WORKDIR/QUEUE/cur/ID for the queues found in
- *      the workdir, and what is found must be a regular file, not a symbolic
- *      link (checked with lstat and opened with O_NOFOLLOW).
+ *      name follows the one rule of stagemilter/names.h (the rule --check
+ *      and the store use), an id is one path component of safe characters
+ *      (no '/', not "." or "..", no leading '.' or '-'), and an id is looked
+ *      up only as WORKDIR/QUEUE/new/ID or WORKDIR/QUEUE/cur/ID for the
+ *      queues found in the workdir. The tree below the workdir belongs to
+ *      the daemon's user while these commands run as root, so every step
+ *      below the workdir is taken with openat(O_NOFOLLOW | O_DIRECTORY) from
+ *      the directory before it, and files are opened and unlinked relative
+ *      to that directory: a symbolic link planted as a queue, as new/ or
+ *      cur/, or as the file itself is never followed.
+ *
+ *      The envelope block holds the addresses byte for byte (quarantine.c);
+ *      a line has no length limit here, so a 1,000-byte address comes back
+ *      whole.
  *
  * DIAGNOSTICS
  *      Each failure is one line "stagemilter: ..." on ERR; the exit status
@@ -44,8 +53,8 @@
 #include <unistd.h>
 
 #include "store/quarantine_admin.h"
+#include "stagemilter/names.h"
 
-#define QA_LINE_MAX 8192
 #define QA_RCPTS_MAX 10000
 
 /* A queue name or id from the command line. */
@@ -78,16 +87,15 @@ stm_quarantine_entry_clear(stm_quarantine_entry *e)
     memset(e, 0, sizeof *e);
 }
 
-/* One line of F without its newline into BUF; false at EOF or when too long. */
+/* One line of F without its newline into *LINE (grown as needed, caller
+ * frees); false at EOF, on a line without a newline or holding a NUL. */
 static bool
-qa_line(FILE *f, char *buf, size_t len)
+qa_line(FILE *f, char **line, size_t *cap)
 {
-    if (fgets(buf, (int)len, f) == NULL)
+    ssize_t n = getline(line, cap, f);
+    if (n <= 0 || (*line)[n - 1] != '\n' || strlen(*line) != (size_t)n)
         return false;
-    size_t n = strlen(buf);
-    if (n == 0 || buf[n - 1] != '\n')
-        return false;
-    buf[n - 1] = '\0';
+    (*line)[n - 1] = '\0';
     return true;
 }
 
@@ -124,14 +132,15 @@ qa_field(const char *line, const char *key)
 int
 stm_quarantine_entry_read(FILE *f, stm_quarantine_entry *e, char *err, size_t errlen)
 {
-    char line[QA_LINE_MAX];
+    char *line = NULL;
+    size_t cap = 0;
     memset(e, 0, sizeof *e);
-    if (!qa_line(f, line, sizeof line) || (e->sender = qa_address(line, "Return-Path: ")) == NULL) {
+    if (!qa_line(f, &line, &cap) || (e->sender = qa_address(line, "Return-Path: ")) == NULL) {
         snprintf(err, errlen, "does not start with the Return-Path: line the store writes");
         goto fail;
     }
     for (;;) {
-        if (!qa_line(f, line, sizeof line)) {
+        if (!qa_line(f, &line, &cap)) {
             snprintf(err, errlen, "no X-Stagemilter-Quarantine: line after the envelope");
             goto fail;
         }
@@ -163,68 +172,106 @@ stm_quarantine_entry_read(FILE *f, stm_quarantine_entry *e, char *err, size_t er
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
+    free(line);
     return 0;
 fail:
+    free(line);
     stm_quarantine_entry_clear(e);
     return -1;
 }
 
-/* Is DIR/NAME a real directory (not a link)? */
-static bool
-qa_is_dir(const char *path)
+/* The directory NAME inside the directory DIRFD, never through a link:
+ * an fd, or -1 with errno set. */
+static int
+qa_subdir(int dirfd, const char *name)
 {
-    struct stat st;
-    return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+    return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
-/* Find ID in the queues of WORKDIR: its path into PATH. 0, or -1 (on ERR). */
-static int
-qa_find(const char *workdir, const char *id, char *path, size_t pathlen, FILE *err)
+/* Is NAME in DIRFD a regular file (not a link)? Its stat into *ST. */
+static bool
+qa_is_file(int dirfd, const char *name, struct stat *st)
 {
-    DIR *d = opendir(workdir);
+    return fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st->st_mode);
+}
+
+/* Open the workdir itself (the administrator's configured path). */
+static int
+qa_workdir(const char *workdir, FILE *err)
+{
+    int fd = open(workdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        fprintf(err, "stagemilter: %s: %s\n", workdir, strerror(errno));
+    return fd;
+}
+
+/* Where a quarantined file was found: the directory (new/ or cur/) that
+ * holds it, opened without following links, and a path for messages. */
+typedef struct qa_place {
+    int dirfd;
+    char shown[4096];
+} qa_place;
+
+/* Find ID in the queues of the workdir WFD: *PLACE (close its dirfd).
+ * 0, or -1 (said on ERR). */
+static int
+qa_find(int wfd, const char *workdir, const char *id, qa_place *place, FILE *err)
+{
+    int dup_fd = dup(wfd);
+    DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
     if (d == NULL) {
         fprintf(err, "stagemilter: %s: %s\n", workdir, strerror(errno));
+        if (dup_fd >= 0)
+            close(dup_fd);
         return -1;
     }
     int found = 0;
+    char why[128];
     struct dirent *de;
-    char candidate[4096];
+    place->dirfd = -1;
     while ((de = readdir(d)) != NULL) {
-        if (!stm_quarantine_admin_name_ok(de->d_name))
+        if (stm_queue_name_problem(de->d_name, why, sizeof why) != NULL)
+            continue;
+        int qfd = qa_subdir(wfd, de->d_name);
+        if (qfd < 0)
             continue;
         static const char *const subs[] = {"new", "cur"};
         for (size_t i = 0; i < 2; i++) {
-            if (snprintf(candidate, sizeof candidate, "%s/%s/%s/%s", workdir, de->d_name, subs[i],
-                         id) >= (int)sizeof candidate)
-                continue;
+            int sfd = qa_subdir(qfd, subs[i]);
             struct stat st;
-            if (lstat(candidate, &st) != 0 || !S_ISREG(st.st_mode))
+            if (sfd >= 0 && qa_is_file(sfd, id, &st) && found++ == 0) {
+                place->dirfd = sfd;
+                snprintf(place->shown, sizeof place->shown, "%s/%s/%s/%s", workdir, de->d_name,
+                         subs[i], id);
                 continue;
-            if (found++ == 0)
-                snprintf(path, pathlen, "%s", candidate);
+            }
+            if (sfd >= 0)
+                close(sfd);
         }
+        close(qfd);
     }
     closedir(d);
-    if (found == 0) {
+    if (found == 1)
+        return 0;
+    if (place->dirfd >= 0)
+        close(place->dirfd);
+    place->dirfd = -1;
+    if (found == 0)
         fprintf(err, "stagemilter: %s: no such quarantined message in %s\n", id, workdir);
-        return -1;
-    }
-    if (found > 1) {
+    else
         fprintf(err, "stagemilter: %s: found in more than one queue; remove the copies by hand\n",
                 id);
-        return -1;
-    }
-    return 0;
+    return -1;
 }
 
-/* Open PATH for reading, refusing links. */
+/* Open NAME in DIRFD for reading, refusing links; SHOWN names it in errors. */
 static FILE *
-qa_open(const char *path, FILE *err)
+qa_open(int dirfd, const char *name, const char *shown, FILE *err)
 {
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
     if (f == NULL) {
-        fprintf(err, "stagemilter: %s: %s\n", path, strerror(errno));
+        fprintf(err, "stagemilter: %s: %s\n", shown, strerror(errno));
         if (fd >= 0)
             close(fd);
     }
@@ -249,92 +296,76 @@ qa_item_cmp(const void *a, const void *b)
     return strcmp(x->id, y->id);
 }
 
-/* Collect the messages of WORKDIR/QUEUE into *ITEMS. 0 or -1 (memory). */
+/* Append the messages of the directory SFD (QUEUE's new/ or cur/, shown as
+ * DIR) to *ITEMS. 0 or -1 (memory). Closes SFD. */
 static int
-qa_collect(const char *workdir, const char *queue, qa_item **items, size_t *n, FILE *err)
+qa_collect_dir(int sfd, const char *dir, const char *queue, qa_item **items, size_t *n, FILE *err)
 {
-    static const char *const subs[] = {"new", "cur"};
-    char dir[4096], path[4400], msg[256];
-    for (size_t i = 0; i < 2; i++) {
-        snprintf(dir, sizeof dir, "%s/%s/%s", workdir, queue, subs[i]);
-        DIR *d = opendir(dir);
-        if (d == NULL)
-            continue;
-        struct dirent *de;
-        while ((de = readdir(d)) != NULL) {
-            struct stat st;
-            snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-            if (!stm_quarantine_admin_name_ok(de->d_name) || lstat(path, &st) != 0 ||
-                !S_ISREG(st.st_mode))
-                continue;
-            FILE *f = qa_open(path, err);
-            if (f == NULL)
-                continue;
-            qa_item it;
-            memset(&it, 0, sizeof it);
-            int rc = stm_quarantine_entry_read(f, &it.e, msg, sizeof msg);
-            fclose(f);
-            if (rc != 0) {
-                fprintf(err, "stagemilter: %s: %s; skipped\n", path, msg);
-                continue;
-            }
-            qa_item *grown = realloc(*items, (*n + 1) * sizeof *grown);
-            if (grown == NULL) {
-                stm_quarantine_entry_clear(&it.e);
-                closedir(d);
-                return -1;
-            }
-            *items = grown;
-            snprintf(it.id, sizeof it.id, "%s", de->d_name);
-            snprintf(it.queue, sizeof it.queue, "%s", queue);
-            it.mtime = st.st_mtime;
-            (*items)[(*n)++] = it;
-        }
-        closedir(d);
+    char path[4400], msg[256];
+    DIR *d = fdopendir(sfd);
+    if (d == NULL) {
+        close(sfd);
+        return 0;
     }
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (!stm_quarantine_admin_name_ok(de->d_name) || !qa_is_file(sfd, de->d_name, &st))
+            continue;
+        FILE *f = qa_open(sfd, de->d_name, path, err);
+        if (f == NULL)
+            continue;
+        qa_item it;
+        memset(&it, 0, sizeof it);
+        int rc = stm_quarantine_entry_read(f, &it.e, msg, sizeof msg);
+        fclose(f);
+        if (rc != 0) {
+            fprintf(err, "stagemilter: %s: %s; skipped\n", path, msg);
+            continue;
+        }
+        qa_item *grown = realloc(*items, (*n + 1) * sizeof *grown);
+        if (grown == NULL) {
+            stm_quarantine_entry_clear(&it.e);
+            closedir(d);
+            return -1;
+        }
+        *items = grown;
+        snprintf(it.id, sizeof it.id, "%s", de->d_name);
+        snprintf(it.queue, sizeof it.queue, "%s", queue);
+        it.mtime = st.st_mtime;
+        (*items)[(*n)++] = it;
+    }
+    closedir(d);
     return 0;
 }
 
-/* list [QUEUE] */
+/* Collect the messages of QUEUE in the workdir WFD into *ITEMS. 0 or -1
+ * (memory); a queue that is not a real directory holds nothing. */
 static int
-qa_list(const stm_quarantine_admin_args *a, FILE *out, FILE *err)
+qa_collect(int wfd, const char *workdir, const char *queue, qa_item **items, size_t *n,
+           FILE *err)
 {
-    if (a->nargs > 1) {
-        fprintf(err, "stagemilter: --quarantine list takes at most one QUEUE\n");
-        return 1;
-    }
-    if (a->nargs == 1 && !stm_quarantine_admin_name_ok(a->args[0])) {
-        fprintf(err, "stagemilter: \"%s\" is not a queue name (one plain name, no '/')\n",
-                a->args[0]);
-        return 1;
-    }
-    qa_item *items = NULL;
-    size_t n = 0;
+    static const char *const subs[] = {"new", "cur"};
+    char dir[4096];
+    int qfd = qa_subdir(wfd, queue);
+    if (qfd < 0)
+        return 0;
     int rc = 0;
-    char path[4096];
-    if (a->nargs == 1) {
-        snprintf(path, sizeof path, "%s/%s", a->workdir, a->args[0]);
-        if (!qa_is_dir(path)) {
-            fprintf(err, "stagemilter: no queue %s in %s\n", a->args[0], a->workdir);
-            return 1;
-        }
-        rc = qa_collect(a->workdir, a->args[0], &items, &n, err);
-    } else {
-        DIR *d = opendir(a->workdir);
-        if (d == NULL) {
-            fprintf(err, "stagemilter: %s: %s\n", a->workdir, strerror(errno));
-            return 1;
-        }
-        struct dirent *de;
-        while (rc == 0 && (de = readdir(d)) != NULL) {
-            snprintf(path, sizeof path, "%s/%s", a->workdir, de->d_name);
-            if (stm_quarantine_admin_name_ok(de->d_name) && qa_is_dir(path))
-                rc = qa_collect(a->workdir, de->d_name, &items, &n, err);
-        }
-        closedir(d);
+    for (size_t i = 0; rc == 0 && i < 2; i++) {
+        int sfd = qa_subdir(qfd, subs[i]);
+        snprintf(dir, sizeof dir, "%s/%s/%s", workdir, queue, subs[i]);
+        if (sfd >= 0)
+            rc = qa_collect_dir(sfd, dir, queue, items, n, err);
     }
-    if (rc != 0)
-        fprintf(err, "stagemilter: out of memory\n");
+    close(qfd);
+    return rc;
+}
+
+/* Print the collected ITEMS (N of them) and free them. */
+static void
+qa_print(qa_item *items, size_t n, FILE *out)
+{
     if (n > 0)
         qsort(items, n, sizeof *items, qa_item_cmp);
     fprintf(out, "# id\tdate\tqueue\tsender\trecipients\trule\n");
@@ -350,21 +381,73 @@ qa_list(const stm_quarantine_admin_args *a, FILE *out, FILE *err)
         stm_quarantine_entry_clear(&items[i].e);
     }
     free(items);
+}
+
+/* list [QUEUE] */
+static int
+qa_list(const stm_quarantine_admin_args *a, FILE *out, FILE *err)
+{
+    char why[128];
+    if (a->nargs > 1) {
+        fprintf(err, "stagemilter: --quarantine list takes at most one QUEUE\n");
+        return 1;
+    }
+    if (a->nargs == 1 && stm_queue_name_problem(a->args[0], why, sizeof why) != NULL) {
+        fprintf(err, "stagemilter: \"%s\" is not a queue name: %s\n", a->args[0],
+                stm_queue_name_problem(a->args[0], why, sizeof why));
+        return 1;
+    }
+    int wfd = qa_workdir(a->workdir, err);
+    if (wfd < 0)
+        return 1;
+    qa_item *items = NULL;
+    size_t n = 0;
+    int rc = 0;
+    if (a->nargs == 1) {
+        int qfd = qa_subdir(wfd, a->args[0]);
+        if (qfd < 0) {
+            fprintf(err, "stagemilter: no queue %s in %s\n", a->args[0], a->workdir);
+            close(wfd);
+            return 1;
+        }
+        close(qfd);
+        rc = qa_collect(wfd, a->workdir, a->args[0], &items, &n, err);
+    } else {
+        int dup_fd = dup(wfd);
+        DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+        if (d == NULL) {
+            fprintf(err, "stagemilter: %s: %s\n", a->workdir, strerror(errno));
+            if (dup_fd >= 0)
+                close(dup_fd);
+            close(wfd);
+            return 1;
+        }
+        struct dirent *de;
+        while (rc == 0 && (de = readdir(d)) != NULL)
+            if (stm_queue_name_problem(de->d_name, why, sizeof why) == NULL)
+                rc = qa_collect(wfd, a->workdir, de->d_name, &items, &n, err);
+        closedir(d);
+    }
+    close(wfd);
+    if (rc != 0)
+        fprintf(err, "stagemilter: out of memory\n");
+    qa_print(items, n, out);
     return rc == 0 ? 0 : 1;
 }
 
-/* Pipe the message of PATH (after the envelope block) into sendmail. */
+/* Pipe the message ID found at PLACE (after the envelope block) into
+ * sendmail, then remove it. */
 static int
-qa_release_one(const stm_quarantine_admin_args *a, const char *id, const char *path, FILE *out,
-               FILE *err)
+qa_release_one(const stm_quarantine_admin_args *a, const char *id, const qa_place *place,
+               FILE *out, FILE *err)
 {
     char msg[256];
     stm_quarantine_entry e;
-    FILE *f = qa_open(path, err);
+    FILE *f = qa_open(place->dirfd, id, place->shown, err);
     if (f == NULL)
         return -1;
     if (stm_quarantine_entry_read(f, &e, msg, sizeof msg) != 0) {
-        fprintf(err, "stagemilter: %s: %s; not released\n", path, msg);
+        fprintf(err, "stagemilter: %s: %s; not released\n", place->shown, msg);
         fclose(f);
         return -1;
     }
@@ -417,8 +500,8 @@ qa_release_one(const stm_quarantine_admin_args *a, const char *id, const char *p
                 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
         goto done;
     }
-    if (unlink(path) != 0) {
-        fprintf(err, "stagemilter: %s: released, but cannot remove %s: %s\n", id, path,
+    if (unlinkat(place->dirfd, id, 0) != 0) {
+        fprintf(err, "stagemilter: %s: released, but cannot remove %s: %s\n", id, place->shown,
                 strerror(errno));
         goto done;
     }
@@ -441,8 +524,10 @@ qa_each_id(const stm_quarantine_admin_args *a, bool release, FILE *out, FILE *er
                 a->action);
         return 1;
     }
+    int wfd = qa_workdir(a->workdir, err);
+    if (wfd < 0)
+        return 1;
     int failed = 0;
-    char path[4096];
     for (size_t i = 0; i < a->nargs; i++) {
         const char *id = a->args[i];
         if (!stm_quarantine_admin_name_ok(id)) {
@@ -453,20 +538,23 @@ qa_each_id(const stm_quarantine_admin_args *a, bool release, FILE *out, FILE *er
             failed = 1;
             continue;
         }
-        if (qa_find(a->workdir, id, path, sizeof path, err) != 0) {
+        qa_place place;
+        if (qa_find(wfd, a->workdir, id, &place, err) != 0) {
             failed = 1;
             continue;
         }
         if (release) {
-            if (qa_release_one(a, id, path, out, err) != 0)
+            if (qa_release_one(a, id, &place, out, err) != 0)
                 failed = 1;
-        } else if (unlink(path) != 0) {
-            fprintf(err, "stagemilter: %s: %s\n", path, strerror(errno));
+        } else if (unlinkat(place.dirfd, id, 0) != 0) {
+            fprintf(err, "stagemilter: %s: %s\n", place.shown, strerror(errno));
             failed = 1;
         } else {
             fprintf(out, "%s: deleted\n", id);
         }
+        close(place.dirfd);
     }
+    close(wfd);
     return failed;
 }
 

@@ -22,6 +22,7 @@
 #include "cond/cond_table.h"
 #include "effect/effect_table.h"
 #include "load/load.h"
+#include "stagemilter/names.h"
 #include "stagemilter/verbs.h"
 
 /* "next, accept, ... or { quarantine: QUEUE }": the words of the verb table,
@@ -99,24 +100,6 @@ rules_enhanced(stm_loader *ld, const stm_yt_node *node, const char *verb, char c
     return 0;
 }
 
-/* Is NAME a valid queue name (relative, one level, not hidden)? */
-static const char *
-rules_queue_problem(const char *name)
-{
-    if (name[0] == '\0')
-        return "it is empty";
-    if (strchr(name, '/') != NULL)
-        return "it contains '/'";
-    if (strstr(name, "..") != NULL)
-        return "it contains '..'";
-    if (name[0] == '.')
-        return "it starts with '.'";
-    for (const char *c = name; *c; c++)
-        if ((unsigned char)*c < 0x20 || *c == 0x7f)
-            return "it contains a control character";
-    return NULL;
-}
-
 /* deny/info with {code, enhanced, text}. */
 static void
 rules_reply_map(stm_loader *ld, const stm_yt_node *node, const char *verb, char cls, stm_status *st)
@@ -150,7 +133,8 @@ rules_queue(stm_loader *ld, const stm_yt_node *key, const stm_yt_node *v, stm_st
     }
     if (stm_config_expect(ld, v, STM_YT_SCALAR, "the quarantine queue") < 0)
         return -1;
-    const char *why = rules_queue_problem(v->text);
+    char whybuf[128];
+    const char *why = stm_queue_name_problem(v->text, whybuf, sizeof whybuf);
     if (why != NULL) {
         stm_config_error(ld, v,
                          "quarantine queue '%s' is not a valid name: %s (a queue is a "

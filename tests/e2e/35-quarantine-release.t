@@ -5,11 +5,14 @@
 # sees MAIL FROM and both RCPT TO) and without the store's lines, then
 # removes it; delete removes one; a failed release keeps the file; names
 # that would reach outside the workdir (a path, "..", a symbolic link) are
-# refused.
+# refused. A message whose envelope has quoted local parts (with spaces)
+# comes back to exactly that envelope (it was once released to
+# ?john doe?@... and lost). UTF-8 and 1,000-byte addresses are checked by
+# tests/unit/test_quarantine (the test MTAs run without SMTPUTF8).
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/ops.sh"
 h_setup "$@"
-h_plan 24
+h_plan 28
 
 mta_install
 run=$(ops_rundir)
@@ -80,3 +83,19 @@ h_ok "the released file is gone" test ! -e "$H_TMP/work/suspect/new/$id_a"
 
 h_like "$(q delete "$id_b")" "^$id_b: deleted$" "delete B"
 h_is "$(q list | grep -vc '^#')" 0 "the quarantine is empty"
+
+# Quoted local parts with spaces, and UTF-8 (SMTPUTF8), released byte for byte.
+qs='"alice smith"@sender.test'
+qr='"john doe"@rcpt.test'
+h_swaks c --from "$qs" --to "$qr" --h-Subject "Invoice 4713" --body "quoted, marker 4713"
+h_like "$(h_reply "$H_SWAKS_OUT" .)" '^250 ' "message C (quoted addresses) is quarantined (250)"
+id_c=$(q list | awk -F'\t' -v s="<$qs>" '$4 == s {print $1}')
+h_like "$(q list | grep -F "$id_c")" "$(printf '\t<"john doe"@rcpt\\.test>\t')" \
+    "list shows C's sender and recipient as they were"
+rm -f $(h_sink_files)
+out=$(q release "$id_c" --sendmail "$sendmail" 2>&1)
+h_like "$out" "^$id_c: released from <\"alice smith\"@sender\\.test> to 1 recipient" "release C"
+h_ok "the sink got C with MAIL FROM and RCPT TO exactly as sent" eval \
+    'h_wait_delivered 1 30 && grep -qF "X-Mail-Args: <$qs>" $(h_sink_files) &&
+     grep -qF "X-Rcpt-Args: <$qr>" $(h_sink_files)'
+

@@ -2,7 +2,8 @@
 check_PROGRAMS += tests/unit/test_quarantine
 TESTS += tests/unit/test_quarantine
 tests_unit_test_quarantine_SOURCES = tests/unit/test_quarantine.c milter/store/quarantine.c \
-	milter/report/log.c milter/mta/reply.c milter/report/stats.c
+	milter/store/quarantine_admin.c milter/daemon/privileges.c milter/report/log.c \
+	milter/mta/reply.c milter/report/stats.c
 tests_unit_test_quarantine_CPPFLAGS = $(MILTER_CPPFLAGS)
 tests_unit_test_quarantine_CFLAGS = $(TEST_UNIT_FLAGS) $(MILTER_CFLAGS)
 tests_unit_test_quarantine_LDADD = $(TEST_UNIT_LIBS) $(MILTER_LIBS) $(PTHREAD_LIBS)

@@ -16,6 +16,7 @@
 
 #include "report/log.h"
 #include "store/quarantine.h"
+#include "store/quarantine_admin.h"
 #include "mta/reply.h"
 #include "stagemilter/policy.h"
 #include "stagemilter/session.h"
@@ -162,10 +163,13 @@ test_refusals(void **state)
 {
     fixture *f = *state;
     static const struct bad_case cases[] = {
-        {"../escape", false, false, "unsafe quarantine queue name"},
-        {"..", false, false, "unsafe quarantine queue name"},
-        {"", false, false, "unsafe quarantine queue name"},
-        {NULL, false, false, "unsafe quarantine queue name"},
+        {"../escape", false, false, "invalid quarantine queue name \"../escape\": it contains '/'"},
+        {"..", false, false, "invalid quarantine queue name"},
+        {"", false, false, "invalid quarantine queue name \"\": it is empty"},
+        {NULL, false, false, "invalid quarantine queue name"},
+        {"spam box", false, false, "it contains ' '"},
+        {"-dash", false, false, "it starts with '-'"},
+        {"v\xc3\xadrus", false, false, "it contains the byte 0xc3"},
         {"blocked", false, true, "not a directory"},
         {"big", true, false, "max_message_size"},
     };
@@ -195,6 +199,53 @@ test_refusals(void **state)
             fail_msg("case %zu: error \"%s\" lacks \"%s\"", i, err, c->error);
         stm_verdict_clear(&v);
     }
+}
+
+/* The envelope is recorded byte for byte and read back the same by the
+ * admin commands: quoted local parts, UTF-8 (SMTPUTF8), 1,000-byte
+ * addresses. An address with a control character is not stored. */
+static void
+test_envelope_lossless(void **state)
+{
+    fixture *f = *state;
+    char workdir[128], path[4096], err[256], longaddr[1024];
+    snprintf(workdir, sizeof workdir, "%s/work", f->dir);
+    memset(longaddr, 'v', 1000 - strlen("@rcpt.test"));
+    memcpy(longaddr + 1000 - strlen("@rcpt.test"), "@rcpt.test", strlen("@rcpt.test") + 1);
+    assert_int_equal(strlen(longaddr), 1000);
+    const char *rcpts[] = {"\"john doe\"@rcpt.test", "j\xc3\xbc"
+                                                          "rgen@b\xc3\xbc"
+                                                          "cher.example",
+                           "\"a>b\\\"c\"@rcpt.test", longaddr};
+    const char *sender = "\"alice smith\"@sender.test";
+    stm_session *s = f->s;
+    assert_int_equal(stm_session_begin_transaction(s, sender), 0);
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(stm_session_set_rcpt(s, rcpts[i]), 0);
+        assert_int_equal(stm_session_accept_rcpt(s), 0);
+    }
+    assert_int_equal(stm_message_add_header(stm_session_message(s), "Subject", "x"), 0);
+    stm_verdict v;
+    make_verdict(&v, "virus_q");
+    assert_int_equal(stm_quarantine_store(workdir, s, &v, path, sizeof path, err, sizeof err), 0);
+    FILE *in = fopen(path, "r");
+    assert_non_null(in);
+    stm_quarantine_entry e;
+    assert_int_equal(stm_quarantine_entry_read(in, &e, err, sizeof err), 0);
+    fclose(in);
+    assert_string_equal(e.sender, sender);
+    assert_int_equal(e.nrcpts, 4);
+    for (size_t i = 0; i < 4; i++)
+        assert_string_equal(e.rcpts[i], rcpts[i]);
+    stm_quarantine_entry_clear(&e);
+
+    /* A control character (no SMTP address holds one): refused, not changed. */
+    assert_int_equal(stm_session_begin_transaction(s, "bad\001@sender.test"), 0);
+    assert_int_equal(stm_session_set_rcpt(s, "bob@rcpt.test"), 0);
+    assert_int_equal(stm_session_accept_rcpt(s), 0);
+    assert_int_equal(stm_quarantine_store(workdir, s, &v, path, sizeof path, err, sizeof err), -1);
+    assert_non_null(strstr(err, "control character"));
+    stm_verdict_clear(&v);
 }
 
 struct text_case {
@@ -237,6 +288,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_envelope_lossless, setup, teardown),
         cmocka_unit_test(test_texts),
     };
     return cmocka_run_group_tests_name("quarantine", tests, NULL, NULL);

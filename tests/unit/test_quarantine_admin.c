@@ -334,6 +334,74 @@ test_escape(void **state)
     free(err);
 }
 
+/* A link planted as a queue or as its new/ (the tree belongs to the
+ * daemon's user, the commands run as root) is never followed: a file with
+ * a good id behind it is neither read, listed, released nor deleted. */
+static void
+test_linked_dirs(void **state)
+{
+    fixture *f = *state;
+    char path[512], *out, *err;
+    /* outside/: a Maildir-looking tree beside the workdir, with a real file. */
+    static const char *const dirs[] = {"/elsewhere", "/elsewhere/new", "/elsewhere/cur"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s%s", f->dir, dirs[i]);
+        assert_int_equal(mkdir(path, 0700), 0);
+    }
+    snprintf(path, sizeof path, "%s/elsewhere/new", f->dir);
+    put(path, "1795298499.M9P9Q9.host", file_a, 0600);
+    /* linked_q -> ../elsewhere; spam_q/new replaced by a link to it. */
+    snprintf(path, sizeof path, "%s/linked_q", f->work);
+    assert_int_equal(symlink("../elsewhere", path), 0);
+    snprintf(path, sizeof path, "%s/lnk_q", f->work);
+    assert_int_equal(mkdir(path, 0700), 0);
+    snprintf(path, sizeof path, "%s/lnk_q/new", f->work);
+    assert_int_equal(symlink("../../elsewhere/new", path), 0);
+
+    const char *id[] = {"1795298499.M9P9Q9.host"};
+    for (int action = 0; action < 2; action++) {
+        assert_int_equal(run(f, action ? "delete" : "release", id, 1, &out, &err), 1);
+        assert_non_null(strstr(err, "no such quarantined message"));
+        free(out);
+        free(err);
+    }
+    snprintf(path, sizeof path, "%s/elsewhere/new", f->dir);
+    char *kept = slurp(path, "1795298499.M9P9Q9.host");
+    assert_non_null(kept); /* still there */
+    free(kept);
+    assert_null(slurp(f->dir, "args")); /* sendmail never ran */
+    assert_int_equal(run(f, "list", NULL, 0, &out, &err), 0);
+    assert_null(strstr(out, "1795298499.M9P9Q9.host"));
+    free(out);
+    free(err);
+    const char *q[] = {"linked_q"};
+    assert_int_equal(run(f, "list", q, 1, &out, &err), 1);
+    free(out);
+    free(err);
+}
+
+/* Queue names follow the rule of --check and the store: a name the policy
+ * refuses is refused here too, with the same reason. */
+static void
+test_queue_names(void **state)
+{
+    fixture *f = *state;
+    char *out, *err;
+    static const char *const bad[] = {"spam box", "-dash", "v\xc3\xadrus", "a/b", ".hidden"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(run(f, "list", &bad[i], 1, &out, &err), 1);
+        if (strstr(err, "is not a queue name: it ") == NULL)
+            fail_msg("list \"%s\": %s", bad[i], err);
+        free(out);
+        free(err);
+    }
+    const char *good[] = {"virus_q"};
+    assert_int_equal(run(f, "list", good, 1, &out, &err), 0);
+    assert_non_null(strstr(out, ID_A));
+    free(out);
+    free(err);
+}
+
 /* -u USER[:GROUP]. */
 static void
 test_lookup(void **state)
@@ -380,6 +448,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_release, setup, teardown),
         cmocka_unit_test_setup_teardown(test_escape, setup, teardown),
         cmocka_unit_test(test_lookup),
+        cmocka_unit_test_setup_teardown(test_linked_dirs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_names, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
