@@ -12,7 +12,7 @@
  *     hooks.delegate = stm_delegate_hook; hooks.ctx = &dc;   (or call
  *     stm_delegate_run(&dc, s, service, out) from your own hook)
  * Shutdown: stm_receiver_stop(rcv); stm_ticket_registry_free(reg);
- * SIGPIPE is handled inside (see smtp_client.c); the receiver uses MSG_NOSIGNAL.
+ * SIGPIPE is handled inside (see smtp/protocol.c); the receiver uses MSG_NOSIGNAL.
  *
  * Results (out->result):
  *   RETURNED  the copy came back through the receiver; out->returned holds
