@@ -9,7 +9,7 @@
  * settings and the identity of the files they name (so a CA bundle is read
  * once, not for every message, and a file replaced before a policy reload
  * is read again). At most TLS_CACHE_MAX contexts; the least recently used
- * makes room. The cache is emptied at exit (a destructor) or by
+ * makes room. The cache is emptied at exit (atexit) or by
  * stm_smtp_tls_cache_clear(). Safe across threads: the cache is guarded by
  * a mutex and every user holds its own reference to the context.
  *
@@ -26,6 +26,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -148,6 +149,18 @@ tls_key(const stm_tls_client *tc, char *key)
            tls_key_file(key, &len, tc->cert_file) && tls_key_file(key, &len, tc->key_file);
 }
 
+/* Empty the cache at exit, so leak checkers see every context freed. It
+ * is registered when the first context is cached, after OpenSSL registered
+ * its own clean-up: handlers run in reverse, so ours runs before OpenSSL's
+ * (a destructor would run after it, on a library already torn down). */
+static pthread_once_t tls_exit_once = PTHREAD_ONCE_INIT;
+
+static void
+tls_register_exit(void)
+{
+    atexit(stm_smtp_tls_cache_clear);
+}
+
 /* A reference to the client context of S's service: from the cache, or
  * built and cached. Caller frees it with SSL_CTX_free(). NULL with s->err
  * set when it cannot be built (a failure is not cached: the next message
@@ -181,6 +194,7 @@ tls_context(stm_smtp_session *s, stm_smtp_phase phase)
     for (size_t i = 0; i < tls_ncache; i++)
         present = present || strcmp(tls_cache[i].key, key) == 0;
     if (!present && SSL_CTX_up_ref(ctx) == 1) {
+        pthread_once(&tls_exit_once, tls_register_exit);
         size_t slot = tls_ncache;
         if (tls_ncache == TLS_CACHE_MAX) {
             slot = 0;
@@ -213,12 +227,6 @@ stm_smtp_tls_cache_clear(void)
     pthread_mutex_unlock(&tls_lock);
     for (size_t i = 0; i < n; i++)
         SSL_CTX_free(ctxs[i]);
-}
-
-/* At exit, so leak checkers see every context freed. */
-static void __attribute__((destructor)) tls_cache_at_exit(void)
-{
-    stm_smtp_tls_cache_clear();
 }
 
 /* Run the TLS handshake on the connected socket before DEADLINE. 0 or -1. */
