@@ -305,6 +305,74 @@ services_defaults(stm_service *s)
     return 0;
 }
 
+/* The targets of service S: a list (a single string is taken as a list of
+ * one). KEY is the service's name node, for the error when there is none. */
+static void
+services_targets(stm_loader *ld, const stm_yt_node *key, const stm_yt_node *targets,
+                 const services_protocol *proto, stm_service *s)
+{
+    char what[320];
+#define SVC_WHAT(k) (snprintf(what, sizeof what, "services.%s.%s", s->name, k), what)
+    if (targets == NULL || targets->type == STM_YT_NULL ||
+        (targets->type == STM_YT_SEQ && targets->nitems == 0)) {
+        stm_config_error(ld, targets ? targets : key,
+                         "services.%s needs targets: [\"tcp://HOST:PORT\", ...]", s->name);
+    } else if (targets->type == STM_YT_SCALAR) {
+        if ((s->targets = calloc(1, sizeof *s->targets)) != NULL) {
+            s->ntargets = 1;
+            services_target(ld, targets, SVC_WHAT("targets"), proto, &s->targets[0]);
+        }
+    } else if (stm_config_expect(ld, targets, STM_YT_SEQ, SVC_WHAT("targets")) == 0) {
+        if ((s->targets = calloc(targets->nitems, sizeof *s->targets)) != NULL) {
+            s->ntargets = targets->nitems;
+            for (size_t t = 0; t < targets->nitems; t++)
+                services_target(ld, targets->items[t], SVC_WHAT("targets"), proto, &s->targets[t]);
+        }
+    }
+#undef SVC_WHAT
+}
+
+/* The auth of service S (AUTH node, or NULL), checked once the rest is known. */
+static void
+services_auth(stm_loader *ld, const stm_yt_node *auth, stm_service *s)
+{
+    static const char *const auths[] = {"off", "plain", "forward", "external", NULL};
+    char what[320];
+    int i;
+#define SVC_WHAT(k) (snprintf(what, sizeof what, "services.%s.%s", s->name, k), what)
+    bool bf;
+    if (auth != NULL && stm_config_is_bool(auth, &bf) && !bf) {
+        s->auth = STM_AUTH_OFF; /* YAML 1.1 readers see `off` as false: accept both */
+    } else if (auth != NULL && stm_config_enum(ld, auth, SVC_WHAT("auth"), auths, &i) == 0) {
+        s->auth = (stm_auth_mode)i;
+        if (s->auth == STM_AUTH_FORWARD) {
+            stm_config_error(ld, auth,
+                             "services.%s.auth: forward is not possible: a milter never sees "
+                             "the client's password, so it cannot be passed on; use plain "
+                             "(with username and password) or external (a TLS client "
+                             "certificate)",
+                             s->name);
+        } else if (s->auth == STM_AUTH_PLAIN) {
+            if (s->username[0] == '\0')
+                stm_config_error(ld, auth, "services.%s.auth: plain needs a username", s->name);
+            for (size_t t = 0; t < s->ntargets; t++) {
+                if (s->targets[t].text == NULL || s->targets[t].implicit_tls || s->require_tls)
+                    continue;
+                stm_config_warning(ld, auth,
+                                   "services.%s.auth: plain may send the password in clear "
+                                   "text to %s; set require_tls: true or use a tls:// target",
+                                   s->name, s->targets[t].text);
+                break;
+            }
+        } else if (s->auth == STM_AUTH_EXTERNAL && s->tls_client.cert_file[0] == '\0') {
+            stm_config_error(ld, auth,
+                             "services.%s.auth: external needs tls_client.cert_file and key_file",
+                             s->name);
+        }
+    }
+#undef SVC_WHAT
+}
+
 /* One service NAME: NODE into S. */
 static void
 services_one(stm_loader *ld, const stm_yt_node *key, const stm_yt_node *node, stm_service *s)
@@ -324,7 +392,6 @@ services_one(stm_loader *ld, const stm_yt_node *key, const stm_yt_node *node, st
                                        "apply",
                                        "on_failure",
                                        NULL};
-    static const char *const auths[] = {"off", "plain", "forward", "external", NULL};
     static const char *const applies[] = {"headers", "message", NULL};
     static const char *const failures[] = {"tempfail", "accept", "reject", "continue", NULL};
     const char *protocols[SERVICES_NPROTOCOLS + 1] = {NULL};
@@ -375,57 +442,8 @@ services_one(stm_loader *ld, const stm_yt_node *key, const stm_yt_node *node, st
         stm_config_enum(ld, v, SVC_WHAT("on_failure"), failures, &i) == 0)
         s->on_failure = (stm_on_failure)i;
 
-    /* Targets: a list (a single string is taken as a list of one). */
-    const stm_yt_node *targets = stm_yt_get(node, "targets");
-    if (targets == NULL || targets->type == STM_YT_NULL ||
-        (targets->type == STM_YT_SEQ && targets->nitems == 0)) {
-        stm_config_error(ld, targets ? targets : key,
-                         "services.%s needs targets: [\"tcp://HOST:PORT\", ...]", s->name);
-    } else if (targets->type == STM_YT_SCALAR) {
-        if ((s->targets = calloc(1, sizeof *s->targets)) != NULL) {
-            s->ntargets = 1;
-            services_target(ld, targets, SVC_WHAT("targets"), proto, &s->targets[0]);
-        }
-    } else if (stm_config_expect(ld, targets, STM_YT_SEQ, SVC_WHAT("targets")) == 0) {
-        if ((s->targets = calloc(targets->nitems, sizeof *s->targets)) != NULL) {
-            s->ntargets = targets->nitems;
-            for (size_t t = 0; t < targets->nitems; t++)
-                services_target(ld, targets->items[t], SVC_WHAT("targets"), proto, &s->targets[t]);
-        }
-    }
-
-    /* Authentication, checked once the rest is known. */
-    const stm_yt_node *auth = stm_yt_get(node, "auth");
-    bool bf;
-    if (auth != NULL && stm_config_is_bool(auth, &bf) && !bf) {
-        s->auth = STM_AUTH_OFF; /* YAML 1.1 readers see `off` as false: accept both */
-    } else if (auth != NULL && stm_config_enum(ld, auth, SVC_WHAT("auth"), auths, &i) == 0) {
-        s->auth = (stm_auth_mode)i;
-        if (s->auth == STM_AUTH_FORWARD) {
-            stm_config_error(ld, auth,
-                             "services.%s.auth: forward is not possible: a milter never sees "
-                             "the client's password, so it cannot be passed on; use plain "
-                             "(with username and password) or external (a TLS client "
-                             "certificate)",
-                             s->name);
-        } else if (s->auth == STM_AUTH_PLAIN) {
-            if (s->username[0] == '\0')
-                stm_config_error(ld, auth, "services.%s.auth: plain needs a username", s->name);
-            for (size_t t = 0; t < s->ntargets; t++) {
-                if (s->targets[t].text == NULL || s->targets[t].implicit_tls || s->require_tls)
-                    continue;
-                stm_config_warning(ld, auth,
-                                   "services.%s.auth: plain may send the password in clear "
-                                   "text to %s; set require_tls: true or use a tls:// target",
-                                   s->name, s->targets[t].text);
-                break;
-            }
-        } else if (s->auth == STM_AUTH_EXTERNAL && s->tls_client.cert_file[0] == '\0') {
-            stm_config_error(ld, auth,
-                             "services.%s.auth: external needs tls_client.cert_file and key_file",
-                             s->name);
-        }
-    }
+    services_targets(ld, key, stm_yt_get(node, "targets"), proto, s);
+    services_auth(ld, stm_yt_get(node, "auth"), s);
     if (s->require_tls && starttls != NULL && !s->attempt_starttls) {
         for (size_t t = 0; t < s->ntargets; t++) {
             if (s->targets[t].text != NULL && !s->targets[t].implicit_tls) {
