@@ -54,7 +54,7 @@ typedef struct stm_scan_facts {
 } stm_scan_facts;
 
 typedef struct stm_service_ops {
-    const char *name; /* as in the policy: "smtp" */
+    const char *name; /* the implementation, for logs and tests: "smtp/lmtp" */
     /* Start scanning REQ's message. 0 with *SCAN (caller releases); -1 when
      * nothing could be attempted (memory, random generator): the engine
      * then treats it as FAILED / on_error. A scanner that fails is not -1:

@@ -305,7 +305,7 @@ scanner_apply(const stm_message *mine, const stm_delegation *d, bool whole, stm_
 }
 
 const stm_service_ops stm_smtp_scanner_ops = {
-    .name = "smtp",
+    .name = "smtp/lmtp",
     .start = scanner_start,
     .collect = scanner_collect,
     .release = scanner_release,
