@@ -192,7 +192,7 @@ stm_callbacks_delegation_start(void)
         .port = rc_cfg->port,
         .max_message_size = stm_policy_milter(p)->max_message_size,
         /* Proxying scanners keep a connection here per connection of ours,
-         * idle ones included (smtp_client.c keeps up to 64 for reuse). */
+         * idle ones included (smtp/pool.c keeps up to 64 for reuse). */
         .max_clients = 256,
         .hostname = host,
         .log = cb_receiver_log,
