@@ -416,8 +416,7 @@ trace_summary(const stm_trace_args *a, stm_session *s, const stm_verdict *v, con
             continue;
         stm_header_edit *e = NULL;
         bool whole = d[i].service->apply == STM_APPLY_MESSAGE;
-        long ne =
-            stm_delegate_header_edits(stm_session_message(s), &d[i].delegation.returned, whole, &e);
+        long ne = stm_delegate_edits(d[i].service, stm_session_message(s), &d[i].delegation, &e);
         for (long j = 0; j < ne; j++) {
             fprintf(out, "   %-*s  %s %s", width, "header",
                     e[j].kind == STM_HEADER_ADD      ? "add"

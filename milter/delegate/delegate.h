@@ -12,7 +12,7 @@
  *     hooks.delegate = stm_delegate_hook; hooks.ctx = &dc;   (or call
  *     stm_delegate_run(&dc, s, service, out) from your own hook)
  * Shutdown: stm_receiver_stop(rcv); stm_ticket_registry_free(reg);
- * SIGPIPE is handled inside (see smtp_client.c); the receiver uses MSG_NOSIGNAL.
+ * SIGPIPE is handled inside (see smtp/protocol.c); the receiver uses MSG_NOSIGNAL.
  *
  * Results (out->result):
  *   RETURNED  the copy came back through the receiver; out->returned holds
@@ -43,9 +43,9 @@
 
 typedef struct stm_delegate_ctx {
     stm_ticket_registry *tickets; /* required: the receiver's registry (borrowed) */
-    const char *helo_name;       /* EHLO/LHLO name; NULL: "localhost" */
-    uint64_t drop_grace_ms;      /* 0: 2000 */
-    bool reuse_connections;      /* stm_smtp_request.reuse (the daemon: true) */
+    const char *helo_name;        /* EHLO/LHLO name; NULL: "localhost" */
+    uint64_t drop_grace_ms;       /* 0: 2000 */
+    bool reuse_connections;       /* stm_smtp_request.reuse (the daemon: true) */
     /* Called every progress_interval_ms (0: 10 s) while blocked in the
      * dialogue or while waiting for the copy (the daemon: smfi_progress). */
     void (*progress)(void *arg);
@@ -65,11 +65,16 @@ typedef struct stm_delegate_ctx {
  * message was not kept whole (larger than milter.max_message_size), or
  * memory or the random generator failed (the engine then treats it as
  * FAILED / on_error). */
-int stm_delegate_run(stm_delegate_ctx *ctx, stm_session *s, const stm_service *svc, stm_delegation *out);
+int stm_delegate_run(stm_delegate_ctx *ctx, stm_session *s, const stm_service *svc,
+                     stm_delegation *out);
 
 /* stm_delegate_run() with the stm_engine_hooks.delegate signature: CTX is an
  * stm_delegate_ctx *. */
 int stm_delegate_hook(void *ctx, stm_session *s, const stm_service *svc, stm_delegation *out);
+
+/* Log one formatted line (sanitised) through CTX's log callback, if any. */
+void stm_delegate_log(const stm_delegate_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* One edit that brings a returned copy's headers into the MTA's copy. */
 typedef enum stm_header_edit_kind {
@@ -97,6 +102,13 @@ typedef struct stm_header_edit {
  * not replaced) are left out. *EDITS: caller frees (borrows from both
  * messages). Returns the number of edits, or -1 on memory exhaustion. */
 long stm_delegate_header_edits(const stm_message *mine, const stm_message *got, bool whole,
-                              stm_header_edit **edits);
+                               stm_header_edit **edits);
+
+/* The edits that bring the result D of service SVC onto MINE, as its
+ * protocol and `apply` say (for SMTP/LMTP: stm_delegate_header_edits() of
+ * the returned copy). *EDITS: caller frees; borrows from MINE and D.
+ * Returns the number of edits, or -1 on memory exhaustion. */
+long stm_delegate_edits(const stm_service *svc, const stm_message *mine, const stm_delegation *d,
+                        stm_header_edit **edits);
 
 #endif

@@ -36,9 +36,9 @@ struct stm_ticket {
     stm_ticket_registry *reg;
     struct stm_ticket *next;
     char token[STM_TICKET_TOKEN_LEN + 1];
-    bool delivered;         /* a delivery was taken (single use) */
+    bool delivered;          /* a delivery was taken (single use) */
     stm_ticket_delivery got; /* valid while delivered and not yet handed out */
-    pthread_cond_t cond;    /* signalled when delivered becomes true */
+    pthread_cond_t cond;     /* signalled when delivered becomes true */
 };
 
 struct stm_ticket_registry {
@@ -153,7 +153,7 @@ stm_ticket_close(stm_ticket *t)
 /* Block until T has its delivery or the deadline passes, calling PROGRESS. */
 bool
 stm_ticket_wait(stm_ticket *t, uint64_t deadline_ms, void (*progress)(void *arg), void *arg,
-               uint64_t interval_ms, stm_ticket_delivery *out)
+                uint64_t interval_ms, stm_ticket_delivery *out)
 {
     stm_ticket_registry *reg = t->reg;
     bool got = false;
@@ -202,7 +202,7 @@ ticket_is_hex(char c)
 /* Scan DATA for "X-Stagemilter-Ticket:" and collect the tokens after it. */
 size_t
 stm_ticket_find_tokens(const char *data, size_t len, char tokens[][STM_TICKET_TOKEN_LEN + 1],
-                      size_t max)
+                       size_t max)
 {
     static const char name[] = STM_TICKET_HEADER ":";
     const size_t nlen = sizeof name - 1;

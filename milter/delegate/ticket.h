@@ -33,7 +33,6 @@ typedef struct stm_ticket_delivery {
     char *peer; /* "IP:PORT" of the client that brought it back */
 } stm_ticket_delivery;
 
-
 /* A new empty registry; caller owns, release with stm_ticket_registry_free().
  * NULL on memory exhaustion. */
 stm_ticket_registry *stm_ticket_registry_create(void);
@@ -56,7 +55,7 @@ void stm_ticket_close(stm_ticket *t);
  * filled (caller owns; clear with stm_ticket_delivery_clear()), or false when
  * the deadline passed first. A delivery already made returns at once. */
 bool stm_ticket_wait(stm_ticket *t, uint64_t deadline_ms, void (*progress)(void *arg), void *arg,
-                    uint64_t interval_ms, stm_ticket_delivery *out);
+                     uint64_t interval_ms, stm_ticket_delivery *out);
 
 /* Receiver side: find a ticket token in D->data and, if it names an open
  * ticket that has not had its delivery yet, move *D into that ticket (D is
@@ -72,6 +71,6 @@ void stm_ticket_delivery_clear(stm_ticket_delivery *d);
  * anywhere in DATA. Each is written NUL-terminated and lowercased into
  * TOKENS. Returns how many were found. */
 size_t stm_ticket_find_tokens(const char *data, size_t len, char tokens[][STM_TICKET_TOKEN_LEN + 1],
-                             size_t max);
+                              size_t max);
 
 #endif

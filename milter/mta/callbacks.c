@@ -194,7 +194,7 @@ stm_callbacks_delegation_start(void)
         .port = rc_cfg->port,
         .max_message_size = stm_policy_milter(p)->max_message_size,
         /* Proxying scanners keep a connection here per connection of ours,
-         * idle ones included (smtp_client.c keeps up to 64 for reuse). */
+         * idle ones included (smtp/pool.c keeps up to 64 for reuse). */
         .max_clients = 256,
         .hostname = host,
         .log = cb_receiver_log,
@@ -714,7 +714,7 @@ cb_header_op(SMFICTX *ctx, cb_conn *conn, const char *what, const char *name, in
 }
 
 /* Bring what the scanner of R returned into the MTA's copy, per its
- * service's `apply` (the edits of stm_delegate_header_edits(); with apply:
+ * service's `apply` (the edits of stm_delegate_edits(); with apply:
  * message the body is replaced too). 0 or -1 (logged). */
 static int
 cb_apply_delegation(SMFICTX *ctx, cb_conn *conn, const stm_delegation_record *r)
@@ -724,7 +724,7 @@ cb_apply_delegation(SMFICTX *ctx, cb_conn *conn, const stm_delegation_record *r)
     bool whole = r->service->apply == STM_APPLY_MESSAGE;
     stm_header_edit *e = NULL;
     int count[3] = {0, 0, 0};
-    long n = stm_delegate_header_edits(stm_session_message(conn->session), got, whole, &e);
+    long n = stm_delegate_edits(r->service, stm_session_message(conn->session), &r->delegation, &e);
     int rc = -1;
     if (n < 0) {
         stm_log(LOG_ERR, "id=%s delegate service=%s: out of memory applying the result",

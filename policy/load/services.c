@@ -5,6 +5,9 @@
  * Functions: stm_config_services, stm_config_lists, stm_config_hostport,
  * stm_config_socket_check (load.h).
  *
+ * Scanner protocols are rows of services_protocols (name, default of
+ * attempt_starttls, accepted target schemes), indexed by stm_protocol.
+ *
  * Ownership: services and lists go into the loader's policy, which owns
  * them whether or not the load succeeds.
  *
@@ -171,27 +174,51 @@ stm_config_socket_check(const char *text, const char **err, size_t *erroff)
     return 0;
 }
 
-/* One target "tcp://HOST:PORT" or "tls://HOST:PORT" into T. */
+/* The scanner protocols: one row each, indexed by stm_protocol. A new
+ * protocol is a row here and its implementation in milter/delegate/ (see
+ * milter/delegate/service.h). */
+typedef struct services_scheme {
+    const char *prefix; /* "tcp://" */
+    bool implicit_tls;  /* the connection starts with the TLS handshake */
+} services_scheme;
+
+typedef struct services_protocol {
+    const char *name;               /* as written in protocol: */
+    bool attempt_starttls;          /* the default of attempt_starttls */
+    const services_scheme *schemes; /* the target schemes it accepts; ends with NULL */
+    const char *targets_hint;       /* what a target looks like, for errors */
+} services_protocol;
+
+static const services_scheme services_smtp_schemes[] = {
+    {"tcp://", false}, {"tls://", true}, {NULL, false}};
+
+static const services_protocol services_protocols[] = {
+    [STM_PROTO_SMTP] = {"smtp", true, services_smtp_schemes,
+                        "tcp://HOST:PORT or tls://HOST:PORT (implicit TLS)"},
+    [STM_PROTO_LMTP] = {"lmtp", false, services_smtp_schemes,
+                        "tcp://HOST:PORT or tls://HOST:PORT (implicit TLS)"},
+};
+#define SERVICES_NPROTOCOLS (sizeof services_protocols / sizeof services_protocols[0])
+
+/* One target of protocol PROTO ("tcp://HOST:PORT", "tls://HOST:PORT") into T. */
 static int
-services_target(stm_loader *ld, const stm_yt_node *node, const char *what, stm_target *t)
+services_target(stm_loader *ld, const stm_yt_node *node, const char *what,
+                const services_protocol *proto, stm_target *t)
 {
     const char *err = NULL;
     size_t off = 0;
     if (stm_config_expect(ld, node, STM_YT_SCALAR, what) < 0)
         return -1;
     const char *text = node->text;
-    size_t skip;
-    if (strncmp(text, "tcp://", 6) == 0) {
-        skip = 6;
-    } else if (strncmp(text, "tls://", 6) == 0) {
-        skip = 6;
-        t->implicit_tls = true;
-    } else {
-        stm_config_error(ld, node,
-                        "%s '%s': a target is tcp://HOST:PORT or tls://HOST:PORT (implicit TLS)",
-                        what, text);
+    const services_scheme *sc = proto->schemes;
+    while (sc->prefix != NULL && strncmp(text, sc->prefix, strlen(sc->prefix)) != 0)
+        sc++;
+    if (sc->prefix == NULL) {
+        stm_config_error(ld, node, "%s '%s': a target is %s", what, text, proto->targets_hint);
         return -1;
     }
+    size_t skip = strlen(sc->prefix);
+    t->implicit_tls = sc->implicit_tls;
     if (stm_config_hostport(text + skip, &t->host, &t->port, &err, &off) < 0) {
         stm_config_error_in(ld, node, skip + off, "%s '%s': %s", what, text, err);
         return -1;
@@ -246,10 +273,10 @@ services_tls_client(stm_loader *ld, const stm_yt_node *node, const char *sname, 
     const stm_yt_node *cert = stm_yt_get(node, "cert_file"), *key = stm_yt_get(node, "key_file");
     if ((tc->cert_file[0] != '\0') != (tc->key_file[0] != '\0'))
         stm_config_error(ld,
-                        cert  ? cert
-                        : key ? key
-                              : node,
-                        "services.%s.tls_client: cert_file and key_file go together", sname);
+                         cert  ? cert
+                         : key ? key
+                               : node,
+                         "services.%s.tls_client: cert_file and key_file go together", sname);
 }
 
 /* Set the defaults of one service. */
@@ -257,7 +284,7 @@ static int
 services_defaults(stm_service *s)
 {
     s->protocol = STM_PROTO_SMTP;
-    s->attempt_starttls = true;
+    s->attempt_starttls = services_protocols[STM_PROTO_SMTP].attempt_starttls;
     s->tls_client.ca_file = strdup("/etc/ssl/certs/ca-certificates.crt");
     s->tls_client.cert_file = strdup("");
     s->tls_client.key_file = strdup("");
@@ -276,6 +303,74 @@ services_defaults(stm_service *s)
         !s->tls_client.server_name || !s->username || !s->password)
         return -1;
     return 0;
+}
+
+/* The targets of service S: a list (a single string is taken as a list of
+ * one). KEY is the service's name node, for the error when there is none. */
+static void
+services_targets(stm_loader *ld, const stm_yt_node *key, const stm_yt_node *targets,
+                 const services_protocol *proto, stm_service *s)
+{
+    char what[320];
+#define SVC_WHAT(k) (snprintf(what, sizeof what, "services.%s.%s", s->name, k), what)
+    if (targets == NULL || targets->type == STM_YT_NULL ||
+        (targets->type == STM_YT_SEQ && targets->nitems == 0)) {
+        stm_config_error(ld, targets ? targets : key,
+                         "services.%s needs targets: [\"tcp://HOST:PORT\", ...]", s->name);
+    } else if (targets->type == STM_YT_SCALAR) {
+        if ((s->targets = calloc(1, sizeof *s->targets)) != NULL) {
+            s->ntargets = 1;
+            services_target(ld, targets, SVC_WHAT("targets"), proto, &s->targets[0]);
+        }
+    } else if (stm_config_expect(ld, targets, STM_YT_SEQ, SVC_WHAT("targets")) == 0) {
+        if ((s->targets = calloc(targets->nitems, sizeof *s->targets)) != NULL) {
+            s->ntargets = targets->nitems;
+            for (size_t t = 0; t < targets->nitems; t++)
+                services_target(ld, targets->items[t], SVC_WHAT("targets"), proto, &s->targets[t]);
+        }
+    }
+#undef SVC_WHAT
+}
+
+/* The auth of service S (AUTH node, or NULL), checked once the rest is known. */
+static void
+services_auth(stm_loader *ld, const stm_yt_node *auth, stm_service *s)
+{
+    static const char *const auths[] = {"off", "plain", "forward", "external", NULL};
+    char what[320];
+    int i;
+#define SVC_WHAT(k) (snprintf(what, sizeof what, "services.%s.%s", s->name, k), what)
+    bool bf;
+    if (auth != NULL && stm_config_is_bool(auth, &bf) && !bf) {
+        s->auth = STM_AUTH_OFF; /* YAML 1.1 readers see `off` as false: accept both */
+    } else if (auth != NULL && stm_config_enum(ld, auth, SVC_WHAT("auth"), auths, &i) == 0) {
+        s->auth = (stm_auth_mode)i;
+        if (s->auth == STM_AUTH_FORWARD) {
+            stm_config_error(ld, auth,
+                             "services.%s.auth: forward is not possible: a milter never sees "
+                             "the client's password, so it cannot be passed on; use plain "
+                             "(with username and password) or external (a TLS client "
+                             "certificate)",
+                             s->name);
+        } else if (s->auth == STM_AUTH_PLAIN) {
+            if (s->username[0] == '\0')
+                stm_config_error(ld, auth, "services.%s.auth: plain needs a username", s->name);
+            for (size_t t = 0; t < s->ntargets; t++) {
+                if (s->targets[t].text == NULL || s->targets[t].implicit_tls || s->require_tls)
+                    continue;
+                stm_config_warning(ld, auth,
+                                   "services.%s.auth: plain may send the password in clear "
+                                   "text to %s; set require_tls: true or use a tls:// target",
+                                   s->name, s->targets[t].text);
+                break;
+            }
+        } else if (s->auth == STM_AUTH_EXTERNAL && s->tls_client.cert_file[0] == '\0') {
+            stm_config_error(ld, auth,
+                             "services.%s.auth: external needs tls_client.cert_file and key_file",
+                             s->name);
+        }
+    }
+#undef SVC_WHAT
 }
 
 /* One service NAME: NODE into S. */
@@ -297,14 +392,15 @@ services_one(stm_loader *ld, const stm_yt_node *key, const stm_yt_node *node, st
                                        "apply",
                                        "on_failure",
                                        NULL};
-    static const char *const protocols[] = {"smtp", "lmtp", NULL};
-    static const char *const auths[] = {"off", "plain", "forward", "external", NULL};
     static const char *const applies[] = {"headers", "message", NULL};
     static const char *const failures[] = {"tempfail", "accept", "reject", "continue", NULL};
+    const char *protocols[SERVICES_NPROTOCOLS + 1] = {NULL};
     char what[320];
     const stm_yt_node *v;
     int i;
 
+    for (size_t p = 0; p < SERVICES_NPROTOCOLS; p++)
+        protocols[p] = services_protocols[p].name;
     s->pos = stm_config_pos(ld, key);
     if ((s->name = strdup(key->text)) == NULL || services_defaults(s) < 0) {
         stm_config_error(ld, key, "out of memory");
@@ -319,7 +415,8 @@ services_one(stm_loader *ld, const stm_yt_node *key, const stm_yt_node *node, st
     if ((v = stm_yt_get(node, "protocol")) != NULL &&
         stm_config_enum(ld, v, SVC_WHAT("protocol"), protocols, &i) == 0)
         s->protocol = (stm_protocol)i;
-    s->attempt_starttls = s->protocol == STM_PROTO_SMTP;
+    const services_protocol *proto = &services_protocols[s->protocol];
+    s->attempt_starttls = proto->attempt_starttls;
     const stm_yt_node *starttls = stm_yt_get(node, "attempt_starttls");
     if (starttls != NULL)
         stm_config_bool(ld, starttls, SVC_WHAT("attempt_starttls"), &s->attempt_starttls);
@@ -345,64 +442,15 @@ services_one(stm_loader *ld, const stm_yt_node *key, const stm_yt_node *node, st
         stm_config_enum(ld, v, SVC_WHAT("on_failure"), failures, &i) == 0)
         s->on_failure = (stm_on_failure)i;
 
-    /* Targets: a list (a single string is taken as a list of one). */
-    const stm_yt_node *targets = stm_yt_get(node, "targets");
-    if (targets == NULL || targets->type == STM_YT_NULL ||
-        (targets->type == STM_YT_SEQ && targets->nitems == 0)) {
-        stm_config_error(ld, targets ? targets : key,
-                        "services.%s needs targets: [\"tcp://HOST:PORT\", ...]", s->name);
-    } else if (targets->type == STM_YT_SCALAR) {
-        if ((s->targets = calloc(1, sizeof *s->targets)) != NULL) {
-            s->ntargets = 1;
-            services_target(ld, targets, SVC_WHAT("targets"), &s->targets[0]);
-        }
-    } else if (stm_config_expect(ld, targets, STM_YT_SEQ, SVC_WHAT("targets")) == 0) {
-        if ((s->targets = calloc(targets->nitems, sizeof *s->targets)) != NULL) {
-            s->ntargets = targets->nitems;
-            for (size_t t = 0; t < targets->nitems; t++)
-                services_target(ld, targets->items[t], SVC_WHAT("targets"), &s->targets[t]);
-        }
-    }
-
-    /* Authentication, checked once the rest is known. */
-    const stm_yt_node *auth = stm_yt_get(node, "auth");
-    bool bf;
-    if (auth != NULL && stm_config_is_bool(auth, &bf) && !bf) {
-        s->auth = STM_AUTH_OFF; /* YAML 1.1 readers see `off` as false: accept both */
-    } else if (auth != NULL && stm_config_enum(ld, auth, SVC_WHAT("auth"), auths, &i) == 0) {
-        s->auth = (stm_auth_mode)i;
-        if (s->auth == STM_AUTH_FORWARD) {
-            stm_config_error(ld, auth,
-                            "services.%s.auth: forward is not possible: a milter never sees "
-                            "the client's password, so it cannot be passed on; use plain "
-                            "(with username and password) or external (a TLS client "
-                            "certificate)",
-                            s->name);
-        } else if (s->auth == STM_AUTH_PLAIN) {
-            if (s->username[0] == '\0')
-                stm_config_error(ld, auth, "services.%s.auth: plain needs a username", s->name);
-            for (size_t t = 0; t < s->ntargets; t++) {
-                if (s->targets[t].text == NULL || s->targets[t].implicit_tls || s->require_tls)
-                    continue;
-                stm_config_warning(ld, auth,
-                                  "services.%s.auth: plain may send the password in clear "
-                                  "text to %s; set require_tls: true or use a tls:// target",
-                                  s->name, s->targets[t].text);
-                break;
-            }
-        } else if (s->auth == STM_AUTH_EXTERNAL && s->tls_client.cert_file[0] == '\0') {
-            stm_config_error(ld, auth,
-                            "services.%s.auth: external needs tls_client.cert_file and key_file",
-                            s->name);
-        }
-    }
+    services_targets(ld, key, stm_yt_get(node, "targets"), proto, s);
+    services_auth(ld, stm_yt_get(node, "auth"), s);
     if (s->require_tls && starttls != NULL && !s->attempt_starttls) {
         for (size_t t = 0; t < s->ntargets; t++) {
             if (s->targets[t].text != NULL && !s->targets[t].implicit_tls) {
                 stm_config_error(ld, starttls,
-                                "services.%s: require_tls with attempt_starttls: false can "
-                                "never succeed on %s",
-                                s->name, s->targets[t].text);
+                                 "services.%s: require_tls with attempt_starttls: false can "
+                                 "never succeed on %s",
+                                 s->name, s->targets[t].text);
                 break;
             }
         }
@@ -451,7 +499,7 @@ lists_one(stm_loader *ld, const stm_yt_node *key, const stm_yt_node *node, stm_l
     snprintf(what, sizeof what, "lists.%s", key->text);
     if (!lists_name_ok(key->text))
         stm_config_error(ld, key, "list name '%s' may hold only letters, digits, '_', '-' and '.'",
-                        key->text);
+                         key->text);
     if (node->type == STM_YT_SEQ) {
         for (size_t i = 0; i < node->nitems; i++) {
             const stm_yt_node *e = node->items[i];
@@ -460,13 +508,13 @@ lists_one(stm_loader *ld, const stm_yt_node *key, const stm_yt_node *node, stm_l
                 continue;
             if (stm_list_add(list, e->text, &err) < 0)
                 stm_config_error(ld, e, "%s: bad entry '%s': %s", what, e->text,
-                                err ? err : "invalid");
+                                 err ? err : "invalid");
         }
         return;
     }
     if (node->type != STM_YT_MAP) {
         stm_config_error(ld, node, "%s must be a list of entries or { file: PATH }, not %s", what,
-                        stm_yt_type_name(node));
+                         stm_yt_type_name(node));
         return;
     }
     stm_config_check_keys(ld, node, what, keys);

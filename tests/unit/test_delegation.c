@@ -1,9 +1,10 @@
 /*
  * test_delegation.c - unit tests of the delegation helpers: SMTP reply
  * parsing (codes, enhanced codes, multi-line, malformed), dot-stuffing and
- * CRLF normalisation across chunk boundaries (milter/delegate/smtp/smtp_client.c), ticket
- * token search and the ticket registry's single-use hand-over with real
- * threads and deadlines (milter/delegate/ticket.c).
+ * CRLF normalisation across chunk boundaries (milter/delegate/smtp/reply.c,
+ * data.c), ticket token search and the ticket registry's single-use
+ * hand-over with real threads and deadlines (milter/delegate/ticket.c), and
+ * the service table (milter/delegate/service.c).
  */
 #include "config.h"
 
@@ -21,6 +22,7 @@
 #include "delegate/delegate.h"
 #include "delegate/smtp/smtp_client.h"
 #include "delegate/ticket.h"
+#include "delegate/service.h"
 #include "stagemilter/clock.h"
 
 struct reply_case {
@@ -329,13 +331,30 @@ test_header_edits(void **state)
     }
 }
 
+/* Every protocol the loader accepts has a complete row in the service table. */
+static void
+test_service_table(void **state)
+{
+    (void)state;
+    for (int p = STM_PROTO_SMTP; p <= STM_PROTO_LMTP; p++) {
+        const stm_service_ops *ops = stm_service_ops_for((stm_protocol)p);
+        assert_non_null(ops);
+        assert_non_null(ops->name);
+        assert_non_null(ops->start);
+        assert_non_null(ops->collect);
+        assert_non_null(ops->release);
+        assert_non_null(ops->apply);
+    }
+    assert_null(stm_service_ops_for((stm_protocol)(STM_PROTO_LMTP + 1)));
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_reply),  cmocka_unit_test(test_stuff),
         cmocka_unit_test(test_find_tokens),  cmocka_unit_test(test_registry),
-        cmocka_unit_test(test_header_edits),
+        cmocka_unit_test(test_header_edits), cmocka_unit_test(test_service_table),
     };
     return cmocka_run_group_tests_name("delegation", tests, NULL, NULL);
 }

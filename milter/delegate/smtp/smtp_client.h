@@ -6,6 +6,9 @@
  * are sent, and the server's answer is classified. Every phase has a deadline
  * (connect_timeout, command_timeout, submission_timeout of the service);
  * sockets are non-blocking and waited on with poll().
+ *
+ * Implemented by the files of milter/delegate/smtp/ (session.h lists them);
+ * protocol.c holds stm_smtp_send().
  */
 #ifndef STAGEMILTER_SMTP_CLIENT_H
 #define STAGEMILTER_SMTP_CLIENT_H
@@ -16,7 +19,6 @@
 
 #include "stagemilter/config.h"
 #include "stagemilter/limits.h"
-
 
 typedef enum stm_smtp_status {
     STM_SMTP_ACCEPTED, /* final reply 2xx; LMTP: at least one recipient got 2xx */
@@ -33,19 +35,19 @@ typedef struct stm_smtp_reply {
 
 /* What became of one recipient. */
 typedef struct stm_smtp_rcpt_result {
-    char *rcpt;          /* owned copy */
+    char *rcpt;           /* owned copy */
     stm_smtp_reply reply; /* RCPT reply, or (LMTP) its reply after the data */
-    bool accepted;       /* 2xx in the end */
+    bool accepted;        /* 2xx in the end */
 } stm_smtp_rcpt_result;
 
 typedef struct stm_smtp_result {
     stm_smtp_status status;
     stm_smtp_reply reply; /* the reply that decided (the last one read) */
-    char *error;         /* FAILED: what went wrong, for logs; owned */
-    char *target;        /* text of the target that was used last; owned */
-    bool tls;            /* the message went over TLS */
-    bool data_sent;      /* the final "." was sent (the scanner may have it) */
-    uint64_t final_ms;   /* stm_clock_ms() when the final reply came in */
+    char *error;          /* FAILED: what went wrong, for logs; owned */
+    char *target;         /* text of the target that was used last; owned */
+    bool tls;             /* the message went over TLS */
+    bool data_sent;       /* the final "." was sent (the scanner may have it) */
+    uint64_t final_ms;    /* stm_clock_ms() when the final reply came in */
     stm_smtp_rcpt_result *rcpts;
     size_t nrcpts;
 } stm_smtp_result;
@@ -59,8 +61,8 @@ typedef struct stm_smtp_piece {
 
 typedef struct stm_smtp_request {
     const stm_service *service; /* borrowed */
-    const char *helo_name;     /* EHLO/LHLO argument; NULL: "localhost" */
-    const char *sender;        /* without brackets; "" for the null sender */
+    const char *helo_name;      /* EHLO/LHLO argument; NULL: "localhost" */
+    const char *sender;         /* without brackets; "" for the null sender */
     const char *const *rcpts;
     size_t nrcpts;
     const stm_smtp_piece *pieces;
@@ -87,6 +89,10 @@ typedef struct stm_smtp_request {
  * says FAILED when it could). */
 int stm_smtp_send(const stm_smtp_request *req, stm_smtp_result *res);
 void stm_smtp_result_clear(stm_smtp_result *res);
+
+/* Drop the cached TLS client contexts (tls.c; done at exit anyway).
+ * Connections in progress keep theirs. */
+void stm_smtp_tls_cache_clear(void);
 
 /* Helpers exposed for unit tests. */
 

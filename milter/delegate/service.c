@@ -1,0 +1,33 @@
+/*
+ * service.c - which operations talk to a service of each protocol
+ * (service.h): the table delegate.c reads.
+ *
+ * Functions: stm_service_ops_for.
+ *
+ * A new protocol is one row here (and its file, and its row in
+ * policy/load/services.c). SMTP and LMTP share one implementation: it tells
+ * them apart by the service's protocol (LHLO, one reply per recipient).
+ *
+ * Ownership: the rows are static and immutable.
+ *
+ * Errors: NULL for a value outside the table (the loader never makes one).
+ */
+#include "config.h"
+
+#include <stddef.h>
+
+#include "delegate/service.h"
+
+static const stm_service_ops *const service_table[] = {
+    [STM_PROTO_SMTP] = &stm_smtp_scanner_ops,
+    [STM_PROTO_LMTP] = &stm_smtp_scanner_ops,
+};
+
+/* The operations of protocol P. */
+const stm_service_ops *
+stm_service_ops_for(stm_protocol p)
+{
+    if ((size_t)p >= sizeof service_table / sizeof service_table[0])
+        return NULL;
+    return service_table[p];
+}
