@@ -38,24 +38,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "delegate/edits.h"
+#include "delegate/service.h"
 #include "stagemilter/engine.h"
-#include "delegate/ticket.h"
-
-typedef struct stm_delegate_ctx {
-    stm_ticket_registry *tickets; /* required: the receiver's registry (borrowed) */
-    const char *helo_name;        /* EHLO/LHLO name; NULL: "localhost" */
-    uint64_t drop_grace_ms;       /* 0: 2000 */
-    bool reuse_connections;       /* stm_smtp_request.reuse (the daemon: true) */
-    /* Called every progress_interval_ms (0: 10 s) while blocked in the
-     * dialogue or while waiting for the copy (the daemon: smfi_progress). */
-    void (*progress)(void *arg);
-    void *progress_arg;
-    uint64_t progress_interval_ms;
-    /* One line per event, and the SMTP dialogue if transcript. Optional. */
-    void (*log)(void *arg, const char *line);
-    void *log_arg;
-    bool transcript;
-} stm_delegate_ctx;
 
 /* Send the message of session S (its headers and body as the MTA gave them,
  * plus "X-Stagemilter-Ticket: TOKEN" first) to service SVC with MAIL FROM
@@ -71,38 +56,6 @@ int stm_delegate_run(stm_delegate_ctx *ctx, stm_session *s, const stm_service *s
 /* stm_delegate_run() with the stm_engine_hooks.delegate signature: CTX is an
  * stm_delegate_ctx *. */
 int stm_delegate_hook(void *ctx, stm_session *s, const stm_service *svc, stm_delegation *out);
-
-/* Log one formatted line (sanitised) through CTX's log callback, if any. */
-void stm_delegate_log(const stm_delegate_ctx *ctx, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* One edit that brings a returned copy's headers into the MTA's copy. */
-typedef enum stm_header_edit_kind {
-    STM_HEADER_ADD,    /* append NAME: VALUE */
-    STM_HEADER_CHANGE, /* instance INDEX of NAME gets VALUE */
-    STM_HEADER_DELETE  /* instance INDEX of NAME goes (apply: message only) */
-} stm_header_edit_kind;
-
-typedef struct stm_header_edit {
-    stm_header_edit_kind kind;
-    const char *name;  /* borrowed from MINE (change, delete) or GOT (add) */
-    int index;         /* 1-based among MINE's headers of that name; 0 for add */
-    const char *value; /* borrowed from GOT, as parsed; NULL for delete */
-} stm_header_edit;
-
-/* The edits that make MINE (the MTA's copy) carry what the scanner added or
- * changed in GOT (the returned copy), in the order to apply them (changes
- * and deletions from the last header up, so no index shifts under a later
- * one; then additions in GOT's order). A returned header equal to one of
- * ours (name, and value up to white space and folding) is left alone; one
- * whose name we have with another value changes our first unmatched
- * instance; the rest are added. The ticket header never is. With WHOLE
- * (apply: message) our headers missing from GOT are deleted; without it
- * the MIME headers (Content-*, MIME-Version: they describe a body that is
- * not replaced) are left out. *EDITS: caller frees (borrows from both
- * messages). Returns the number of edits, or -1 on memory exhaustion. */
-long stm_delegate_header_edits(const stm_message *mine, const stm_message *got, bool whole,
-                               stm_header_edit **edits);
 
 /* The edits that bring the result D of service SVC onto MINE, as its
  * protocol and `apply` say (for SMTP/LMTP: stm_delegate_header_edits() of

@@ -9,4 +9,5 @@ MILTER_DELEGATE_FILES = milter/delegate/smtp/smtp_client.h milter/delegate/smtp/
 	milter/delegate/service.c milter/delegate/service.h \
 	milter/delegate/receiver.c milter/delegate/receiver.h \
 	milter/delegate/ticket.c milter/delegate/ticket.h \
-	milter/delegate/delegate.c milter/delegate/delegate.h
+	milter/delegate/delegate.c milter/delegate/delegate.h \
+	milter/delegate/edits.c milter/delegate/edits.h

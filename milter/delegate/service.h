@@ -1,6 +1,7 @@
 /*
  * service.h - the seam between delegation (delegate.c) and the protocols
- * that talk to scanners: one table of operations per stm_protocol.
+ * that talk to scanners: one table of operations per stm_protocol, and the
+ * context every protocol is given (stm_delegate_ctx, stm_delegate_log).
  *
  * delegate.c knows nothing of SMTP, clamd or HTTP: for a service it looks up
  * stm_service_ops_for(svc->protocol) and runs
@@ -27,7 +28,31 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "delegate/delegate.h"
+#include "delegate/edits.h"
+#include "delegate/ticket.h"
+#include "stagemilter/engine.h"
+
+/* What delegation gives every protocol: where tickets are registered, how
+ * to keep the MTA waiting, where to log. Borrowed for a scan's life. */
+typedef struct stm_delegate_ctx {
+    stm_ticket_registry *tickets; /* required: the receiver's registry (borrowed) */
+    const char *helo_name;        /* EHLO/LHLO name; NULL: "localhost" */
+    uint64_t drop_grace_ms;       /* 0: 2000 */
+    bool reuse_connections;       /* stm_smtp_request.reuse (the daemon: true) */
+    /* Called every progress_interval_ms (0: 10 s) while blocked in the
+     * dialogue or while waiting for the copy (the daemon: smfi_progress). */
+    void (*progress)(void *arg);
+    void *progress_arg;
+    uint64_t progress_interval_ms;
+    /* One line per event, and the SMTP dialogue if transcript. Optional. */
+    void (*log)(void *arg, const char *line);
+    void *log_arg;
+    bool transcript;
+} stm_delegate_ctx;
+
+/* Log one formatted line (sanitised) through CTX's log callback, if any. */
+void stm_delegate_log(const stm_delegate_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* One scan in flight; each protocol defines its own. */
 typedef struct stm_scan stm_scan;
