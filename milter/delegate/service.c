@@ -36,7 +36,7 @@ stm_service_ops_for(stm_protocol p)
     return service_table[p];
 }
 
-/* Log one formatted line through the context's callback (delegate.h). */
+/* Log one formatted line through the context's callback (service.h). */
 void
 stm_delegate_log(const stm_delegate_ctx *ctx, const char *fmt, ...)
 {
