@@ -26,6 +26,8 @@ typedef struct stm_message {
     size_t body_cap;
     uint64_t size;  /* bytes seen: headers + body, even past a truncated body */
     bool truncated; /* the body outgrew the limit and was not kept */
+    bool headers_truncated; /* the header outgrew the limit: not every field
+                             * is in headers[] (truncated is set too) */
 } stm_message;
 
 void stm_message_init(stm_message *msg);

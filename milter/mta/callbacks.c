@@ -620,7 +620,10 @@ cb_header(SMFICTX *ctx, char *name, char *value)
     stm_message *msg = stm_session_message(conn->session);
     conn->header_bytes += strlen(name) + strlen(value) + 4;
     if (conn->max_size != 0 && conn->header_bytes > conn->max_size) {
-        msg->truncated = true; /* bounded memory; a store will refuse it */
+        /* Bounded memory: a store will refuse it, and header conditions
+         * fail at run time rather than judge the fields that were kept. */
+        msg->truncated = true;
+        msg->headers_truncated = true;
         return cb_continue(conn, SMFIP_NR_HDR);
     }
     if (stm_message_add_header(msg, name, value) != 0)

@@ -63,6 +63,7 @@ stm_cond_delegation_result(const stm_cond *c, const stm_cond_ctx *ctx, char **er
 stm_cond_result
 stm_cond_delegation_reply(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
 {
-    (void)err;
-    return ctx->deleg != NULL && stm_pattern_match(c->pattern, ctx->deleg->reply);
+    if (ctx->deleg == NULL)
+        return STM_COND_FALSE;
+    return stm_cond_of_match(stm_pattern_match(c->pattern, ctx->deleg->reply, err));
 }

@@ -32,69 +32,67 @@ cond_envelope_domain(const char *addr)
 stm_cond_result
 stm_cond_envelope_client_ip(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
 {
-    (void)err;
-    return stm_pattern_match(c->pattern, ctx->s->client_ip);
+    return stm_cond_of_match(stm_pattern_match(c->pattern, ctx->s->client_ip, err));
 }
 
 /* client_name: the client's host name as the MTA resolved it. */
 stm_cond_result
 stm_cond_envelope_client_name(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
 {
-    (void)err;
-    return stm_pattern_match(c->pattern, ctx->s->client_name);
+    return stm_cond_of_match(stm_pattern_match(c->pattern, ctx->s->client_name, err));
 }
 
 /* helo: the HELO/EHLO argument. */
 stm_cond_result
 stm_cond_envelope_helo(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
 {
-    (void)err;
-    return stm_pattern_match(c->pattern, ctx->s->helo);
+    return stm_cond_of_match(stm_pattern_match(c->pattern, ctx->s->helo, err));
 }
 
 /* sender: the MAIL FROM address ("" for the null sender). */
 stm_cond_result
 stm_cond_envelope_sender(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
 {
-    (void)err;
-    return stm_pattern_match(c->pattern, ctx->s->sender);
+    return stm_cond_of_match(stm_pattern_match(c->pattern, ctx->s->sender, err));
 }
 
 /* sender_domain: the sender's domain. */
 stm_cond_result
 stm_cond_envelope_sender_domain(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
 {
-    (void)err;
-    return stm_pattern_match(c->pattern, cond_envelope_domain(ctx->s->sender));
+    return stm_cond_of_match(stm_pattern_match(c->pattern, cond_envelope_domain(ctx->s->sender), err));
 }
 
 /* The current recipient at rcpt, else any accepted one (or its domain when
- * DOMAIN) matches C's pattern. */
+ * DOMAIN) matches C's pattern: one that matches decides; else one whose
+ * match failed makes it a run-time failure. */
 static stm_cond_result
-cond_envelope_rcpts(const stm_cond *c, const stm_cond_ctx *ctx, bool domain)
+cond_envelope_rcpts(const stm_cond *c, const stm_cond_ctx *ctx, bool domain, char **err)
 {
     const stm_session *s = ctx->s;
     if (ctx->stage == STM_STAGE_RCPT)
-        return stm_pattern_match(c->pattern,
-                                 domain ? cond_envelope_domain(s->current_rcpt) : s->current_rcpt);
-    for (size_t i = 0; i < s->nrcpts; i++)
-        if (stm_pattern_match(c->pattern, domain ? cond_envelope_domain(s->rcpts[i]) : s->rcpts[i]))
-            return STM_COND_TRUE;
-    return STM_COND_FALSE;
+        return stm_cond_of_match(stm_pattern_match(
+            c->pattern, domain ? cond_envelope_domain(s->current_rcpt) : s->current_rcpt, err));
+    stm_cond_result r = STM_COND_FALSE;
+    for (size_t i = 0; i < s->nrcpts && r != STM_COND_TRUE; i++) {
+        char *why = NULL;
+        stm_match m = stm_pattern_match(
+            c->pattern, domain ? cond_envelope_domain(s->rcpts[i]) : s->rcpts[i], &why);
+        stm_cond_any_of(&r, err, m, why);
+    }
+    return r;
 }
 
 /* rcpt: a recipient address. */
 stm_cond_result
 stm_cond_envelope_rcpt(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
 {
-    (void)err;
-    return cond_envelope_rcpts(c, ctx, false);
+    return cond_envelope_rcpts(c, ctx, false, err);
 }
 
 /* rcpt_domain: a recipient's domain. */
 stm_cond_result
 stm_cond_envelope_rcpt_domain(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
 {
-    (void)err;
-    return cond_envelope_rcpts(c, ctx, true);
+    return cond_envelope_rcpts(c, ctx, true, err);
 }

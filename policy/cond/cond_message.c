@@ -14,8 +14,10 @@
  *
  * Ownership: parsed conditions belong to the caller (stm_cond_free()).
  * Errors: parse errors go to the loader's diag. A body condition on a body
- * that was not kept (larger than milter.max_message_size) cannot be
- * answered: STM_COND_ERROR, and the engine applies milter.on_error.
+ * that was not kept, or a header condition on a header that was not kept
+ * whole (larger than milter.max_message_size), cannot be answered, nor can
+ * a regex that hit its limits: STM_COND_ERROR, and the engine applies
+ * milter.on_error.
  */
 #include "config.h"
 
@@ -92,24 +94,40 @@ stm_cond_message_parse_size(stm_loader *ld, const stm_cond_row *row, stm_cond_ty
     return c;
 }
 
+/* The run-time failure of a header condition on a message whose header
+ * was not kept whole (it outgrew milter.max_message_size): judging the
+ * fields that were kept could miss the one that matters. */
+static stm_cond_result
+cond_message_headers_cut(char **err)
+{
+    return stm_cond_eval_error(err, "header condition on a message whose header is larger than "
+                                    "milter.max_message_size (not all fields kept)");
+}
+
 /* header: a field of that name whose value matches. */
 stm_cond_result
 stm_cond_message_header(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
 {
     const stm_message *msg = ctx->msg;
-    (void)err;
-    for (size_t i = 0; i < msg->nheaders; i++)
-        if (strcasecmp(msg->headers[i].name, c->name) == 0 &&
-            stm_pattern_match(c->pattern, msg->headers[i].value))
-            return STM_COND_TRUE;
-    return STM_COND_FALSE;
+    if (msg->headers_truncated)
+        return cond_message_headers_cut(err);
+    stm_cond_result r = STM_COND_FALSE;
+    for (size_t i = 0; i < msg->nheaders && r != STM_COND_TRUE; i++) {
+        if (strcasecmp(msg->headers[i].name, c->name) != 0)
+            continue;
+        char *why = NULL;
+        stm_match m = stm_pattern_match(c->pattern, msg->headers[i].value, &why);
+        stm_cond_any_of(&r, err, m, why);
+    }
+    return r;
 }
 
 /* has_header: a field of that name exists. */
 stm_cond_result
 stm_cond_message_has_header(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
 {
-    (void)err;
+    if (ctx->msg->headers_truncated)
+        return cond_message_headers_cut(err);
     return stm_message_find_header(ctx->msg, c->name) != NULL;
 }
 
@@ -121,7 +139,8 @@ stm_cond_message_body(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
     if (msg->truncated)
         return stm_cond_eval_error(err, "body condition on a message larger than "
                                         "milter.max_message_size (body not kept)");
-    return stm_pattern_match_buf(c->pattern, msg->body ? msg->body : "", msg->body_len);
+    return stm_cond_of_match(
+        stm_pattern_match_buf(c->pattern, msg->body ? msg->body : "", msg->body_len, err));
 }
 
 /* size: the message's size compared with the operand. */

@@ -64,10 +64,9 @@ cond_session_macro_set(const stm_session *s, const char *name)
 stm_cond_result
 stm_cond_session_auth(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
 {
-    (void)err;
     if (c->auth_is_bool)
         return cond_session_macro_set(ctx->s, "auth_authen") == c->flag;
-    return stm_pattern_match(c->pattern, stm_session_macro(ctx->s, "auth_authen"));
+    return stm_cond_of_match(stm_pattern_match(c->pattern, stm_session_macro(ctx->s, "auth_authen"), err));
 }
 
 /* tls: the client talks TLS or not. */
@@ -83,14 +82,12 @@ stm_cond_session_tls(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
 stm_cond_result
 stm_cond_session_macro(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
 {
-    (void)err;
-    return stm_pattern_match(c->pattern, stm_session_macro(ctx->s, c->name));
+    return stm_cond_of_match(stm_pattern_match(c->pattern, stm_session_macro(ctx->s, c->name), err));
 }
 
 /* var: one variable set by a `set` effect. */
 stm_cond_result
 stm_cond_session_var(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
 {
-    (void)err;
-    return stm_pattern_match(c->pattern, stm_session_var(ctx->s, c->name));
+    return stm_cond_of_match(stm_pattern_match(c->pattern, stm_session_var(ctx->s, c->name), err));
 }

@@ -20,6 +20,10 @@
 #define PATTERN "a pattern"
 #define NAMED "a mapping of NAME: pattern"
 
+_Static_assert((int)STM_MATCH_ERROR == (int)STM_COND_ERROR && (int)STM_MATCH_NO == (int)STM_COND_FALSE &&
+                   (int)STM_MATCH_YES == (int)STM_COND_TRUE,
+               "stm_cond_of_match() relies on equal values");
+
 const stm_cond_row stm_cond_table[STM_COND_COUNT] = {
     [STM_COND_ANY] = {"any", "a list of conditions", STM_STAGE_CONNECT, 0, 0, STM_PAT_TEXT,
                       stm_cond_logic_parse_list, stm_cond_logic_eval_any},

@@ -24,6 +24,8 @@
 #ifndef STAGEMILTER_COND_TABLE_H
 #define STAGEMILTER_COND_TABLE_H
 
+#include <stdlib.h>
+
 #include "model.h"
 #include "read/reader.h"
 #include "run/cond.h"
@@ -79,6 +81,30 @@ const stm_cond_row *stm_cond_table_find(const char *key);
  * The entry of the rules loader and of any/all/not (cond_load.c). */
 stm_cond *stm_config_cond(struct stm_loader *ld, const struct stm_yt_node *node,
                           stm_config_scope scope);
+/* A pattern's answer as a condition's: the values coincide (an error stays
+ * an error, never "no match"; cond_table.c asserts it at compile time). */
+static inline stm_cond_result
+stm_cond_of_match(stm_match m)
+{
+    return (stm_cond_result)m;
+}
+/* Fold one more answer M (with its reason WHY, owned) into *ACC (with its
+ * reason *ERR) for a condition that holds when any of several values
+ * matches: a match decides; else a failure makes the answer an error. */
+static inline void
+stm_cond_any_of(stm_cond_result *acc, char **err, stm_match m, char *why)
+{
+    if (m == STM_MATCH_YES && *acc != STM_COND_TRUE) {
+        free(*err);
+        *err = NULL;
+        *acc = STM_COND_TRUE;
+    } else if (m == STM_MATCH_ERROR && *acc == STM_COND_FALSE) {
+        *err = why;
+        *acc = STM_COND_ERROR;
+        return;
+    }
+    free(why);
+}
 /* Set *ERR to a copy of TEXT and return STM_COND_ERROR. */
 stm_cond_result stm_cond_eval_error(char **err, const char *text);
 

@@ -6,8 +6,9 @@
  *     void stm_pattern_free(stm_pattern *p);
  *     int  stm_pattern_add(stm_pattern *p, const char *spec, char **errmsg, size_t *erroffset);
  *     int  stm_pattern_add_list(stm_pattern *p, const stm_list *list);
- *     bool stm_pattern_match(const stm_pattern *p, const char *value);
- *     bool stm_pattern_match_buf(const stm_pattern *p, const char *data, size_t len);
+ *     stm_match stm_pattern_match(const stm_pattern *p, const char *value, char **err);
+ *     stm_match stm_pattern_match_buf(const stm_pattern *p, const char *data, size_t len,
+ *                                     char **err);
  *     const char *stm_pattern_text(const stm_pattern *p);
  *
  * DESCRIPTION
@@ -44,8 +45,12 @@
  * DIAGNOSTICS
  *     stm_pattern_add returns -1 with *ERRMSG (NULL if even that allocation
  *     failed) and *ERROFFSET, 0-based in SPEC: PCRE2's offset plus one for
- *     the leading "/", or 0 for a bad address. A regex match that fails for
- *     any reason other than "no match" (limits, memory) counts as no match.
+ *     the leading "/", or 0 for a bad address. Matching is bounded: each
+ *     regex match runs with a match limit (STM_PATTERN_MATCH_LIMIT steps)
+ *     and a heap limit (STM_PATTERN_HEAP_LIMIT_KIB), which JIT code honours
+ *     too; a match that fails for any reason other than "no match" (those
+ *     limits, memory) is STM_MATCH_ERROR with PCRE2's reason, never "no
+ *     match": a rule must not silently miss what an attacker made costly.
  */
 #include "config.h"
 
@@ -55,13 +60,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+
 #include "match/pattern.h"
 
 typedef enum alt_type { ALT_LITERAL, ALT_GLOB, ALT_REGEX, ALT_CIDR, ALT_LIST } alt_type;
 
 struct alt {
     alt_type type;
-    char *text; /* LITERAL, GLOB: the bytes to compare (owned) */
+    char *text; /* LITERAL, GLOB: the bytes to compare; REGEX: as written,
+                 * for errors (owned) */
     size_t len;
     pcre2_code *re;      /* REGEX (owned) */
     stm_cidr cidr;        /* CIDR */
@@ -231,8 +239,10 @@ pattern_add_regex(stm_pattern *p, const char *spec, const char *body, size_t ble
     /* JIT is an optimisation: without it (not built, no executable memory)
      * pcre2_match interprets the same code. */
     (void)pcre2_jit_compile(alt.re, PCRE2_JIT_COMPLETE);
-    if (pattern_append(p, &alt, "", spec) != 0) {
+    alt.text = strdup(spec);
+    if (alt.text == NULL || pattern_append(p, &alt, "", spec) != 0) {
         pcre2_code_free(alt.re);
+        free(alt.text);
         return pattern_error(errmsg, erroffset, 0, "out of memory");
     }
     return 0;
@@ -286,34 +296,83 @@ stm_pattern_add_list(stm_pattern *p, const stm_list *list)
     return pattern_append(p, &alt, "@", stm_list_name(list));
 }
 
-/* Does the regex RE find a match anywhere in DATA? */
-static bool
-pattern_regex(const pcre2_code *re, const char *data, size_t len)
+/* The match context with our limits, made once and shared read-only by
+ * every thread (PCRE2 allows that for a context nobody changes). */
+static pcre2_match_context *pattern_mctx;
+static pthread_once_t pattern_mctx_once = PTHREAD_ONCE_INIT;
+
+/* Make pattern_mctx (left NULL without memory: then every match fails). */
+static void
+pattern_mctx_init(void)
 {
+    pattern_mctx = pcre2_match_context_create(NULL);
+    if (pattern_mctx != NULL) {
+        pcre2_set_match_limit(pattern_mctx, STM_PATTERN_MATCH_LIMIT);
+        pcre2_set_heap_limit(pattern_mctx, STM_PATTERN_HEAP_LIMIT_KIB);
+    }
+}
+
+/* Set *ERR to "regex /TEXT/: REASON" for PCRE2 error RC. */
+static void
+pattern_match_error(char **err, const char *text, int rc)
+{
+    PCRE2_UCHAR reason[160];
+    if (pcre2_get_error_message(rc, reason, sizeof reason) < 0)
+        snprintf((char *)reason, sizeof reason, "error %d", rc);
+    size_t n = strlen(text) + strlen((char *)reason) + 96;
+    if ((*err = malloc(n)) != NULL)
+        snprintf(*err, n, "regex %s: %s (limits: %u steps, %u KiB)", text, (char *)reason,
+                 STM_PATTERN_MATCH_LIMIT, STM_PATTERN_HEAP_LIMIT_KIB);
+}
+
+/* Does the regex RE (written as TEXT) find a match anywhere in DATA? */
+static stm_match
+pattern_regex(const pcre2_code *re, const char *text, const char *data, size_t len, char **err)
+{
+    pthread_once(&pattern_mctx_once, pattern_mctx_init);
     /* One match block per call: many threads match the same code at once. */
     pcre2_match_data *md = pcre2_match_data_create(1, NULL);
     int rc;
 
-    if (md == NULL)
-        return false;
-    rc = pcre2_match(re, (PCRE2_SPTR)data, len, 0, 0, md, NULL);
+    if (md == NULL || pattern_mctx == NULL) {
+        pcre2_match_data_free(md);
+        *err = strdup("regex: out of memory");
+        return STM_MATCH_ERROR;
+    }
+    rc = pcre2_match(re, (PCRE2_SPTR)data, len, 0, 0, md, pattern_mctx);
     /* JIT code runs on a small fixed stack; a deeply backtracking match on
      * a large body can exhaust it where the interpreter (heap frames,
-     * bounded by the match limit) still finds the answer. */
+     * bounded by the same limits) still finds the answer. */
     if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
-        rc = pcre2_match(re, (PCRE2_SPTR)data, len, 0, PCRE2_NO_JIT, md, NULL);
+        rc = pcre2_match(re, (PCRE2_SPTR)data, len, 0, PCRE2_NO_JIT, md, pattern_mctx);
     pcre2_match_data_free(md);
-    /* rc 0 means "matched, ovector too small": still a match. Negative is
-     * no match, or an error (match limit, memory), treated as no match. */
-    return rc >= 0;
+    /* rc 0 means "matched, ovector too small": still a match. */
+    if (rc >= 0)
+        return STM_MATCH_YES;
+    if (rc == PCRE2_ERROR_NOMATCH)
+        return STM_MATCH_NO;
+    pattern_match_error(err, text, rc);
+    return STM_MATCH_ERROR;
+}
+
+/* A match: forget FAILED, the reason of an earlier alternative's failure. */
+static stm_match
+pattern_yes(char *failed)
+{
+    free(failed);
+    return STM_MATCH_YES;
 }
 
 /* The common matcher. DATA/LEN is the value; CSTR the same value
  * NUL-terminated, or NULL when it holds a NUL (then it matches no CIDR or
- * list). */
-static bool
-pattern_match(const stm_pattern *p, const char *data, size_t len, const char *cstr)
+ * list). An alternative that matches decides (whatever another one did);
+ * otherwise an alternative that failed makes the answer an error, with its
+ * reason, never "no match". */
+static stm_match
+pattern_match(const stm_pattern *p, const char *data, size_t len, const char *cstr, char **err)
 {
+    char *failed = NULL; /* the first failure's reason */
+    bool errored = false;
     bool icase = p->kind != STM_PAT_TEXT;
     bool is_ip = false;
     stm_ip ip;
@@ -334,53 +393,65 @@ pattern_match(const stm_pattern *p, const char *data, size_t len, const char *cs
                 while (k < len && pattern_eq(a->text[k], data[k], icase))
                     k++;
                 if (k == len)
-                    return true;
+                    return pattern_yes(failed);
             }
             break;
         case ALT_GLOB:
             if (pattern_glob(a->text, a->len, data, len, icase))
-                return true;
+                return pattern_yes(failed);
             break;
-        case ALT_REGEX:
-            if (pattern_regex(a->re, data, len))
-                return true;
+        case ALT_REGEX: {
+            char *why = NULL;
+            stm_match m = pattern_regex(a->re, a->text, data, len, &why);
+            if (m == STM_MATCH_YES)
+                return pattern_yes(failed);
+            if (m == STM_MATCH_ERROR && !errored) {
+                failed = why; /* may be NULL: out of memory */
+                errored = true;
+            } else {
+                free(why);
+            }
             break;
+        }
         case ALT_CIDR:
             if (is_ip && stm_cidr_contains(&a->cidr, &ip))
-                return true;
+                return pattern_yes(failed);
             break;
         case ALT_LIST:
             if (p->kind == STM_PAT_IP && is_ip) {
                 if (stm_list_match_ip(a->list, &ip))
-                    return true;
+                    return pattern_yes(failed);
             } else if (cstr != NULL && stm_list_match_string(a->list, cstr)) {
-                return true;
+                return pattern_yes(failed);
             }
             break;
         }
     }
-    return false;
+    if (!errored)
+        return STM_MATCH_NO;
+    *err = failed;
+    return STM_MATCH_ERROR;
 }
 
 /* Does VALUE match any alternative? */
-bool
-stm_pattern_match(const stm_pattern *p, const char *value)
+stm_match
+stm_pattern_match(const stm_pattern *p, const char *value, char **err)
 {
     if (p == NULL || value == NULL)
-        return false;
-    return pattern_match(p, value, strlen(value), value);
+        return STM_MATCH_NO;
+    return pattern_match(p, value, strlen(value), value, err);
 }
 
 /* Does the buffer DATA (LEN bytes, NULs allowed) match any alternative? */
-bool
-stm_pattern_match_buf(const stm_pattern *p, const char *data, size_t len)
+stm_match
+stm_pattern_match_buf(const stm_pattern *p, const char *data, size_t len, char **err)
 {
     char small[256];
     char *cstr = NULL;
-    bool r;
+    stm_match r;
 
     if (p == NULL || (data == NULL && len > 0))
-        return false;
+        return STM_MATCH_NO;
     if (data == NULL)
         data = "";
     /* Addresses and lists need a C string; a buffer holding a NUL is none. */
@@ -391,7 +462,7 @@ stm_pattern_match_buf(const stm_pattern *p, const char *data, size_t len)
             cstr[len] = '\0';
         }
     }
-    r = pattern_match(p, data, len, cstr);
+    r = pattern_match(p, data, len, cstr, err);
     if (cstr != small)
         free(cstr);
     return r;

@@ -41,13 +41,26 @@ int stm_pattern_add(stm_pattern *p, const char *spec, char **errmsg, size_t *err
 /* Add a named list as an alternative (borrowed: must outlive the pattern). */
 int stm_pattern_add_list(stm_pattern *p, const stm_list *list);
 
-/* Does VALUE (NUL-terminated) match any alternative? NULL never matches. */
-bool stm_pattern_match(const stm_pattern *p, const char *value);
+/* What matching gives. An error (a regex that hit its match or heap limit,
+ * memory) is never "no match": the caller fails at run time and
+ * milter.on_error decides, so an attacker cannot make a rule not match by
+ * making it expensive. */
+typedef enum stm_match { STM_MATCH_ERROR = -1, STM_MATCH_NO = 0, STM_MATCH_YES = 1 } stm_match;
+
+/* The bounds of one regex match (fixed, documented in stagemilter.yaml(5)):
+ * backtracking steps, and the heap the interpreter may use for it. */
+#define STM_PATTERN_MATCH_LIMIT 1000000u
+#define STM_PATTERN_HEAP_LIMIT_KIB 65536u
+
+/* Does VALUE (NUL-terminated) match any alternative? NULL never matches.
+ * On STM_MATCH_ERROR *ERR is a malloc'd reason (caller frees; NULL when even
+ * that failed); otherwise *ERR is left alone. */
+stm_match stm_pattern_match(const stm_pattern *p, const char *value, char **err);
 /* Same for a buffer that may hold NULs (bodies). Body conditions are meant
  * for regexes, which search the buffer; a literal or glob must match the
  * whole buffer, as on strings. CIDRs and lists never match a buffer that
  * holds a NUL. */
-bool stm_pattern_match_buf(const stm_pattern *p, const char *data, size_t len);
+stm_match stm_pattern_match_buf(const stm_pattern *p, const char *data, size_t len, char **err);
 /* For --trace: the pattern as written, alternatives joined by ", ". Borrowed. */
 const char *stm_pattern_text(const stm_pattern *p);
 

@@ -2,7 +2,7 @@
 # not by `make check`: they need root and namespaces) and what README's
 # commands use. Listed here so that `make dist` ships them.
 EXTRA_DIST += tests/run tests/lib/harness.sh tests/lib/mta_postfix.sh \
-	tests/e2e/00-no-milter.t tests/e2e/01-rcpt-deny.t tests/e2e/12-long-address.t tests/e2e/02-info.t \
+	tests/e2e/00-no-milter.t tests/e2e/01-rcpt-deny.t tests/e2e/12-long-address.t tests/e2e/13-regex-limit.t tests/e2e/policies/regex-limit.yaml tests/e2e/02-info.t \
 	tests/e2e/03-faccept.t tests/e2e/04-connect-reject.t \
 	tests/e2e/05-quarantine-store.t tests/e2e/06-quarantine-hold.t \
 	tests/e2e/07-add-header.t tests/e2e/08-no-decision.t \

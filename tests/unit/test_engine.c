@@ -155,7 +155,7 @@ static void
 h_run(harness *h, stm_stage stage, stm_verdict *v)
 {
     int rc = stage >= STM_STAGE_PREQ ? stm_engine_run_eom(h->s, &h->hooks, v)
-                                    : stm_engine_run(h->s, stage, &h->hooks, v);
+                                     : stm_engine_run(h->s, stage, &h->hooks, v);
     assert_int_equal(rc, 0);
 }
 
@@ -605,6 +605,99 @@ test_on_error(void **state)
     }
 }
 
+/* A regex that hits its match limit on an attacker's input is a run-time
+ * failure (on_error: tempfail here), never "no match": the body rule, a
+ * header rule and a rule over the recipients each fail; a second
+ * alternative that matches still decides. */
+static void
+test_on_error_regex_limit(void **state)
+{
+    (void)state;
+    static const char *const conds[] = {
+        "{ body: \"/(a+)+$/\" }",
+        "{ header: { Subject: \"/(a+)+$/\" } }",
+        "{ rcpt: \"/(a+)+$/\" }",
+    };
+    char evil[64];
+    memset(evil, 'a', 40);
+    memcpy(evil + 40, "b", 2);
+    for (size_t i = 0; i < sizeof conds / sizeof conds[0]; i++) {
+        char yaml[1024];
+        snprintf(yaml, sizeof yaml,
+                 "stages:\n"
+                 "  postq:\n"
+                 "    - rule: evil\n"
+                 "      if: %s\n"
+                 "      then: deny\n",
+                 conds[i]);
+        harness h;
+        h_load(&h, yaml);
+        h_prepare(&h, STM_STAGE_DATA);
+        stm_message *m = stm_session_message(h.s);
+        assert_int_equal(stm_message_add_header(m, "Subject", evil), 0);
+        assert_int_equal(stm_message_append_body(m, evil, strlen(evil), 0), 0);
+        assert_int_equal(stm_session_set_rcpt(h.s, evil), 0);
+        assert_int_equal(stm_session_accept_rcpt(h.s), 0);
+        stm_verdict v;
+        h_run(&h, STM_STAGE_PREQ, &v);
+        assert_reply(&v, STM_VERB_DEFER, 451, "4.3.0", "Temporary local error, try again later");
+        assert_non_null(v.error);
+        if (strstr(v.error, "match limit") == NULL)
+            fail_msg("case %zu: error \"%s\" does not name the match limit", i, v.error);
+        stm_verdict_clear(&v);
+        h_free(&h);
+    }
+    /* Another alternative that matches decides: the answer is known. */
+    harness h;
+    h_load(&h, "stages:\n  postq:\n    - rule: evil\n"
+               "      if: { body: [\"/(a+)+$/\", \"/aaab/\"] }\n      then: deny\n");
+    h_prepare(&h, STM_STAGE_DATA);
+    assert_int_equal(stm_message_append_body(stm_session_message(h.s), evil, strlen(evil), 0), 0);
+    stm_verdict v;
+    h_run(&h, STM_STAGE_PREQ, &v);
+    assert_int_equal(v.verb, STM_VERB_DENY);
+    assert_null(v.error);
+    stm_verdict_clear(&v);
+    h_free(&h);
+}
+
+/* header and has_header on a message whose header outgrew the limit fail at
+ * run time: judging the fields that were kept could miss the one that
+ * matters. A body cut alone leaves header conditions answerable. */
+static void
+test_on_error_headers_cut(void **state)
+{
+    (void)state;
+    static const char *const conds[] = {"{ has_header: X-Spam }", "{ header: { X-Spam: yes } }"};
+    for (size_t i = 0; i < 2; i++) {
+        for (int cut = 0; cut < 2; cut++) {
+            char yaml[512];
+            snprintf(yaml, sizeof yaml,
+                     "stages:\n  postq:\n    - rule: tagged\n      if: %s\n      then: deny\n",
+                     conds[i]);
+            harness h;
+            h_load(&h, yaml);
+            h_prepare(&h, STM_STAGE_DATA);
+            stm_message *m = stm_session_message(h.s);
+            assert_int_equal(stm_message_add_header(m, "X-Spam", "yes"), 0);
+            m->truncated = true; /* the body was not kept either way */
+            m->headers_truncated = cut;
+            stm_verdict v;
+            h_run(&h, STM_STAGE_PREQ, &v);
+            if (cut) {
+                assert_int_equal(v.verb, STM_VERB_DEFER);
+                assert_non_null(v.error);
+                assert_non_null(strstr(v.error, "header"));
+            } else {
+                assert_int_equal(v.verb, STM_VERB_DENY);
+                assert_null(v.error);
+            }
+            stm_verdict_clear(&v);
+            h_free(&h);
+        }
+    }
+}
+
 /* A set_sender_ip that is not an address fails; 421 at connect, 451 later. */
 static void
 test_on_error_set_sender_ip(void **state)
@@ -1018,15 +1111,15 @@ static const struct delegate_case delegate_cases[] = {
     {"tempfail", 0, STM_DELEGATION_RETURNED, "Ok", "X-Virus-Infected: Virus Detected!", NULL,
      STM_VERB_QUARANTINE, "infected", 0, "", NULL},
     /* The returned body is what body conditions see. */
-    {"tempfail", 0, STM_DELEGATION_RETURNED, "Ok", NULL, "SPAM REPORT\r\n", STM_VERB_REJECT, "spammy",
-     550, "5.7.1", "spam"},
+    {"tempfail", 0, STM_DELEGATION_RETURNED, "Ok", NULL, "SPAM REPORT\r\n", STM_VERB_REJECT,
+     "spammy", 550, "5.7.1", "spam"},
     {"tempfail", 0, STM_DELEGATION_DROPPED, "Virus Detected; Discarded Email", NULL, NULL,
      STM_VERB_QUARANTINE, "infected", 0, "", NULL},
     {"tempfail", 0, STM_DELEGATION_REJECTED, "Virus Detected; Content Rejected", NULL, NULL,
      STM_VERB_DENY, "scanner refused", 550, "5.7.1", "Virus Detected; Content Rejected"},
     /* Failed: on_failure decides. */
-    {"tempfail", 0, STM_DELEGATION_FAILED, NULL, NULL, NULL, STM_VERB_DEFER, "check email for virus",
-     451, "4.3.0", "Content scanner scan unavailable, try again later"},
+    {"tempfail", 0, STM_DELEGATION_FAILED, NULL, NULL, NULL, STM_VERB_DEFER,
+     "check email for virus", 451, "4.3.0", "Content scanner scan unavailable, try again later"},
     {"tempfail", -1, STM_DELEGATION_NONE, NULL, NULL, NULL, STM_VERB_DEFER, "check email for virus",
      451, "4.3.0", "Content scanner scan unavailable, try again later"},
     {"accept", 0, STM_DELEGATION_FAILED, NULL, NULL, NULL, STM_VERB_DEFER, "postq", 451, "4.7.1",
@@ -1247,6 +1340,8 @@ main(void)
         cmocka_unit_test(test_quarantine),
         cmocka_unit_test(test_on_error),
         cmocka_unit_test(test_on_error_set_sender_ip),
+        cmocka_unit_test(test_on_error_regex_limit),
+        cmocka_unit_test(test_on_error_headers_cut),
         cmocka_unit_test(test_effects),
         cmocka_unit_test(test_helo_again),
         cmocka_unit_test(test_vars_across_transactions),
