@@ -9,3 +9,7 @@ MILTER_TEST_POLICY_FILES = tests/milter/policies/negotiate.yaml \
 	tests/milter/policies/storehold.yaml tests/milter/policies/storehold-nohold.yaml tests/milter/policies/macros.yaml
 TESTS += tests/milter/run.t
 EXTRA_DIST += tests/milter/run.t $(MILTER_TEST_LUA) $(MILTER_TEST_POLICY_FILES)
+
+# libmilter's sigwait() is the daemon's own (milter/daemon/signals.c).
+TESTS += tests/milter/sigwait.t
+EXTRA_DIST += tests/milter/sigwait.t
