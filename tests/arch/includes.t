@@ -13,6 +13,10 @@
 # table that lists them (a recursive grammar), all inside policy/cond/.
 set -u
 src="${top_srcdir:-.}"
+# The build tree as an absolute path: make check passes it relative to the
+# directory the test starts in, which is not the source tree in a VPATH
+# build (make distcheck).
+build=$(cd "${top_builddir:-.}" && pwd) || exit 1
 cd "$src" || exit 1
 
 n=0
@@ -63,9 +67,9 @@ fi
 # the includes).
 # Only the objects of the sources the build lists now (a file moved away
 # leaves its old object behind).
-objs=$(for o in $(find "${top_builddir:-.}/policy" "${top_builddir:-.}/milter" -name '*.o' 2>/dev/null | sort); do
-    f=${o#"${top_builddir:-.}"/}; d=${f%/*}; b=${f##*/}; b=${b%.o}; b=${b#*-}
-    [ -f "$src/$d/$b.c" ] && echo "$o"; done)
+objs=$(for o in $(find "$build/policy" "$build/milter" -name '*.o' 2>/dev/null | sort); do
+    f=${o#"$build"/}; d=${f%/*}; b=${f##*/}; b=${b%.o}; b=${b#*-}
+    [ -f "$d/$b.c" ] && echo "$o"; done)
 if [ -z "$objs" ]; then notok "no call cycle between folders (nothing is built: run make)"; else
     calls=$(nm -A $objs 2>/dev/null | awk '
         { i = index($0, ":"); path = substr($0, 1, i - 1); k = split(substr($0, i + 1), x, " ")
@@ -75,7 +79,7 @@ if [ -z "$objs" ]; then notok "no call cycle between folders (nothing is built: 
         k == 2 && x[1] == "U" { n++; um[n] = m; us[n] = x[2] }
         END { for (j = 1; j <= n; j++) if ((us[j] in def) && def[us[j]] != um[j]) print um[j], def[us[j]] }' |
         sort -u)
-    calls=$(echo "$calls" | sed 's#^\./##; s# \./# #' | part | sort -u)
+    calls=$(echo "$calls" | sed "s#$build/##g" | part | sort -u)
     loops=$(echo "$calls" | tsort 2>&1 >/dev/null)
     if [ -z "$loops" ]; then ok "no call cycle between folders"; else
         notok "no call cycle between folders"
