@@ -11,7 +11,9 @@
  *                           .progress_arg = smfictx, .log = ..., .log_arg = ...};
  *     hooks.delegate = stm_delegate_hook; hooks.ctx = &dc;   (or call
  *     stm_delegate_run(&dc, s, service, out) from your own hook)
- * Shutdown: stm_receiver_stop(rcv); stm_ticket_registry_free(reg);
+ * Shutdown: stm_receiver_stop(rcv); stm_ticket_registry_free(reg); (the
+ * creator's reference: a thread that may still delegate then holds its own,
+ * taken with stm_ticket_registry_ref() when it got the registry; ticket.h).
  * SIGPIPE is handled inside (see smtp/protocol.c); the receiver uses MSG_NOSIGNAL.
  *
  * Results (out->result):
