@@ -733,6 +733,25 @@ cb_header_op(SMFICTX *ctx, cb_conn *conn, const char *what, const char *name, in
     return rc == MI_SUCCESS ? 0 : -1;
 }
 
+/* Replace the MTA's copy of the body with BODY (LEN bytes). smfi_replacebody
+ * takes an int length and appends when called again, so the body goes in
+ * pieces: a length of 2 GiB or more is never cut to a negative int. An empty
+ * body is one call with length 0. MI_SUCCESS or MI_FAILURE. */
+static int
+cb_replace_body(SMFICTX *ctx, const char *body, size_t len)
+{
+    const size_t piece_max = (size_t)1 << 20;
+    size_t off = 0;
+    do {
+        size_t piece = len - off < piece_max ? len - off : piece_max;
+        if (smfi_replacebody(ctx, (unsigned char *)(body != NULL ? body + off : ""), (int)piece) !=
+            MI_SUCCESS)
+            return MI_FAILURE;
+        off += piece;
+    } while (off < len);
+    return MI_SUCCESS;
+}
+
 /* Bring what the scanner of R returned into the MTA's copy, per its
  * service's `apply` (the edits of stm_delegate_edits(); with apply:
  * message the body is replaced too). 0 or -1 (logged). */
@@ -756,8 +775,7 @@ cb_apply_delegation(SMFICTX *ctx, cb_conn *conn, const stm_delegation_record *r)
             goto done;
         count[e[i].kind]++;
     }
-    if (whole && smfi_replacebody(ctx, (unsigned char *)(got->body ? got->body : ""),
-                                  (int)got->body_len) != MI_SUCCESS) {
+    if (whole && cb_replace_body(ctx, got->body, got->body_len) != MI_SUCCESS) {
         stm_log(LOG_ERR, "id=%s delegate service=%s replace body failed; answering tempfail",
                stm_log_id(conn->session), svc);
         goto done;
