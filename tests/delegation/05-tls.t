@@ -1,8 +1,8 @@
 #!/bin/bash
 # tests/delegation/05-tls.t - STARTTLS and implicit TLS against a private
 # Postfix smtpd that relays what it gets to the receiver (a queueing relay:
-# the copy comes back shortly after the 250, so the probe gets a 10 s drop
-# grace). Certificates come from a test CA made with openssl: the name is
+# the copy comes back shortly after the 250, so the services have a
+# drop_grace of 10 s). Certificates come from a test CA made with openssl: the name is
 # checked (server_name, or the target's IP address); a wrong name or an
 # untrusted CA fails that target with or without require_tls, and nothing is
 # then sent in clear to it (a second target with a good certificate gets the
@@ -47,7 +47,8 @@ P=$H_TMP/policy.yaml
 common='    connect_timeout: 5s
     command_timeout: 10s
     submission_timeout: 20s
-    timeout: 30s'
+    timeout: 30s
+    drop_grace: 10s'
 dg_policy "$P" "  starttls:
     targets: [\"tcp://127.0.0.1:$MTA_PORT\"]
     require_tls: true
@@ -95,7 +96,7 @@ $common
 $common"
 dg_eml "$H_TMP/m.eml" "over tls" "secret"
 run() {
-    dg_probe "$1" -c "$P" -s "$1" -m "$H_TMP/m.eml" -f alice@sender.test -r bob@rcpt.test -g 10000
+    dg_probe "$1" -c "$P" -s "$1" -m "$H_TMP/m.eml" -f alice@sender.test -r bob@rcpt.test
 }
 
 run starttls
@@ -116,7 +117,7 @@ h_like "$(dg_get "$DG_OUT" reply)" 'certificate verification failed: [Hh]ostname
 dg_eml "$H_TMP/clear.eml" "must not travel in clear" "secret"
 clear_id=$(sed -n 's/^Message-ID: <\(.*\)>$/\1/p' "$H_TMP/clear.eml")
 dg_probe wrongname_may -c "$P" -s wrongname_may -m "$H_TMP/clear.eml" -f alice@sender.test \
-    -r bob@rcpt.test -g 10000
+    -r bob@rcpt.test
 h_is "$(dg_get "$DG_OUT" result)" failed "wrong server name without require_tls: failed"
 h_like "$(dg_get "$DG_OUT" reply)" 'starttls: TLS handshake failed: certificate verification failed: [Hh]ostname mismatch' \
     "because the host name does not match"
