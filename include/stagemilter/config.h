@@ -75,6 +75,7 @@ typedef struct stm_service {
     uint64_t command_timeout_ms;    /* 5m */
     uint64_t submission_timeout_ms; /* 12m */
     uint64_t timeout_ms;            /* 60s: wait for the message to come back */
+    uint64_t drop_grace_ms;         /* 2s: after a final 2xx, within timeout_ms */
     stm_apply apply;
     stm_on_failure on_failure;
 } stm_service;

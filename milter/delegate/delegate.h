@@ -11,7 +11,9 @@
  *                           .progress_arg = smfictx, .log = ..., .log_arg = ...};
  *     hooks.delegate = stm_delegate_hook; hooks.ctx = &dc;   (or call
  *     stm_delegate_run(&dc, s, service, out) from your own hook)
- * Shutdown: stm_receiver_stop(rcv); stm_ticket_registry_free(reg);
+ * Shutdown: stm_receiver_stop(rcv); stm_ticket_registry_free(reg); (the
+ * creator's reference: a thread that may still delegate then holds its own,
+ * taken with stm_ticket_registry_ref() when it got the registry; ticket.h).
  * SIGPIPE is handled inside (see smtp/protocol.c); the receiver uses MSG_NOSIGNAL.
  *
  * Results (out->result):
@@ -20,13 +22,14 @@
  *   REJECTED  the scanner answered 4xx/5xx to MAIL, to every RCPT, to DATA,
  *             or after the data (LMTP: to every recipient).
  *   DROPPED   the scanner said 2xx after the data but no copy arrived
- *             within the drop grace (drop_grace_ms, default 2 s, counted
- *             from that final reply, never beyond the service's `timeout`
+ *             within the drop grace (the service's drop_grace, default
+ *             2 s, or the context's drop_grace_ms when not 0; counted from
+ *             that final reply, never beyond the service's `timeout`
  *             counted from the start). Scanners that proxy (clamsmtpd,
  *             spampd, amavisd-new as a proxy) pass the message on before
  *             they answer, so a copy that is not there shortly after the
  *             250 is not coming. A scanner that queues and forwards later
- *             needs a larger drop_grace_ms.
+ *             needs a larger drop_grace.
  *   FAILED    no target usable, TLS/AUTH/protocol failure, timeout, or the
  *             returned copy could not be parsed. out->reply then holds the
  *             server's last reply text if there was one, else the error.

@@ -37,7 +37,7 @@
 typedef struct stm_delegate_ctx {
     stm_ticket_registry *tickets; /* required: the receiver's registry (borrowed) */
     const char *helo_name;        /* EHLO/LHLO name; NULL: "localhost" */
-    uint64_t drop_grace_ms;       /* 0: 2000 */
+    uint64_t drop_grace_ms;       /* 0: the service's drop_grace */
     bool reuse_connections;       /* stm_smtp_request.reuse (the daemon: true) */
     /* Called every progress_interval_ms (0: 10 s) while blocked in the
      * dialogue or while waiting for the copy (the daemon: smfi_progress). */

@@ -1,7 +1,7 @@
 /*
  * ticket.c - the registry of pending delegations (ticket.h).
  *
- * Functions: stm_ticket_registry_create,
+ * Functions: stm_ticket_registry_create, stm_ticket_registry_ref,
  * stm_ticket_registry_free, stm_ticket_registry_open_count, stm_ticket_open,
  * stm_ticket_token, stm_ticket_close, stm_ticket_wait, stm_ticket_deliver,
  * stm_ticket_delivery_clear, stm_ticket_find_tokens.
@@ -9,6 +9,9 @@
  * Ownership: the registry owns nothing but its list; each ticket belongs to
  * the delegation that opened it until stm_ticket_close(). A delivery moves
  * from the receiver into the ticket and from the ticket to the waiter.
+ * The registry itself is reference-counted (ticket.h): its creator, every
+ * holder of stm_ticket_registry_ref() and every open ticket own one
+ * reference; the last stm_ticket_registry_free() frees it.
  *
  * Threads: one mutex per registry guards the list and every field of its
  * tickets; each ticket has a condition variable on CLOCK_MONOTONIC so a wait
@@ -42,8 +45,14 @@ struct stm_ticket {
 };
 
 struct stm_ticket_registry {
-    /* Guards `open`, `count` and every field of every ticket on the list. */
+    /* Guards `refs`, `open`, `count` and every field of every ticket on the
+     * list. */
     pthread_mutex_t lock;
+    /* References: the creator's, stm_ticket_registry_ref()'s, one per open
+     * ticket. The registry is freed when the last is dropped, so no thread
+     * that holds one can meet freed memory (the daemon drops its own at
+     * shutdown while end-of-message threads may still run). */
+    size_t refs;
     stm_ticket *open;
     size_t count;
 };
@@ -59,15 +68,35 @@ stm_ticket_registry_create(void)
         free(reg);
         return NULL;
     }
+    reg->refs = 1;
     return reg;
 }
 
-/* Free the registry (its tickets must be closed). */
+/* Another reference on REG. */
+stm_ticket_registry *
+stm_ticket_registry_ref(stm_ticket_registry *reg)
+{
+    if (reg == NULL)
+        return NULL;
+    pthread_mutex_lock(&reg->lock);
+    reg->refs++;
+    pthread_mutex_unlock(&reg->lock);
+    return reg;
+}
+
+/* Drop a reference; the last frees the registry. */
 void
 stm_ticket_registry_free(stm_ticket_registry *reg)
 {
     if (reg == NULL)
         return;
+    pthread_mutex_lock(&reg->lock);
+    bool last = --reg->refs == 0;
+    pthread_mutex_unlock(&reg->lock);
+    if (!last)
+        return;
+    /* No reference is left, so no ticket is open and no other thread can
+     * reach the registry. */
     pthread_mutex_destroy(&reg->lock);
     free(reg);
 }
@@ -114,6 +143,7 @@ stm_ticket_open(stm_ticket_registry *reg)
     }
     t->reg = reg;
     pthread_mutex_lock(&reg->lock);
+    reg->refs++; /* the ticket's, dropped by stm_ticket_close() */
     t->next = reg->open;
     reg->open = t;
     reg->count++;
@@ -148,6 +178,7 @@ stm_ticket_close(stm_ticket *t)
     pthread_cond_destroy(&t->cond);
     OPENSSL_cleanse(t->token, sizeof t->token);
     free(t);
+    stm_ticket_registry_free(reg); /* the ticket's reference */
 }
 
 /* Block until T has its delivery or the deadline passes, calling PROGRESS. */

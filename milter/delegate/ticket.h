@@ -33,20 +33,31 @@ typedef struct stm_ticket_delivery {
     char *peer; /* "IP:PORT" of the client that brought it back */
 } stm_ticket_delivery;
 
-/* A new empty registry; caller owns, release with stm_ticket_registry_free().
- * NULL on memory exhaustion. */
+/* A new empty registry holding one reference, the caller's (release it
+ * with stm_ticket_registry_free()). NULL on memory exhaustion.
+ *
+ * Lifetime: the registry is reference-counted. Whoever hands it to another
+ * thread hands out a reference (stm_ticket_registry_ref()), and each open
+ * ticket holds one, so dropping the creator's reference at shutdown never
+ * frees it under a thread that is between two delegations or still waiting
+ * on a ticket: the last reference frees it. */
 stm_ticket_registry *stm_ticket_registry_create(void);
-/* Free the registry. Every ticket must have been closed before. Accepts NULL. */
+/* Take another reference on REG; returns REG (NULL for NULL). */
+stm_ticket_registry *stm_ticket_registry_ref(stm_ticket_registry *reg);
+/* Drop one reference (the creator's or one from stm_ticket_registry_ref());
+ * the last one frees the registry. Accepts NULL. */
 void stm_ticket_registry_free(stm_ticket_registry *reg);
 /* Number of open tickets (for logs and tests). */
 size_t stm_ticket_registry_open_count(stm_ticket_registry *reg);
 
-/* Open a ticket with a fresh token. Caller owns it until stm_ticket_close().
- * NULL when the random generator fails or memory is exhausted. */
+/* Open a ticket with a fresh token; it holds a reference on REG until
+ * stm_ticket_close(). Caller owns it until stm_ticket_close(). NULL when the
+ * random generator fails or memory is exhausted. */
 stm_ticket *stm_ticket_open(stm_ticket_registry *reg);
 /* The token: STM_TICKET_TOKEN_LEN hex characters. Borrowed from the ticket. */
 const char *stm_ticket_token(const stm_ticket *t);
-/* Unregister and free T; a delivery not yet taken is freed with it. Accepts NULL. */
+/* Unregister and free T; a delivery not yet taken is freed with it, and
+ * its reference on the registry is dropped. Accepts NULL. */
 void stm_ticket_close(stm_ticket *t);
 
 /* Wait until a message was delivered to T or DEADLINE_MS (stm_clock_ms

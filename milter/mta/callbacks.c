@@ -144,12 +144,22 @@ static const stm_engine_hooks cb_hooks = {
     .delegate = NULL,
 };
 
-/* Guards cb_tickets and cb_receiver: set by stm_callbacks_delegation_start()
- * and _stop(), read by cb_eom. They are process-wide, not per policy, so a
- * reload never changes them under a running delegation. */
+/* Guards cb_tickets, cb_receiver and cb_deleg_stopped: set by
+ * stm_callbacks_delegation_start() and _stop(), read by cb_eom. They are
+ * process-wide, not per policy, so a reload never changes them under a
+ * running delegation. */
 static pthread_mutex_t deleg_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The ticket registry: cb_tickets holds one reference, and every end of
+ * message that may delegate takes its own (cb_delegation_tickets()) and
+ * drops it when its delegations are over; each open ticket holds one more.
+ * A reference count, not "free it once smfi_main() has returned": the stop
+ * comes after the drain grace, when messages may still be in flight, and
+ * libmilter's smfi_main() returns without joining its session threads, so
+ * there is no moment at which no callback thread can hold the registry.
+ * _stop() drops the daemon's reference; the last holder frees it. */
 static stm_ticket_registry *cb_tickets;
 static stm_receiver *cb_receiver;
+static bool cb_deleg_stopped;        /* _stop() ran: never start again */
 static char cb_receiver_listen[300]; /* receiver.listen it was started with */
 
 /* Interval of smfi_progress() while a delegation waits: far below the
@@ -176,6 +186,13 @@ stm_callbacks_delegation_start(void)
         goto done;
     const stm_receiver_config *rc_cfg = stm_policy_receiver(p);
     pthread_mutex_lock(&deleg_lock);
+    if (cb_deleg_stopped) {
+        /* A message still in flight at shutdown must not start it again. */
+        stm_log(LOG_ERR, "receiver: stagemilter is stopping; not starting it again");
+        pthread_mutex_unlock(&deleg_lock);
+        rc = -1;
+        goto done;
+    }
     if (cb_receiver != NULL) {
         if (strcmp(cb_receiver_listen, rc_cfg->listen) != 0)
             stm_log(LOG_WARNING,
@@ -217,13 +234,15 @@ done:
     return rc;
 }
 
-/* Stop the receiver and free the registry (at exit). */
+/* Stop the receiver and drop the daemon's reference on the registry (at
+ * exit). */
 void
 stm_callbacks_delegation_stop(void)
 {
     pthread_mutex_lock(&deleg_lock);
     stm_receiver *rcv = cb_receiver;
     cb_receiver = NULL;
+    cb_deleg_stopped = true;
     pthread_mutex_unlock(&deleg_lock);
     if (rcv != NULL) {
         stm_receiver_stats st;
@@ -237,20 +256,20 @@ stm_callbacks_delegation_stop(void)
         stm_receiver_stop(rcv);
     }
     pthread_mutex_lock(&deleg_lock);
-    /* A delegation still waiting holds a ticket: then leave the registry. */
-    if (cb_tickets != NULL && stm_ticket_registry_open_count(cb_tickets) == 0) {
-        stm_ticket_registry_free(cb_tickets);
-        cb_tickets = NULL;
-    }
+    stm_ticket_registry *reg = cb_tickets;
+    cb_tickets = NULL;
     pthread_mutex_unlock(&deleg_lock);
+    /* Threads still delegating hold their own references (cb_tickets). */
+    stm_ticket_registry_free(reg);
 }
 
-/* The registry deliveries go to, or NULL when no receiver runs. */
+/* A reference on the registry deliveries go to (caller drops it with
+ * stm_ticket_registry_free()), or NULL when no receiver runs. */
 static stm_ticket_registry *
 cb_delegation_tickets(void)
 {
     pthread_mutex_lock(&deleg_lock);
-    stm_ticket_registry *reg = cb_receiver != NULL ? cb_tickets : NULL;
+    stm_ticket_registry *reg = cb_receiver != NULL ? stm_ticket_registry_ref(cb_tickets) : NULL;
     pthread_mutex_unlock(&deleg_lock);
     return reg;
 }
@@ -272,7 +291,8 @@ cb_delegate_log(void *arg, const char *line)
 
 /* The engine's delegate hook in the daemon: CTX is an stm_delegate_ctx whose
  * tickets are NULL when no receiver runs (a policy that started to delegate
- * only after a reload): that delegation fails. */
+ * only after a reload): that delegation fails. A reference taken here is
+ * dropped by cb_eom with the context's. */
 static int
 cb_delegate(void *ctx, stm_session *s, const stm_service *svc, stm_delegation *out)
 {
@@ -716,6 +736,25 @@ cb_header_op(SMFICTX *ctx, cb_conn *conn, const char *what, const char *name, in
     return rc == MI_SUCCESS ? 0 : -1;
 }
 
+/* Replace the MTA's copy of the body with BODY (LEN bytes). smfi_replacebody
+ * takes an int length and appends when called again, so the body goes in
+ * pieces: a length of 2 GiB or more is never cut to a negative int. An empty
+ * body is one call with length 0. MI_SUCCESS or MI_FAILURE. */
+static int
+cb_replace_body(SMFICTX *ctx, const char *body, size_t len)
+{
+    const size_t piece_max = (size_t)1 << 20;
+    size_t off = 0;
+    do {
+        size_t piece = len - off < piece_max ? len - off : piece_max;
+        if (smfi_replacebody(ctx, (unsigned char *)(body != NULL ? body + off : ""), (int)piece) !=
+            MI_SUCCESS)
+            return MI_FAILURE;
+        off += piece;
+    } while (off < len);
+    return MI_SUCCESS;
+}
+
 /* Bring what the scanner of R returned into the MTA's copy, per its
  * service's `apply` (the edits of stm_delegate_edits(); with apply:
  * message the body is replaced too). 0 or -1 (logged). */
@@ -739,8 +778,7 @@ cb_apply_delegation(SMFICTX *ctx, cb_conn *conn, const stm_delegation_record *r)
             goto done;
         count[e[i].kind]++;
     }
-    if (whole && smfi_replacebody(ctx, (unsigned char *)(got->body ? got->body : ""),
-                                  (int)got->body_len) != MI_SUCCESS) {
+    if (whole && cb_replace_body(ctx, got->body, got->body_len) != MI_SUCCESS) {
         stm_log(LOG_ERR, "id=%s delegate service=%s replace body failed; answering tempfail",
                stm_log_id(conn->session), svc);
         goto done;
@@ -834,8 +872,8 @@ cb_eom(SMFICTX *ctx)
         st = SMFIS_DISCARD;
         goto done;
     }
-    /* Delegate rules run here; the context lives on this stack until the
-     * engine returns. */
+    /* Delegate rules run here; the context, and its reference on the ticket
+     * registry, live on this stack until the engine returns. */
     stm_delegate_ctx dc = {
         .tickets = cb_delegation_tickets(),
         .helo_name = stm_session_macro(conn->session, "j"),
@@ -849,7 +887,9 @@ cb_eom(SMFICTX *ctx)
     stm_engine_hooks hooks = cb_hooks;
     hooks.ctx = &dc;
     hooks.delegate = cb_delegate;
-    if (stm_engine_run_eom(conn->session, &hooks, &v) != 0) {
+    int erc = stm_engine_run_eom(conn->session, &hooks, &v);
+    stm_ticket_registry_free(dc.tickets); /* the delegations are over */
+    if (erc != 0) {
         st = cb_fail(conn, 0, "eom");
         goto done;
     }

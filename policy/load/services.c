@@ -297,6 +297,7 @@ services_defaults(stm_service *s)
     s->command_timeout_ms = 5 * 60 * 1000;
     s->submission_timeout_ms = 12 * 60 * 1000;
     s->timeout_ms = 60 * 1000;
+    s->drop_grace_ms = 2 * 1000;
     s->apply = STM_APPLY_HEADERS;
     s->on_failure = STM_ON_FAILURE_TEMPFAIL;
     if (!s->tls_client.ca_file || !s->tls_client.cert_file || !s->tls_client.key_file ||
@@ -377,21 +378,14 @@ services_auth(stm_loader *ld, const stm_yt_node *auth, stm_service *s)
 static void
 services_one(stm_loader *ld, const stm_yt_node *key, const stm_yt_node *node, stm_service *s)
 {
-    static const char *const keys[] = {"protocol",
-                                       "targets",
-                                       "attempt_starttls",
-                                       "require_tls",
-                                       "tls_client",
-                                       "auth",
-                                       "username",
-                                       "password",
-                                       "connect_timeout",
-                                       "command_timeout",
-                                       "submission_timeout",
-                                       "timeout",
-                                       "apply",
-                                       "on_failure",
-                                       NULL};
+    static const char *const keys[] = {"protocol",           "targets",
+                                       "attempt_starttls",   "require_tls",
+                                       "tls_client",         "auth",
+                                       "username",           "password",
+                                       "connect_timeout",    "command_timeout",
+                                       "submission_timeout", "timeout",
+                                       "drop_grace",         "apply",
+                                       "on_failure",         NULL};
     static const char *const applies[] = {"headers", "message", NULL};
     static const char *const failures[] = {"tempfail", "accept", "reject", "continue", NULL};
     const char *protocols[SERVICES_NPROTOCOLS + 1] = {NULL};
@@ -429,12 +423,18 @@ services_one(stm_loader *ld, const stm_yt_node *key, const stm_yt_node *node, st
     if ((v = stm_yt_get(node, "password")) != NULL)
         stm_config_string(ld, v, SVC_WHAT("password"), &s->password);
     static const char *const durations[] = {"connect_timeout", "command_timeout",
-                                            "submission_timeout", "timeout"};
+                                            "submission_timeout", "timeout", "drop_grace"};
     uint64_t *dfields[] = {&s->connect_timeout_ms, &s->command_timeout_ms,
-                           &s->submission_timeout_ms, &s->timeout_ms};
-    for (size_t d = 0; d < 4; d++)
+                           &s->submission_timeout_ms, &s->timeout_ms, &s->drop_grace_ms};
+    for (size_t d = 0; d < sizeof durations / sizeof durations[0]; d++)
         if ((v = stm_yt_get(node, durations[d])) != NULL)
             stm_config_duration(ld, v, SVC_WHAT(durations[d]), dfields[d]);
+    /* The grace is counted after the final reply but never runs past
+     * `timeout`: a longer one written down would not mean what it says. */
+    const stm_yt_node *timeout = stm_yt_get(node, "timeout");
+    if ((v = stm_yt_get(node, "drop_grace")) != NULL && s->drop_grace_ms > s->timeout_ms)
+        stm_config_error(ld, v, "%s must be at most the service's timeout (%s)",
+                         SVC_WHAT("drop_grace"), timeout != NULL ? timeout->text : "60s");
     if ((v = stm_yt_get(node, "apply")) != NULL &&
         stm_config_enum(ld, v, SVC_WHAT("apply"), applies, &i) == 0)
         s->apply = (stm_apply)i;

@@ -225,7 +225,16 @@ stm_config_enum(stm_loader *ld, const stm_yt_node *node, const char *what, const
     return -1;
 }
 
-/* A duration in milliseconds. */
+/* The largest duration and size a policy may give. Every duration key is a
+ * timeout or a grace that ends up, in milliseconds, in a poll() or a
+ * socket wait, whose timeout is an int: 24 days (2,073,600,000 ms) fits,
+ * 25 days would not. Every size key bounds one message, which reaches
+ * libmilter calls that take an int length (smfi_replacebody is fed in
+ * pieces, but nothing gains from messages of more than 2 GiB). */
+#define CONFIG_DURATION_MAX_MS ((uint64_t)24 * 24 * 60 * 60 * 1000)
+#define CONFIG_SIZE_MAX ((uint64_t)2 << 30)
+
+/* A duration in milliseconds, at most 24 days. */
 int
 stm_config_duration(stm_loader *ld, const stm_yt_node *node, const char *what, uint64_t *out)
 {
@@ -238,11 +247,16 @@ stm_config_duration(stm_loader *ld, const stm_yt_node *node, const char *what, u
                          err ? err : "invalid");
         return -1;
     }
+    if (v > CONFIG_DURATION_MAX_MS) {
+        stm_config_error(ld, node, "%s: duration '%s' is too long: at most 24 days (576h)", what,
+                         node->text);
+        return -1;
+    }
     *out = v;
     return 0;
 }
 
-/* A size in bytes. */
+/* A size in bytes, at most 2G. */
 int
 stm_config_size(stm_loader *ld, const stm_yt_node *node, const char *what, uint64_t *out)
 {
@@ -253,6 +267,10 @@ stm_config_size(stm_loader *ld, const stm_yt_node *node, const char *what, uint6
     if (stm_units_size(node->text, &v, &err) < 0) {
         stm_config_error(ld, node, "%s: bad size '%s': %s", what, node->text,
                          err ? err : "invalid");
+        return -1;
+    }
+    if (v > CONFIG_SIZE_MAX) {
+        stm_config_error(ld, node, "%s: size '%s' is too large: at most 2G", what, node->text);
         return -1;
     }
     *out = v;

@@ -250,6 +250,79 @@ test_registry(void **state)
     stm_ticket_registry_free(reg);
 }
 
+/* The daemon's shutdown race (callbacks.c): a slot holds the registry, an
+ * end-of-message thread takes it (as cb_delegation_tickets() does), and the
+ * stop drops the slot's reference meanwhile (as
+ * stm_callbacks_delegation_stop() does); the thread then opens, waits on
+ * and closes a ticket and releases the registry. First a thread between two
+ * delegations (no ticket open at the stop), then one already waiting on its
+ * ticket. The barriers fix the order; with a registry handed out without a
+ * reference, the first thread reads freed memory (ASan, tests/unit/asan.t,
+ * reports it). */
+struct lifetime {
+    pthread_mutex_t lock; /* guards slot, as deleg_lock does cb_tickets */
+    stm_ticket_registry *slot;
+    bool open_first; /* the ticket is open before the stop */
+    pthread_barrier_t got, stopped;
+    int rc;
+};
+
+/* Thread: one end of message that delegates across the stop. */
+static void *
+lifetime_eom(void *arg)
+{
+    struct lifetime *lt = arg;
+    stm_ticket *t = NULL;
+    stm_ticket_delivery d;
+
+    pthread_mutex_lock(&lt->lock);
+    stm_ticket_registry *reg = stm_ticket_registry_ref(lt->slot);
+    pthread_mutex_unlock(&lt->lock);
+    if (lt->open_first)
+        t = stm_ticket_open(reg);
+    pthread_barrier_wait(&lt->got);
+    pthread_barrier_wait(&lt->stopped);
+    if (!lt->open_first)
+        t = stm_ticket_open(reg);
+    if (t == NULL || stm_ticket_wait(t, stm_clock_ms() + 20, NULL, NULL, 0, &d))
+        lt->rc = -1;
+    stm_ticket_close(t);
+    stm_ticket_registry_free(reg);
+    return NULL;
+}
+
+/* Get and stop from two threads: the thread never meets a freed registry. */
+static void
+test_registry_lifetime(void **state)
+{
+    (void)state;
+    for (int open_first = 0; open_first <= 1; open_first++) {
+        struct lifetime lt = {.lock = PTHREAD_MUTEX_INITIALIZER, .open_first = open_first};
+        pthread_t th;
+
+        lt.slot = stm_ticket_registry_create();
+        assert_non_null(lt.slot);
+        assert_int_equal(pthread_barrier_init(&lt.got, NULL, 2), 0);
+        assert_int_equal(pthread_barrier_init(&lt.stopped, NULL, 2), 0);
+        assert_int_equal(pthread_create(&th, NULL, lifetime_eom, &lt), 0);
+        pthread_barrier_wait(&lt.got);
+        /* The stop: take the slot, drop its reference. */
+        pthread_mutex_lock(&lt.lock);
+        stm_ticket_registry *reg = lt.slot;
+        lt.slot = NULL;
+        pthread_mutex_unlock(&lt.lock);
+        stm_ticket_registry_free(reg);
+        pthread_barrier_wait(&lt.stopped);
+        pthread_join(th, NULL);
+        assert_int_equal(lt.rc, 0);
+        pthread_barrier_destroy(&lt.got);
+        pthread_barrier_destroy(&lt.stopped);
+    }
+    /* A reference on NULL is NULL, and freeing NULL does nothing. */
+    assert_null(stm_ticket_registry_ref(NULL));
+    stm_ticket_registry_free(NULL);
+}
+
 /* Run the group (one plan in TAP output). */
 /* Parse "Name: value\n..." headers (with an empty body) into MSG. */
 static void
@@ -352,9 +425,10 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_reply),  cmocka_unit_test(test_stuff),
-        cmocka_unit_test(test_find_tokens),  cmocka_unit_test(test_registry),
-        cmocka_unit_test(test_header_edits), cmocka_unit_test(test_service_table),
+        cmocka_unit_test(test_parse_reply),       cmocka_unit_test(test_stuff),
+        cmocka_unit_test(test_find_tokens),       cmocka_unit_test(test_registry),
+        cmocka_unit_test(test_registry_lifetime), cmocka_unit_test(test_header_edits),
+        cmocka_unit_test(test_service_table),
     };
     return cmocka_run_group_tests_name("delegation", tests, NULL, NULL);
 }

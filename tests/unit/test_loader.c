@@ -166,6 +166,7 @@ test_services(void **state)
     assert_int_equal(a->command_timeout_ms, 300000);
     assert_int_equal(a->submission_timeout_ms, 720000);
     assert_int_equal(a->timeout_ms, 60000);
+    assert_int_equal(a->drop_grace_ms, 2000);
     assert_int_equal(a->apply, STM_APPLY_HEADERS);
     assert_int_equal(a->on_failure, STM_ON_FAILURE_TEMPFAIL);
 
@@ -188,6 +189,7 @@ test_services(void **state)
     assert_int_equal(b->command_timeout_ms, 30000);
     assert_int_equal(b->submission_timeout_ms, 3600000);
     assert_int_equal(b->timeout_ms, 120000);
+    assert_int_equal(b->drop_grace_ms, 2000);
     assert_int_equal(b->apply, STM_APPLY_MESSAGE);
     assert_int_equal(b->on_failure, STM_ON_FAILURE_CONTINUE);
 
@@ -196,6 +198,12 @@ test_services(void **state)
     assert_int_equal(c->ntargets, 1);
     assert_null(stm_policy_service(p, "d"));
     assert_null(stm_policy_service_at(p, 3));
+    stm_policy_unref(p);
+
+    /* drop_grace: any duration up to the service's timeout. */
+    p = load_ok("services:\n  q:\n    targets: [\"tcp://127.0.0.1:10026\"]\n"
+                "    timeout: 2m\n    drop_grace: 2m\n");
+    assert_int_equal(stm_policy_service(p, "q")->drop_grace_ms, 120000);
     stm_policy_unref(p);
 }
 

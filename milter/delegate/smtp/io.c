@@ -94,8 +94,11 @@ stm_smtp_io_wait(stm_smtp_session *s, short events, uint64_t deadline)
         uint64_t until = deadline;
         if (req->progress != NULL && s->next_progress < until)
             until = s->next_progress;
+        /* poll() takes an int: wait in slices of at most a minute, so no
+         * deadline, however far, is cut to a negative (endless) timeout. */
+        uint64_t slice = until - now < 60000 ? until - now : 60000;
         struct pollfd p = {.fd = s->fd, .events = events, .revents = 0};
-        int rc = poll(&p, 1, (int)(until - now));
+        int rc = poll(&p, 1, (int)slice);
         if (rc < 0 && errno != EINTR)
             return -1;
         if (rc > 0)

@@ -19,8 +19,14 @@
  *
  * Targets are tried in order. A target that refuses, does not answer in
  * time, greets with something other than 220, or fails before MAIL FROM
- * (TLS, AUTH) is left for the next one. If the STARTTLS handshake fails,
- * the same target is tried again without STARTTLS, unless require_tls.
+ * (TLS, AUTH) is left for the next one. TLS is opportunistic unless
+ * require_tls: a server that does not offer STARTTLS, or refuses it, gets
+ * the message in clear. But once the server said 220 to STARTTLS, a failed
+ * handshake (a certificate that does not verify above all) leaves the
+ * target for the next one and is never retried in clear: that retry would
+ * send the message and its ticket in clear to whoever broke the handshake,
+ * and a server whose certificate was not verified is the very peer verify:
+ * true refuses to trust. verify: false is how to encrypt without verifying.
  * Once MAIL FROM was accepted the target is kept: a 4xx/5xx then is
  * REJECTED; a timeout or protocol error before the final "." moves on to the
  * next target (nothing was delivered), after it is FAILED (the scanner may
@@ -204,8 +210,7 @@ pr_hello(stm_smtp_session *s, stm_smtp_reply *r)
                       r->text);
         return STM_SMTP_PH_QUIT;
     }
-    if (!s->tls && s->use_starttls && (svc->attempt_starttls || svc->require_tls) &&
-        s->cap_starttls)
+    if (!s->tls && (svc->attempt_starttls || svc->require_tls) && s->cap_starttls)
         return STM_SMTP_PH_STARTTLS;
     if (!s->tls && svc->require_tls) {
         stm_smtp_fail(s, STM_SMTP_PH_HELLO, "TLS is required and STARTTLS is not offered");
@@ -215,7 +220,7 @@ pr_hello(stm_smtp_session *s, stm_smtp_reply *r)
 }
 
 /* STARTTLS: the handshake, then HELLO again (or on in clear when refused
- * and TLS is not required). */
+ * and TLS is not required; a failed handshake never goes on in clear). */
 static stm_smtp_phase
 pr_starttls(stm_smtp_session *s, stm_smtp_reply *r)
 {
@@ -239,7 +244,7 @@ pr_starttls(stm_smtp_session *s, stm_smtp_reply *r)
     }
     if (stm_smtp_tls_handshake(s, STM_SMTP_PH_STARTTLS, stm_clock_ms() + svc->command_timeout_ms) !=
         0) {
-        s->outcome = svc->require_tls ? STM_SMTP_NEXT_TARGET : STM_SMTP_RETRY_PLAIN;
+        s->outcome = STM_SMTP_NEXT_TARGET; /* never a retry in clear (top of file) */
         return STM_SMTP_PH_DONE;
     }
     /* Forget what was said in clear and ask again. */
@@ -507,26 +512,16 @@ stm_smtp_send(const stm_smtp_request *req, stm_smtp_result *res)
     bool done = false;
     for (size_t t = 0; t < s->svc->ntargets && !done; t++) {
         s->target = &s->svc->targets[t];
-        s->use_starttls = true;
         s->reused = s->pool_tried = false;
         free(res->target);
         res->target = strdup(s->target->text);
-        for (;;) {
-            stm_smtp_outcome o = pr_attempt(s);
-            stm_smtp_io_close(s);
-            if (o == STM_SMTP_RETRY_PLAIN) {
-                stm_smtp_log(s, "service=%s %s: retrying without STARTTLS", s->svc->name,
-                             s->target->text);
-                s->use_starttls = false;
-                continue;
-            }
-            if (o == STM_SMTP_NOMEM) {
-                rc = -1;
-                done = true;
-            } else if (o == STM_SMTP_DONE) {
-                done = true;
-            }
-            break;
+        stm_smtp_outcome o = pr_attempt(s);
+        stm_smtp_io_close(s);
+        if (o == STM_SMTP_NOMEM) {
+            rc = -1;
+            done = true;
+        } else if (o == STM_SMTP_DONE) {
+            done = true;
         }
     }
     if (!done || res->status == STM_SMTP_FAILED) {

@@ -202,7 +202,8 @@ static bool
 scanner_wait(stm_scan *scan, uint64_t deadline, stm_delegation *out)
 {
     const stm_delegate_ctx *ctx = scan->req.ctx;
-    uint64_t grace = ctx->drop_grace_ms ? ctx->drop_grace_ms : 2000;
+    /* The context's grace (tools) overrides the service's drop_grace. */
+    uint64_t grace = ctx->drop_grace_ms ? ctx->drop_grace_ms : scan->req.service->drop_grace_ms;
     bool returned = false;
 
     if (scan->res.status == STM_SMTP_ACCEPTED) {

@@ -45,7 +45,6 @@ typedef enum stm_smtp_phase {
 typedef enum stm_smtp_outcome {
     STM_SMTP_DONE,        /* res->status is final */
     STM_SMTP_NEXT_TARGET, /* this target is unusable; s->err says why */
-    STM_SMTP_RETRY_PLAIN, /* STARTTLS handshake failed: same target without it */
     STM_SMTP_NOMEM
 } stm_smtp_outcome;
 
@@ -59,7 +58,6 @@ typedef struct stm_smtp_session {
     char in[8192]; /* received, not yet consumed: in[in_pos..in_len) */
     size_t in_pos, in_len;
     uint64_t next_progress;
-    bool use_starttls; /* this attempt may use STARTTLS */
     bool reused;       /* the connection came from the pool */
     bool pool_tried;   /* this target's pooled connection failed: no more */
     bool tls;
