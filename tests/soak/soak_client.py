@@ -5,7 +5,7 @@ client and a marker in every message.
 
     soak_client.py load --port P --count N --run R [--concurrency C]
                         [--retries K] [--timeout S] [--duration S]
-                        [--out FILE] [--progress FILE]
+                        [--rate R] [--out FILE] [--progress FILE]
         N messages, each on its own connection, C at a time. Message I
         carries the headers "X-Soak-Id: soak-R-I" and
         "Message-ID: <soak-R-I@client.test.example>"; its kind follows
@@ -17,7 +17,8 @@ client and a marker in every message.
         (0.5 s doubling to at most 5 s, with jitter), at most K times in
         all (default 10); a 250 or a 5xx after the final dot, or a 5xx at
         any step, is final. With --duration S no message is started after
-        S seconds (they are recorded as "unsent"). --progress FILE holds
+        S seconds (they are recorded as "unsent"); with --rate R message I
+        starts no earlier than I/R seconds after the first. --progress FILE holds
         the number of messages finished so far. --out FILE gets one line
         per message:
             INDEX KIND FINAL ATTEMPTS AFTERDOT HISTORY | TEXT
@@ -168,7 +169,8 @@ def load(args):
     lock = threading.Lock()
     next_index = [0]
     done = [0]
-    stop_at = time.time() + args.duration if args.duration else None
+    t0 = time.time()
+    stop_at = t0 + args.duration if args.duration else None
 
     def worker():
         while True:
@@ -180,6 +182,11 @@ def load(args):
             if stop_at is not None and time.time() > stop_at:
                 results[i] = (kind_of(i), "unsent", 0, 0, "-", "duration over")
                 continue
+            if args.rate:
+                # Message I starts no earlier than I/rate seconds in.
+                delay = t0 + i / args.rate - time.time()
+                if delay > 0:
+                    time.sleep(delay)
             results[i] = one(args, i)
             if args.progress:
                 with lock:
@@ -298,6 +305,7 @@ def main():
     p.add_argument("--retries", type=int, default=10)
     p.add_argument("--timeout", type=float, default=300)
     p.add_argument("--duration", type=float)
+    p.add_argument("--rate", type=float)
     p.add_argument("--out")
     p.add_argument("--progress")
     args = p.parse_args()
