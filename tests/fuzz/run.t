@@ -4,7 +4,7 @@
 #
 # TAP: test 1 builds the targets (tests/fuzz/build, clang with
 # -fsanitize=fuzzer,address,undefined) into a private directory; then one
-# test per target, which runs it for FUZZ_SECONDS (default 15) seconds over
+# test per target, which runs it for FUZZ_SECONDS (default 10) seconds over
 # a scratch copy of tests/fuzz/corpus/NAME/ and fails on any crash, failed
 # FUZZ_CHECK, leak, timeout (-timeout, 25 s per input), memory blow-up
 # (-rss_limit_mb=2048) or sanitizer report. A missing clang fails test 1 and
@@ -22,7 +22,7 @@ set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd) || exit 1
 src=${top_srcdir:-$top}
-secs=${FUZZ_SECONDS:-15}
+secs=${FUZZ_SECONDS:-10}
 
 targets=()
 for f in "$src"/tests/fuzz/fuzz_*.c; do
