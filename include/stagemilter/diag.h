@@ -38,7 +38,7 @@ void stm_diag_free(stm_diag *diag); /* accepts NULL */
 void stm_diag_add(stm_diag *diag, stm_severity sev, const char *file, int line, int column,
                  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 void stm_diag_vadd(stm_diag *diag, stm_severity sev, const char *file, int line, int column,
-                  const char *fmt, va_list ap);
+                   const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
 /* Shorthand for an error at a source position. */
 void stm_diag_error_at(stm_diag *diag, stm_srcpos pos, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -45,7 +45,7 @@ static const char *const io_phase_names[] = {
     [STM_SMTP_PH_BODY] = "body",       [STM_SMTP_PH_FINAL] = "final",
     [STM_SMTP_PH_QUIT] = "quit",       [STM_SMTP_PH_DONE] = "done"};
 
-/* Send one formatted line to the request's log callback. */
+/* Send one formatted line, cleaned, to the request's log callback. */
 void __attribute__((format(printf, 2, 3))) stm_smtp_log(stm_smtp_session *s, const char *fmt, ...)
 {
     char line[1024];
@@ -56,6 +56,9 @@ void __attribute__((format(printf, 2, 3))) stm_smtp_log(stm_smtp_session *s, con
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    /* Lines quote the scanner's replies: peer text, cleaned in this one
+     * place whatever the caller formatted in. */
+    stm_text_clean_inplace(line, 0);
     s->req->log(s->req->log_arg, line);
 }
 

@@ -127,6 +127,23 @@ pr_abandon(stm_smtp_session *s)
     return STM_SMTP_PH_DONE;
 }
 
+/* Is CODE a refusal (4xx or 5xx)? Only those make a message REJECTED; any
+ * other reply where 2xx was due (1xx, 3xx) is a protocol error. */
+static bool
+pr_refusal(int code)
+{
+    return code / 100 == 4 || code / 100 == 5;
+}
+
+/* A reply that is neither the 2xx due nor a refusal: a protocol error of
+ * this target, tried no further (PHASE and WHAT say where). */
+static stm_smtp_phase
+pr_unexpected(stm_smtp_session *s, stm_smtp_phase phase, const char *what, const stm_smtp_reply *r)
+{
+    stm_smtp_fail(s, phase, "unexpected reply %d to %s", r->code, what);
+    return pr_abandon(s);
+}
+
 /* A final answer for this message: STATUS, with R as the deciding reply. */
 static stm_smtp_phase
 pr_decided(stm_smtp_session *s, stm_smtp_status status, const stm_smtp_reply *r)
@@ -299,8 +316,10 @@ pr_mail(stm_smtp_session *s, stm_smtp_reply *r)
     }
     if (crc != 0)
         return pr_abandon(s);
-    if (r->code / 100 != 2)
+    if (pr_refusal(r->code))
         return pr_decided(s, STM_SMTP_REJECTED, r);
+    if (r->code / 100 != 2)
+        return pr_unexpected(s, STM_SMTP_PH_MAIL, "MAIL FROM", r);
     return STM_SMTP_PH_RCPT;
 }
 
@@ -321,6 +340,8 @@ pr_rcpt(stm_smtp_session *s, stm_smtp_reply *r)
         }
         if (stm_smtp_reply_command(s, STM_SMTP_PH_RCPT, cmd, NULL, r) != 0)
             return pr_abandon(s);
+        if (r->code / 100 != 2 && !pr_refusal(r->code))
+            return pr_unexpected(s, STM_SMTP_PH_RCPT, "RCPT TO", r);
         if (stm_smtp_reply_copy(&res->rcpts[i].reply, r) != 0) {
             s->outcome = STM_SMTP_NOMEM;
             return pr_abandon(s);
@@ -382,6 +403,11 @@ pr_final(stm_smtp_session *s, stm_smtp_reply *r)
             continue;
         if (stm_smtp_reply_read(s, STM_SMTP_PH_FINAL, deadline, r) != 0)
             break;
+        if (r->code / 100 != 2 && !pr_refusal(r->code)) {
+            /* After the data: no other target, the message failed. */
+            stm_smtp_fail(s, STM_SMTP_PH_FINAL, "unexpected reply %d after the data", r->code);
+            break;
+        }
         got++;
         if (r->code / 100 == 2)
             got_ok++;
