@@ -197,6 +197,7 @@ stm_callbacks_delegation_start(void)
          * idle ones included (smtp/pool.c keeps up to 64 for reuse). */
         .max_clients = 256,
         .hostname = host,
+        .config = rc_cfg,
         .log = cb_receiver_log,
     };
     if (cb_tickets == NULL && (cb_tickets = stm_ticket_registry_create()) == NULL) {

@@ -13,6 +13,7 @@ EXTRA_DIST += tests/delegation/dg.sh tests/delegation/01-targets.t \
 	tests/delegation/02-clamsmtpd.t tests/delegation/03-receiver.t \
 	tests/delegation/04-spampd.t tests/delegation/05-tls.t \
 	tests/delegation/06-auth-lmtp.t tests/delegation/07-auth-external.t \
+	tests/delegation/08-receiver-limits.t \
 	tests/lib/scanners.sh
 
 # End-to-end delegation (tests/e2e/2*-*.t: MTA + stagemilter + real
