@@ -19,6 +19,7 @@ EXTRA_DIST += tests/delegation/dg.sh tests/delegation/01-targets.t \
 # End-to-end delegation (tests/e2e/2*-*.t: MTA + stagemilter + real
 # scanners), their policies, and the scanner-side configuration they test.
 EXTRA_DIST += tests/e2e/20-clamsmtpd.t tests/e2e/21-spampd.t tests/e2e/22-faults.t \
+	tests/e2e/25-message-size.t \
 	tests/e2e/policies/delegate-faults.yaml tests/e2e/23-apply-message.t \
 	tests/e2e/policies/spampd-message.yaml tests/e2e/24-starttls.t \
 	tests/e2e/policies/delegate-tls.yaml tests/lib/tls-proxy.py \
