@@ -134,7 +134,7 @@ if mode == "data":
     cmd(b"RCPT TO:<b@rcpt.test>\r\n"); cmd(b"DATA\r\n")
     t0 = time.monotonic()
 s.setblocking(False)
-last = b""
+last = buf = b""
 while time.monotonic() - t0 < 15:
     try:
         s.send(b"x" if mode == "data" else b"NOOP\r\n")
@@ -145,7 +145,9 @@ while time.monotonic() - t0 < 15:
         got = s.recv(4096)
         if got == b"":
             break
-        last = (last + got).split(b"\r\n")[-2] if b"\r\n" in got else last
+        buf += got
+        lines = buf.split(b"\r\n")
+        last = lines[-2] if len(lines) > 1 else last
         if last.startswith(b"421"):
             break
     except BlockingIOError:
