@@ -14,7 +14,8 @@
  * or 452); the message is handed to the ticket registry: 250 when a pending
  * delegation took it, 550 otherwise. RSET, NOOP, QUIT, VRFY as RFC 5321
  * wants; anything else 502. Command lines longer than 2048 bytes get 500;
- * ten errors in a row end the connection with 421. The session and the DATA
+ * ten errors in a row end the connection with 421, and so does one error
+ * with more input already sent behind it (PIPELINING is not offered). The session and the DATA
  * phase each have an absolute deadline (receiver.session_timeout,
  * receiver.data_timeout): a client trickling bytes is cut with 421 there.
  *
@@ -612,6 +613,15 @@ rcv_serve(rcv_conn *c)
         }
         if (rcv_write(c, r) != 0)
             return;
+        if (error && c->pos < c->len) {
+            /* A refused command and more already sent behind it: the
+             * client does not wait for replies (no PIPELINING is offered),
+             * so what follows is garbage too. Do not read it. */
+            rcv_log(rcv, "receiver: peer=%s closed: pipelined input after a refused command",
+                    c->peer);
+            rcv_write(c, "421 4.5.0 Pipelined input after an error, closing\r\n");
+            return;
+        }
     }
 }
 

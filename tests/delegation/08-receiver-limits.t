@@ -5,11 +5,12 @@
 # make the process grow beyond the memory budget, and a pending delegation's
 # message still gets through meanwhile; a client trickling bytes is cut at
 # receiver.data_timeout and one sending NOOPs at receiver.session_timeout,
-# neither renewed by each byte. The real receiver, run by delegate-probe.
+# neither renewed by each byte; garbage sent without waiting for replies
+# ends the connection at the first refusal. The real receiver, run by delegate-probe.
 . "$(dirname "$0")/../lib/harness.sh"
 h_setup "$@"
 . "$H_TOP/tests/delegation/dg.sh"
-h_plan 13
+h_plan 15
 h_need swaks /usr/bin/python3
 
 P=$H_TMP/policy.yaml
@@ -164,8 +165,30 @@ out=$(trickle session)
 h_diag "session: $out"
 h_like "$out" '^[45]\.[0-9] 421 4\.4\.2 ' \
     "a client sending NOOPs is cut at session_timeout (4 s) with 421"
+# Garbage sent in one go: the first refusal, then 421 and the end.
+out=$(/usr/bin/python3 - "$DG_RECEIVER_PORT" <<'EOF'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=3)
+s.recv(512)
+s.sendall(b"GARBAGE\r\nJUNK 1\r\nJUNK 2\r\nJUNK 3\r\n")
+data = b""
+try:
+    while True:
+        b = s.recv(4096)
+        if not b:
+            data += b"<closed>"
+            break
+        data += b
+except OSError:
+    pass
+print(data.decode(errors="replace").replace("\r\n", "|"))
+EOF
+)
+h_like "$out" '^502 [^|]*\|421 4\.5\.0 [^|]*\|<closed>$' \
+    "pipelined garbage: one 502, then 421 and the connection closes"
 h_stop receiver-deadlines 5
 L=$H_TMP/receiver-deadlines.log
+h_file_like "$L" 'closed: pipelined input after a refused command' "that is logged"
 h_file_like "$L" 'closed in DATA after [0-9]+ bytes: receiver\.data_timeout passed' \
     "the data deadline is logged"
 h_file_like "$L" 'closed: receiver\.session_timeout passed' "the session deadline is logged"
