@@ -111,6 +111,7 @@ stm_model_free(struct stm_policy *policy)
     free(policy->receiver.listen);
     free(policy->receiver.host);
     free(policy->receiver.port);
+    free(policy->receiver.allow);
     for (size_t i = 0; i < policy->nfiles; i++)
         free(policy->files[i]);
     free(policy->files);

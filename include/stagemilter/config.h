@@ -26,11 +26,21 @@ typedef struct stm_milter_config {
     uint64_t max_message_size; /* 50M */
 } stm_milter_config;
 
+/* A network of receiver.allow: IPv4 as ::ffff:a.b.c.d/(96+n), host bits clear. */
+typedef struct stm_receiver_network {
+    uint8_t addr[16];
+    unsigned prefix; /* 0..128 in that 16-byte form */
+} stm_receiver_network;
+
 typedef struct stm_receiver_config {
     bool present; /* the `receiver` section was given */
     char *listen; /* "127.0.0.1:10025" as written */
     char *host;   /* "127.0.0.1" ("::1" for "[::1]:10025") */
     char *port;   /* "10025" */
+    stm_receiver_network *allow; /* ["127.0.0.0/8", "::1/128"]: who may connect */
+    size_t nallow;
+    uint64_t session_timeout_ms; /* 10m: a whole connection */
+    uint64_t data_timeout_ms;    /* 5m: from 354 to the final "." */
     stm_srcpos pos;
 } stm_receiver_config;
 

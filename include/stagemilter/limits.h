@@ -26,6 +26,16 @@
 #define STM_SMTP_MAX_REPLY_LINES 100 /* longest multi-line reply accepted */
 #define STM_RECEIVER_MAX_RCPTS 1000  /* recipients of one returned message */
 #define STM_RECEIVER_MAX_ERRORS 10   /* bad commands before the receiver hangs up */
+/* The receiver takes max_message_size plus a tenth plus 64 KB: what a scanner
+ * adds to a delegated message (its headers, a spam report wrapping it). */
+#define STM_RECEIVER_MARGIN_MIN 65536
+#define STM_RECEIVER_MARGIN_DIV 10
+/* Message bytes all receiver connections together may hold: twice that limit
+ * plus this, so many small returns fit besides the two largest. */
+#define STM_RECEIVER_BUDGET_EXTRA (16u * 1024 * 1024)
+/* A message buffer grows by at most this at a time: the budget counts what
+ * is allocated, which so stays close to what was received. */
+#define STM_RECEIVER_GROW_STEP (1024u * 1024)
 #define STM_SMTP_POOL_MAX 64         /* idle scanner connections kept for reuse */
 #define STM_SMTP_POOL_IDLE_MS 10000  /* how long an idle scanner connection is kept */
 #define STM_TICKET_TOKEN_LEN 32      /* lowercase hex characters (16 random bytes) */

@@ -505,6 +505,7 @@ trace_receiver(stm_policy *p, trace_state *t, stm_ticket_registry **reg, stm_rec
         .port = rc->port,
         .max_message_size = stm_policy_milter(p)->max_message_size,
         .hostname = "localhost",
+        .config = rc,
         .log = trace_delegate_line,
         .log_arg = t,
     };

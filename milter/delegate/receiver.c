@@ -2,16 +2,22 @@
  * receiver.c - the SMTP listener where delegated messages come back
  * (receiver.h).
  *
- * Functions: stm_receiver_start, stm_receiver_port, stm_receiver_get_stats,
- * stm_receiver_stop.
+ * Functions: stm_receiver_start, stm_receiver_port,
+ * stm_receiver_message_limit, stm_receiver_get_stats, stm_receiver_stop.
  *
- * Dialogue per connection: 220 greeting; EHLO/HELO; MAIL and RCPT always
- * 250 (at most 1000 recipients); DATA 354, then the data is read with
- * dot-unstuffing up to max_message_size (beyond it the rest is read and
- * dropped, answer 552); the message is handed to the ticket registry: 250
- * when a pending delegation took it, 550 otherwise. RSET, NOOP, QUIT, VRFY
- * as RFC 5321 wants; anything else 502. Command lines longer than 2048 bytes
- * get 500; ten errors in a row end the connection with 421.
+ * Dialogue per connection: a client outside receiver.allow gets "554" and
+ * is closed; others a 220 greeting; EHLO/HELO; MAIL and RCPT always 250 (at
+ * most 1000 recipients); DATA 354, then the data is read in blocks with
+ * dot-unstuffing up to the message limit (max_message_size plus the margin
+ * of limits.h; beyond it, or beyond the memory budget shared by every
+ * connection, the buffer is freed, the rest is read and dropped, answer 552
+ * or 452); the message is handed to the ticket registry: 250 when a pending
+ * delegation took it, 550 otherwise. RSET, NOOP, QUIT, VRFY as RFC 5321
+ * wants; anything else 502. Command lines longer than 2048 bytes get 500;
+ * ten errors in a row end the connection with 421, and so does one error
+ * with more input already sent behind it (PIPELINING is not offered). The session and the DATA
+ * phase each have an absolute deadline (receiver.session_timeout,
+ * receiver.data_timeout): a client trickling bytes is cut with 421 there.
  *
  * Threads: the accept thread and the connection threads all poll a "stop"
  * pipe besides their socket, so stm_receiver_stop() wakes them at once.
@@ -52,17 +58,23 @@
 struct stm_receiver {
     stm_receiver_options opt; /* copied; strings below are owned copies */
     char *hostname;
+    stm_receiver_network *allow; /* owned copy of receiver.allow */
+    size_t nallow;
+    uint64_t session_ms, data_ms; /* the absolute deadlines' lengths */
+    uint64_t limit;               /* largest message taken (with the margin) */
+    uint64_t budget;              /* message bytes all connections may hold */
     stm_ticket_registry *reg;
     int listen_fd;
     int wake[2]; /* written once on stop, never read: wakes every poll */
     unsigned port;
     pthread_t acceptor;
-    /* Guards `active`, `stats` and `stopping`; `idle` is signalled when
-     * `active` drops. */
+    /* Guards `active`, `stats`, `stopping` and `held`; `idle` is
+     * signalled when `active` drops. */
     pthread_mutex_t lock;
     pthread_cond_t idle;
     unsigned active;
     bool stopping;
+    uint64_t held; /* bytes allocated to messages being received, <= budget */
     stm_receiver_stats stats;
 };
 
@@ -72,6 +84,8 @@ typedef struct rcv_conn {
     char peer[80];
     char in[16384]; /* received, not yet consumed: in[pos..len) */
     size_t pos, len;
+    uint64_t deadline; /* the session's, or the data phase's while in DATA */
+    size_t cap;        /* bytes allocated to d.data, counted in rcv->held */
     /* The transaction. */
     bool have_mail;
     stm_ticket_delivery d;
@@ -141,7 +155,7 @@ rcv_write(rcv_conn *c, const char *text)
     return 0;
 }
 
-/* Read more input. >0 bytes, 0 EOF, -1 error/stop, -2 idle timeout. */
+/* Read a block of input. >0 bytes, 0 EOF, -1 error/stop, -2 a deadline. */
 static int
 rcv_fill(rcv_conn *c)
 {
@@ -150,7 +164,13 @@ rcv_fill(rcv_conn *c)
         c->len -= c->pos;
         c->pos = 0;
     }
-    uint64_t deadline = stm_clock_ms() + c->rcv->opt.idle_timeout_ms;
+    uint64_t now = stm_clock_ms(), deadline = now + c->rcv->opt.idle_timeout_ms;
+    /* Absolute: neither trickling bytes nor a flood that is always ready
+     * to read extends it. */
+    if (now >= c->deadline)
+        return -2;
+    if (deadline > c->deadline)
+        deadline = c->deadline;
     for (;;) {
         ssize_t r = recv(c->fd, c->in + c->len, sizeof c->in - c->len, 0);
         if (r > 0) {
@@ -177,7 +197,7 @@ rcv_fill(rcv_conn *c)
 
 /* Read a command line into LINE (STM_SMTP_MAX_LINE + 1). Returns its length,
  * -3 when it was too long (and was skipped), -4 at EOF, -1 on error or
- * stop, -2 at the idle timeout. */
+ * stop, -2 at a deadline. */
 static int
 rcv_read_line(rcv_conn *c, char *line)
 {
@@ -211,10 +231,36 @@ rcv_read_line(rcv_conn *c, char *line)
     }
 }
 
+/* Take N bytes of the memory budget: 0, or -1 when it is used up. */
+static int
+rcv_reserve(stm_receiver *rcv, uint64_t n)
+{
+    pthread_mutex_lock(&rcv->lock);
+    int rc = rcv->held + n <= rcv->budget ? 0 : -1;
+    if (rc == 0)
+        rcv->held += n;
+    pthread_mutex_unlock(&rcv->lock);
+    return rc;
+}
+
+/* Free the message buffer and give its bytes back to the budget. */
+static void
+rcv_drop_data(rcv_conn *c)
+{
+    free(c->d.data);
+    c->d.data = NULL;
+    c->d.len = 0;
+    pthread_mutex_lock(&c->rcv->lock);
+    c->rcv->held -= c->cap;
+    pthread_mutex_unlock(&c->rcv->lock);
+    c->cap = 0;
+}
+
 /* Forget the transaction. */
 static void
 rcv_reset(rcv_conn *c)
 {
+    rcv_drop_data(c);
     stm_ticket_delivery_clear(&c->d);
     c->have_mail = false;
     c->rcpt_cap = 0;
@@ -234,109 +280,149 @@ rcv_address(const char *arg)
     return strndup(arg + 1, (size_t)(end - arg - 1));
 }
 
-/* Append byte C to the message unless it outgrew LIMIT. */
+/* What became of a message being read. */
+typedef enum rcv_data_state { RCV_DATA_OK, RCV_DATA_TOO_BIG, RCV_DATA_NO_MEMORY } rcv_data_state;
+
+/* Append N bytes at P to the message while it is within the limit and the
+ * budget; otherwise free it and set *ST. 0, or -1 out of memory. */
 static int
-rcv_append(rcv_conn *c, char ch, size_t *cap, uint64_t limit, bool *too_big)
+rcv_append(rcv_conn *c, const char *p, size_t n, rcv_data_state *st)
 {
-    if (*too_big)
+    stm_receiver *rcv = c->rcv;
+
+    if (*st != RCV_DATA_OK || n == 0)
         return 0;
-    if (c->d.len >= limit) {
-        *too_big = true;
-        free(c->d.data);
-        c->d.data = NULL;
-        c->d.len = 0;
+    if ((uint64_t)c->d.len + n > rcv->limit) {
+        *st = RCV_DATA_TOO_BIG;
+        rcv_drop_data(c);
+        rcv_count(rcv, &rcv->stats.too_big);
+        rcv_log(rcv,
+                "receiver: peer=%s refused: message larger than %llu bytes "
+                "(max_message_size and the margin for what scanners add)",
+                c->peer, (unsigned long long)rcv->limit);
         return 0;
     }
-    if (c->d.len + 1 >= *cap) {
-        size_t ncap = *cap ? *cap * 2 : 65536;
-        char *n = realloc(c->d.data, ncap);
-        if (n == NULL)
+    size_t need = c->d.len + n + 1; /* and the NUL */
+    if (need > c->cap) {
+        /* Grow by doubling, but at most by a step: the budget counts what
+         * is allocated, so it must stay close to what was received. */
+        size_t grow = c->cap < STM_RECEIVER_GROW_STEP ? c->cap : STM_RECEIVER_GROW_STEP;
+        size_t ncap = c->cap + (grow > 65536 ? grow : 65536);
+        if (ncap < need)
+            ncap = need;
+        if (ncap > rcv->limit + 1)
+            ncap = (size_t)rcv->limit + 1;
+        if (rcv_reserve(rcv, ncap - c->cap) != 0) {
+            *st = RCV_DATA_NO_MEMORY;
+            uint64_t had = c->d.len;
+            rcv_drop_data(c);
+            rcv_count(rcv, &rcv->stats.no_memory);
+            rcv_log(rcv,
+                    "receiver: peer=%s refused after %llu bytes: the receiver's memory budget "
+                    "of %llu bytes is in use by other connections",
+                    c->peer, (unsigned long long)had, (unsigned long long)rcv->budget);
+            return 0;
+        }
+        char *nd = realloc(c->d.data, ncap);
+        if (nd == NULL) {
+            pthread_mutex_lock(&rcv->lock);
+            rcv->held -= ncap - c->cap;
+            pthread_mutex_unlock(&rcv->lock);
             return -1;
-        c->d.data = n;
-        *cap = ncap;
+        }
+        c->d.data = nd;
+        c->cap = ncap;
     }
-    c->d.data[c->d.len++] = ch;
+    memcpy(c->d.data + c->d.len, p, n);
+    c->d.len += n;
     return 0;
 }
 
-/* Read the data up to the lone "." with unstuffing. 0 complete, -1 lost the
- * connection or memory; *TOO_BIG when the message outgrew the limit. */
+/* Read the data up to the lone "." with unstuffing, whole lines at a time.
+ * 0 complete (*ST says whether it was kept), -1 lost the connection, out
+ * of memory or -2 the data deadline passed. */
 static int
-rcv_read_data(rcv_conn *c, bool *too_big)
+rcv_read_data(rcv_conn *c, rcv_data_state *st)
 {
-    enum { LS, DOT, DOTCR, MID } st = LS;
-    uint64_t limit = c->rcv->opt.max_message_size;
-    size_t cap = 0;
+    enum { LS, DOT, DOTCR, MID } at = LS;
 
-    *too_big = false;
-    free(c->d.data);
-    c->d.data = NULL;
-    c->d.len = 0;
+    *st = RCV_DATA_OK;
+    rcv_drop_data(c);
     for (;;) {
         while (c->pos < c->len) {
-            char ch = c->in[c->pos++];
+            const char *p = c->in + c->pos;
+            size_t avail = c->len - c->pos;
             int rc = 0;
-            switch (st) {
-            case LS:
-                if (ch == '.') {
-                    st = DOT;
+            if (at == MID) {
+                /* The rest of a line in one copy. */
+                const char *nl = memchr(p, '\n', avail);
+                size_t n = nl != NULL ? (size_t)(nl - p) + 1 : avail;
+                rc = rcv_append(c, p, n, st);
+                c->pos += n;
+                if (nl != NULL)
+                    at = LS;
+            } else {
+                char ch = *p;
+                c->pos++;
+                switch (at) {
+                case LS:
+                    if (ch == '.') {
+                        at = DOT;
+                        break;
+                    }
+                    c->pos--; /* the line goes in whole */
+                    at = MID;
+                    break;
+                case DOT:
+                    if (ch == '\r') {
+                        at = DOTCR;
+                        break;
+                    }
+                    if (ch == '\n')
+                        goto end;
+                    c->pos--; /* ".." -> ".": the rest of the line from the second dot */
+                    at = MID;
+                    break;
+                case DOTCR:
+                    if (ch == '\n')
+                        goto end;
+                    rc = rcv_append(c, "\r", 1, st);
+                    c->pos--;
+                    at = MID;
+                    break;
+                case MID:
                     break;
                 }
-                rc = rcv_append(c, ch, &cap, limit, too_big);
-                st = ch == '\n' ? LS : MID;
-                break;
-            case DOT:
-                if (ch == '\r') {
-                    st = DOTCR;
-                    break;
-                }
-                if (ch == '\n')
-                    goto end;
-                rc = rcv_append(c, ch, &cap, limit, too_big); /* ".." -> "." */
-                st = MID;
-                break;
-            case DOTCR:
-                if (ch == '\n')
-                    goto end;
-                rc = rcv_append(c, '\r', &cap, limit, too_big);
-                if (rc == 0)
-                    rc = rcv_append(c, ch, &cap, limit, too_big);
-                st = ch == '\n' ? LS : MID;
-                break;
-            case MID:
-                rc = rcv_append(c, ch, &cap, limit, too_big);
-                if (ch == '\n')
-                    st = LS;
-                break;
             }
             if (rc != 0)
                 return -1;
         }
-        if (rcv_fill(c) <= 0)
+        int r = rcv_fill(c);
+        if (r == -2)
+            return -2;
+        if (r <= 0)
             return -1;
     }
 end:
-    if (!*too_big) {
-        if (rcv_append(c, '\0', &cap, (uint64_t)-1, too_big) != 0)
-            return -1;
-        c->d.len--; /* NUL-terminated for the token search's convenience */
-    }
+    if (*st == RCV_DATA_OK && c->d.data != NULL)
+        c->d.data[c->d.len] = '\0'; /* room was kept: for the token search */
     return 0;
 }
 
 /* The message is in: hand it to its delegation or refuse it. */
 static int
-rcv_finish_data(rcv_conn *c, bool too_big)
+rcv_finish_data(rcv_conn *c, rcv_data_state st)
 {
     stm_receiver *rcv = c->rcv;
     size_t len = c->d.len;
 
-    if (too_big) {
-        rcv_count(rcv, &rcv->stats.too_big);
-        rcv_log(rcv, "receiver: peer=%s refused: message larger than %llu bytes", c->peer,
-                (unsigned long long)rcv->opt.max_message_size);
+    if (st == RCV_DATA_TOO_BIG) { /* counted and logged when it happened */
         rcv_reset(c);
         return rcv_write(c, "552 5.3.4 Message too big\r\n");
+    }
+    if (st == RCV_DATA_NO_MEMORY) {
+        rcv_reset(c);
+        return rcv_write(c, "452 4.3.1 Insufficient system storage, try again later\r\n");
     }
     if (c->d.data == NULL) {
         c->d.data = strdup("");
@@ -345,6 +431,11 @@ rcv_finish_data(rcv_conn *c, bool too_big)
     }
     c->d.peer = strdup(c->peer);
     if (stm_ticket_deliver(rcv->reg, &c->d) == 0) {
+        /* The waiting delegation owns the bytes now, not this connection. */
+        pthread_mutex_lock(&rcv->lock);
+        rcv->held -= c->cap;
+        pthread_mutex_unlock(&rcv->lock);
+        c->cap = 0;
         rcv_count(rcv, &rcv->stats.delivered);
         rcv_log(rcv, "receiver: peer=%s size=%zu delivered to its pending delegation", c->peer,
                 len);
@@ -430,14 +521,21 @@ rcv_serve(rcv_conn *c)
     char line[STM_SMTP_MAX_LINE + 1];
     char reply[STM_SMTP_MAX_LINE + 64];
     int errors = 0;
+    uint64_t session_deadline = stm_clock_ms() + rcv->session_ms;
 
+    c->deadline = session_deadline;
     snprintf(reply, sizeof reply, "220 %s ESMTP stagemilter receiver\r\n", rcv->hostname);
     if (rcv_write(c, reply) != 0)
         return;
     for (;;) {
         int n = rcv_read_line(c, line);
         if (n == -2) {
-            rcv_write(c, "421 4.4.2 Idle timeout, closing\r\n");
+            bool whole = stm_clock_ms() >= session_deadline;
+            rcv_count(rcv, &rcv->stats.timed_out);
+            rcv_log(rcv, "receiver: peer=%s closed: %s", c->peer,
+                    whole ? "receiver.session_timeout passed" : "idle timeout");
+            rcv_write(c, whole ? "421 4.4.2 Session too long, closing\r\n"
+                               : "421 4.4.2 Idle timeout, closing\r\n");
             return;
         }
         if (n == -1) {
@@ -455,7 +553,7 @@ rcv_serve(rcv_conn *c)
             rcv_reset(c);
             snprintf(reply, sizeof reply,
                      "250-%s\r\n250-SIZE %llu\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES\r\n",
-                     rcv->hostname, (unsigned long long)rcv->opt.max_message_size);
+                     rcv->hostname, (unsigned long long)rcv->limit);
             r = reply;
         } else if (rcv_is(line, "HELO") || rcv_is(line, "LHLO")) {
             rcv_reset(c);
@@ -471,9 +569,25 @@ rcv_serve(rcv_conn *c)
                 r = "503 5.5.1 Need RCPT first\r\n";
                 error = true;
             } else {
-                bool too_big;
-                if (rcv_write(c, "354 End data with <CR><LF>.<CR><LF>\r\n") != 0 ||
-                    rcv_read_data(c, &too_big) != 0 || rcv_finish_data(c, too_big) != 0)
+                rcv_data_state st;
+                if (rcv_write(c, "354 End data with <CR><LF>.<CR><LF>\r\n") != 0)
+                    return;
+                uint64_t data_deadline = stm_clock_ms() + rcv->data_ms;
+                c->deadline = data_deadline < session_deadline ? data_deadline : session_deadline;
+                int rc = rcv_read_data(c, &st);
+                c->deadline = session_deadline;
+                if (rc == -2) {
+                    rcv_count(rcv, &rcv->stats.timed_out);
+                    rcv_log(rcv, "receiver: peer=%s closed in DATA after %zu bytes: %s passed",
+                            c->peer, c->d.len,
+                            stm_clock_ms() >= session_deadline ? "receiver.session_timeout"
+                            : stm_clock_ms() >= data_deadline  ? "receiver.data_timeout"
+                                                               : "the idle timeout");
+                    rcv_reset(c);
+                    rcv_write(c, "421 4.4.2 Timeout in DATA, closing\r\n");
+                    return;
+                }
+                if (rc != 0 || rcv_finish_data(c, st) != 0)
                     return;
                 errors = 0;
                 continue;
@@ -499,6 +613,15 @@ rcv_serve(rcv_conn *c)
         }
         if (rcv_write(c, r) != 0)
             return;
+        if (error && c->pos < c->len) {
+            /* A refused command and more already sent behind it: the
+             * client does not wait for replies (no PIPELINING is offered),
+             * so what follows is garbage too. Do not read it. */
+            rcv_log(rcv, "receiver: peer=%s closed: pipelined input after a refused command",
+                    c->peer);
+            rcv_write(c, "421 4.5.0 Pipelined input after an error, closing\r\n");
+            return;
+        }
     }
 }
 
@@ -518,6 +641,32 @@ rcv_conn_main(void *arg)
     pthread_cond_broadcast(&rcv->idle);
     pthread_mutex_unlock(&rcv->lock);
     return NULL;
+}
+
+/* Is the peer at SS inside receiver.allow? */
+static bool
+rcv_allowed(const stm_receiver *rcv, const struct sockaddr_storage *ss)
+{
+    uint8_t a[16] = {0};
+
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+        a[10] = a[11] = 0xff; /* ::ffff:a.b.c.d, as the policy holds IPv4 */
+        memcpy(a + 12, &in->sin_addr, 4);
+    } else if (ss->ss_family == AF_INET6) {
+        memcpy(a, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+    } else {
+        return false;
+    }
+    for (size_t i = 0; i < rcv->nallow; i++) {
+        const stm_receiver_network *n = &rcv->allow[i];
+        unsigned bits = n->prefix, k = 0;
+        for (; bits >= 8 && a[k] == n->addr[k]; k++, bits -= 8)
+            ;
+        if (bits == 0 || (bits < 8 && ((a[k] ^ n->addr[k]) & (0xff00u >> bits) & 0xff) == 0))
+            return true;
+    }
+    return false;
 }
 
 /* Accept thread: take connections until stopped. */
@@ -546,6 +695,15 @@ rcv_accept_main(void *arg)
         char host[64] = "?", port[16] = "?";
         getnameinfo((struct sockaddr *)&ss, sl, host, sizeof host, port, sizeof port,
                     NI_NUMERICHOST | NI_NUMERICSERV);
+        if (!rcv_allowed(rcv, &ss)) {
+            static const char msg[] = "554 5.7.1 Not a scanner of this host, go away\r\n";
+            ssize_t ignored = send(fd, msg, sizeof msg - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+            (void)ignored;
+            close(fd);
+            rcv_count(rcv, &rcv->stats.denied);
+            rcv_log(rcv, "receiver: peer=%s:%s refused: not in receiver.allow", host, port);
+            continue;
+        }
         pthread_mutex_lock(&rcv->lock);
         bool busy = rcv->active >= rcv->opt.max_clients || rcv->stopping;
         if (busy)
@@ -613,11 +771,35 @@ stm_receiver_start(const stm_receiver_options *opt, stm_ticket_registry *reg, ch
         rcv->opt.max_clients = 32;
     if (rcv->opt.idle_timeout_ms == 0)
         rcv->opt.idle_timeout_ms = 60000;
+    rcv->limit = stm_receiver_message_limit(rcv->opt.max_message_size);
+    rcv->budget = 2 * rcv->limit + STM_RECEIVER_BUDGET_EXTRA;
+    rcv->session_ms = opt->config ? opt->config->session_timeout_ms : 10 * 60 * 1000;
+    rcv->data_ms = opt->config ? opt->config->data_timeout_ms : 5 * 60 * 1000;
+    if (opt->config != NULL && opt->config->nallow > 0) {
+        rcv->nallow = opt->config->nallow;
+        rcv->allow = calloc(rcv->nallow, sizeof *rcv->allow);
+        if (rcv->allow != NULL)
+            memcpy(rcv->allow, opt->config->allow, rcv->nallow * sizeof *rcv->allow);
+    } else {
+        /* No policy at hand: loopback only, the default of receiver.allow. */
+        static const stm_receiver_network loopback[] = {
+            {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 0}, 104},
+            {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 128}};
+        rcv->nallow = 2;
+        rcv->allow = calloc(2, sizeof *rcv->allow);
+        if (rcv->allow != NULL)
+            memcpy(rcv->allow, loopback, sizeof loopback);
+    }
+    if (rcv->session_ms == 0)
+        rcv->session_ms = 10 * 60 * 1000;
+    if (rcv->data_ms == 0)
+        rcv->data_ms = 5 * 60 * 1000;
     rcv->hostname = strdup(opt->hostname ? opt->hostname : "localhost");
     rcv->opt.host = rcv->opt.port = rcv->opt.hostname = NULL; /* not kept: borrowed */
+    rcv->opt.config = NULL;
     pthread_mutex_init(&rcv->lock, NULL);
     pthread_cond_init(&rcv->idle, NULL);
-    if (rcv->hostname == NULL || pipe2(rcv->wake, O_CLOEXEC) != 0) {
+    if (rcv->hostname == NULL || rcv->allow == NULL || pipe2(rcv->wake, O_CLOEXEC) != 0) {
         snprintf(err, errlen, "cannot set up: %s", strerror(errno));
         goto fail;
     }
@@ -670,8 +852,18 @@ fail:
     pthread_cond_destroy(&rcv->idle);
     pthread_mutex_destroy(&rcv->lock);
     free(rcv->hostname);
+    free(rcv->allow);
     free(rcv);
     return NULL;
+}
+
+/* max_message_size plus the margin for what a scanner adds. */
+uint64_t
+stm_receiver_message_limit(uint64_t max_message_size)
+{
+    if (max_message_size == 0)
+        max_message_size = 50u * 1024 * 1024;
+    return max_message_size + max_message_size / STM_RECEIVER_MARGIN_DIV + STM_RECEIVER_MARGIN_MIN;
 }
 
 /* The bound port. */
@@ -724,5 +916,6 @@ stm_receiver_stop(stm_receiver *rcv)
     pthread_cond_destroy(&rcv->idle);
     pthread_mutex_destroy(&rcv->lock);
     free(rcv->hostname);
+    free(rcv->allow);
     free(rcv);
 }

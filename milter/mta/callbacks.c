@@ -214,6 +214,7 @@ stm_callbacks_delegation_start(void)
          * idle ones included (smtp/pool.c keeps up to 64 for reuse). */
         .max_clients = 256,
         .hostname = host,
+        .config = rc_cfg,
         .log = cb_receiver_log,
     };
     if (cb_tickets == NULL && (cb_tickets = stm_ticket_registry_create()) == NULL) {
@@ -661,15 +662,20 @@ cb_eoh(SMFICTX *ctx)
     return cb_continue(conn, SMFIP_NR_EOH);
 }
 
-/* A body chunk: kept up to milter.max_message_size. */
+/* A body chunk: kept while headers and body together stay within
+ * milter.max_message_size (the one size of a message, as the receiver
+ * counts it too). */
 static sfsistat
 cb_body(SMFICTX *ctx, unsigned char *data, size_t len)
 {
     cb_conn *conn = cb_conn_get(ctx);
     if (conn == NULL)
         return SMFIS_TEMPFAIL;
+    uint64_t room = conn->max_size == 0                   ? 0
+                    : conn->max_size > conn->header_bytes ? conn->max_size - conn->header_bytes
+                                                          : 1;
     if (conn->collect_body &&
-        stm_message_append_body(stm_session_message(conn->session), data, len, conn->max_size) != 0)
+        stm_message_append_body(stm_session_message(conn->session), data, len, room) != 0)
         return cb_fail(conn, SMFIP_NR_BODY, "body");
     return cb_continue(conn, SMFIP_NR_BODY);
 }

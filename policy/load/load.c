@@ -26,6 +26,7 @@
 #include "cond/cond_table.h"
 #include "effect/effect_table.h"
 #include "load/load.h"
+#include "match/ipaddr.h"
 
 /* The milter section. */
 static void
@@ -82,11 +83,73 @@ config_milter(stm_loader *ld, const stm_yt_node *node)
     }
 }
 
+/* receiver.allow in NODE (a sequence of networks, or one) into R->allow. */
+static void
+config_receiver_allow(stm_loader *ld, const stm_yt_node *node, stm_receiver_config *r)
+{
+    const stm_yt_node *one[1] = {node};
+    const stm_yt_node *const *items = one;
+    size_t n = 1;
+
+    if (node->type == STM_YT_SEQ) {
+        items = (const stm_yt_node *const *)node->items;
+        n = node->nitems;
+    } else if (stm_config_expect(ld, node, STM_YT_SCALAR, "receiver.allow") < 0) {
+        return;
+    }
+    if (n == 0) {
+        stm_config_error(ld, node,
+                         "receiver.allow is empty: no scanner could pass a message "
+                         "back (the default is [\"127.0.0.0/8\", \"::1/128\"])");
+        return;
+    }
+    stm_receiver_network *nets = calloc(n, sizeof *nets);
+    if (nets == NULL) {
+        stm_config_error(ld, node, "out of memory");
+        return;
+    }
+    size_t got = 0;
+    for (size_t i = 0; i < n; i++) {
+        char *text = NULL;
+        char msg[300];
+        stm_cidr cidr;
+        if (stm_config_string(ld, items[i], "receiver.allow", &text) != 0)
+            continue;
+        if (stm_cidr_parse_msg(text, &cidr, msg, sizeof msg) != 0) {
+            stm_config_error(ld, items[i],
+                             "receiver.allow: %s (write a network such as "
+                             "\"127.0.0.0/8\" or \"::1/128\")",
+                             msg);
+        } else {
+            memcpy(nets[got].addr, cidr.addr.b, sizeof nets[got].addr);
+            nets[got].prefix = cidr.prefix;
+            got++;
+        }
+        free(text);
+    }
+    free(r->allow);
+    r->allow = nets;
+    r->nallow = got;
+}
+
+/* A receiver deadline in NODE into *OUT: at least one second. */
+static void
+config_receiver_timeout(stm_loader *ld, const stm_yt_node *node, const char *what, uint64_t *out)
+{
+    uint64_t ms = *out;
+    if (stm_config_duration(ld, node, what, &ms) != 0)
+        return;
+    if (ms < 1000)
+        stm_config_error(ld, node, "%s must be at least 1s (a deadline for a whole phase)", what);
+    else
+        *out = ms;
+}
+
 /* The receiver section. */
 static void
 config_receiver(stm_loader *ld, const stm_yt_node *node)
 {
-    static const char *const keys[] = {"listen", NULL};
+    static const char *const keys[] = {"listen", "allow", "session_timeout", "data_timeout", NULL};
     stm_receiver_config *r = &ld->policy->receiver;
     const stm_yt_node *v;
 
@@ -113,6 +176,12 @@ config_receiver(stm_loader *ld, const stm_yt_node *node)
         r->host = host;
         r->port = port;
     }
+    if ((v = stm_yt_get(node, "allow")) != NULL)
+        config_receiver_allow(ld, v, r);
+    if ((v = stm_yt_get(node, "session_timeout")) != NULL)
+        config_receiver_timeout(ld, v, "receiver.session_timeout", &r->session_timeout_ms);
+    if ((v = stm_yt_get(node, "data_timeout")) != NULL)
+        config_receiver_timeout(ld, v, "receiver.data_timeout", &r->data_timeout_ms);
 }
 
 /* Is PATH (a directory) writable, or could it be created? Returns NULL when
@@ -246,9 +315,25 @@ config_defaults(struct stm_policy *p)
     p->receiver.listen = strdup("127.0.0.1:10025");
     p->receiver.host = strdup("127.0.0.1");
     p->receiver.port = strdup("10025");
+    p->receiver.session_timeout_ms = 10 * 60 * 1000;
+    p->receiver.data_timeout_ms = 5 * 60 * 1000;
     if (!p->milter.socket || !p->milter.workdir || !p->receiver.listen || !p->receiver.host ||
         !p->receiver.port)
         return -1;
+    /* receiver.allow: the loopback networks, where a scanner on this host
+     * connects from. */
+    static const char *const allow[] = {"127.0.0.0/8", "::1/128"};
+    if ((p->receiver.allow = calloc(2, sizeof *p->receiver.allow)) == NULL)
+        return -1;
+    for (size_t i = 0; i < 2; i++) {
+        stm_cidr cidr;
+        const char *err = NULL;
+        if (stm_cidr_parse(allow[i], &cidr, &err) != 0)
+            return -1;
+        memcpy(p->receiver.allow[i].addr, cidr.addr.b, sizeof cidr.addr.b);
+        p->receiver.allow[i].prefix = cidr.prefix;
+    }
+    p->receiver.nallow = 2;
     return 0;
 }
 

@@ -48,9 +48,9 @@ h_like "$(h_reply "$S" .)" '^250 2\.0\.0 ' "the pending delegation's ticket: 250
 rswaks replay --h-Subject "replay" --header "X-Stagemilter-Ticket: $TOKEN" --body "hello"
 h_like "$(h_reply "$S" .)" '^550 ' "the same ticket again: 550 (single use)"
 
-big=$(head -c 30000 /dev/zero | tr '\0' 'x' | fold -w 70)
+big=$(head -c 100000 /dev/zero | tr '\0' 'x' | fold -w 70)
 rswaks big --h-Subject "big" --header "X-Stagemilter-Ticket: $TOKEN" --body "$big"
-h_like "$(h_reply "$S" .)" '^552 5\.3\.4 ' "larger than milter.max_message_size: 552"
+h_like "$(h_reply "$S" .)" '^552 5\.3\.4 ' "larger than milter.max_message_size and the margin: 552"
 
 rswaks long --h-Subject "x$(head -c 3000 /dev/zero | tr '\0' 'y')" --quit-after MAIL \
     --from "a$(head -c 3000 /dev/zero | tr '\0' 'b')@sender.test"

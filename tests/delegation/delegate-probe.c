@@ -142,6 +142,8 @@ probe_serve(stm_ticket_registry *reg, stm_receiver *rcv, long seconds, const cha
     printf("connections=%" PRIu64 " delivered=%" PRIu64 " refused=%" PRIu64 " too_big=%" PRIu64
            " busy=%" PRIu64 "\n",
            st.connections, st.delivered, st.refused, st.too_big, st.busy);
+    printf("denied=%" PRIu64 " no_memory=%" PRIu64 " timed_out=%" PRIu64 "\n", st.denied,
+           st.no_memory, st.timed_out);
     if (t != NULL) {
         stm_ticket_delivery d = {0};
         bool got = stm_ticket_wait(t, 0, NULL, NULL, 0, &d);
@@ -300,6 +302,7 @@ main(int argc, char **argv)
         .max_message_size = stm_policy_milter(pol)->max_message_size,
         .hostname = "receiver.test.example",
         .idle_timeout_ms = 30000,
+        .config = rc,
         .log = probe_log,
         .log_arg = NULL,
     };

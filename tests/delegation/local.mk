@@ -13,11 +13,13 @@ EXTRA_DIST += tests/delegation/dg.sh tests/delegation/01-targets.t \
 	tests/delegation/02-clamsmtpd.t tests/delegation/03-receiver.t \
 	tests/delegation/04-spampd.t tests/delegation/05-tls.t \
 	tests/delegation/06-auth-lmtp.t tests/delegation/07-auth-external.t \
+	tests/delegation/08-receiver-limits.t \
 	tests/lib/scanners.sh
 
 # End-to-end delegation (tests/e2e/2*-*.t: MTA + stagemilter + real
 # scanners), their policies, and the scanner-side configuration they test.
 EXTRA_DIST += tests/e2e/20-clamsmtpd.t tests/e2e/21-spampd.t tests/e2e/22-faults.t \
+	tests/e2e/25-message-size.t \
 	tests/e2e/policies/delegate-faults.yaml tests/e2e/23-apply-message.t \
 	tests/e2e/policies/spampd-message.yaml tests/e2e/24-starttls.t \
 	tests/e2e/policies/delegate-tls.yaml tests/lib/tls-proxy.py \
