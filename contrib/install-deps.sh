@@ -20,13 +20,14 @@ build_pkgs="autoconf automake libtool pkg-config make gcc libmilter-dev libyaml-
 # sasl2-bin: saslpasswd2, the sasldb of Sendmail's (Cyrus SASL) AUTH;
 # clamav (sigtool, freshclam's directories), dovecot-lmtpd: the LMTP target of
 # the delegation tests; clamav-milter: the bench's delegation case compares
-# against it; m4: Sendmail's .cf is generated with it; groff: doc/man.t and
-# make distcheck render the manual pages (a minimal Debian has no groff);
+# against it; m4: Sendmail's .cf is generated with it; groff and man-db:
+# doc/man.t and make distcheck render the manual pages with groff and read
+# them with man -l (a minimal Debian has neither);
 # clang, libclang-rt-14-dev (libFuzzer and the sanitizer runtimes, only
 # recommended by clang): tests/fuzz.
 test_pkgs="postfix swaks miltertest iproute2 valgrind ca-certificates util-linux procps
     perl python3 clamsmtp clamav-daemon clamav spampd openssl dovecot-core dovecot-lmtpd
-    sasl2-bin clamav-milter m4 groff clang libclang-rt-14-dev"
+    sasl2-bin clamav-milter m4 groff man-db clang libclang-rt-14-dev"
 
 case ${1:-all} in
 build) want=$build_pkgs ;;
