@@ -293,6 +293,41 @@ test_release(void **state)
     free(err);
 }
 
+/* release gives sendmail the envelope byte for byte, however it looks:
+ * quoted local parts with spaces, UTF-8 (SMTPUTF8) and a 1,000-byte
+ * address, each one argument, no shell in between. (The test MTAs of
+ * tests/e2e/35-quarantine-release.t run without SMTPUTF8 and smtp-sink
+ * drops RCPT lines that long, so those two are checked here.) */
+static void
+test_release_envelope(void **state)
+{
+    fixture *f = *state;
+    char *out, *err, dir[512], longaddr[1024], text[4096];
+    memset(longaddr, 'v', 1000 - strlen("@rcpt.test"));
+    memcpy(longaddr + 1000 - strlen("@rcpt.test"), "@rcpt.test", strlen("@rcpt.test") + 1);
+    const char *sender = "\"alice smith\"@sender.test";
+    const char *utf8 = "j\xc3\xbc"
+                       "rgen@b\xc3\xbc"
+                       "cher.example";
+    snprintf(text, sizeof text,
+             "Return-Path: <%s>\nX-Original-To: <\"john doe\"@rcpt.test>\n"
+             "X-Original-To: <%s>\nX-Original-To: <%s>\n"
+             "X-Stagemilter-Quarantine: rule=\"r\" queue=virus_q stage=preq\n\nbody\n",
+             sender, utf8, longaddr);
+    snprintf(dir, sizeof dir, "%s/virus_q/new", f->work);
+    put(dir, "1795298411.M1P2Q9.host", text, 0600);
+    const char *ids[] = {"1795298411.M1P2Q9.host"};
+    assert_int_equal(run(f, "release", ids, 1, &out, &err), 0);
+    char *args = slurp(f->dir, "args");
+    char want[2048];
+    snprintf(want, sizeof want, "-i\n-f\n%s\n--\n\"john doe\"@rcpt.test\n%s\n%s\n", sender,
+             utf8, longaddr);
+    assert_string_equal(args, want);
+    free(args);
+    free(out);
+    free(err);
+}
+
 /* Every way out of the workdir is refused, and nothing is touched. */
 static void
 test_escape(void **state)
@@ -446,6 +481,7 @@ main(void)
         cmocka_unit_test(test_entry),
         cmocka_unit_test_setup_teardown(test_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_release, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_release_envelope, setup, teardown),
         cmocka_unit_test_setup_teardown(test_escape, setup, teardown),
         cmocka_unit_test(test_lookup),
         cmocka_unit_test_setup_teardown(test_linked_dirs, setup, teardown),
