@@ -53,6 +53,7 @@
 #include "stagemilter/policy.h"
 #include "stagemilter/verbs.h"
 #include "daemon/trace.h"
+#include "stagemilter/text.h"
 
 #define TRACE_FILE_MAX (256u * 1024 * 1024)
 
@@ -68,10 +69,13 @@ typedef struct trace_state {
 static void
 trace_quoted(FILE *out, const char *text)
 {
-    fputc('"', out);
-    for (const char *p = text ? text : ""; *p; p++)
-        fputc((unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p, out);
-    fputc('"', out);
+    char *clean = strdup(text ? text : "");
+    if (clean == NULL) {
+        fputs("\"(out of memory)\"", out);
+        return;
+    }
+    fprintf(out, "\"%s\"", stm_text_clean_inplace(clean, STM_TEXT_UTF8));
+    free(clean);
 }
 
 /* "== STAGE" once per stage. */

@@ -27,22 +27,26 @@
 
 #include "report/log.h"
 #include "mta/reply.h"
+#include "stagemilter/text.h"
 #include "stagemilter/limits.h"
 #include "stagemilter/verbs.h"
 
-/* '%' doubled, control characters made spaces, truncated to DSTLEN. */
+/* Control characters made spaces (the one sanitizer, stagemilter/text.h),
+ * then '%' doubled for smfi_setreply(), truncated to DSTLEN. */
 char *
 stm_reply_escape(char *dst, size_t dstlen, const char *text)
 {
+    char clean[STM_REPLY_BUFFER_MAX];
     size_t j = 0;
-    for (size_t i = 0; text != NULL && text[i] != '\0'; i++) {
-        unsigned char c = (unsigned char)text[i];
-        size_t need = c == '%' ? 2 : 1;
+    stm_text_clean(clean, dstlen < sizeof clean ? dstlen : sizeof clean, text, 0,
+                   STM_TEXT_SPACE | STM_TEXT_UTF8);
+    for (size_t i = 0; clean[i] != '\0'; i++) {
+        size_t need = clean[i] == '%' ? 2 : 1;
         if (j + need >= dstlen)
             break;
-        if (c == '%')
+        if (clean[i] == '%')
             dst[j++] = '%';
-        dst[j++] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+        dst[j++] = clean[i];
     }
     dst[j] = '\0';
     return dst;
