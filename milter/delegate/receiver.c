@@ -747,6 +747,22 @@ rcv_accept_main(void *arg)
     return NULL;
 }
 
+/* Free RCV and what it owns once no thread uses it (start's failure path,
+ * stop): the wake pipe, the lock and condition, the copied options. */
+static void
+rcv_free(stm_receiver *rcv)
+{
+    if (rcv->wake[0] >= 0) {
+        close(rcv->wake[0]);
+        close(rcv->wake[1]);
+    }
+    pthread_cond_destroy(&rcv->idle);
+    pthread_mutex_destroy(&rcv->lock);
+    free(rcv->hostname);
+    free(rcv->allow);
+    free(rcv);
+}
+
 /* Bind and listen on the options' address; start the accept thread. */
 stm_receiver *
 stm_receiver_start(const stm_receiver_options *opt, stm_ticket_registry *reg, char *err,
@@ -845,15 +861,7 @@ fail:
         freeaddrinfo(ai);
     if (rcv->listen_fd >= 0)
         close(rcv->listen_fd);
-    if (rcv->wake[0] >= 0) {
-        close(rcv->wake[0]);
-        close(rcv->wake[1]);
-    }
-    pthread_cond_destroy(&rcv->idle);
-    pthread_mutex_destroy(&rcv->lock);
-    free(rcv->hostname);
-    free(rcv->allow);
-    free(rcv);
+    rcv_free(rcv);
     return NULL;
 }
 
@@ -911,11 +919,5 @@ stm_receiver_stop(stm_receiver *rcv)
         rcv_log(rcv, "receiver: %u connection(s) did not stop; not freed", rcv->active);
         return;
     }
-    close(rcv->wake[0]);
-    close(rcv->wake[1]);
-    pthread_cond_destroy(&rcv->idle);
-    pthread_mutex_destroy(&rcv->lock);
-    free(rcv->hostname);
-    free(rcv->allow);
-    free(rcv);
+    rcv_free(rcv);
 }
