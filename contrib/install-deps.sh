@@ -14,7 +14,8 @@
 set -euo pipefail
 
 build_pkgs="autoconf automake libtool pkg-config make gcc libmilter-dev libyaml-dev
-    libssl-dev libpcre2-dev libcmocka-dev"
+    libssl-dev libpcre2-dev libcmocka-dev libgmime-3.0-dev libarchive-dev libmagic-dev
+    libunbound-dev libevent-dev liblmdb-dev libhiredis-dev libjansson-dev"
 # perl: prove; python3: helper scripts of the tests; the scanners: delegation tests;
 # openssl: throw-away test certificates; dovecot-core: SASL for Postfix's AUTH;
 # sasl2-bin: saslpasswd2, the sasldb of Sendmail's (Cyrus SASL) AUTH;
@@ -24,10 +25,18 @@ build_pkgs="autoconf automake libtool pkg-config make gcc libmilter-dev libyaml-
 # doc/man.t and make distcheck render the manual pages with groff and read
 # them with man -l (a minimal Debian has neither);
 # clang, libclang-rt-14-dev (libFuzzer and the sanitizer runtimes, only
-# recommended by clang): tests/fuzz.
+# recommended by clang): tests/fuzz. libevent-dev: libunbound.pc names libevent.
+# Version 2 peers: unbound (the test DNS server), redis-server (shared state),
+# spamd and rspamd (native scanner protocols), opendkim, opendkim-tools and
+# opendmarc (milters chained before stagemilter), dovecot-imapd (the LMTP
+# quarantine read back over IMAP), amavisd-new (a classic content filter as
+# SMTP target), postgrey and spamass-milter (bench peers); mutt, mpack,
+# p7zip-full, zip and unzip make the MIME corpus.
 test_pkgs="postfix swaks miltertest iproute2 valgrind ca-certificates util-linux procps
     perl python3 clamsmtp clamav-daemon clamav spampd openssl dovecot-core dovecot-lmtpd
-    sasl2-bin clamav-milter m4 groff man-db clang libclang-rt-14-dev"
+    sasl2-bin clamav-milter m4 groff man-db clang libclang-rt-14-dev
+    unbound redis-server spamd rspamd opendkim opendkim-tools opendmarc dovecot-imapd
+    amavisd-new postgrey spamass-milter mutt mpack p7zip-full zip unzip"
 
 case ${1:-all} in
 build) want=$build_pkgs ;;

@@ -16,8 +16,9 @@ noinst_LIBRARIES += policy/libpolicy.a
 policy_libpolicy_a_SOURCES = policy/policy.c policy/types.c policy/verbs.c policy/model.h \
 	policy/model.c $(POLICY_BASE_FILES) $(POLICY_MATCH_FILES) $(POLICY_RUN_FILES) \
 	$(POLICY_READ_FILES) $(POLICY_COND_FILES) $(POLICY_EFFECT_FILES) $(POLICY_LOAD_FILES)
-policy_libpolicy_a_CPPFLAGS = $(AM_CPPFLAGS) $(YAML_CFLAGS) $(PCRE2_CFLAGS)
-POLICY_LIBS = policy/libpolicy.a $(YAML_LIBS) $(PCRE2_LIBS)
+policy_libpolicy_a_CPPFLAGS = $(AM_CPPFLAGS) $(YAML_CFLAGS) $(PCRE2_CFLAGS) $(GMIME_CFLAGS) \
+	$(ARCHIVE_CFLAGS) $(MAGIC_CFLAGS)
+POLICY_LIBS = policy/libpolicy.a $(YAML_LIBS) $(PCRE2_LIBS) $(GMIME_LIBS) $(ARCHIVE_LIBS) $(MAGIC_LIBS)
 
 include policy/base/local.mk
 include policy/match/local.mk
