@@ -316,12 +316,15 @@ stm_template_expand(const stm_template *t, stm_template_lookup *lookup, const vo
         return strdup("");
     if (b.len > STM_TEMPLATE_MAX) {
         size_t n = STM_TEMPLATE_MAX;
-        /* Do not leave half a UTF-8 sequence: back up over continuation bytes
-         * to the lead byte and cut before it. */
-        if (((unsigned char)b.data[n] & 0xC0) == 0x80) {
-            while (n > 0 && ((unsigned char)b.data[n] & 0xC0) == 0x80)
-                n--;
-        }
+        /* Do not leave half a UTF-8 sequence: when the cut falls inside one,
+         * cut before its lead byte. A sequence is at most 4 bytes, so look
+         * back at most 3; a longer run of continuation bytes is not UTF-8
+         * and is cut where it is, not backed over. */
+        size_t k = n;
+        while (k > 0 && n - k < 3 && ((unsigned char)b.data[k] & 0xC0) == 0x80)
+            k--;
+        if (k < n && ((unsigned char)b.data[k] & 0xC0) == 0xC0)
+            n = k;
         b.len = n;
         b.data[n] = '\0';
     }

@@ -182,6 +182,24 @@ test_cap(void **state)
     out = expand("${var.big}", s);
     assert_int_equal(strlen(out), 997);
     free(out);
+    /* Stray continuation bytes around the cap are not UTF-8: the text is cut
+     * at the cap, not backed over (it once lost everything back to the last
+     * non-continuation byte). */
+    char stray[1100];
+    memset(stray, 'a', 10);
+    memset(stray + 10, 0x80, 1000);
+    stray[1010] = '\0';
+    assert_int_equal(stm_session_set_var(s, "big", stray), 0);
+    out = expand("${var.big}", s);
+    assert_int_equal(strlen(out), 998);
+    free(out);
+    /* A 4-byte character straddling the cap is cut before its lead byte. */
+    memset(utf, 'y', 996);
+    strcpy(utf + 996, "\xf0\x9f\x98\x80zz");
+    assert_int_equal(stm_session_set_var(s, "big", utf), 0);
+    out = expand("${var.big}", s);
+    assert_int_equal(strlen(out), 996);
+    free(out);
     stm_session_free(s);
 }
 
