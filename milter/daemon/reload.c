@@ -45,6 +45,21 @@ reload_differ(const char *a, const char *b)
     return strcmp(a != NULL ? a : "", b != NULL ? b : "") != 0;
 }
 
+/* Do two receiver sections allow the same networks with the same deadlines?
+ * (The receiver reads them once, at start.) */
+static bool
+reload_same_receiver_limits(const stm_receiver_config *a, const stm_receiver_config *b)
+{
+    if (a->nallow != b->nallow || a->session_timeout_ms != b->session_timeout_ms ||
+        a->data_timeout_ms != b->data_timeout_ms)
+        return false;
+    for (size_t i = 0; i < a->nallow; i++)
+        if (a->allow[i].prefix != b->allow[i].prefix ||
+            memcmp(a->allow[i].addr, b->allow[i].addr, sizeof a->allow[i].addr) != 0)
+            return false;
+    return true;
+}
+
 /* Load, check, publish or keep. */
 int
 stm_reload(const char *config, const char *socket_override)
@@ -84,6 +99,10 @@ stm_reload(const char *config, const char *socket_override)
                    "reload: receiver.listen changed to %s: the receiver stays on %s until "
                    "stagemilter is restarted",
                    rb->listen, ra->listen);
+        if (ra->present && rb->present && !reload_same_receiver_limits(ra, rb))
+            stm_log(LOG_WARNING,
+                   "reload: receiver.allow or its timeouts changed: the receiver keeps the ones "
+                   "it started with until stagemilter is restarted");
         stm_policy_unref(old);
     }
     stm_callbacks_set_policy(p); /* takes our reference */

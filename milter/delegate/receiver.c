@@ -814,7 +814,13 @@ stm_receiver_start(const stm_receiver_options *opt, stm_ticket_registry *reg, ch
     rcv->opt.host = rcv->opt.port = rcv->opt.hostname = NULL; /* not kept: borrowed */
     rcv->opt.config = NULL;
     pthread_mutex_init(&rcv->lock, NULL);
-    pthread_cond_init(&rcv->idle, NULL);
+    /* stm_receiver_stop() waits on it with a monotonic deadline: a clock
+     * step while stopping must not shorten or stretch the 10 s. */
+    pthread_condattr_t idle_attr;
+    pthread_condattr_init(&idle_attr);
+    pthread_condattr_setclock(&idle_attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&rcv->idle, &idle_attr);
+    pthread_condattr_destroy(&idle_attr);
     if (rcv->hostname == NULL || rcv->allow == NULL || pipe2(rcv->wake, O_CLOEXEC) != 0) {
         snprintf(err, errlen, "cannot set up: %s", strerror(errno));
         goto fail;
@@ -906,7 +912,7 @@ stm_receiver_stop(stm_receiver *rcv)
 
     /* Connection threads see the pipe at their next poll; give them 10 s. */
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     ts.tv_sec += 10;
     pthread_mutex_lock(&rcv->lock);
     int rc = 0;

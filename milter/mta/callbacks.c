@@ -250,10 +250,11 @@ stm_callbacks_delegation_stop(void)
         stm_receiver_get_stats(rcv, &st);
         stm_log(LOG_INFO,
                "receiver: stopping; connections=%llu delivered=%llu refused=%llu too_big=%llu "
-               "busy=%llu",
+               "busy=%llu no_memory=%llu denied=%llu timed_out=%llu",
                (unsigned long long)st.connections, (unsigned long long)st.delivered,
                (unsigned long long)st.refused, (unsigned long long)st.too_big,
-               (unsigned long long)st.busy);
+               (unsigned long long)st.busy, (unsigned long long)st.no_memory,
+               (unsigned long long)st.denied, (unsigned long long)st.timed_out);
         stm_receiver_stop(rcv);
     }
     pthread_mutex_lock(&deleg_lock);

@@ -15,7 +15,7 @@
 . "$(dirname "$0")/../lib/harness.sh"
 h_setup "$@"
 . "$H_TOP/tests/lib/scanners.sh"
-h_plan 34
+h_plan 35
 
 mta_install
 P=$(sc_contrib_policy clamsmtpd)
@@ -102,10 +102,18 @@ h_is "$?" 1 "--trace exits 1 when receiver.listen is taken"
 h_file_like "$H_TMP/trace1.err" "cannot start its receiver on receiver.listen 127\.0\.0\.1:$SC_RECEIVER_PORT: .*in use" \
     "and says why"
 
+# A reload that changes receiver.allow: the receiver keeps the networks it
+# started with until a restart, and the log says so.
+sed -i 's/^  listen: .*/&\n  allow: ["127.0.0.0\/8"]/' "$P"
+kill -HUP "${H_PIDS[stagemilter]}"
+h_wait 10 grep -q 'reload: .* is in use for new connections' "$log"
+h_file_like "$log" 'reload: receiver\.allow or its timeouts changed: the receiver keeps the ones it started with until stagemilter is restarted' \
+    "a reload that changes receiver.allow warns that the receiver keeps its networks"
+
 # 6. Daemon stopped: --trace delegates for real.
 h_stop stagemilter 10
-h_file_like "$log" 'receiver: stopping; connections=[0-9]+ delivered=2 refused=0' \
-    "the daemon's receiver took two copies back and refused none"
+h_file_like "$log" 'receiver: stopping; connections=[0-9]+ delivered=2 refused=0 too_big=0 busy=0 no_memory=0 denied=0 timed_out=0$' \
+    "the daemon's receiver took two copies back and refused, turned away or cut none"
 "$STAGEMILTER" --trace "$H_TMP/trace.eml" -c "$P" --client-ip 192.0.2.1 \
     --from alice@sender.test --rcpt bob@rcpt.test >"$H_TMP/trace2.out" 2>"$H_TMP/trace2.err"
 h_is "$?" 0 "--trace runs once the port is free"
