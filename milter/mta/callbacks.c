@@ -110,7 +110,8 @@ typedef struct cb_conn {
     uint64_t max_size;     /* milter.max_message_size */
     uint64_t header_bytes; /* header bytes kept so far */
     bool discard_all;      /* discard decided at connect/helo: every message */
-    bool failed;           /* an internal failure while no reply could be sent */
+    const char *failed;    /* why a tempfail is owed (static text) since a callback
+                            * that could not reply; NULL when none is */
     bool in_message;       /* counted in stats.c's messages in flight */
 } cb_conn;
 
@@ -415,7 +416,7 @@ cb_fail(cb_conn *conn, unsigned long nr_flag, const char *what)
     stm_log(LOG_ERR, "id=%s %s failed: internal error; answering tempfail",
            conn != NULL ? stm_log_id(conn->session) : "-", what);
     if (conn != NULL && cb_noreply(conn, nr_flag)) {
-        conn->failed = true;
+        conn->failed = "an internal error";
         return SMFIS_NOREPLY;
     }
     return SMFIS_TEMPFAIL;
@@ -435,7 +436,7 @@ cb_run(SMFICTX *ctx, cb_conn *conn, stm_stage stage, unsigned long nr_flag, cons
     if (cb_noreply(conn, nr_flag)) {
         /* Negotiated without rules at this stage: nothing can decide here. */
         st = SMFIS_NOREPLY;
-    } else if (conn->failed) {
+    } else if (conn->failed != NULL) {
         st = SMFIS_TEMPFAIL;
     } else if (stm_verb_reply_class(v.verb) == STM_VERB_CLASS_DISCARD && stage <= STM_STAGE_HELO) {
         /* libmilter allows discard for messages only: discard each one. */
@@ -581,8 +582,10 @@ cb_envfrom(SMFICTX *ctx, char **argv)
     if (!stm_stats_message_begin(&conn->in_message)) {
         /* The daemon is stopping (stats.h): no new messages, tempfail now
          * or at the next callback that can answer. */
-        conn->failed = cb_noreply(conn, SMFIP_NR_MAIL);
-        return conn->failed ? SMFIS_NOREPLY : SMFIS_TEMPFAIL;
+        if (!cb_noreply(conn, SMFIP_NR_MAIL))
+            return SMFIS_TEMPFAIL;
+        conn->failed = "stagemilter is stopping";
+        return SMFIS_NOREPLY;
     }
     if (conn->discard_all && !cb_noreply(conn, SMFIP_NR_MAIL))
         return SMFIS_DISCARD;
@@ -616,7 +619,7 @@ cb_data(SMFICTX *ctx)
         return SMFIS_TEMPFAIL;
     if (cb_macros(ctx, conn) != 0)
         return cb_fail(conn, SMFIP_NR_DATA, "data");
-    if (conn->failed)
+    if (conn->failed != NULL)
         return SMFIS_TEMPFAIL;
     if (conn->discard_all)
         return SMFIS_DISCARD;
@@ -858,7 +861,7 @@ cb_end_message(cb_conn *conn)
 {
     stm_session_end_transaction(conn->session);
     stm_stats_message_end(&conn->in_message);
-    conn->failed = false;
+    conn->failed = NULL;
 }
 
 /* End of message: preq, postq, headers, quarantine, the message's line. */
@@ -871,7 +874,14 @@ cb_eom(SMFICTX *ctx)
     sfsistat st;
     stm_verdict v;
     stm_verdict_init(&v);
-    if (cb_macros(ctx, conn) != 0 || conn->failed) {
+    if (conn->failed != NULL) {
+        /* Owed since a callback that could not answer: said then, once. */
+        stm_log(LOG_NOTICE, "id=%s answering tempfail at the end of the message: %s",
+               stm_log_id(conn->session), conn->failed);
+        st = SMFIS_TEMPFAIL;
+        goto done;
+    }
+    if (cb_macros(ctx, conn) != 0) {
         st = cb_fail(conn, 0, "eom");
         goto done;
     }

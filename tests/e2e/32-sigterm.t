@@ -8,7 +8,7 @@
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/ops.sh"
 h_setup "$@"
-h_plan 10
+h_plan 11
 
 mta_install
 h_need /usr/bin/python3
@@ -53,5 +53,7 @@ temp=$(echo "$summary" | sed 's/.* temp=\([0-9]*\).*/\1/')
 h_wait_delivered $((ok + 1)) 30
 h_is "$(h_sink_count)" $((ok + 1)) "the sink holds every message that got 250 (and the held one)"
 h_is "$((ok + temp))" 200 "none is lost: 250s + 4xx = 200 sent"
+no_internal_error() { ! grep -q 'internal error' "$(h_stagemilter_log)"; }
+h_ok "the drain's tempfails are not logged as internal errors" no_internal_error
 h_ok "the unix socket is removed" test ! -e "$run/milter.sock"
 h_ok "the pid file is removed" test ! -e "$run/stagemilter.pid"
