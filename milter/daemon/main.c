@@ -48,6 +48,7 @@
 #include "mta/callbacks.h"
 #include "report/log.h"
 #include "daemon/privileges.h"
+#include "store/quarantine.h"
 #include "store/quarantine_admin.h"
 #include "daemon/signals.h"
 #include "daemon/socket.h"
@@ -441,6 +442,17 @@ main_daemon(const main_opts *o)
     if (stores && stm_privileges_workdir(mc->workdir, o->user != NULL ? &user : NULL) != 0) {
         stm_policy_unref(p);
         return 1;
+    }
+    if (stores) {
+        char serr[512];
+        long swept = stm_quarantine_sweep(mc->workdir, serr, sizeof serr);
+        if (swept < 0)
+            stm_log(LOG_WARNING, "quarantine: %s", serr);
+        else if (swept > 0)
+            stm_log(LOG_NOTICE,
+                   "quarantine: removed %ld unfinished cop%s left in %s/*/tmp by a process that "
+                   "died while storing (never discarded from the MTA: nothing is lost)",
+                   swept, swept == 1 ? "y" : "ies", mc->workdir);
     }
     stm_callbacks_set_policy(p); /* the daemon's reference */
     stm_stats_reset();

@@ -3,6 +3,7 @@
  *
  * FUNCTIONS
  *      stm_quarantine_store()   write one message into WORKDIR/QUEUE/new/
+ *      stm_quarantine_sweep()   remove the tmp/ copies of writers that died
  *
  * DESCRIPTION
  *      A stored file is an ordinary message an administrator can read with
@@ -37,8 +38,11 @@
  *      Every failing step returns -1 with "what: path: strerror" in ERR and
  *      removes its temporary file. The caller must then tempfail.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,6 +56,25 @@
 
 /* Deliveries made by this process, for unique file names. */
 static atomic_uint quarantine_count;
+
+/* The host part of a unique name: '/' and ':' escaped as Maildir says. */
+#define QUARANTINE_HOST_MAX (3 * 256)
+static void
+quarantine_host(char *out, size_t outlen)
+{
+    char host[256];
+    if (gethostname(host, sizeof host) != 0)
+        snprintf(host, sizeof host, "localhost");
+    host[sizeof host - 1] = '\0';
+    size_t h = 0;
+    for (size_t i = 0; host[i] != '\0' && h + 5 < outlen; i++) {
+        if (host[i] == '/' || host[i] == ':')
+            h += (size_t)snprintf(out + h, outlen - h, "\\%03o", (unsigned)(unsigned char)host[i]);
+        else
+            out[h++] = host[i];
+    }
+    out[h] = '\0';
+}
 
 /* fsync a directory, so a rename or creation in it is durable. */
 static int
@@ -184,7 +207,7 @@ int
 stm_quarantine_store(const char *workdir, stm_session *s, const stm_verdict *v, char *path,
                     size_t pathlen, char *err, size_t errlen)
 {
-    char dir[3800], sub[4096], tmp[4096], host[256];
+    char dir[3800], sub[4096], tmp[4096];
     FILE *f = NULL;
     int fd = -1;
 
@@ -215,20 +238,8 @@ stm_quarantine_store(const char *workdir, stm_session *s, const stm_verdict *v, 
             return -1;
     }
 
-    /* The unique name: host with '/' and ':' escaped as Maildir says. */
-    if (gethostname(host, sizeof host) != 0)
-        snprintf(host, sizeof host, "localhost");
-    host[sizeof host - 1] = '\0';
-    char hostsafe[3 * sizeof host];
-    size_t h = 0;
-    for (size_t i = 0; host[i] != '\0' && h + 5 < sizeof hostsafe; i++) {
-        if (host[i] == '/' || host[i] == ':')
-            h += (size_t)snprintf(hostsafe + h, sizeof hostsafe - h, "\\%03o",
-                                  (unsigned)(unsigned char)host[i]);
-        else
-            hostsafe[h++] = host[i];
-    }
-    hostsafe[h] = '\0';
+    char hostsafe[QUARANTINE_HOST_MAX];
+    quarantine_host(hostsafe, sizeof hostsafe);
     struct timeval tv;
     gettimeofday(&tv, NULL);
     unsigned n = atomic_fetch_add(&quarantine_count, 1) + 1;
@@ -281,4 +292,83 @@ stm_quarantine_store(const char *workdir, stm_session *s, const stm_verdict *v, 
 fail:
     unlink(tmp);
     return -1;
+}
+
+/* Is NAME ("SECS.M<usec>P<pid>Q<n>.HOST") a copy that a dead process of HOST
+ * left behind? */
+static bool
+quarantine_orphan(const char *name, const char *host)
+{
+    const char *p = strchr(name, 'P');
+    const char *dot = strchr(name, '.');
+    if (p == NULL || dot == NULL || p < dot)
+        return false;
+    dot = strchr(p, '.');
+    if (dot == NULL || strcmp(dot + 1, host) != 0)
+        return false;
+    char *end;
+    errno = 0;
+    long pid = strtol(p + 1, &end, 10);
+    if (errno != 0 || end == p + 1 || *end != 'Q' || pid <= 0 || pid == (long)getpid())
+        return false;
+    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+/* Remove the orphans of one tmp/ folder (TMPFD, consumed). */
+static long
+quarantine_sweep_tmp(int tmpfd, const char *host)
+{
+    DIR *d = fdopendir(tmpfd);
+    if (d == NULL) {
+        close(tmpfd);
+        return 0;
+    }
+    long removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        struct stat st;
+        if (e->d_name[0] == '.' || !quarantine_orphan(e->d_name, host) ||
+            fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+            removed++;
+    }
+    closedir(d);
+    return removed;
+}
+
+long
+stm_quarantine_sweep(const char *workdir, char *err, size_t errlen)
+{
+    int wfd = open(workdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (wfd < 0) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf(err, errlen, "open: %s: %s", workdir, strerror(errno));
+        return -1;
+    }
+    DIR *w = fdopendir(wfd);
+    if (w == NULL) {
+        snprintf(err, errlen, "opendir: %s: %s", workdir, strerror(errno));
+        close(wfd);
+        return -1;
+    }
+    char host[QUARANTINE_HOST_MAX];
+    quarantine_host(host, sizeof host);
+    long removed = 0;
+    struct dirent *e;
+    while ((e = readdir(w)) != NULL) {
+        char why[128];
+        if (stm_queue_name_problem(e->d_name, why, sizeof why) != NULL)
+            continue;
+        int qfd = openat(dirfd(w), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (qfd < 0)
+            continue;
+        int tfd = openat(qfd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        close(qfd);
+        if (tfd >= 0)
+            removed += quarantine_sweep_tmp(tfd, host);
+    }
+    closedir(w);
+    return removed;
 }

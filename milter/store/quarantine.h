@@ -24,4 +24,13 @@
 int stm_quarantine_store(const char *workdir, stm_session *s, const stm_verdict *v, char *path,
                         size_t pathlen, char *err, size_t errlen);
 
+/* Remove the unfinished copies that a process of this host left in
+ * WORKDIR/QUEUE/tmp/ when it died (killed while storing): files named
+ * "...P<pid>Q<n>.<this host>" whose PID no longer runs. A copy in tmp/ was
+ * never renamed into new/, so the MTA was never told to discard it: the
+ * message is still the MTA's (or its client's), nothing is lost. Folders and
+ * links are never followed. Returns the number of files removed, or -1 with
+ * a description in ERR (ERRLEN bytes); a missing WORKDIR is 0. */
+long stm_quarantine_sweep(const char *workdir, char *err, size_t errlen);
+
 #endif

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -282,6 +283,73 @@ test_texts(void **state)
     assert_int_equal(strlen(stm_log_clean(big, sizeof big, longtext)), STM_LOG_PEER_MAX);
 }
 
+/* Create an empty file DIR/NAME. */
+static void
+touch(const char *dir, const char *name)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fclose(fp);
+}
+
+/* Does DIR/NAME exist? */
+static bool
+exists(const char *dir, const char *name)
+{
+    char path[1024];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return lstat(path, &st) == 0;
+}
+
+/* At start, the tmp/ copies of a writer of this host that died are removed;
+ * those of a live writer, of ourselves or of another host stay, and so does
+ * anything in new/. */
+static void
+test_sweep(void **state)
+{
+    fixture *f = *state;
+    char err[256] = "";
+    char tmp[256], newdir[256], host[256], name[512];
+    assert_int_equal(stm_quarantine_sweep("/nonexistent/stagemilter", err, sizeof err), 0);
+    snprintf(tmp, sizeof tmp, "%s/virus_q/tmp", f->dir);
+    snprintf(newdir, sizeof newdir, "%s/virus_q/new", f->dir);
+    snprintf(name, sizeof name, "%s/virus_q", f->dir);
+    assert_int_equal(mkdir(name, 0700), 0);
+    assert_int_equal(mkdir(tmp, 0700), 0);
+    assert_int_equal(mkdir(newdir, 0700), 0);
+    assert_int_equal(gethostname(host, sizeof host), 0);
+    host[sizeof host - 1] = '\0';
+
+    pid_t dead = fork(); /* a pid that no longer runs */
+    if (dead == 0)
+        _exit(0);
+    assert_true(dead > 0);
+    assert_int_equal(waitpid(dead, NULL, 0), dead);
+
+    char orphan[512], mine[512], alive[512], other[512], done[512];
+    snprintf(orphan, sizeof orphan, "1700000000.M1P%ldQ1.%s", (long)dead, host);
+    snprintf(mine, sizeof mine, "1700000000.M2P%ldQ1.%s", (long)getpid(), host);
+    snprintf(alive, sizeof alive, "1700000000.M3P%ldQ1.%s", (long)getppid(), host);
+    snprintf(other, sizeof other, "1700000000.M4P%ldQ1.elsewhere.example", (long)dead);
+    snprintf(done, sizeof done, "1700000000.M5P%ldQ1.%s", (long)dead, host);
+    touch(tmp, orphan);
+    touch(tmp, mine);
+    touch(tmp, alive);
+    touch(tmp, other);
+    touch(newdir, done);
+
+    assert_int_equal(stm_quarantine_sweep(f->dir, err, sizeof err), 1);
+    assert_false(exists(tmp, orphan));
+    assert_true(exists(tmp, mine));
+    assert_true(exists(tmp, alive));
+    assert_true(exists(tmp, other));
+    assert_true(exists(newdir, done));
+    assert_int_equal(stm_quarantine_sweep(f->dir, err, sizeof err), 0);
+}
+
 int
 main(void)
 {
@@ -290,6 +358,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_envelope_lossless, setup, teardown),
         cmocka_unit_test(test_texts),
+        cmocka_unit_test_setup_teardown(test_sweep, setup, teardown),
     };
     return cmocka_run_group_tests_name("quarantine", tests, NULL, NULL);
 }
