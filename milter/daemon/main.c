@@ -331,9 +331,13 @@ main_check(const char *config)
     const stm_state_config *sc = stm_policy_state(p);
     char why[600];
     if (sc->used && stm_state_check(sc, why, sizeof why) != 0) {
-        fprintf(stderr, "%s:%d:%d: error: state.store '%s' cannot be opened: %s\n",
-                sc->pos.file ? sc->pos.file : config, sc->pos.line, sc->pos.column, sc->store,
-                why);
+        stm_diag *sd = stm_diag_create();
+        if (sd != NULL) {
+            stm_diag_add(sd, STM_SEV_ERROR, sc->pos.file ? sc->pos.file : config, sc->pos.line,
+                         sc->pos.column, "state.store '%s' cannot be opened: %s", sc->store, why);
+            stm_diag_print(sd, stderr);
+            stm_diag_free(sd);
+        }
         stm_policy_unref(p);
         return 1;
     }

@@ -107,6 +107,7 @@ typedef struct redis_store {
     pthread_cond_t freed; /* a connection was given back */
     redis_conn conns[STM_REDIS_POOL];
     atomic_bool down; /* the last attempt failed (for logging once) */
+    bool logging;     /* set once opened: the opener reports the first failure */
 } redis_store;
 
 /* A failure of R: ERR gets the reason; logged when it is news. */
@@ -114,7 +115,7 @@ static void
 redis_fail(redis_store *r, char *err, size_t errlen, const char *what, const char *why)
 {
     snprintf(err, errlen, "redis %s:%s: %s: %s", r->host, r->port, what, why);
-    if (!atomic_exchange(&r->down, true))
+    if (!atomic_exchange(&r->down, true) && r->logging)
         stm_log(LOG_ERR, "state: %s", err);
 }
 
@@ -186,7 +187,7 @@ redis_connect(redis_store *r, redis_conn *rc, char *err, size_t errlen)
         goto fail;
     snprintf(rc->sha_grey, sizeof rc->sha_grey, "%s", rep->type == REDIS_REPLY_STRING ? rep->str : "");
     freeReplyObject(rep);
-    if (atomic_exchange(&r->down, false))
+    if (atomic_exchange(&r->down, false) && r->logging)
         stm_log(LOG_NOTICE, "state: redis %s:%s is reachable again", r->host, r->port);
     return 0;
 fail:
@@ -194,7 +195,7 @@ fail:
         redisFree(rc->c);
         rc->c = NULL;
     }
-    if (!atomic_exchange(&r->down, true))
+    if (!atomic_exchange(&r->down, true) && r->logging)
         stm_log(LOG_ERR, "state: %s", err);
     return -1;
 }
@@ -523,5 +524,6 @@ stm_state_redis_open(const stm_state_config *c, char *err, size_t errlen)
         return NULL;
     }
     redis_give(r, rc);
+    r->logging = true;
     return &r->base;
 }

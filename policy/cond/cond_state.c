@@ -51,8 +51,11 @@ stm_cond_state_duration(stm_loader *ld, const stm_yt_node *node, const char *wha
         rc = stm_units_duration_ms(node->text, &v, &err);
     }
     if (rc < 0 || v > COND_STATE_DURATION_MAX) {
-        stm_config_error(ld, node, "%s: bad duration '%s': %s (write 500ms, 30s, 5m, 4h or 35d)",
-                         what, node->text, rc < 0 ? err : "at most ten years");
+        (void)err; /* the units' own hint knows no days */
+        stm_config_error(ld, node,
+                         "%s: bad duration '%s' (write a whole number followed by ms, s, m, h "
+                         "or d, e.g. 5m or 35d; at most ten years)",
+                         what, node->text);
         return -1;
     }
     if (v == 0) {
