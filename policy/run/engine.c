@@ -263,6 +263,8 @@ engine_state_note(engine_run *run, const stm_rule *rule, int depth)
         return;
     char detail[700];
     snprintf(detail, sizeof detail, "state: %s", note);
+    if (stm_remember_note_failed(run->s))
+        engine_log(run, rule->name, "%s", detail);
     stm_remember_note_clear(run->s);
     engine_trace(run, STM_TRACE_EFFECT, rule->name, depth, true, detail, NULL);
 }

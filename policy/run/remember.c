@@ -59,6 +59,14 @@ void
 stm_remember_note_clear(stm_session *s)
 {
     s->state_note[0] = '\0';
+    s->state_failed = false;
+}
+
+/* A failure let by? */
+bool
+stm_remember_note_failed(const stm_session *s)
+{
+    return s->state_failed;
 }
 
 /* Append a printf-style line to S's note ("; " between two). */
@@ -161,6 +169,7 @@ remember_failed(stm_session *s, const char *what, const char *key, const char *w
     if (cfg != NULL && cfg->on_failure == STM_STATE_FAIL_CONTINUE) {
         remember_note(s, "%s key=\"%s\": store failed: %s (state.on_failure: continue)", what,
                       key ? key : "", why);
+        s->state_failed = true;
         return 0;
     }
     char text[600];

@@ -26,6 +26,9 @@ int stm_remember_greylist(stm_session *s, stm_stage stage, const stm_greylist_sp
  * engine traces it and clears it with stm_remember_note_clear(). */
 const char *stm_remember_note(const stm_session *s);
 void stm_remember_note_clear(stm_session *s);
+/* Does the note record a store failure that state.on_failure: continue let
+ * by? (The engine logs those: nothing else would.) */
+bool stm_remember_note_failed(const stm_session *s);
 
 /* Maximum length of a store key: longer ones keep their head and end in a
  * hash of the whole. */

@@ -77,6 +77,7 @@ struct stm_session {
     bool state_readonly;    /* --trace: say, do not write */
     char rate_text[24];     /* ${rate}: the last count, "" before any */
     char state_note[600];   /* what the last judgment asked the store, for --trace */
+    bool state_failed;      /* the note records a failure that on_failure: continue let by */
 };
 
 /* Replace *FIELD by a copy of VALUE (NULL allowed). 0, or -1 on ENOMEM. */

@@ -8,7 +8,7 @@
 # continue lets mail through; Redis back: both serve again, not restarted.
 . "$(dirname "$0")/../lib/harness.sh"
 h_setup "$@"
-h_plan 20
+h_plan 21
 
 mta_install
 h_need redis-server redis-cli
@@ -135,6 +135,8 @@ via b down-b --from greyer@sender.test --to bob@rcpt.test --body "Redis is down,
 h_like "$(h_reply "$H_SWAKS_OUT" .)" '^250 ' \
     "on_failure continue: the rate does not hold and greylisting passes"
 h_ok "that message is delivered" h_wait_delivered 25
+h_file_like "$H_TMP/sm-b.log" 'rule="count every sender".*state: rate key="every:greyer@sender\.test": store failed: .*\(state\.on_failure: continue\)' \
+    "B logs the failure it let by"
 
 # Redis comes back (empty: nothing was saved); nobody was restarted.
 redis_start
