@@ -167,7 +167,7 @@ remember_failed(stm_session *s, const char *what, const char *key, const char *w
 {
     const stm_state_config *cfg = s->policy != NULL ? &s->policy->state : NULL;
     if (cfg != NULL && cfg->on_failure == STM_STATE_FAIL_CONTINUE) {
-        remember_note(s, "%s key=\"%s\": store failed: %s (state.on_failure: continue)", what,
+        remember_note(s, "%s key=%s: store failed: %s (state.on_failure: continue)", what,
                       key ? key : "", why);
         s->state_failed = true;
         return 0;
@@ -199,7 +199,7 @@ stm_remember_rate(stm_session *s, const stm_cond *c, char **err)
     } else {
         snprintf(s->rate_text, sizeof s->rate_text, "%llu", (unsigned long long)count);
         res = count > c->limit ? STM_COND_TRUE : STM_COND_FALSE;
-        remember_note(s, "rate key=\"%s\" count=%llu limit=%llu per=%llums%s: %s", key,
+        remember_note(s, "rate key=%s count=%llu limit=%llu per=%llums%s: %s", key,
                       (unsigned long long)count, (unsigned long long)c->limit,
                       (unsigned long long)c->per_ms, s->state_readonly ? " (read only)" : "",
                       res == STM_COND_TRUE ? "over the limit" : "within the limit");
@@ -228,7 +228,7 @@ remember_grey_one(stm_session *s, const char *key, const stm_greylist_spec *g, c
     if (rc < 0)
         return remember_failed(s, "greylist", key, why, err) < 0 ? -1 : 1;
     bool pass = a.state == STM_GREY_PASS || a.state == STM_GREY_KNOWN;
-    remember_note(s, "greylist key=\"%s\" age=%llus delay=%llus%s: %s", key,
+    remember_note(s, "greylist key=%s age=%llus delay=%llus%s: %s", key,
                   (unsigned long long)(a.age_ms / 1000),
                   (unsigned long long)(g->params.delay_ms / 1000),
                   s->state_readonly ? " (read only)" : "",

@@ -135,7 +135,7 @@ via b down-b --from greyer@sender.test --to bob@rcpt.test --body "Redis is down,
 h_like "$(h_reply "$H_SWAKS_OUT" .)" '^250 ' \
     "on_failure continue: the rate does not hold and greylisting passes"
 h_ok "that message is delivered" h_wait_delivered 25
-h_file_like "$H_TMP/sm-b.log" 'rule="count every sender".*state: rate key="every:greyer@sender\.test": store failed: .*\(state\.on_failure: continue\)' \
+h_file_like "$H_TMP/sm-b.log" 'rule="count every sender".*state: rate key=every:greyer@sender\.test: store failed: .*\(state\.on_failure: continue\)' \
     "B logs the failure it let by"
 
 # Redis comes back (empty: nothing was saved); nobody was restarted.
