@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "run/state_spec.h"
 
 /* Release a condition tree. */
 void
@@ -30,6 +31,7 @@ stm_cond_free(stm_cond *cond)
     free(cond->children);
     stm_pattern_free(cond->pattern);
     free(cond->name);
+    stm_template_free(cond->key);
     free(cond);
 }
 
@@ -39,8 +41,10 @@ model_status_clear(stm_status *st)
 {
     stm_template_free(st->text);
     free(st->queue);
+    stm_greylist_spec_free(st->greylist);
     st->text = NULL;
     st->queue = NULL;
+    st->greylist = NULL;
 }
 
 /* Release what a rule owns (not the rule itself: it lives in an array). */
@@ -112,6 +116,7 @@ stm_model_free(struct stm_policy *policy)
     free(policy->receiver.host);
     free(policy->receiver.port);
     free(policy->receiver.allow);
+    stm_state_config_clear(&policy->state);
     for (size_t i = 0; i < policy->nfiles; i++)
         free(policy->files[i]);
     free(policy->files);

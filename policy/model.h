@@ -16,6 +16,7 @@
 #include "run/template.h"
 #include "stagemilter/config.h"
 #include "stagemilter/policy.h"
+#include "stagemilter/state.h"
 
 /* Every condition has a row in cond/cond_table.c, indexed by this enum and
  * in this order (the order of the man page and of --check's "allowed:"). */
@@ -40,6 +41,7 @@ typedef enum stm_cond_type {
     STM_COND_VAR,        /* name + pattern */
     STM_COND_DELEGATION, /* delegation_mask, inside a delegate's rules only */
     STM_COND_REPLY,      /* pattern on the scanner's last reply text */
+    STM_COND_RATE,       /* rate: key, limit, per_ms (cond/cond_state.c) */
     STM_COND_COUNT
 } stm_cond_type;
 
@@ -79,6 +81,9 @@ typedef struct stm_cond {
     stm_size_op size_op;
     uint64_t size;
     unsigned delegation_mask; /* bit (1u << stm_delegation_result) per accepted result */
+    stm_template *key;        /* RATE: the key, interpolated; owned */
+    uint64_t limit;           /* RATE: holds above this many events */
+    uint64_t per_ms;          /* RATE: within this sliding window */
 } stm_cond;
 
 /* Every effect has a row in effect/effect_table.c, indexed by this enum. */
@@ -111,6 +116,7 @@ typedef struct stm_status {
     char enhanced[16];
     stm_template *text; /* owned; NULL = default */
     char *queue;       /* QUARANTINE */
+    struct stm_greylist_spec *greylist; /* GREYLIST: owned (run/remember.h) */
 } stm_status;
 
 typedef enum stm_rule_kind { STM_RULE_RULE, STM_RULE_ACTION, STM_RULE_DELEGATE } stm_rule_kind;
@@ -148,6 +154,7 @@ struct stm_policy {
     stm_list **lists;
     size_t nlists;
     stm_rule_list stages[STM_STAGE_COUNT];
+    stm_state_config state; /* the state section (load/state.c) */
 
     /* Derived at load time for the milter's negotiation. */
     bool needs_headers;

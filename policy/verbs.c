@@ -68,6 +68,14 @@ static const stm_verb_info verb_table[STM_VERB_COUNT] = {
                              .rest = STM_VERB_REST_ALL,
                              .reply = STM_VERB_CLASS_QUARANTINE,
                              .arg = STM_VERB_ARG_QUEUE},
+    /* Decides only when it refuses; a key that passed goes on like next
+     * (run/remember.c). */
+    [STM_VERB_GREYLIST] = {.word = "greylist",
+                           .decides = true,
+                           .rest = STM_VERB_REST_STAGE,
+                           .reply = STM_VERB_CLASS_TEMPFAIL,
+                           .dflt = {451, "4.7.1", "Greylisted, please try again later"},
+                           .arg = STM_VERB_ARG_GREYLIST},
 };
 
 static const stm_verb_reply verb_no_reply = {0, "", NULL};

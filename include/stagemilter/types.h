@@ -35,6 +35,7 @@ typedef enum stm_verb {
     STM_VERB_DEFER,
     STM_VERB_DISCARD,
     STM_VERB_QUARANTINE,
+    STM_VERB_GREYLIST, /* 451 unless the key passed greylisting; then like next */
     STM_VERB_COUNT
 } stm_verb;
 

@@ -31,7 +31,8 @@ typedef enum stm_verb_arg {
     STM_VERB_ARG_NONE,   /* a bare word only */
     STM_VERB_ARG_REPLY,  /* optional {code, enhanced, text} */
     STM_VERB_ARG_REASON, /* optional reply text (a template) */
-    STM_VERB_ARG_QUEUE   /* a quarantine queue name, required */
+    STM_VERB_ARG_QUEUE,  /* a quarantine queue name, required */
+    STM_VERB_ARG_GREYLIST /* optional {key, delay, window, expire} (load/state.c) */
 } stm_verb_arg;
 
 /* A default reply: code 0 when the verb sends none. */

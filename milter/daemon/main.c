@@ -7,6 +7,7 @@
  *      stagemilter --check [-c FILE]
  *      stagemilter --quarantine list [QUEUE] [-c FILE]
  *      stagemilter --quarantine release|delete ID... [-c FILE] [--sendmail PATH]
+ *      stagemilter --state list|delete [KEY-PATTERN] [-c FILE]
  *      stagemilter --trace MESSAGE.eml [-c FILE] --client-ip IP [--client-name NAME]
  *                  [--helo NAME] --from ADDR --rcpt ADDR [--rcpt ADDR ...] [--no-delegate]
  *
@@ -50,6 +51,8 @@
 #include "daemon/privileges.h"
 #include "store/quarantine.h"
 #include "store/quarantine_admin.h"
+#include "state/registry.h"
+#include "state/state_admin.h"
 #include "daemon/signals.h"
 #include "daemon/socket.h"
 #include "stagemilter/policy.h"
@@ -78,7 +81,8 @@ enum {
     OPT_RUN_AS_ROOT,
     OPT_STATS_INTERVAL,
     OPT_QUARANTINE,
-    OPT_SENDMAIL
+    OPT_SENDMAIL,
+    OPT_STATE
 };
 
 typedef struct main_opts {
@@ -90,6 +94,7 @@ typedef struct main_opts {
     unsigned stats_interval;
     const char *quarantine; /* --quarantine ACTION */
     const char *sendmail;
+    const char *state; /* --state ACTION; its pattern is qargs[0] */
     char **qargs; /* its arguments: borrowed from argv */
     int nqargs;
     stm_trace_args trace;
@@ -107,6 +112,7 @@ main_usage(FILE *out)
             "       stagemilter --check [-c FILE]\n"
             "       stagemilter --quarantine list [QUEUE] [-c FILE]\n"
             "       stagemilter --quarantine release|delete ID... [-c FILE] [--sendmail PATH]\n"
+            "       stagemilter --state list|delete [KEY-PATTERN] [-c FILE]\n"
             "       stagemilter --trace MESSAGE.eml [-c FILE] --client-ip IP [--client-name NAME]\n"
             "                   [--helo NAME] --from ADDR --rcpt ADDR [--rcpt ADDR ...] "
             "[--no-delegate]\n"
@@ -164,6 +170,9 @@ main_parse_one(int c, main_opts *o, main_seen *seen)
     case OPT_QUARANTINE:
         o->quarantine = optarg;
         return -1;
+    case OPT_STATE:
+        o->state = optarg;
+        return -1;
     case OPT_SENDMAIL:
         o->sendmail = optarg;
         seen->sendmail = true;
@@ -217,7 +226,7 @@ main_parse_one(int c, main_opts *o, main_seen *seen)
 static int
 main_parse_check(int argc, char **argv, main_opts *o, const main_seen *seen)
 {
-    if (o->quarantine != NULL) {
+    if (o->quarantine != NULL || (o->state != NULL && argc - optind <= 1)) {
         o->qargs = argv + optind;
         o->nqargs = argc - optind;
     } else if (optind < argc) {
@@ -225,8 +234,11 @@ main_parse_check(int argc, char **argv, main_opts *o, const main_seen *seen)
         main_usage(stderr);
         return 1;
     }
-    if ((o->check ? 1 : 0) + (o->tracing ? 1 : 0) + (o->quarantine != NULL ? 1 : 0) > 1) {
-        fprintf(stderr, "stagemilter: --check, --trace and --quarantine exclude each other\n");
+    if ((o->check ? 1 : 0) + (o->tracing ? 1 : 0) + (o->quarantine != NULL ? 1 : 0) +
+            (o->state != NULL ? 1 : 0) >
+        1) {
+        fprintf(stderr,
+                "stagemilter: --check, --trace, --quarantine and --state exclude each other\n");
         return 1;
     }
     if (seen->sendmail && o->quarantine == NULL) {
@@ -242,7 +254,7 @@ main_parse_check(int argc, char **argv, main_opts *o, const main_seen *seen)
                         "--no-delegate go with --trace\n");
         return 1;
     }
-    if ((o->check || o->tracing || o->quarantine != NULL) &&
+    if ((o->check || o->tracing || o->quarantine != NULL || o->state != NULL) &&
         (o->foreground || o->socket || o->user || o->pidfile || o->verbose || o->run_as_root ||
          o->stats_file || seen->stats_interval)) {
         fprintf(stderr, "stagemilter: -f, -p, -u, -P, -s, -v, --run-as-root and "
@@ -282,6 +294,7 @@ main_parse(int argc, char **argv, main_opts *o)
         {"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
         {"quarantine", required_argument, NULL, OPT_QUARANTINE},
         {"sendmail", required_argument, NULL, OPT_SENDMAIL},
+        {"state", required_argument, NULL, OPT_STATE},
         {NULL, 0, NULL, 0},
     };
     main_seen seen = {false, false};
@@ -315,6 +328,20 @@ main_check(const char *config)
     char msg[1024];
     if (stm_privileges_secret_exposed(p, config, msg, sizeof msg))
         fprintf(stderr, "%s\n", msg);
+    /* A store that cannot be opened is refused like a bad key. */
+    const stm_state_config *sc = stm_policy_state(p);
+    char why[600];
+    if (sc->used && stm_state_check(sc, why, sizeof why) != 0) {
+        stm_diag *sd = stm_diag_create();
+        if (sd != NULL) {
+            stm_diag_add(sd, STM_SEV_ERROR, sc->pos.file ? sc->pos.file : config, sc->pos.line,
+                         sc->pos.column, "state.store '%s' cannot be opened: %s", sc->store, why);
+            stm_diag_print(sd, stderr);
+            stm_diag_free(sd);
+        }
+        stm_policy_unref(p);
+        return 1;
+    }
     printf("%s: OK\n", config);
     stm_policy_unref(p);
     return 0;
@@ -346,6 +373,30 @@ main_quarantine(const main_opts *o)
         .sendmail = o->sendmail,
     };
     int rc = stm_quarantine_admin_main(&a, stdout, stderr);
+    stm_policy_unref(p);
+    return rc;
+}
+
+/* --state: the policy's state section gives the store. */
+static int
+main_state(const main_opts *o)
+{
+    stm_diag *diag = stm_diag_create();
+    if (diag == NULL) {
+        fprintf(stderr, "stagemilter: out of memory\n");
+        return 1;
+    }
+    stm_policy *p = stm_policy_load(o->config, diag);
+    if (p == NULL)
+        stm_diag_print(diag, stderr);
+    stm_diag_free(diag);
+    if (p == NULL) {
+        fprintf(stderr, "stagemilter: %s is invalid; its state store is not trusted\n",
+                o->config);
+        return 1;
+    }
+    int rc = stm_state_admin_main(stm_policy_state(p), o->state,
+                                  o->nqargs > 0 ? o->qargs[0] : NULL, stdout, stderr);
     stm_policy_unref(p);
     return rc;
 }
@@ -439,6 +490,12 @@ main_daemon(const main_opts *o)
     const stm_milter_config *mc = stm_policy_milter(p);
     const char *spec = o->socket != NULL ? o->socket : mc->socket;
     bool stores = stm_policy_uses_quarantine(p) && mc->quarantine != STM_QUARANTINE_HOLD;
+    /* The default state store is a file in the workdir. */
+    const stm_state_config *sc = stm_policy_state(p);
+    size_t wlen = strlen(mc->workdir);
+    if (sc->used && sc->kind == STM_STATE_LMDB && strncmp(sc->path, mc->workdir, wlen) == 0 &&
+        sc->path[wlen] == '/')
+        stores = true;
     if (stores && stm_privileges_workdir(mc->workdir, o->user != NULL ? &user : NULL) != 0) {
         stm_policy_unref(p);
         return 1;
@@ -476,6 +533,13 @@ main_daemon(const main_opts *o)
     /* Everything that needs root is bound: the milter socket, the receiver. */
     if (o->user != NULL && stm_privileges_drop(&user) != 0)
         goto done;
+    /* The state store: after -u, so that its files belong to the daemon's user. */
+    if (stm_state_registry_use(p, err, sizeof err) != 0) {
+        stm_log(LOG_ERR, "state.store %s: %s; not starting", sc->store, err);
+        if (!o->foreground)
+            fprintf(stderr, "stagemilter: state.store %s: %s\n", sc->store, err);
+        goto done;
+    }
     stm_signals_opts so = {
         .config = o->config,
         .socket_override = o->socket,
@@ -502,6 +566,7 @@ done:
         stm_log(LOG_WARNING, "cannot remove socket %s: %s", path, strerror(errno));
     stm_callbacks_delegation_stop();
     stm_callbacks_set_policy(NULL);
+    stm_state_registry_close_all();
     stm_log_close();
     return status;
 }
@@ -525,6 +590,8 @@ main(int argc, char **argv)
             rc = stm_trace_main(&o.trace, stdout, stderr);
         else if (o.quarantine != NULL)
             rc = main_quarantine(&o);
+        else if (o.state != NULL)
+            rc = main_state(&o);
         else
             rc = main_daemon(&o);
     } else if (rc == 2) {

@@ -29,6 +29,7 @@
 #include "daemon/privileges.h"
 #include "daemon/reload.h"
 #include "report/stats.h"
+#include "state/registry.h"
 
 /* Log one diagnostic of the new policy. */
 static void
@@ -85,6 +86,14 @@ stm_reload(const char *config, const char *socket_override)
     if (stm_privileges_secret_exposed(p, config, msg, sizeof msg))
         stm_log(LOG_WARNING, "reload: %s", msg);
 
+    char err[600];
+    if (stm_state_registry_use(p, err, sizeof err) != 0) {
+        stm_log(LOG_ERR, "reload: state.store %s: %s; keeping the policy in use",
+                stm_policy_state(p)->store, err);
+        stm_policy_unref(p);
+        stm_stats_reload(false);
+        return -1;
+    }
     stm_policy *old = stm_callbacks_policy();
     if (old != NULL) {
         const char *a = stm_policy_milter(old)->socket, *b = stm_policy_milter(p)->socket;

@@ -46,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "delegate/delegate.h"
 #include "delegate/receiver.h"
@@ -53,6 +54,7 @@
 #include "stagemilter/policy.h"
 #include "stagemilter/verbs.h"
 #include "daemon/trace.h"
+#include "state/state.h"
 #include "stagemilter/text.h"
 
 #define TRACE_FILE_MAX (256u * 1024 * 1024)
@@ -543,6 +545,7 @@ stm_trace_main(const stm_trace_args *a, FILE *out, FILE *err)
     stm_message parsed;
     stm_ticket_registry *reg = NULL;
     stm_receiver *rcv = NULL;
+    stm_state_store *store = NULL;
 
     for (int i = 0; i < TV_COUNT; i++)
         stm_verdict_init(&v[i]);
@@ -568,6 +571,21 @@ stm_trace_main(const stm_trace_args *a, FILE *out, FILE *err)
     const char *name = a->client_name != NULL ? a->client_name : "unknown";
 
     trace_preamble(a, p, &parsed, name, out);
+    /* The store is read, never written: the trace says what the daemon
+     * would count and decide. An LMDB file not created yet knows nothing. */
+    const stm_state_config *sc = stm_policy_state(p);
+    if (sc->used) {
+        char why[600];
+        if (sc->kind == STM_STATE_LMDB && access(sc->path, F_OK) != 0)
+            store = stm_state_memory_open(why, sizeof why);
+        else
+            store = stm_state_open(sc, why, sizeof why);
+        if (store == NULL)
+            fprintf(out, "state    %s: %s\n", sc->store, why);
+        else
+            fprintf(out, "state    %s (read only)\n", sc->store);
+        stm_session_set_state(s, store, true);
+    }
     if (stm_policy_uses_delegation(p) && !a->no_delegate) {
         int rc = trace_receiver(p, &t, &reg, &rcv, err);
         if (rc < 0)
@@ -598,6 +616,7 @@ done:
         stm_verdict_clear(&v[i]);
     stm_message_clear(&parsed);
     stm_session_free(s);
+    stm_state_close(store);
     stm_receiver_stop(rcv);
     stm_ticket_registry_free(reg);
     stm_policy_unref(p);

@@ -54,6 +54,7 @@
 #include "mta/callbacks.h"
 #include "delegate/delegate.h"
 #include "report/log.h"
+#include "state/registry.h"
 #include "store/quarantine.h"
 #include "delegate/receiver.h"
 #include "mta/reply.h"
@@ -325,6 +326,7 @@ cb_conn_create(void)
         free(conn);
         return NULL;
     }
+    stm_session_set_state(conn->session, stm_state_registry_get(policy), false);
     conn->collect_body = stm_policy_needs_body(policy);
     /* A stored quarantine or a delegation needs the whole message. */
     conn->collect_headers = stm_policy_needs_headers(policy) || conn->collect_body;

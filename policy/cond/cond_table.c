@@ -75,6 +75,9 @@ const stm_cond_row stm_cond_table[STM_COND_COUNT] = {
     [STM_COND_REPLY] = {"reply", PATTERN, STM_STAGE_CONNECT, STM_COND_SCOPE_DELEGATE,
                         STM_COND_NEEDS_SCANNER, STM_PAT_TEXT, stm_cond_parse_pattern,
                         stm_cond_delegation_reply},
+    [STM_COND_RATE] = {"rate", "a mapping {key, limit, per}", STM_STAGE_CONNECT, 0,
+                       STM_COND_NEEDS_STATE, STM_PAT_TEXT, stm_cond_state_parse_rate,
+                       stm_cond_state_rate},
 };
 
 /* The row of KEY, or NULL. */

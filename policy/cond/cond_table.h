@@ -139,4 +139,11 @@ stm_cond_eval_fn stm_cond_message_header, stm_cond_message_has_header, stm_cond_
 stm_cond_parse_fn stm_cond_delegation_parse;
 stm_cond_eval_fn stm_cond_delegation_result, stm_cond_delegation_reply;
 
+/* rate (cond_state.c), and the durations of state (up to ten years, with
+ * days: "35d"), also for the greylist verb. */
+stm_cond_parse_fn stm_cond_state_parse_rate;
+stm_cond_eval_fn stm_cond_state_rate;
+int stm_cond_state_duration(struct stm_loader *ld, const struct stm_yt_node *node,
+                            const char *what, uint64_t *out);
+
 #endif

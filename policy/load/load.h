@@ -31,6 +31,14 @@ int stm_config_hostport(const char *text, char **host, char **port, const char *
 /* Check a libmilter socket specification. Same error convention. */
 int stm_config_socket_check(const char *text, const char **err, size_t *erroff);
 
+/* The state section and the greylist verb (state.c). */
+void stm_config_state(stm_loader *ld, const stm_yt_node *node);
+void stm_config_state_finish(stm_loader *ld);
+int stm_config_greylist(stm_loader *ld, const stm_yt_node *key, const stm_yt_node *v,
+                        stm_status *st);
+void stm_config_greylist_finish(stm_loader *ld, const stm_yt_node *node, stm_config_scope scope,
+                                stm_status *st);
+
 /* Rules of one stage (a list node, or NULL) into LIST. */
 void stm_config_rules(stm_loader *ld, const stm_yt_node *node, stm_config_scope scope,
                       stm_rule_list *list);

@@ -202,6 +202,8 @@ rules_status(stm_loader *ld, const stm_yt_node *node, const char *what, stm_stat
         return 0;
     case STM_VERB_ARG_QUEUE:
         return rules_queue(ld, key, v, st);
+    case STM_VERB_ARG_GREYLIST:
+        return stm_config_greylist(ld, key, v, st);
     case STM_VERB_ARG_NONE:
     default:
         st->verb = STM_VERB_NEXT;
@@ -408,15 +410,18 @@ rules_one(stm_loader *ld, const stm_yt_node *node, stm_config_scope scope, stm_r
         rules_effects(ld, v, r);
 
     if (r->kind == STM_RULE_RULE) {
-        if ((v = stm_yt_get(node, "then")) != NULL)
+        if ((v = stm_yt_get(node, "then")) != NULL) {
             rules_status(ld, v, "then", &r->then);
-        else
+            stm_config_greylist_finish(ld, v, scope, &r->then);
+        } else
             stm_config_error(ld, node,
                              "rule '%s' has no then: (a rule ends in a verb; use action: NAME "
                              "for effects only)",
                              label);
-        if ((v = stm_yt_get(node, "else")) != NULL)
+        if ((v = stm_yt_get(node, "else")) != NULL) {
             rules_status(ld, v, "else", &r->otherwise);
+            stm_config_greylist_finish(ld, v, scope, &r->otherwise);
+        }
     } else if (r->kind == STM_RULE_DELEGATE) {
         rules_delegate(ld, node, scope, r);
     }

@@ -53,6 +53,7 @@
 #include "run/cond.h"
 #include "run/effect.h"
 #include "model.h"
+#include "run/remember.h"
 #include "run/session_internal.h"
 #include "run/template.h"
 #include "stagemilter/limits.h"
@@ -253,6 +254,37 @@ engine_effects(engine_run *run, const stm_rule *rule, int depth)
 static engine_status engine_rules(engine_run *run, const stm_rule_list *list, int depth,
                                   const stm_delegation *deleg);
 
+/* Trace what the last judgment asked the store (rate:, greylist), once. */
+static void
+engine_state_note(engine_run *run, const stm_rule *rule, int depth)
+{
+    const char *note = stm_remember_note(run->s);
+    if (note[0] == '\0')
+        return;
+    char detail[700];
+    snprintf(detail, sizeof detail, "state: %s", note);
+    if (stm_remember_note_failed(run->s))
+        engine_log(run, rule->name, "%s", detail);
+    stm_remember_note_clear(run->s);
+    engine_trace(run, STM_TRACE_EFFECT, rule->name, depth, true, detail, NULL);
+}
+
+/* The greylist verb ST taken by RULE: a key that passed goes on like next
+ * (ENGINE_NONE); else the verb's 451 (run/remember.c). */
+static engine_status
+engine_greylist(engine_run *run, const stm_rule *rule, const stm_status *st, int depth)
+{
+    char *err = NULL;
+    int rc = stm_remember_greylist(run->s, run->stage, st->greylist, &err);
+    engine_state_note(run, rule, depth);
+    if (rc < 0) {
+        engine_fail(run, rule, "%s", err ? err : "out of memory");
+        free(err);
+        return ENGINE_FAILED;
+    }
+    return rc > 0 ? ENGINE_NONE : engine_status_verdict(run, rule, st);
+}
+
 /* Describe delegation D to SERVICE for logs and traces. */
 static void
 engine_deleg_detail(char *buf, size_t len, const stm_service *service, const stm_delegation *d)
@@ -351,10 +383,12 @@ engine_rules(engine_run *run, const stm_rule_list *list, int depth, const stm_de
             engine_fail(run, rule, "%s", err ? err : "out of memory");
             free(err);
             engine_trace(run, STM_TRACE_RULE, rule->name, depth, false, run->error, NULL);
+            engine_state_note(run, rule, depth);
             return ENGINE_FAILED;
         }
         bool matched = r == STM_COND_TRUE;
         engine_trace(run, STM_TRACE_RULE, rule->name, depth, matched, NULL, NULL);
+        engine_state_note(run, rule, depth);
         const stm_status *st = NULL;
         if (matched) {
             if (engine_effects(run, rule, depth) == ENGINE_FAILED)
@@ -372,6 +406,12 @@ engine_rules(engine_run *run, const stm_rule_list *list, int depth, const stm_de
         }
         if (st == NULL || !stm_verb_row(st->verb)->decides)
             continue;
+        if (st->verb == STM_VERB_GREYLIST) {
+            engine_status gs = engine_greylist(run, rule, st, depth);
+            if (gs == ENGINE_NONE)
+                continue;
+            return gs;
+        }
         return engine_status_verdict(run, rule, st);
     }
     return ENGINE_NONE;

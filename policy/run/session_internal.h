@@ -10,6 +10,7 @@
 
 #include "stagemilter/engine.h"
 #include "stagemilter/session.h"
+#include "stagemilter/state.h"
 #include "run/template.h"
 
 typedef struct stm_kv {
@@ -70,6 +71,13 @@ struct stm_session {
     /* Engine state while a stage runs. */
     stm_stage stage;                 /* the stage being run (for ${rcpt}) */
     const stm_delegation *ctx_deleg; /* inside a delegate's rules: its result */
+
+    /* Remembering (run/remember.c). */
+    stm_state_store *state; /* borrowed from the daemon; NULL = none */
+    bool state_readonly;    /* --trace: say, do not write */
+    char rate_text[24];     /* ${rate}: the last count, "" before any */
+    char state_note[600];   /* what the last judgment asked the store, for --trace */
+    bool state_failed;      /* the note records a failure that on_failure: continue let by */
 };
 
 /* Replace *FIELD by a copy of VALUE (NULL allowed). 0, or -1 on ENOMEM. */

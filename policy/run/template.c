@@ -60,6 +60,7 @@ static const struct {
     {"sender", STM_TPL_SENDER},
     {"rcpt", STM_TPL_RCPT},
     {"reply", STM_TPL_REPLY},
+    {"rate", STM_TPL_RATE},
 };
 
 typedef struct tpl_part {

@@ -7,3 +7,6 @@ tests_bench_nullfilter_CFLAGS = $(AM_CFLAGS) $(MILTER_CFLAGS)
 tests_bench_nullfilter_LDADD = $(MILTER_LIBS) $(PTHREAD_LIBS)
 EXTRA_DIST += tests/bench/run tests/bench/README.md contrib/bench/policy.yaml \
 	contrib/bench/make-domains
+# The state bench (issue 12): rate + greylist in LMDB and Redis vs the
+# nullfilter and postgrey.
+EXTRA_DIST += tests/bench/state contrib/bench/state.yaml

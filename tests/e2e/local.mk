@@ -31,3 +31,8 @@ EXTRA_DIST += tests/lib/ops.sh tests/lib/smtp_client.py \
 	tests/e2e/policies/reload-broken.yaml tests/e2e/policies/reload-a.yaml \
 	tests/e2e/policies/reload-b.yaml tests/e2e/policies/ops-accept.yaml \
 	tests/e2e/policies/ops-secret.yaml tests/e2e/policies/ops-stats.yaml
+# Remembering (issue 12): greylisting and rate limits in LMDB, and two
+# daemons behind two MTA instances sharing one Redis.
+EXTRA_DIST += tests/e2e/60-greylist-lmdb.t tests/e2e/61-rate-limit.t tests/e2e/62-redis-fleet.t \
+	tests/e2e/policies/greylist-lmdb.yaml tests/e2e/policies/rate-limit.yaml \
+	tests/e2e/policies/redis-fleet.yaml
