@@ -75,6 +75,9 @@ const stm_cond_row stm_cond_table[STM_COND_COUNT] = {
     [STM_COND_REPLY] = {"reply", PATTERN, STM_STAGE_CONNECT, STM_COND_SCOPE_DELEGATE,
                         STM_COND_NEEDS_SCANNER, STM_PAT_TEXT, stm_cond_parse_pattern,
                         stm_cond_delegation_reply},
+    [STM_COND_DNSBL] = {"dnsbl", "a mapping {zone, of, returns, on_failure} or a list of them",
+                        STM_STAGE_CONNECT, 0, STM_COND_NEEDS_DNS, STM_PAT_TEXT,
+                        stm_cond_dns_parse_dnsbl, stm_cond_dns_dnsbl},
 };
 
 /* The row of KEY, or NULL. */

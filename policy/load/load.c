@@ -382,7 +382,8 @@ config_new(const char *name)
 stm_policy *
 stm_config_load(const char *name, const char *text, size_t len, const char *basedir, stm_diag *diag)
 {
-    static const char *const keys[] = {"milter", "receiver", "services", "lists", "stages", NULL};
+    static const char *const keys[] = {"milter", "receiver", "services", "lists",
+                                       "stages", "dns",      NULL};
     size_t errors_before = stm_diag_errors(diag);
     stm_yt_node *root = NULL;
     struct stm_policy *p = config_new(name);
@@ -408,7 +409,10 @@ stm_config_load(const char *name, const char *text, size_t len, const char *base
             config_receiver(&ld, stm_yt_get(root, "receiver"));
         stm_config_services(&ld, stm_yt_get(root, "services"));
         stm_config_lists(&ld, stm_yt_get(root, "lists"));
+        stm_config_dns(&ld, stm_yt_get(root, "dns"));
         config_stages(&ld, stm_yt_get(root, "stages"));
+    } else {
+        stm_config_dns(&ld, NULL);
     }
     config_cross_checks(&ld);
     for (int i = 0; i < STM_STAGE_COUNT; i++)

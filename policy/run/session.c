@@ -159,7 +159,9 @@ stm_session_create(stm_policy *policy, const char *id)
     stm_session *s = calloc(1, sizeof *s);
     if (s == NULL)
         return NULL;
-    if (stm_session_set_str(&s->id, id ? id : "") < 0) {
+    if (stm_session_set_str(&s->id, id ? id : "") < 0 ||
+        (s->dnsbl = calloc(1, sizeof *s->dnsbl)) == NULL) {
+        free(s->id);
         free(s);
         return NULL;
     }
@@ -188,6 +190,10 @@ stm_session_free(stm_session *s)
     free(s->conn_quarantine_queue);
     free(s->conn_quarantine_rule);
     session_headers_free(s->conn_added, s->conn_nadded);
+    free(s->dnsbl->zone);
+    free(s->dnsbl->address);
+    free(s->dnsbl->text);
+    free(s->dnsbl);
     if (s->policy != NULL)
         stm_policy_unref(s->policy);
     free(s);
@@ -603,6 +609,15 @@ stm_session_lookup(const void *ctx, stm_template_var var, const char *name, size
         break;
     case STM_TPL_REPLY:
         one = stm_session_last_reply(s);
+        break;
+    case STM_TPL_DNSBL_ZONE:
+        one = s->dnsbl->zone;
+        break;
+    case STM_TPL_DNSBL_ADDRESS:
+        one = s->dnsbl->address;
+        break;
+    case STM_TPL_DNSBL_TEXT:
+        one = s->dnsbl->text;
         break;
     }
     return i == 0 ? one : NULL;

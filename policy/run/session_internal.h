@@ -70,7 +70,18 @@ struct stm_session {
     /* Engine state while a stage runs. */
     stm_stage stage;                 /* the stage being run (for ${rcpt}) */
     const stm_delegation *ctx_deleg; /* inside a delegate's rules: its result */
+    const stm_engine_hooks *ctx_hooks; /* the caller's hooks (conditions that ask DNS) */
+    struct stm_dnsbl_hit *dnsbl;       /* the last dnsbl hit (${dnsbl_*}); owned, never NULL */
 };
+
+/* What ${dnsbl_zone}, ${dnsbl_address} and ${dnsbl_text} say: the last
+ * dnsbl condition that found its item listed, for the connection. Written
+ * by that condition (through the session's pointer), read by templates. */
+typedef struct stm_dnsbl_hit {
+    char *zone;
+    char *address;
+    char *text;
+} stm_dnsbl_hit;
 
 /* Replace *FIELD by a copy of VALUE (NULL allowed). 0, or -1 on ENOMEM. */
 int stm_session_set_str(char **field, const char *value);
