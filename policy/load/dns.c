@@ -41,6 +41,12 @@ config_dns_server(stm_loader *ld, const stm_yt_node *node, stm_dns_config *d)
     if (stm_ip_parse(text, &ip) == 0 && strchr(text, '[') == NULL) {
         host = strdup(text);
         port = strdup("53");
+    } else if (strchr(text, ':') == NULL) {
+        stm_config_error(ld, node,
+                         "dns.servers '%s' is not an address (a resolver is asked by address, "
+                         "not by name)",
+                         text);
+        goto done;
     } else {
         const char *err = NULL;
         size_t off = 0;

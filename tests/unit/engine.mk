@@ -15,3 +15,9 @@ tests_unit_test_session_LDADD = $(TEST_UNIT_LIBS)
 tests_unit_test_engine_SOURCES = tests/unit/test_engine.c
 tests_unit_test_engine_CFLAGS = $(TEST_UNIT_FLAGS)
 tests_unit_test_engine_LDADD = $(TEST_UNIT_LIBS)
+# The dnsbl condition, the dns section and the names asked (test_dnsbl).
+check_PROGRAMS += tests/unit/test_dnsbl
+TESTS += tests/unit/test_dnsbl
+tests_unit_test_dnsbl_SOURCES = tests/unit/test_dnsbl.c
+tests_unit_test_dnsbl_CFLAGS = $(TEST_UNIT_FLAGS)
+tests_unit_test_dnsbl_LDADD = $(TEST_UNIT_LIBS)
