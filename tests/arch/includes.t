@@ -103,8 +103,9 @@ forbid "policy/run/ includes neither the tables nor the loader" policy/run/ '^po
 forbid "policy/read/ includes neither the tables nor the loader" policy/read/ '^policy/(cond|effect|load)/'
 forbid "policy/cond/ includes neither effect/ nor the loader" policy/cond/ '^policy/(effect|load)/'
 forbid "policy/effect/ includes neither cond/ nor the loader" policy/effect/ '^policy/(cond|load)/'
-forbid "milter/report/ includes no other part of milter/" milter/report/ '^milter/(store|delegate|mta|daemon)/'
+forbid "milter/report/ includes no other part of milter/" milter/report/ '^milter/(store|net|delegate|mta|daemon)/'
 forbid "milter/store/ includes neither delegate/, mta/ nor daemon/" milter/store/ '^milter/(delegate|mta|daemon)/'
+forbid "milter/net/ includes only report/" milter/net/ '^milter/(store|delegate|mta|daemon)/'
 forbid "milter/delegate/ includes neither mta/ nor daemon/" milter/delegate/ '^milter/(store|mta|daemon)/'
 forbid "milter/mta/ does not include daemon/" milter/mta/ '^milter/daemon/'
 
