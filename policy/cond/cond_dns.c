@@ -5,14 +5,15 @@
  *   dnsbl: { zone: zen.example, of: client_ip, returns: 127.0.0.2, on_failure: continue }
  *   dnsbl: [ {zone: a.example}, {zone: b.example, of: helo} ]    # any of them
  *
- * Functions: stm_cond_dns_parse_dnsbl, stm_cond_dns_dnsbl,
- * stm_dnsbl_url_domains.
+ * Functions: stm_cond_dns_parse_dnsbl, stm_cond_dns_dnsbl. The names asked
+ * and the resolver are run/dnsbl.c's.
  *
  * Judging: the names of every list of the condition (the client's address
  * reversed, the HELO name, the sender's domain, each URL domain, under the
  * list's zone; dnsname.c) are asked for A records all at once through the
  * resolver the engine's caller installed, each query with the deadline of
- * `dns:`. An item is listed when an A record falls in `returns` (any of
+ * `dns:` (when the rule holds several dnsbl conditions, run/dnsbl.c has
+ * already asked the names of all of them in one batch). An item is listed when an A record falls in `returns` (any of
  * 127.0.0.0/8 when not given). The condition holds when any item of any list
  * is listed; the first hit's TXT record is then asked, and ${dnsbl_zone},
  * ${dnsbl_address} and ${dnsbl_text} describe it. A query that failed
@@ -34,10 +35,8 @@
 
 #include "cond/cond_table.h"
 #include "read/reader.h"
-#include "run/dnsname.h"
+#include "run/dnsbl.h"
 
-/* Most names one dnsbl condition asks (url_domains may list many). */
-#define DNSBL_MAX_QUERIES 64
 
 /* Where an `of:` can be known first. */
 static const struct {
@@ -179,89 +178,6 @@ stm_cond_dns_parse_dnsbl(stm_loader *ld, const stm_cond_row *row, stm_cond_type 
     return c;
 }
 
-/* The domains of the URLs in the message, for `of: url_domains`: none until
- * the MIME layer gives them (the one place to wire it). Sets *N; borrowed. */
-const char *const *
-stm_dnsbl_url_domains(const stm_cond_ctx *ctx, size_t *n)
-{
-    (void)ctx;
-    *n = 0;
-    return NULL;
-}
-
-/* A query being made, and which list it belongs to. */
-typedef struct dnsbl_ask {
-    char name[STM_DNSNAME_MAX + 2];
-    const stm_dnsbl *list;
-} dnsbl_ask;
-
-/* Add the name of ITEM under L to ASKS (*N of them). */
-static void
-dnsbl_add(dnsbl_ask *asks, size_t *n, const stm_dnsbl *l, const char *item)
-{
-    if (item == NULL || *n >= DNSBL_MAX_QUERIES)
-        return;
-    int rc = l->of == STM_DNSBL_CLIENT_IP
-                 ? stm_dnsname_ip(item, l->zone, asks[*n].name, sizeof asks[*n].name)
-                 : stm_dnsname_domain(item, l->zone, asks[*n].name, sizeof asks[*n].name);
-    if (rc != 0)
-        return; /* not an address or a host name: nothing to ask */
-    for (size_t i = 0; i < *n; i++)
-        if (strcmp(asks[i].name, asks[*n].name) == 0)
-            return;
-    asks[*n].list = l;
-    (*n)++;
-}
-
-/* The names every list of C asks about in CTX into ASKS; their number. */
-static size_t
-dnsbl_names(const stm_cond *c, const stm_cond_ctx *ctx, dnsbl_ask *asks)
-{
-    size_t n = 0;
-    const stm_session *s = ctx->s;
-    for (size_t i = 0; i < c->ndnsbl; i++) {
-        const stm_dnsbl *l = &c->dnsbl[i];
-        switch (l->of) {
-        case STM_DNSBL_CLIENT_IP:
-            dnsbl_add(asks, &n, l, s->client_ip);
-            break;
-        case STM_DNSBL_HELO:
-            dnsbl_add(asks, &n, l, s->helo);
-            break;
-        case STM_DNSBL_SENDER_DOMAIN: {
-            const char *at = s->sender != NULL ? strrchr(s->sender, '@') : NULL;
-            dnsbl_add(asks, &n, l, at != NULL ? at + 1 : NULL);
-            break;
-        }
-        case STM_DNSBL_URL_DOMAINS: {
-            size_t nd = 0;
-            const char *const *d = stm_dnsbl_url_domains(ctx, &nd);
-            for (size_t j = 0; j < nd; j++)
-                dnsbl_add(asks, &n, l, d[j]);
-            break;
-        }
-        }
-    }
-    return n;
-}
-
-/* Ask QS (N) through the session's resolver, or fail them all. */
-static void
-dnsbl_resolve(const stm_cond_ctx *ctx, stm_dns_query *qs, size_t n)
-{
-    const stm_engine_hooks *h = ctx->s->ctx_hooks;
-    const stm_dns_resolver *r = h != NULL ? h->dns : NULL;
-    if (r != NULL && ctx->s->policy != NULL &&
-        r->resolve(r->ctx, &ctx->s->policy->dns, qs, n) == 0)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        if (qs[i].status != STM_DNS_PENDING)
-            continue;
-        qs[i].status = STM_DNS_FAILED;
-        qs[i].why = r == NULL ? "no resolver" : "the resolver could not ask";
-    }
-}
-
 /* Describe Q in BUF: "A NAME: 127.0.0.2 ttl=300 (3 ms)". */
 static void
 dnsbl_describe(const stm_dns_query *q, char *buf, size_t len)
@@ -317,7 +233,7 @@ static void
 dnsbl_hit(const stm_cond_ctx *ctx, const stm_dnsbl *l, const char *name, const char *addr)
 {
     stm_dns_query q = {.name = name, .rrtype = STM_DNS_TXT, .rcode = -1};
-    dnsbl_resolve(ctx, &q, 1);
+    stm_dnsbl_resolve(ctx->s, &q, 1);
     dnsbl_trace(ctx, &q);
     stm_dnsbl_hit *hit = ctx->s->dnsbl;
     stm_session_set_str(&hit->zone, l->zone);
@@ -330,18 +246,19 @@ dnsbl_hit(const stm_cond_ctx *ctx, const stm_dnsbl *l, const char *name, const c
 stm_cond_result
 stm_cond_dns_dnsbl(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
 {
-    dnsbl_ask *asks = calloc(DNSBL_MAX_QUERIES, sizeof *asks);
-    stm_dns_query *qs = calloc(DNSBL_MAX_QUERIES, sizeof *qs);
+    stm_dnsbl_ask *asks = calloc(STM_DNSBL_MAX_QUERIES, sizeof *asks);
+    stm_dns_query *qs = calloc(STM_DNSBL_MAX_QUERIES, sizeof *qs);
     stm_cond_result res = STM_COND_FALSE;
     if (asks == NULL || qs == NULL) {
         res = stm_cond_eval_error(err, "out of memory");
         goto done;
     }
-    size_t n = dnsbl_names(c, ctx, asks);
+    size_t n = 0;
+    stm_dnsbl_names(c, ctx->s, asks, &n);
     for (size_t i = 0; i < n; i++)
         qs[i] = (stm_dns_query){.name = asks[i].name, .rrtype = STM_DNS_A, .rcode = -1};
     if (n > 0)
-        dnsbl_resolve(ctx, qs, n);
+        stm_dnsbl_resolve(ctx->s, qs, n);
     long hit = -1, hit_answer = -1, failure = -1;
     for (size_t i = 0; i < n; i++) {
         const stm_dns_query *q = &qs[i];

@@ -142,8 +142,5 @@ stm_cond_eval_fn stm_cond_delegation_result, stm_cond_delegation_reply;
 /* dnsbl (cond_dns.c). */
 stm_cond_parse_fn stm_cond_dns_parse_dnsbl;
 stm_cond_eval_fn stm_cond_dns_dnsbl;
-/* The URL domains `dnsbl: {of: url_domains}` asks about (none until the MIME
- * layer provides them); borrowed, *N set. */
-const char *const *stm_dnsbl_url_domains(const stm_cond_ctx *ctx, size_t *n);
 
 #endif

@@ -3,4 +3,5 @@ POLICY_RUN_FILES = policy/run/message.c policy/run/session_internal.h policy/run
 	policy/run/delegation.c \
 	policy/run/template.h policy/run/template.c policy/run/cond.h policy/run/cond.c \
 	policy/run/effect.h \
-	policy/run/engine.c policy/run/dnsname.h policy/run/dnsname.c
+	policy/run/engine.c policy/run/dnsname.h policy/run/dnsname.c \
+	policy/run/dnsbl.h policy/run/dnsbl.c

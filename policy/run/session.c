@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "run/dnsbl.h"
 #include "run/session_internal.h"
 
 /* Replace *FIELD by a copy of VALUE (NULL clears it). */
@@ -160,7 +161,9 @@ stm_session_create(stm_policy *policy, const char *id)
     if (s == NULL)
         return NULL;
     if (stm_session_set_str(&s->id, id ? id : "") < 0 ||
-        (s->dnsbl = calloc(1, sizeof *s->dnsbl)) == NULL) {
+        (s->dnsbl = calloc(1, sizeof *s->dnsbl)) == NULL ||
+        (s->dns_fetched = calloc(1, sizeof *s->dns_fetched)) == NULL) {
+        free(s->dnsbl);
         free(s->id);
         free(s);
         return NULL;
@@ -194,6 +197,8 @@ stm_session_free(stm_session *s)
     free(s->dnsbl->address);
     free(s->dnsbl->text);
     free(s->dnsbl);
+    stm_dnsbl_forget(s);
+    free(s->dns_fetched);
     if (s->policy != NULL)
         stm_policy_unref(s->policy);
     free(s);

@@ -72,6 +72,7 @@ struct stm_session {
     const stm_delegation *ctx_deleg; /* inside a delegate's rules: its result */
     const stm_engine_hooks *ctx_hooks; /* the caller's hooks (conditions that ask DNS) */
     struct stm_dnsbl_hit *dnsbl;       /* the last dnsbl hit (${dnsbl_*}); owned, never NULL */
+    struct stm_dnsbl_fetched *dns_fetched; /* the rule's DNS answers (run/dnsbl.c); never NULL */
 };
 
 /* What ${dnsbl_zone}, ${dnsbl_address} and ${dnsbl_text} say: the last

@@ -200,6 +200,41 @@ test_engine_listed(void **state)
     stm_verdict_clear(&v);
 }
 
+/* Several dnsbl conditions in one rule: their queries go out in one batch. */
+static void
+test_engine_one_batch_per_rule(void **state)
+{
+    (void)state;
+    stm_verdict v;
+    memset(&F, 0, sizeof F);
+    run_connect("stages:\n  connect:\n    - rule: bl\n"
+                "      if: { any: [ { dnsbl: {zone: a.example} }, { not: { dnsbl: {zone: b.example} } },\n"
+                "                   { all: [ { client_ip: 127.0.0.2 }, { dnsbl: {zone: bl.example} } ] } ] }\n"
+                "      then: { deny: { text: \"${dnsbl_zone}\" } }\n",
+                "127.0.0.2", &v);
+    /* not b.example holds, so any: stops there: listed only in the sense of not. */
+    assert_int_equal(v.verb, STM_VERB_DENY);
+    assert_int_equal(F.calls, 1);
+    assert_int_equal(F.asked, 3);
+    stm_verdict_clear(&v);
+
+    memset(&F, 0, sizeof F);
+    run_connect("stages:\n  connect:\n    - rule: bl\n"
+                "      if: { all: [ { dnsbl: {zone: a.example} }, { dnsbl: {zone: bl.example} } ] }\n"
+                "      then: deny\n"
+                "    - rule: bl2\n"
+                "      if: { any: [ { dnsbl: {zone: a.example} }, { dnsbl: {zone: bl.example} } ] }\n"
+                "      then: { deny: { text: \"${dnsbl_zone} ${dnsbl_text}\" } }\n",
+                "127.0.0.2", &v);
+    assert_int_equal(v.verb, STM_VERB_DENY);
+    assert_string_equal(v.text, "bl.example why");
+    /* Rule 1: one batch of two (a.example is not listed: all stops); rule
+     * 2: one batch of two, then the TXT of the hit. */
+    assert_int_equal(F.calls, 3);
+    assert_int_equal(F.asked, 5);
+    stm_verdict_clear(&v);
+}
+
 static void
 test_engine_returns_mismatch(void **state)
 {
@@ -337,6 +372,7 @@ main(void)
         cmocka_unit_test(test_names_ipv4),      cmocka_unit_test(test_names_ipv6),
         cmocka_unit_test(test_names_domain),    cmocka_unit_test(test_zone_check),
         cmocka_unit_test(test_returns),         cmocka_unit_test(test_engine_listed),
+        cmocka_unit_test(test_engine_one_batch_per_rule),
         cmocka_unit_test(test_engine_returns_mismatch), cmocka_unit_test(test_engine_failures),
         cmocka_unit_test(test_engine_no_resolver),      cmocka_unit_test(test_check),
     };
