@@ -117,6 +117,9 @@ stm_model_free(struct stm_policy *policy)
     free(policy->services);
     free(policy->milter.socket);
     free(policy->milter.workdir);
+    for (size_t i = 0; i < policy->milter.nauthserv_ids; i++)
+        free(policy->milter.authserv_ids[i]);
+    free(policy->milter.authserv_ids);
     free(policy->receiver.listen);
     free(policy->receiver.host);
     free(policy->receiver.port);

@@ -43,6 +43,7 @@ typedef enum stm_cond_type {
     STM_COND_DELEGATION, /* delegation_mask, inside a delegate's rules only */
     STM_COND_REPLY,      /* pattern on the scanner's last reply text */
     STM_COND_DNSBL,      /* dnsbl, ndnsbl: any of the lists has the item */
+    STM_COND_AUTH_RESULTS, /* children: one per key (name + pattern), judged together */
     STM_COND_COUNT
 } stm_cond_type;
 

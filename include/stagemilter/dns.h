@@ -68,6 +68,16 @@ typedef struct stm_dns_resolver {
     int (*resolve)(void *ctx, const stm_dns_config *config, stm_dns_query *qs, size_t n);
 } stm_dns_resolver;
 
+/* Bounds on what one answer keeps. */
+#define STM_DNS_ANSWERS_MAX 16 /* records */
+#define STM_DNS_TXT_MAX 512    /* bytes of one TXT record's text */
+/* Append one record's rdata (DATA, LEN bytes, as a resolver hands it) of
+ * Q's type to Q's answers: an A record as a dotted quad (not 4 bytes:
+ * skipped), a TXT record's strings joined, every control byte a space, cut
+ * at STM_DNS_TXT_MAX; past STM_DNS_ANSWERS_MAX records nothing more is
+ * kept. 0, or -1 on memory exhaustion. */
+int stm_dns_answer_add(stm_dns_query *q, const unsigned char *data, size_t len);
+
 /* Free what a resolver wrote into Q and make it pending again. */
 void stm_dns_query_clear(stm_dns_query *q);
 /* "answer", "not found", "timeout", "servfail", "failed" (static). */

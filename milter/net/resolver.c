@@ -26,8 +26,10 @@
  * Threads: rs_lock guards the list of contexts and their users counts;
  * each context's lock guards its slots' done/abandoned/result fields.
  * Ownership: answers written into a query are malloc'd (the caller frees
- * them with stm_dns_query_clear()); TXT text is cleaned of control bytes
- * and cut at RS_TXT_MAX. Errors: a context that cannot be made fails every
+ * them with stm_dns_query_clear()); the records are read by
+ * stm_dns_answer_add() (stagemilter/dns.h, in policy/run/dnsname.c: TXT text cleaned of control
+ * bytes and cut, the number of records bounded), which a fuzz target
+ * drives (tests/fuzz/fuzz_dns_answer.c). Errors: a context that cannot be made fails every
  * query (FAILED with the reason); nothing here exits.
  */
 #include "config.h"
@@ -48,8 +50,6 @@
 #include "stagemilter/clock.h"
 #include "stagemilter/text.h"
 
-#define RS_TXT_MAX 512   /* bytes of one TXT answer kept */
-#define RS_ANSWERS_MAX 16 /* records of one answer kept */
 #define RS_CONTEXTS_MAX 4 /* unused contexts beyond this are freed */
 
 typedef struct rs_ctx rs_ctx;
@@ -268,25 +268,6 @@ rs_put(rs_ctx *c)
     pthread_mutex_unlock(&rs_lock);
 }
 
-/* The text of one TXT rdata (length-prefixed strings, joined) into OUT. */
-static char *
-rs_txt(const unsigned char *d, int len)
-{
-    char raw[RS_TXT_MAX + 1];
-    size_t n = 0;
-    for (int i = 0; i < len;) {
-        int sl = d[i++];
-        for (int j = 0; j < sl && i < len; j++, i++)
-            if (n < RS_TXT_MAX)
-                raw[n++] = d[i] == '\0' ? ' ' : (char)d[i];
-    }
-    raw[n] = '\0';
-    char *out = malloc(n + 1);
-    if (out != NULL)
-        stm_text_clean(out, n + 1, raw, 0, STM_TEXT_SPACE);
-    return out;
-}
-
 /* Fill Q from the answer of SL. */
 static void
 rs_fill(stm_dns_query *q, const rs_slot *sl, uint64_t start)
@@ -314,27 +295,13 @@ rs_fill(stm_dns_query *q, const rs_slot *sl, uint64_t start)
         q->why = res->rcode == 2 ? "SERVFAIL" : res->rcode == 5 ? "REFUSED" : "error rcode";
         return;
     }
-    size_t n = 0;
-    while (res->data[n] != NULL && n < RS_ANSWERS_MAX)
-        n++;
-    q->answers = calloc(n ? n : 1, sizeof *q->answers);
-    if (q->answers == NULL) {
-        q->status = STM_DNS_FAILED;
-        q->why = "out of memory";
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        char *a = NULL;
-        if (q->rrtype == STM_DNS_A && res->len[i] == 4) {
-            char buf[INET_ADDRSTRLEN];
-            inet_ntop(AF_INET, res->data[i], buf, sizeof buf);
-            a = strdup(buf);
-        } else if (q->rrtype == STM_DNS_TXT) {
-            a = rs_txt((const unsigned char *)res->data[i], res->len[i]);
+    for (size_t i = 0; res->data[i] != NULL; i++)
+        if (stm_dns_answer_add(q, (const unsigned char *)res->data[i], (size_t)res->len[i]) != 0) {
+            stm_dns_query_clear(q);
+            q->status = STM_DNS_FAILED;
+            q->why = "out of memory";
+            return;
         }
-        if (a != NULL)
-            q->answers[q->nanswers++] = a;
-    }
     q->ttl = res->ttl > 0 ? (uint32_t)res->ttl : 0;
     q->status = q->nanswers > 0 ? STM_DNS_ANSWER : STM_DNS_NOTFOUND;
 }

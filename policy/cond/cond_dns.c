@@ -100,7 +100,7 @@ dnsbl_parse_one(stm_loader *ld, const stm_yt_node *node, const stm_config_scope 
 
     if (stm_config_expect(ld, node, STM_YT_MAP, "dnsbl") < 0)
         return -1;
-    if (stm_config_check_keys(ld, node, "dnsbl", keys) < 0)
+    if (stm_config_check_keys(ld, node, "dnsbl", keys) != 0)
         rc = -1;
     if ((v = stm_yt_get(node, "zone")) == NULL) {
         stm_config_error(ld, node, "dnsbl needs a zone, e.g. { zone: zen.spamhaus.org }");

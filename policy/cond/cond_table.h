@@ -139,6 +139,10 @@ stm_cond_eval_fn stm_cond_message_header, stm_cond_message_has_header, stm_cond_
 stm_cond_parse_fn stm_cond_delegation_parse;
 stm_cond_eval_fn stm_cond_delegation_result, stm_cond_delegation_reply;
 
+/* auth_results (cond_auth.c). */
+stm_cond_parse_fn stm_cond_auth_parse;
+stm_cond_eval_fn stm_cond_auth_results;
+
 /* dnsbl (cond_dns.c). */
 stm_cond_parse_fn stm_cond_dns_parse_dnsbl;
 stm_cond_eval_fn stm_cond_dns_dnsbl;

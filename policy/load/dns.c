@@ -5,7 +5,8 @@
  *
  *   dns: { servers: ["127.0.0.1:53", "[::1]:53"], timeout: 2s, attempts: 2, cache: 10000 }
  *
- * Functions: stm_config_dns.
+ * Functions: stm_config_dns, stm_config_authserv_id (milter.authserv_id,
+ * which names the trusted authentication results the same way).
  *
  * servers are addresses (a resolver is asked by address, never by name),
  * with an optional port (53); without `servers` the resolver reads
@@ -171,4 +172,45 @@ stm_config_dns(stm_loader *ld, const stm_yt_node *node)
     }
     if (config_dns_key(d) < 0)
         stm_config_error(ld, node, "out of memory");
+}
+
+/* milter.authserv_id: one name or a list, the authserv-ids whose
+ * Authentication-Results headers auth_results: trusts. */
+void
+stm_config_authserv_id(stm_loader *ld, const stm_yt_node *node)
+{
+    stm_milter_config *m = &ld->policy->milter;
+    const stm_yt_node *const *items = &node;
+    size_t n = 1;
+    if (node->type == STM_YT_SEQ) {
+        items = (const stm_yt_node *const *)node->items;
+        n = node->nitems;
+        if (n == 0) {
+            stm_config_error(ld, node,
+                             "milter.authserv_id is empty (leave it out to trust the MTA's name, "
+                             "macro j)");
+            return;
+        }
+    }
+    if ((m->authserv_ids = calloc(n, sizeof *m->authserv_ids)) == NULL) {
+        stm_config_error(ld, node, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char *id = NULL;
+        if (stm_config_string(ld, items[i], "milter.authserv_id", &id) != 0)
+            continue;
+        bool ok = id[0] != '\0';
+        for (const char *c = id; ok && *c; c++)
+            ok = *c > 32 && *c < 127 && strchr("()<>@,;:\\\"/[]?=", *c) == NULL;
+        if (!ok) {
+            stm_config_error(ld, items[i],
+                             "milter.authserv_id '%s' is not a name an Authentication-Results "
+                             "header can carry (a token: no spaces, no ';', no quotes)",
+                             id);
+            free(id);
+            continue;
+        }
+        m->authserv_ids[m->nauthserv_ids++] = id;
+    }
 }

@@ -33,7 +33,8 @@ static void
 config_milter(stm_loader *ld, const stm_yt_node *node)
 {
     static const char *const keys[] = {"socket",   "workdir",          "quarantine",
-                                       "on_error", "max_message_size", NULL};
+                                       "on_error", "max_message_size", "authserv_id",
+                                       NULL};
     static const char *const modes[] = {"store", "hold", "store+hold", NULL};
     static const char *const on_error[] = {"tempfail", "accept", "reject", NULL};
     stm_milter_config *m = &ld->policy->milter;
@@ -68,6 +69,8 @@ config_milter(stm_loader *ld, const stm_yt_node *node)
     if ((v = stm_yt_get(node, "on_error")) != NULL &&
         stm_config_enum(ld, v, "milter.on_error", on_error, &i) == 0)
         m->on_error = (stm_on_error)i;
+    if ((v = stm_yt_get(node, "authserv_id")) != NULL)
+        stm_config_authserv_id(ld, v);
     if ((v = stm_yt_get(node, "max_message_size")) != NULL) {
         uint64_t size = m->max_message_size;
         /* Memory per message is bounded by it (0 would mean "unbounded"

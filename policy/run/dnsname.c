@@ -3,7 +3,8 @@
  * (dnsname.h), and the two helpers of stagemilter/dns.h.
  *
  * Functions: stm_dnsname_zone_check, stm_dnsname_ip, stm_dnsname_domain,
- * stm_dnsname_returns_match, stm_dns_query_clear, stm_dns_status_name.
+ * stm_dnsname_returns_match, stm_dns_answer_add, stm_dns_query_clear,
+ * stm_dns_status_name.
  *
  * Names follow RFC 5782 (DNS block lists): an IPv4 address a.b.c.d is asked
  * as d.c.b.a.ZONE, an IPv6 address as its 32 hexadecimal nibbles in reverse
@@ -21,6 +22,7 @@
 
 #include "run/dnsname.h"
 #include "stagemilter/dns.h"
+#include "stagemilter/text.h"
 
 /* Is the host name TEXT (LEN bytes, no final dot) well formed (LDH labels
  * of 1..63 characters; "_" allowed, as some lists and SPF use it)? */
@@ -144,6 +146,40 @@ stm_dnsname_returns_match(const stm_cidr *returns, size_t n, const char *address
         if (stm_cidr_contains(&returns[i], &a))
             return true;
     return false;
+}
+
+/* One record's rdata into Q's answers. */
+int
+stm_dns_answer_add(stm_dns_query *q, const unsigned char *data, size_t len)
+{
+    char text[STM_DNS_TXT_MAX + 1];
+    size_t n = 0;
+    if (q->nanswers >= STM_DNS_ANSWERS_MAX)
+        return 0;
+    if (q->rrtype == STM_DNS_A) {
+        if (len != 4)
+            return 0;
+        snprintf(text, sizeof text, "%u.%u.%u.%u", data[0], data[1], data[2], data[3]);
+    } else {
+        /* <length><bytes>, repeated (RFC 1035 3.3.14): joined, as RFC 7208
+         * reads them; a length past the end stops at the end. */
+        for (size_t i = 0; i < len;) {
+            size_t sl = data[i++];
+            for (size_t j = 0; j < sl && i < len; j++, i++)
+                if (n < STM_DNS_TXT_MAX)
+                    text[n++] = data[i] == '\0' ? ' ' : (char)data[i];
+        }
+        text[n] = '\0';
+        stm_text_clean_inplace(text, STM_TEXT_SPACE | STM_TEXT_UTF8);
+    }
+    char **grown = realloc(q->answers, (q->nanswers + 1) * sizeof *grown);
+    if (grown == NULL)
+        return -1;
+    q->answers = grown;
+    if ((q->answers[q->nanswers] = strdup(text)) == NULL)
+        return -1;
+    q->nanswers++;
+    return 0;
 }
 
 /* Free a query's answers; it is pending again. */

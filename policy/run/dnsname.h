@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "match/ipaddr.h"
+#include "stagemilter/dns.h"
 
 /* Longest name asked (RFC 1035: 253 characters without the final dot). */
 #define STM_DNSNAME_MAX 253

@@ -21,3 +21,9 @@ TESTS += tests/unit/test_dnsbl
 tests_unit_test_dnsbl_SOURCES = tests/unit/test_dnsbl.c
 tests_unit_test_dnsbl_CFLAGS = $(TEST_UNIT_FLAGS)
 tests_unit_test_dnsbl_LDADD = $(TEST_UNIT_LIBS)
+# Authentication-Results: the RFC 8601 reader and auth_results (test_authres).
+check_PROGRAMS += tests/unit/test_authres
+TESTS += tests/unit/test_authres
+tests_unit_test_authres_SOURCES = tests/unit/test_authres.c
+tests_unit_test_authres_CFLAGS = $(TEST_UNIT_FLAGS)
+tests_unit_test_authres_LDADD = $(TEST_UNIT_LIBS)
