@@ -32,4 +32,5 @@ EXTRA_DIST += tests/lib/ops.sh tests/lib/smtp_client.py \
 	tests/e2e/policies/reload-b.yaml tests/e2e/policies/ops-accept.yaml \
 	tests/e2e/policies/ops-secret.yaml tests/e2e/policies/ops-stats.yaml
 # Asking the network (DNS block lists against a real unbound).
-EXTRA_DIST += tests/lib/dns.sh tests/e2e/50-dnsbl.t tests/e2e/policies/dnsbl.yaml
+EXTRA_DIST += tests/lib/dns.sh tests/e2e/50-dnsbl.t tests/e2e/policies/dnsbl.yaml \
+	tests/e2e/51-auth-results.t tests/e2e/policies/auth-results.yaml

@@ -22,7 +22,12 @@
 #   $DNS_FAIL     forwarded to the SERVFAIL stand-in
 #
 # Variables: DNS_PORT (5353), DNS_SILENT_PORT (5399), DNS_FAIL_PORT (5398),
-# DNS_CONF (unbound's configuration), DNS_SLOW, DNS_FAIL.
+# DNS_CONF (unbound's configuration), DNS_SLOW, DNS_FAIL; DNS_EXTRA: more
+# lines for unbound's server: section (more zones), set before dns_start.
+#
+#   dns_resolv_conf             make this namespace's /etc/resolv.conf (a
+#                               private bind mount) name 127.0.0.1, for
+#                               programs that read it (DNS_PORT must be 53)
 
 DNS_PORT=${DNS_PORT:-5353}
 DNS_SILENT_PORT=${DNS_SILENT_PORT:-5399}
@@ -82,6 +87,7 @@ server:
     local-zone: "ttl.example." static
     domain-insecure: "$DNS_SLOW"
     domain-insecure: "$DNS_FAIL"
+${DNS_EXTRA:-}
 remote-control:
     control-enable: yes
     control-interface: "$H_TMP/dns/control.sock"
@@ -109,4 +115,11 @@ dns_unset() {
 
 dns_queries() {
     unbound-control -c "$DNS_CONF" stats_noreset | sed -n 's/^total\.num\.queries=//p'
+}
+
+dns_resolv_conf() {
+    [ "$DNS_PORT" = 53 ] || h_die "dns_resolv_conf needs DNS_PORT=53"
+    printf 'nameserver 127.0.0.1\n' >"$H_TMP/dns/resolv.conf"
+    mount --bind "$H_TMP/dns/resolv.conf" /etc/resolv.conf ||
+        h_die "cannot bind-mount a private /etc/resolv.conf"
 }
