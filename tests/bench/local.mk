@@ -7,3 +7,5 @@ tests_bench_nullfilter_CFLAGS = $(AM_CFLAGS) $(MILTER_CFLAGS)
 tests_bench_nullfilter_LDADD = $(MILTER_LIBS) $(PTHREAD_LIBS)
 EXTRA_DIST += tests/bench/run tests/bench/README.md contrib/bench/policy.yaml \
 	contrib/bench/make-domains
+# What four DNS block lists cost (tests/bench/dnsbl).
+EXTRA_DIST += tests/bench/dnsbl
