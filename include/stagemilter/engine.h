@@ -55,7 +55,9 @@ typedef enum stm_trace_kind {
     STM_TRACE_EFFECT,     /* an effect ran: rule, detail ("add_header X-Foo: bar") */
     STM_TRACE_DELEGATION, /* a delegation finished or was skipped: rule, detail, delegation */
     STM_TRACE_VERDICT,    /* the stage's verdict: verdict */
-    STM_TRACE_DNS         /* a DNS query and its answer or failure: rule, detail */
+    STM_TRACE_LOOKUP      /* what a condition looked up (a DNS query and its answer or
+                           * failure, the authentication results read): detail, which
+                           * starts with what it is ("dns: ", "auth_results: ") */
 } stm_trace_kind;
 
 typedef struct stm_trace_event {

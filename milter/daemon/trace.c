@@ -156,9 +156,9 @@ trace_event(void *ctx, const stm_trace_event *ev)
         trace_indent(out, ev->depth);
         fprintf(out, "          effect: %s\n", ev->detail ? ev->detail : "");
         break;
-    case STM_TRACE_DNS:
+    case STM_TRACE_LOOKUP:
         trace_indent(out, ev->depth);
-        fputs("          dns: ", out);
+        fputs("          ", out);
         fputs(ev->detail ? ev->detail : "", out);
         fputc('\n', out);
         break;

@@ -32,6 +32,7 @@
 #include "cond/cond_table.h"
 #include "match/authres.h"
 #include "read/reader.h"
+#include "stagemilter/text.h"
 
 /* auth_results: { spf|dkim|dmarc|arc|dkim_domain: pattern, ... } */
 stm_cond *
@@ -148,6 +149,34 @@ auth_judge(const stm_cond *c, const stm_authres *ar, unsigned *held, stm_cond_re
     }
 }
 
+/* Tell --trace what header V said (or why it was skipped). */
+static void
+auth_trace(const stm_cond_ctx *ctx, const char *what, const stm_authres *ar, const char *why)
+{
+    const stm_engine_hooks *h = ctx->s->ctx_hooks;
+    if (h == NULL || h->trace == NULL)
+        return;
+    char detail[1024];
+    size_t o = (size_t)snprintf(detail, sizeof detail, "auth_results: %s", what);
+    if (ar != NULL) {
+        for (size_t i = 0; i < ar->nresults && o < sizeof detail; i++) {
+            const char *d = strcmp(ar->results[i].method, "dkim") == 0
+                                ? auth_dkim_domain(&ar->results[i])
+                                : NULL;
+            o += (size_t)snprintf(detail + o, sizeof detail - o, " %s=%s%s%s%s",
+                                  ar->results[i].method, ar->results[i].result, d ? " (" : "",
+                                  d ? d : "", d ? ")" : "");
+        }
+    }
+    if (why != NULL && o < sizeof detail)
+        snprintf(detail + o, sizeof detail - o, " (%s)", why);
+    /* What came from the message is cleaned before it is printed. */
+    char clean[1024];
+    stm_text_clean(clean, sizeof clean, detail, 0, 0);
+    stm_trace_event ev = {.kind = STM_TRACE_LOOKUP, .stage = ctx->stage, .detail = clean};
+    h->trace(h->ctx, &ev);
+}
+
 /* auth_results: every key given holds in the trusted headers. */
 stm_cond_result
 stm_cond_auth_results(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
@@ -171,6 +200,7 @@ stm_cond_auth_results(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
         stm_authres ar;
         const char *why = NULL;
         if (stm_authres_parse(v, strlen(v), &ar, &why) != 0) {
+            auth_trace(ctx, "unreadable header:", NULL, why);
             if (auth_trusted_prefix(ctx, v)) {
                 char text[256];
                 snprintf(text, sizeof text,
@@ -180,7 +210,11 @@ stm_cond_auth_results(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
             }
             continue; /* another authserv-id's, and broken: ignored */
         }
-        if (auth_trusted(ctx, ar.authserv_id, strlen(ar.authserv_id)))
+        char what[300];
+        bool trusted = auth_trusted(ctx, ar.authserv_id, strlen(ar.authserv_id));
+        snprintf(what, sizeof what, "%s %s:", trusted ? "trusted" : "ignored", ar.authserv_id);
+        auth_trace(ctx, what, &ar, NULL);
+        if (trusted)
             auth_judge(c, &ar, &held, &r, err);
         stm_authres_clear(&ar);
     }

@@ -20,7 +20,7 @@
  * (timeout, SERVFAIL, no resolver) counts as not listed and is logged, unless
  * its list says `on_failure: error`: then, when no other item is listed, the
  * condition fails at run time and milter.on_error decides. Every query, its
- * answer or failure and its time go to --trace (STM_TRACE_DNS).
+ * answer or failure and its time go to --trace (STM_TRACE_LOOKUP).
  *
  * Ownership: parsed conditions belong to the caller (stm_cond_free()); the
  * queries live on this function's heap and are freed before it returns; the
@@ -207,8 +207,9 @@ dnsbl_trace(const stm_cond_ctx *ctx, const stm_dns_query *q)
     if (h == NULL || h->trace == NULL)
         return;
     char detail[1024];
-    dnsbl_describe(q, detail, sizeof detail);
-    stm_trace_event ev = {.kind = STM_TRACE_DNS, .stage = ctx->stage, .detail = detail};
+    memcpy(detail, "dns: ", 5);
+    dnsbl_describe(q, detail + 5, sizeof detail - 5);
+    stm_trace_event ev = {.kind = STM_TRACE_LOOKUP, .stage = ctx->stage, .detail = detail};
     h->trace(h->ctx, &ev);
 }
 

@@ -9,3 +9,6 @@ EXTRA_DIST += tests/trace/run.t \
 	tests/trace/quarantine.yaml tests/trace/quarantine.eml tests/trace/quarantine.args tests/trace/quarantine.out \
 	tests/trace/on-error.yaml tests/trace/on-error.eml tests/trace/on-error.args tests/trace/on-error.out
 
+# auth_results: what each Authentication-Results header said, trusted or not.
+EXTRA_DIST += tests/trace/auth-results.yaml tests/trace/auth-results.eml \
+	tests/trace/auth-results.args tests/trace/auth-results.out
