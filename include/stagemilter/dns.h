@@ -24,8 +24,8 @@
 
 /* The `dns:` section. With no `servers`, /etc/resolv.conf is read. */
 typedef struct stm_dns_config {
-    bool present;      /* the section was given */
-    char **servers;    /* "ADDRESS@PORT" as libunbound takes a forwarder; owned */
+    bool present;   /* the section was given */
+    char **servers; /* "ADDRESS@PORT" as libunbound takes a forwarder; owned */
     size_t nservers;
     uint64_t timeout_ms; /* 2s: one attempt */
     unsigned attempts;   /* 2: a query's deadline is timeout_ms * attempts */

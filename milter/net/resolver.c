@@ -107,7 +107,8 @@ static void *
 rs_dispatch(void *arg)
 {
     rs_ctx *c = arg;
-    struct pollfd p[2] = {{.fd = ub_fd(c->ub), .events = POLLIN}, {.fd = c->stop[0], .events = POLLIN}};
+    struct pollfd p[2] = {{.fd = ub_fd(c->ub), .events = POLLIN},
+                          {.fd = c->stop[0], .events = POLLIN}};
     for (;;) {
         /* Waits only for an answer or the stop; the callers keep deadlines. */
         int r = poll(p, 2, 1000);
@@ -210,7 +211,8 @@ rs_ctx_new(const stm_dns_config *config, const char **why)
     pthread_cond_init(&c->cond, &ca);
     pthread_condattr_destroy(&ca);
     *why = "out of memory";
-    if ((c->key = strdup(config->key ? config->key : "")) == NULL || (c->ub = ub_ctx_create()) == NULL)
+    if ((c->key = strdup(config->key ? config->key : "")) == NULL ||
+        (c->ub = ub_ctx_create()) == NULL)
         goto fail;
     if (rs_configure(c->ub, config, why) < 0)
         goto fail;

@@ -13,9 +13,9 @@
  * list's zone; dnsname.c) are asked for A records all at once through the
  * resolver the engine's caller installed, each query with the deadline of
  * `dns:` (when the rule holds several dnsbl conditions, run/dnsbl.c has
- * already asked the names of all of them in one batch). An item is listed when an A record falls in `returns` (any of
- * 127.0.0.0/8 when not given). The condition holds when any item of any list
- * is listed; the first hit's TXT record is then asked, and ${dnsbl_zone},
+ * already asked the names of all of them in one batch). An item is listed when an A record falls in
+ * `returns` (any of 127.0.0.0/8 when not given). The condition holds when any item of any list is
+ * listed; the first hit's TXT record is then asked, and ${dnsbl_zone},
  * ${dnsbl_address} and ${dnsbl_text} describe it. A query that failed
  * (timeout, SERVFAIL, no resolver) counts as not listed and is logged, unless
  * its list says `on_failure: error`: then, when no other item is listed, the
@@ -36,7 +36,6 @@
 #include "cond/cond_table.h"
 #include "read/reader.h"
 #include "run/dnsbl.h"
-
 
 /* Where an `of:` can be known first. */
 static const struct {
@@ -182,8 +181,8 @@ stm_cond_dns_parse_dnsbl(stm_loader *ld, const stm_cond_row *row, stm_cond_type 
 static void
 dnsbl_describe(const stm_dns_query *q, char *buf, size_t len)
 {
-    size_t o = (size_t)snprintf(buf, len, "%s %s: ", q->rrtype == STM_DNS_TXT ? "TXT" : "A",
-                                q->name);
+    size_t o =
+        (size_t)snprintf(buf, len, "%s %s: ", q->rrtype == STM_DNS_TXT ? "TXT" : "A", q->name);
     if (q->status == STM_DNS_ANSWER) {
         for (size_t i = 0; i < q->nanswers && o < len; i++)
             o += (size_t)snprintf(buf + o, len - o, q->rrtype == STM_DNS_TXT ? "%s\"%s\"" : "%s%s",
@@ -239,7 +238,8 @@ dnsbl_hit(const stm_cond_ctx *ctx, const stm_dnsbl *l, const char *name, const c
     stm_dnsbl_hit *hit = ctx->s->dnsbl;
     stm_session_set_str(&hit->zone, l->zone);
     stm_session_set_str(&hit->address, addr);
-    stm_session_set_str(&hit->text, q.status == STM_DNS_ANSWER && q.nanswers > 0 ? q.answers[0] : "");
+    stm_session_set_str(&hit->text,
+                        q.status == STM_DNS_ANSWER && q.nanswers > 0 ? q.answers[0] : "");
     stm_dns_query_clear(&q);
 }
 

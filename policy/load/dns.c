@@ -115,9 +115,9 @@ config_dns_key(stm_dns_config *d)
     char *key = malloc(len);
     if (key == NULL)
         return -1;
-    size_t n = (size_t)snprintf(key, len, "timeout=%llu attempts=%u cache=%llu servers=",
-                                (unsigned long long)d->timeout_ms, d->attempts,
-                                (unsigned long long)d->cache);
+    size_t n = (size_t)snprintf(
+        key, len, "timeout=%llu attempts=%u cache=%llu servers=", (unsigned long long)d->timeout_ms,
+        d->attempts, (unsigned long long)d->cache);
     if (d->nservers == 0)
         n += (size_t)snprintf(key + n, len - n, "resolv.conf");
     for (size_t i = 0; i < d->nservers; i++)

@@ -157,8 +157,8 @@ ar_value(ar_in *in, bool address)
     const char *b = in->p;
     while (in->p < in->end) {
         unsigned char c = (unsigned char)*in->p;
-        if (ar_token_char(c) || (address && (c == '@' || c == '/' || c == ':' || c == '[' ||
-                                             c == ']')))
+        if (ar_token_char(c) ||
+            (address && (c == '@' || c == '/' || c == ':' || c == '[' || c == ']')))
             in->p++;
         else
             break;

@@ -9,10 +9,10 @@
 #include <stddef.h>
 
 /* Bounds on what one header may hold; past them it is refused whole. */
-#define STM_AUTHRES_MAX_LEN 65536   /* bytes of one header value */
-#define STM_AUTHRES_MAX_RESULTS 64  /* resinfo entries */
-#define STM_AUTHRES_MAX_PROPS 16    /* properties of one entry */
-#define STM_AUTHRES_MAX_NESTING 16  /* comments inside comments */
+#define STM_AUTHRES_MAX_LEN 65536  /* bytes of one header value */
+#define STM_AUTHRES_MAX_RESULTS 64 /* resinfo entries */
+#define STM_AUTHRES_MAX_PROPS 16   /* properties of one entry */
+#define STM_AUTHRES_MAX_NESTING 16 /* comments inside comments */
 
 /* One "ptype.property=value", e.g. header.d=example.org. */
 typedef struct stm_authres_prop {
@@ -31,7 +31,7 @@ typedef struct stm_authres_result {
 } stm_authres_result;
 
 typedef struct stm_authres {
-    char *authserv_id; /* as written (compare case-insensitively) */
+    char *authserv_id;           /* as written (compare case-insensitively) */
     stm_authres_result *results; /* none for "id; none" */
     size_t nresults;
 } stm_authres;

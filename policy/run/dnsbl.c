@@ -181,8 +181,8 @@ stm_dnsbl_prefetch(const stm_session *s, const stm_cond *cond)
 {
     stm_dnsbl_fetched *f = s->dns_fetched;
     stm_dnsbl_forget(s);
-    if (cond == NULL || (cond->type != STM_COND_ALL && cond->type != STM_COND_ANY &&
-                         cond->type != STM_COND_NOT))
+    if (cond == NULL ||
+        (cond->type != STM_COND_ALL && cond->type != STM_COND_ANY && cond->type != STM_COND_NOT))
         return; /* one node at most: it asks its own names together */
     stm_dnsbl_ask *asks = calloc(STM_DNSBL_MAX_QUERIES, sizeof *asks);
     size_t n = 0;

@@ -68,10 +68,10 @@ struct stm_session {
     stm_stage quarantine_stage;
 
     /* Engine state while a stage runs. */
-    stm_stage stage;                 /* the stage being run (for ${rcpt}) */
-    const stm_delegation *ctx_deleg; /* inside a delegate's rules: its result */
-    const stm_engine_hooks *ctx_hooks; /* the caller's hooks (conditions that ask DNS) */
-    struct stm_dnsbl_hit *dnsbl;       /* the last dnsbl hit (${dnsbl_*}); owned, never NULL */
+    stm_stage stage;                       /* the stage being run (for ${rcpt}) */
+    const stm_delegation *ctx_deleg;       /* inside a delegate's rules: its result */
+    const stm_engine_hooks *ctx_hooks;     /* the caller's hooks (conditions that ask DNS) */
+    struct stm_dnsbl_hit *dnsbl;           /* the last dnsbl hit (${dnsbl_*}); owned, never NULL */
     struct stm_dnsbl_fetched *dns_fetched; /* the rule's DNS answers (run/dnsbl.c); never NULL */
 };
 

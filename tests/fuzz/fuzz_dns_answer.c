@@ -40,8 +40,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    stm_dns_query q = {.name = "x.bl.example", .rrtype = (data[0] & 1) ? STM_DNS_TXT : STM_DNS_A,
-                       .rcode = -1};
+    stm_dns_query q = {
+        .name = "x.bl.example", .rrtype = (data[0] & 1) ? STM_DNS_TXT : STM_DNS_A, .rcode = -1};
     size_t i = 1;
     char item[300] = "";
     bool first = true;

@@ -65,11 +65,12 @@ test_parse_rfc_examples(void **state)
     assert_string_equal(ar.results[1].method, "spf");
     assert_string_equal(stm_authres_prop_get(&ar.results[0], "smtp", "auth"), "sender@example.net");
     stm_authres_clear(&ar);
-    assert_int_equal(parse("example.com;\n dkim=pass reason=\"good signature\"\n"
-                           " header.i=@mail-router.example.net;\n dkim=fail reason=\"bad signature\"\n"
-                           " header.i=@newyork.example.com",
-                           &ar),
-                     0);
+    assert_int_equal(
+        parse("example.com;\n dkim=pass reason=\"good signature\"\n"
+              " header.i=@mail-router.example.net;\n dkim=fail reason=\"bad signature\"\n"
+              " header.i=@newyork.example.com",
+              &ar),
+        0);
     assert_int_equal(ar.nresults, 2);
     assert_string_equal(ar.results[0].reason, "good signature");
     assert_string_equal(ar.results[1].result, "fail");
@@ -85,9 +86,8 @@ test_parse_rfc_examples(void **state)
     assert_string_equal(stm_authres_prop_get(&ar.results[0], "header", "d"), "Example.ORG");
     stm_authres_clear(&ar);
     /* OpenDMARC's shape. */
-    assert_int_equal(parse("host.test.example; dmarc=fail (p=reject dis=none) header.from=example.org",
-                           &ar),
-                     0);
+    assert_int_equal(
+        parse("host.test.example; dmarc=fail (p=reject dis=none) header.from=example.org", &ar), 0);
     assert_string_equal(ar.results[0].method, "dmarc");
     assert_string_equal(ar.results[0].result, "fail");
     stm_authres_clear(&ar);
@@ -101,15 +101,15 @@ test_parse_refused(void **state)
     const char *bad[] = {
         "",
         "   ",
-        "example.org",                       /* no result */
-        "example.org; dkim",                 /* no = */
-        "example.org; dkim=",                /* no result keyword */
-        "example.org; dkim=pass (open",      /* unterminated comment */
+        "example.org",                         /* no result */
+        "example.org; dkim",                   /* no = */
+        "example.org; dkim=",                  /* no result keyword */
+        "example.org; dkim=pass (open",        /* unterminated comment */
         "example.org; dkim=pass header.d=\"x", /* unterminated quoted string */
-        "example.org; dkim=pass header.d",   /* property without = */
-        "example.org; dkim=pass junk",       /* a stray word */
-        "example.org dkim=pass",             /* no ; */
-        "example.org; dkim=pass; ; spf=pass", /* empty resinfo */
+        "example.org; dkim=pass header.d",     /* property without = */
+        "example.org; dkim=pass junk",         /* a stray word */
+        "example.org dkim=pass",               /* no ; */
+        "example.org; dkim=pass; ; spf=pass",  /* empty resinfo */
         "((((((((((((((((((x))))))))))))))))))example.org; dkim=pass", /* too deep */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -168,15 +168,17 @@ static void
 test_condition(void **state)
 {
     (void)state;
-    const char *forged[] = {"Authentication-Results", "evil.example; dkim=pass header.d=example.org",
-                            NULL};
-    const char *mine[] = {"Authentication-Results", "evil.example; dkim=pass header.d=example.org",
+    const char *forged[] = {"Authentication-Results",
+                            "evil.example; dkim=pass header.d=example.org", NULL};
+    const char *mine[] = {"Authentication-Results",
+                          "evil.example; dkim=pass header.d=example.org",
                           "Authentication-Results",
                           "mx.example.net; dkim=pass header.d=attacker.example;"
                           " dkim=fail header.d=example.org",
                           "Authentication-Results",
                           "mx.example.net; spf=pass smtp.mailfrom=example.org",
-                          "Authentication-Results", "mx.example.net; dmarc=fail header.from=example.org",
+                          "Authentication-Results",
+                          "mx.example.net; dmarc=fail header.from=example.org",
                           NULL};
     stm_verdict v;
     /* A header of another authserv-id is ignored. */
@@ -230,7 +232,8 @@ test_check(void **state)
     const char *bad[] = {
         RULE("{ dkim: pass, spam: yes }"),
         RULE("pass"),
-        "stages:\n  mail:\n    - rule: r\n      if: { auth_results: { spf: pass } }\n      then: deny\n",
+        "stages:\n  mail:\n    - rule: r\n      if: { auth_results: { spf: pass } }\n      then: "
+        "deny\n",
         "milter: { authserv_id: \"two words\" }\n",
         "milter: { authserv_id: [] }\n",
     };

@@ -45,9 +45,11 @@ test_names_ipv6(void **state)
     char b[300];
     /* RFC 5782 2.4's example. */
     assert_int_equal(stm_dnsname_ip("2001:db8:1:2:3:4:567:89ab", "ugly.example", b, sizeof b), 0);
-    assert_string_equal(b, "b.a.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.8.b.d.0.1.0.0.2.ugly.example");
+    assert_string_equal(
+        b, "b.a.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.8.b.d.0.1.0.0.2.ugly.example");
     assert_int_equal(stm_dnsname_ip("IPv6:::1", "bl.example", b, sizeof b), 0);
-    assert_string_equal(b, "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.bl.example");
+    assert_string_equal(
+        b, "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.bl.example");
 }
 
 static void
@@ -207,11 +209,13 @@ test_engine_one_batch_per_rule(void **state)
     (void)state;
     stm_verdict v;
     memset(&F, 0, sizeof F);
-    run_connect("stages:\n  connect:\n    - rule: bl\n"
-                "      if: { any: [ { dnsbl: {zone: a.example} }, { not: { dnsbl: {zone: b.example} } },\n"
-                "                   { all: [ { client_ip: 127.0.0.2 }, { dnsbl: {zone: bl.example} } ] } ] }\n"
-                "      then: { deny: { text: \"${dnsbl_zone}\" } }\n",
-                "127.0.0.2", &v);
+    run_connect(
+        "stages:\n  connect:\n    - rule: bl\n"
+        "      if: { any: [ { dnsbl: {zone: a.example} }, { not: { dnsbl: {zone: b.example} } },\n"
+        "                   { all: [ { client_ip: 127.0.0.2 }, { dnsbl: {zone: bl.example} } ] } ] "
+        "}\n"
+        "      then: { deny: { text: \"${dnsbl_zone}\" } }\n",
+        "127.0.0.2", &v);
     /* not b.example holds, so any: stops there: listed only in the sense of not. */
     assert_int_equal(v.verb, STM_VERB_DENY);
     assert_int_equal(F.calls, 1);
@@ -219,13 +223,14 @@ test_engine_one_batch_per_rule(void **state)
     stm_verdict_clear(&v);
 
     memset(&F, 0, sizeof F);
-    run_connect("stages:\n  connect:\n    - rule: bl\n"
-                "      if: { all: [ { dnsbl: {zone: a.example} }, { dnsbl: {zone: bl.example} } ] }\n"
-                "      then: deny\n"
-                "    - rule: bl2\n"
-                "      if: { any: [ { dnsbl: {zone: a.example} }, { dnsbl: {zone: bl.example} } ] }\n"
-                "      then: { deny: { text: \"${dnsbl_zone} ${dnsbl_text}\" } }\n",
-                "127.0.0.2", &v);
+    run_connect(
+        "stages:\n  connect:\n    - rule: bl\n"
+        "      if: { all: [ { dnsbl: {zone: a.example} }, { dnsbl: {zone: bl.example} } ] }\n"
+        "      then: deny\n"
+        "    - rule: bl2\n"
+        "      if: { any: [ { dnsbl: {zone: a.example} }, { dnsbl: {zone: bl.example} } ] }\n"
+        "      then: { deny: { text: \"${dnsbl_zone} ${dnsbl_text}\" } }\n",
+        "127.0.0.2", &v);
     assert_int_equal(v.verb, STM_VERB_DENY);
     assert_string_equal(v.text, "bl.example why");
     /* Rule 1: one batch of two (a.example is not listed: all stops); rule
@@ -275,10 +280,11 @@ test_engine_failures(void **state)
     stm_verdict_clear(&v);
 
     /* A hit elsewhere decides even when a list that fails says error. */
-    run_connect("stages:\n  connect:\n    - rule: bl\n"
-                "      if: { dnsbl: [ {zone: slow.example, on_failure: error}, {zone: bl.example} ] }\n"
-                "      then: deny\n",
-                "127.0.0.2", &v);
+    run_connect(
+        "stages:\n  connect:\n    - rule: bl\n"
+        "      if: { dnsbl: [ {zone: slow.example, on_failure: error}, {zone: bl.example} ] }\n"
+        "      then: deny\n",
+        "127.0.0.2", &v);
     assert_int_equal(v.verb, STM_VERB_DENY);
     stm_verdict_clear(&v);
 }
@@ -336,14 +342,14 @@ test_check(void **state)
                      0);
     assert_int_equal(load_errors("dns: { servers: [\"ns.example\"] }\n", m, sizeof m), 1);
     assert_non_null(strstr(m, "t.yaml:1:18: dns.servers 'ns.example' is not an address"));
-    assert_int_equal(load_errors("dns: { timeout: 5ms, attempts: 0, cache: -1, bogus: 1 }\n", m,
-                                 sizeof m),
-                     4);
-    assert_int_equal(load_errors("stages:\n  connect:\n    - rule: r\n"
-                                 "      if: { dnsbl: { zone: \"bad zone\", returns: 127.0.0.256 } }\n"
-                                 "      then: deny\n",
-                                 m, sizeof m),
-                     2);
+    assert_int_equal(
+        load_errors("dns: { timeout: 5ms, attempts: 0, cache: -1, bogus: 1 }\n", m, sizeof m), 4);
+    assert_int_equal(
+        load_errors("stages:\n  connect:\n    - rule: r\n"
+                    "      if: { dnsbl: { zone: \"bad zone\", returns: 127.0.0.256 } }\n"
+                    "      then: deny\n",
+                    m, sizeof m),
+        2);
     assert_non_null(strstr(m, "dnsbl.zone 'bad zone': not a DNS name"));
     assert_non_null(strstr(m, "dnsbl.returns"));
     assert_int_equal(load_errors("stages:\n  connect:\n    - rule: r\n"
@@ -369,12 +375,17 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_names_ipv4),      cmocka_unit_test(test_names_ipv6),
-        cmocka_unit_test(test_names_domain),    cmocka_unit_test(test_zone_check),
-        cmocka_unit_test(test_returns),         cmocka_unit_test(test_engine_listed),
+        cmocka_unit_test(test_names_ipv4),
+        cmocka_unit_test(test_names_ipv6),
+        cmocka_unit_test(test_names_domain),
+        cmocka_unit_test(test_zone_check),
+        cmocka_unit_test(test_returns),
+        cmocka_unit_test(test_engine_listed),
         cmocka_unit_test(test_engine_one_batch_per_rule),
-        cmocka_unit_test(test_engine_returns_mismatch), cmocka_unit_test(test_engine_failures),
-        cmocka_unit_test(test_engine_no_resolver),      cmocka_unit_test(test_check),
+        cmocka_unit_test(test_engine_returns_mismatch),
+        cmocka_unit_test(test_engine_failures),
+        cmocka_unit_test(test_engine_no_resolver),
+        cmocka_unit_test(test_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
