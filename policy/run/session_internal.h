@@ -68,9 +68,11 @@ struct stm_session {
     stm_stage quarantine_stage;
 
     /* Engine state while a stage runs. */
-    stm_stage stage;                       /* the stage being run (for ${rcpt}) */
-    const stm_delegation *ctx_deleg;       /* inside a delegate's rules: its result */
-    const stm_engine_hooks *ctx_hooks;     /* the caller's hooks (conditions that ask DNS) */
+    stm_stage stage;                 /* the stage being run (for ${rcpt}) */
+    const stm_delegation *ctx_deleg; /* inside a delegate's rules: its result */
+
+    /* Asking the network (cond_dns.c, run/dnsbl.c). */
+    const stm_engine_hooks *ctx_hooks;     /* while a stage runs: the caller's hooks */
     struct stm_dnsbl_hit *dnsbl;           /* the last dnsbl hit (${dnsbl_*}); owned, never NULL */
     struct stm_dnsbl_fetched *dns_fetched; /* the rule's DNS answers (run/dnsbl.c); never NULL */
 };
