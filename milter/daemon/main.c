@@ -490,8 +490,6 @@ done:
         stm_log(LOG_WARNING, "cannot remove socket %s: %s", path, strerror(errno));
     stm_callbacks_delegation_stop();
     stm_callbacks_set_policy(NULL);
-    /* Connection threads may outlive smfi_main(): a resolve still under way
-     * keeps its context; freeing them at exit is left to the process. */
     stm_log_close();
     return status;
 }

@@ -9,7 +9,9 @@
 
 /* The process-wide resolver. Borrowed; valid until stm_resolver_shutdown(). */
 const stm_dns_resolver *stm_resolver(void);
-/* Stop every resolver context and free them; no resolve may be running. */
+/* Stop every resolver context and free them; no resolve may be running
+ * (--trace calls it at its end; the daemon does not: connection threads may
+ * outlive smfi_main(), and the process exits anyway). */
 void stm_resolver_shutdown(void);
 
 #endif
