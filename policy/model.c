@@ -32,6 +32,11 @@ stm_cond_free(stm_cond *cond)
     stm_pattern_free(cond->pattern);
     free(cond->name);
     stm_template_free(cond->key);
+    for (size_t i = 0; i < cond->ndnsbl; i++) {
+        free(cond->dnsbl[i].zone);
+        free(cond->dnsbl[i].returns);
+    }
+    free(cond->dnsbl);
     free(cond);
 }
 
@@ -104,6 +109,10 @@ stm_model_free(struct stm_policy *policy)
         return;
     for (int i = 0; i < STM_STAGE_COUNT; i++)
         stm_rule_list_clear(&policy->stages[i]);
+    for (size_t i = 0; i < policy->dns.nservers; i++)
+        free(policy->dns.servers[i]);
+    free(policy->dns.servers);
+    free(policy->dns.key);
     for (size_t i = 0; i < policy->nlists; i++)
         stm_list_free(policy->lists[i]);
     free(policy->lists);
@@ -112,6 +121,9 @@ stm_model_free(struct stm_policy *policy)
     free(policy->services);
     free(policy->milter.socket);
     free(policy->milter.workdir);
+    for (size_t i = 0; i < policy->milter.nauthserv_ids; i++)
+        free(policy->milter.authserv_ids[i]);
+    free(policy->milter.authserv_ids);
     free(policy->receiver.listen);
     free(policy->receiver.host);
     free(policy->receiver.port);

@@ -12,9 +12,11 @@
 
 #include <stdatomic.h>
 
+#include "match/ipaddr.h"
 #include "match/pattern.h"
 #include "run/template.h"
 #include "stagemilter/config.h"
+#include "stagemilter/dns.h"
 #include "stagemilter/policy.h"
 #include "stagemilter/state.h"
 
@@ -42,8 +44,27 @@ typedef enum stm_cond_type {
     STM_COND_DELEGATION, /* delegation_mask, inside a delegate's rules only */
     STM_COND_REPLY,      /* pattern on the scanner's last reply text */
     STM_COND_RATE,       /* rate: key, limit, per_ms (cond/cond_state.c) */
+    STM_COND_DNSBL,      /* dnsbl, ndnsbl: any of the lists has the item */
+    STM_COND_AUTH_RESULTS, /* children: one per key (name + pattern), judged together */
     STM_COND_COUNT
 } stm_cond_type;
+
+/* What a dnsbl list is asked about. */
+typedef enum stm_dnsbl_of {
+    STM_DNSBL_CLIENT_IP,
+    STM_DNSBL_HELO,
+    STM_DNSBL_SENDER_DOMAIN,
+    STM_DNSBL_URL_DOMAINS
+} stm_dnsbl_of;
+
+/* One list of a dnsbl condition. */
+typedef struct stm_dnsbl {
+    char *zone; /* without its final dot; owned */
+    stm_dnsbl_of of;
+    stm_cidr *returns; /* the A records that count; none: any of 127.0.0.0/8; owned */
+    size_t nreturns;
+    bool on_failure_error; /* a DNS failure is a run-time failure, not "not listed" */
+} stm_dnsbl;
 
 typedef enum stm_size_op { STM_SIZE_GT, STM_SIZE_GE, STM_SIZE_LT, STM_SIZE_LE, STM_SIZE_EQ } stm_size_op;
 
@@ -84,6 +105,8 @@ typedef struct stm_cond {
     stm_template *key;        /* RATE: the key, interpolated; owned */
     uint64_t limit;           /* RATE: holds above this many events */
     uint64_t per_ms;          /* RATE: within this sliding window */
+    stm_dnsbl *dnsbl;         /* DNSBL: the lists, owned */
+    size_t ndnsbl;
 } stm_cond;
 
 /* Every effect has a row in effect/effect_table.c, indexed by this enum. */
@@ -155,6 +178,7 @@ struct stm_policy {
     size_t nlists;
     stm_rule_list stages[STM_STAGE_COUNT];
     stm_state_config state; /* the state section (load/state.c) */
+    stm_dns_config dns; /* the `dns:` section (load/dns.c) */
 
     /* Derived at load time for the milter's negotiation. */
     bool needs_headers;

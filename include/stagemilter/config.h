@@ -24,6 +24,8 @@ typedef struct stm_milter_config {
     stm_quarantine_mode quarantine;
     stm_on_error on_error;
     uint64_t max_message_size; /* 50M */
+    char **authserv_ids; /* milter.authserv_id: trusted Authentication-Results; none: macro j */
+    size_t nauthserv_ids;
 } stm_milter_config;
 
 /* A network of receiver.allow: IPv4 as ::ffff:a.b.c.d/(96+n), host bits clear. */

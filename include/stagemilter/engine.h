@@ -13,6 +13,7 @@
 #ifndef STAGEMILTER_ENGINE_H
 #define STAGEMILTER_ENGINE_H
 
+#include "stagemilter/dns.h"
 #include "stagemilter/session.h"
 
 typedef struct stm_verdict {
@@ -53,7 +54,10 @@ typedef enum stm_trace_kind {
     STM_TRACE_SKIPPED,    /* a stage was skipped (faccept, quarantine): stage, detail */
     STM_TRACE_EFFECT,     /* an effect ran: rule, detail ("add_header X-Foo: bar") */
     STM_TRACE_DELEGATION, /* a delegation finished or was skipped: rule, detail, delegation */
-    STM_TRACE_VERDICT     /* the stage's verdict: verdict */
+    STM_TRACE_VERDICT,    /* the stage's verdict: verdict */
+    STM_TRACE_LOOKUP      /* what a condition looked up (a DNS query and its answer or
+                           * failure, the authentication results read): detail, which
+                           * starts with what it is ("dns: ", "auth_results: ") */
 } stm_trace_kind;
 
 typedef struct stm_trace_event {
@@ -79,6 +83,9 @@ typedef struct stm_engine_hooks {
      * Returns 0 with OUT filled; -1 on an internal failure (then treated as
      * a FAILED delegation). */
     int (*delegate)(void *ctx, stm_session *s, const stm_service *service, stm_delegation *out);
+    /* Where conditions that ask DNS (dnsbl:) send their queries. Optional:
+     * when NULL such a condition fails as a DNS failure would. */
+    const stm_dns_resolver *dns;
 } stm_engine_hooks;
 
 /* Run STAGE (one of connect, helo, mail, rcpt, data) for session S and fill

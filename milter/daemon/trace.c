@@ -50,6 +50,7 @@
 
 #include "delegate/delegate.h"
 #include "delegate/receiver.h"
+#include "net/resolver.h"
 #include "stagemilter/engine.h"
 #include "stagemilter/policy.h"
 #include "stagemilter/verbs.h"
@@ -156,6 +157,12 @@ trace_event(void *ctx, const stm_trace_event *ev)
             break;
         trace_indent(out, ev->depth);
         fprintf(out, "          effect: %s\n", ev->detail ? ev->detail : "");
+        break;
+    case STM_TRACE_LOOKUP:
+        trace_indent(out, ev->depth);
+        fputs("          ", out);
+        fputs(ev->detail ? ev->detail : "", out);
+        fputc('\n', out);
         break;
     case STM_TRACE_DELEGATION:
         trace_indent(out, ev->depth);
@@ -561,7 +568,8 @@ stm_trace_main(const stm_trace_args *a, FILE *out, FILE *err)
         stm_verdict_init(&rv[i]);
 
     trace_state t = {.out = out, .policy = p, .printed = -1, .verdict_seen = false};
-    stm_engine_hooks hooks = {.ctx = &t, .log = trace_log, .trace = trace_event, .delegate = NULL};
+    stm_engine_hooks hooks = {
+        .ctx = &t, .log = trace_log, .trace = trace_event, .delegate = NULL, .dns = stm_resolver()};
     stm_delegate_ctx dc = {
         .helo_name = "localhost",
         .log = trace_delegate_line,
@@ -617,6 +625,7 @@ done:
     stm_message_clear(&parsed);
     stm_session_free(s);
     stm_state_close(store);
+    stm_resolver_shutdown();
     stm_receiver_stop(rcv);
     stm_ticket_registry_free(reg);
     stm_policy_unref(p);

@@ -58,6 +58,7 @@
 #include "store/quarantine.h"
 #include "delegate/receiver.h"
 #include "mta/reply.h"
+#include "net/resolver.h"
 #include "report/stats.h"
 #include "stagemilter/engine.h"
 #include "stagemilter/verbs.h"
@@ -429,7 +430,9 @@ static sfsistat
 cb_run(SMFICTX *ctx, cb_conn *conn, stm_stage stage, unsigned long nr_flag, const char *rcpt)
 {
     stm_verdict v;
-    if (stm_engine_run(conn->session, stage, &cb_hooks, &v) != 0) {
+    stm_engine_hooks hooks = cb_hooks;
+    hooks.dns = stm_resolver();
+    if (stm_engine_run(conn->session, stage, &hooks, &v) != 0) {
         stm_verdict_clear(&v);
         return cb_fail(conn, nr_flag, stm_stage_name(stage));
     }
@@ -906,6 +909,7 @@ cb_eom(SMFICTX *ctx)
     stm_engine_hooks hooks = cb_hooks;
     hooks.ctx = &dc;
     hooks.delegate = cb_delegate;
+    hooks.dns = stm_resolver();
     int erc = stm_engine_run_eom(conn->session, &hooks, &v);
     stm_ticket_registry_free(dc.tickets); /* the delegations are over */
     if (erc != 0) {

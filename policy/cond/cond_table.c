@@ -78,6 +78,12 @@ const stm_cond_row stm_cond_table[STM_COND_COUNT] = {
     [STM_COND_RATE] = {"rate", "a mapping {key, limit, per}", STM_STAGE_CONNECT, 0,
                        STM_COND_NEEDS_STATE, STM_PAT_TEXT, stm_cond_state_parse_rate,
                        stm_cond_state_rate},
+    [STM_COND_DNSBL] = {"dnsbl", "a mapping {zone, of, returns, on_failure} or a list of them",
+                        STM_STAGE_CONNECT, 0, STM_COND_NEEDS_DNS, STM_PAT_TEXT,
+                        stm_cond_dns_parse_dnsbl, stm_cond_dns_dnsbl},
+    [STM_COND_AUTH_RESULTS] = {"auth_results", "a mapping of spf, dkim, dmarc, arc, dkim_domain: pattern",
+                               STM_STAGE_PREQ, STM_COND_SCOPE_EOM, STM_COND_NEEDS_HEADERS,
+                               STM_PAT_NOCASE, stm_cond_auth_parse, stm_cond_auth_results},
 };
 
 /* The row of KEY, or NULL. */

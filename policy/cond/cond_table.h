@@ -47,7 +47,7 @@ enum {
     STM_COND_NEEDS_HEADERS = 1u << 2,  /* the message's header fields */
     STM_COND_NEEDS_BODY = 1u << 3,     /* the message's body */
     STM_COND_NEEDS_MIME = 1u << 4,     /* reserved: decoded MIME parts */
-    STM_COND_NEEDS_DNS = 1u << 5,      /* reserved: DNS look-ups */
+    STM_COND_NEEDS_DNS = 1u << 5,      /* DNS look-ups (dnsbl) */
     STM_COND_NEEDS_STATE = 1u << 6,    /* reserved: state kept across connections */
     STM_COND_NEEDS_SCANNER = 1u << 7,  /* a delegation's result */
 };
@@ -145,5 +145,12 @@ stm_cond_parse_fn stm_cond_state_parse_rate;
 stm_cond_eval_fn stm_cond_state_rate;
 int stm_cond_state_duration(struct stm_loader *ld, const struct stm_yt_node *node,
                             const char *what, uint64_t *out);
+/* auth_results (cond_auth.c). */
+stm_cond_parse_fn stm_cond_auth_parse;
+stm_cond_eval_fn stm_cond_auth_results;
+
+/* dnsbl (cond_dns.c). */
+stm_cond_parse_fn stm_cond_dns_parse_dnsbl;
+stm_cond_eval_fn stm_cond_dns_dnsbl;
 
 #endif

@@ -33,7 +33,8 @@ static void
 config_milter(stm_loader *ld, const stm_yt_node *node)
 {
     static const char *const keys[] = {"socket",   "workdir",          "quarantine",
-                                       "on_error", "max_message_size", NULL};
+                                       "on_error", "max_message_size", "authserv_id",
+                                       NULL};
     static const char *const modes[] = {"store", "hold", "store+hold", NULL};
     static const char *const on_error[] = {"tempfail", "accept", "reject", NULL};
     stm_milter_config *m = &ld->policy->milter;
@@ -68,6 +69,8 @@ config_milter(stm_loader *ld, const stm_yt_node *node)
     if ((v = stm_yt_get(node, "on_error")) != NULL &&
         stm_config_enum(ld, v, "milter.on_error", on_error, &i) == 0)
         m->on_error = (stm_on_error)i;
+    if ((v = stm_yt_get(node, "authserv_id")) != NULL)
+        stm_config_authserv_id(ld, v);
     if ((v = stm_yt_get(node, "max_message_size")) != NULL) {
         uint64_t size = m->max_message_size;
         /* Memory per message is bounded by it (0 would mean "unbounded"
@@ -383,7 +386,7 @@ stm_policy *
 stm_config_load(const char *name, const char *text, size_t len, const char *basedir, stm_diag *diag)
 {
     static const char *const keys[] = {"milter", "receiver", "services", "lists",
-                                       "stages", "state", NULL};
+                                       "stages", "state",    "dns",   NULL};
     size_t errors_before = stm_diag_errors(diag);
     stm_yt_node *root = NULL;
     struct stm_policy *p = config_new(name);
@@ -410,7 +413,10 @@ stm_config_load(const char *name, const char *text, size_t len, const char *base
         stm_config_services(&ld, stm_yt_get(root, "services"));
         stm_config_lists(&ld, stm_yt_get(root, "lists"));
         stm_config_state(&ld, stm_yt_get(root, "state"));
+        stm_config_dns(&ld, stm_yt_get(root, "dns"));
         config_stages(&ld, stm_yt_get(root, "stages"));
+    } else {
+        stm_config_dns(&ld, NULL);
     }
     stm_config_state_finish(&ld);
     config_cross_checks(&ld);

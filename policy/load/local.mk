@@ -3,4 +3,4 @@
 # services and lists, rules.c the stages' rules (conditions and effects are
 # parsed by their tables, policy/cond and policy/effect).
 POLICY_LOAD_FILES = policy/load/load.h policy/load/load.c policy/load/services.c \
-	policy/load/rules.c policy/load/state.c
+	policy/load/rules.c policy/load/state.c policy/load/dns.c

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "run/cond.h"
+#include "run/dnsbl.h"
 
 /* Evaluate COND (see cond.h). */
 stm_cond_result
@@ -30,7 +31,11 @@ stm_cond_eval(const stm_cond *c, const stm_session *s, stm_stage stage, const st
     stm_cond_ctx ctx = {.s = s, .stage = stage, .deleg = deleg, .msg = &s->message};
     if (deleg != NULL && deleg->result == STM_DELEGATION_RETURNED)
         ctx.msg = &deleg->returned;
-    return stm_cond_judge(c, &ctx, err);
+    /* The DNS queries of every dnsbl condition of the rule, at once. */
+    stm_dnsbl_prefetch(s, c);
+    stm_cond_result r = stm_cond_judge(c, &ctx, err);
+    stm_dnsbl_forget(s);
+    return r;
 }
 
 /* Judge C through the function its node carries. */

@@ -478,6 +478,7 @@ stm_engine_run(stm_session *s, stm_stage stage, const stm_engine_hooks *hooks, s
     stm_verdict_init(out);
     out->stage = stage;
     s->stage = stage;
+    s->ctx_hooks = hooks;
     engine_trace(&run, STM_TRACE_STAGE, NULL, 0, false, NULL, NULL);
     const char *skip = engine_skip_reason(s);
     if (skip != NULL) {
@@ -501,6 +502,7 @@ stm_engine_run(stm_session *s, stm_stage stage, const stm_engine_hooks *hooks, s
     }
     free(run.error);
     s->ctx_deleg = NULL;
+    s->ctx_hooks = NULL;
     engine_trace(&run, STM_TRACE_VERDICT, NULL, 0, false, NULL, NULL);
     return rc;
 }

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "run/dnsbl.h"
 #include "run/session_internal.h"
 
 /* Replace *FIELD by a copy of VALUE (NULL clears it). */
@@ -159,7 +160,11 @@ stm_session_create(stm_policy *policy, const char *id)
     stm_session *s = calloc(1, sizeof *s);
     if (s == NULL)
         return NULL;
-    if (stm_session_set_str(&s->id, id ? id : "") < 0) {
+    if (stm_session_set_str(&s->id, id ? id : "") < 0 ||
+        (s->dnsbl = calloc(1, sizeof *s->dnsbl)) == NULL ||
+        (s->dns_fetched = calloc(1, sizeof *s->dns_fetched)) == NULL) {
+        free(s->dnsbl);
+        free(s->id);
         free(s);
         return NULL;
     }
@@ -188,6 +193,12 @@ stm_session_free(stm_session *s)
     free(s->conn_quarantine_queue);
     free(s->conn_quarantine_rule);
     session_headers_free(s->conn_added, s->conn_nadded);
+    free(s->dnsbl->zone);
+    free(s->dnsbl->address);
+    free(s->dnsbl->text);
+    free(s->dnsbl);
+    stm_dnsbl_forget(s);
+    free(s->dns_fetched);
     if (s->policy != NULL)
         stm_policy_unref(s->policy);
     free(s);
@@ -606,6 +617,15 @@ stm_session_lookup(const void *ctx, stm_template_var var, const char *name, size
         break;
     case STM_TPL_RATE:
         one = s->rate_text[0] != '\0' ? s->rate_text : NULL;
+        break;
+    case STM_TPL_DNSBL_ZONE:
+        one = s->dnsbl->zone;
+        break;
+    case STM_TPL_DNSBL_ADDRESS:
+        one = s->dnsbl->address;
+        break;
+    case STM_TPL_DNSBL_TEXT:
+        one = s->dnsbl->text;
         break;
     }
     return i == 0 ? one : NULL;

@@ -78,7 +78,20 @@ struct stm_session {
     char rate_text[24];     /* ${rate}: the last count, "" before any */
     char state_note[600];   /* what the last judgment asked the store, for --trace */
     bool state_failed;      /* the note records a failure that on_failure: continue let by */
+    /* Asking the network (cond_dns.c, run/dnsbl.c). */
+    const stm_engine_hooks *ctx_hooks;     /* while a stage runs: the caller's hooks */
+    struct stm_dnsbl_hit *dnsbl;           /* the last dnsbl hit (${dnsbl_*}); owned, never NULL */
+    struct stm_dnsbl_fetched *dns_fetched; /* the rule's DNS answers (run/dnsbl.c); never NULL */
 };
+
+/* What ${dnsbl_zone}, ${dnsbl_address} and ${dnsbl_text} say: the last
+ * dnsbl condition that found its item listed, for the connection. Written
+ * by that condition (through the session's pointer), read by templates. */
+typedef struct stm_dnsbl_hit {
+    char *zone;
+    char *address;
+    char *text;
+} stm_dnsbl_hit;
 
 /* Replace *FIELD by a copy of VALUE (NULL allowed). 0, or -1 on ENOMEM. */
 int stm_session_set_str(char **field, const char *value);

@@ -20,6 +20,9 @@
  *   var.NAME     a variable set by a `set` effect ("" when unset)
  *   reply        the latest delegation's reply text (inside a delegate's
  *                rules: that delegation's)
+ *   dnsbl_zone dnsbl_address dnsbl_text
+ *                the last dnsbl condition that found its item listed in
+ *                this connection: its zone, A record and TXT record
  * "$$" is a literal "$"; any other "$" not starting "${" is an error, so a
  * typo like "$client_ip" is caught when the policy loads.
  *
@@ -61,6 +64,9 @@ static const struct {
     {"rcpt", STM_TPL_RCPT},
     {"reply", STM_TPL_REPLY},
     {"rate", STM_TPL_RATE},
+    {"dnsbl_zone", STM_TPL_DNSBL_ZONE},
+    {"dnsbl_address", STM_TPL_DNSBL_ADDRESS},
+    {"dnsbl_text", STM_TPL_DNSBL_TEXT},
 };
 
 typedef struct tpl_part {

@@ -40,7 +40,7 @@ edges() {
 }
 all=$(edges | sed 's#/\./#/#g')
 
-echo "1..15"
+echo "1..16"
 
 # Modules: x.c and x.h are one node. tsort reports any loop.
 loops=$(echo "$all" | sed 's/\.[ch]\( \|$\)/\1/g' | awk '$1 != $2' | tsort 2>&1 >/dev/null)
@@ -103,10 +103,11 @@ forbid "policy/run/ includes neither the tables nor the loader" policy/run/ '^po
 forbid "policy/read/ includes neither the tables nor the loader" policy/read/ '^policy/(cond|effect|load)/'
 forbid "policy/cond/ includes neither effect/ nor the loader" policy/cond/ '^policy/(effect|load)/'
 forbid "policy/effect/ includes neither cond/ nor the loader" policy/effect/ '^policy/(cond|load)/'
-forbid "milter/report/ includes no other part of milter/" milter/report/ '^milter/(store|state|delegate|mta|daemon)/'
-forbid "milter/store/ includes neither delegate/, mta/ nor daemon/" milter/store/ '^milter/(state|delegate|mta|daemon)/'
-forbid "milter/state/ includes neither store/, delegate/, mta/ nor daemon/" milter/state/ '^milter/(store|delegate|mta|daemon)/'
-forbid "milter/delegate/ includes neither mta/ nor daemon/" milter/delegate/ '^milter/(store|state|mta|daemon)/'
+forbid "milter/report/ includes no other part of milter/" milter/report/ '^milter/(store|state|net|delegate|mta|daemon)/'
+forbid "milter/store/ includes neither state/, net/, delegate/, mta/ nor daemon/" milter/store/ '^milter/(state|net|delegate|mta|daemon)/'
+forbid "milter/state/ includes neither store/, net/, delegate/, mta/ nor daemon/" milter/state/ '^milter/(store|net|delegate|mta|daemon)/'
+forbid "milter/net/ includes only report/" milter/net/ '^milter/(store|state|delegate|mta|daemon)/'
+forbid "milter/delegate/ includes neither store/, state/, net/, mta/ nor daemon/" milter/delegate/ '^milter/(store|state|net|mta|daemon)/'
 forbid "milter/mta/ does not include daemon/" milter/mta/ '^milter/daemon/'
 
 exit $fail

@@ -10,3 +10,5 @@ EXTRA_DIST += tests/bench/run tests/bench/README.md contrib/bench/policy.yaml \
 # The state bench (issue 12): rate + greylist in LMDB and Redis vs the
 # nullfilter and postgrey.
 EXTRA_DIST += tests/bench/state contrib/bench/state.yaml
+# What four DNS block lists cost (tests/bench/dnsbl).
+EXTRA_DIST += tests/bench/dnsbl

@@ -36,3 +36,6 @@ EXTRA_DIST += tests/lib/ops.sh tests/lib/smtp_client.py \
 EXTRA_DIST += tests/e2e/60-greylist-lmdb.t tests/e2e/61-rate-limit.t tests/e2e/62-redis-fleet.t \
 	tests/e2e/policies/greylist-lmdb.yaml tests/e2e/policies/rate-limit.yaml \
 	tests/e2e/policies/redis-fleet.yaml
+# Asking the network (DNS block lists against a real unbound).
+EXTRA_DIST += tests/lib/dns.sh tests/e2e/50-dnsbl.t tests/e2e/policies/dnsbl.yaml \
+	tests/e2e/51-auth-results.t tests/e2e/policies/auth-results.yaml

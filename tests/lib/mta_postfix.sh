@@ -70,8 +70,13 @@ pf_milter_address() {
 
 # Write main.cf and master.cf for MILTER (libmilter syntax) and SINK_PORT.
 pf_write_config() {
-    local milter sink=$2
+    local milter sink=$2 m before=
     milter=$(pf_milter_address "$1")
+    # MTA_MILTERS_BEFORE: milters (libmilter syntax), in order, before ours.
+    for m in ${MTA_MILTERS_BEFORE:-}; do
+        before="${before:+$before, }$(pf_milter_address "$m")"
+    done
+    [ -n "$before" ] && milter="$before${milter:+, $milter}"
     mkdir -p "$PF_ETC" "$PF_SPOOL" "$PF_DIR/data"
     chown postfix "$PF_DIR/data"
     cat >"$PF_ETC/main.cf" <<EOF

@@ -153,6 +153,16 @@ sm_write_config() {
         sed "s|S=[^,]*,|S=$milter,|" "$H_TOP/contrib/sendmail/stagemilter.mc" >"$mc"
         grep -qF "S=$milter," "$mc" ||
             h_die "contrib/sendmail/stagemilter.mc has no S= to point at the test's milter"
+        # MTA_MILTERS_BEFORE: milters (libmilter inet syntax), in order, before ours.
+        local m n=0 before=
+        for m in ${MTA_MILTERS_BEFORE:-}; do
+            n=$((n + 1))
+            before="${before}INPUT_MAIL_FILTER(\`before$n', \`S=$m, F=T, T=C:30s;S:1m;R:1m;E:2m')dnl
+"
+        done
+        if [ -n "$before" ]; then
+            { printf '%s' "$before"; cat "$mc"; } >"$mc.new" && mv "$mc.new" "$mc"
+        fi
     fi
     # STARTTLS with a throw-away self-signed certificate, so the TLS macros
     # ({tls_version} {cipher} ...) reach the milter when a client uses it.

@@ -10,3 +10,6 @@ EXTRA_DIST += tests/trace/run.t \
 	tests/trace/on-error.yaml tests/trace/on-error.eml tests/trace/on-error.args tests/trace/on-error.out \
 	tests/trace/state.yaml tests/trace/state.eml tests/trace/state.args tests/trace/state.out
 
+# auth_results: what each Authentication-Results header said, trusted or not.
+EXTRA_DIST += tests/trace/auth-results.yaml tests/trace/auth-results.eml \
+	tests/trace/auth-results.args tests/trace/auth-results.out

@@ -15,3 +15,15 @@ tests_unit_test_session_LDADD = $(TEST_UNIT_LIBS)
 tests_unit_test_engine_SOURCES = tests/unit/test_engine.c
 tests_unit_test_engine_CFLAGS = $(TEST_UNIT_FLAGS)
 tests_unit_test_engine_LDADD = $(TEST_UNIT_LIBS)
+# The dnsbl condition, the dns section and the names asked (test_dnsbl).
+check_PROGRAMS += tests/unit/test_dnsbl
+TESTS += tests/unit/test_dnsbl
+tests_unit_test_dnsbl_SOURCES = tests/unit/test_dnsbl.c
+tests_unit_test_dnsbl_CFLAGS = $(TEST_UNIT_FLAGS)
+tests_unit_test_dnsbl_LDADD = $(TEST_UNIT_LIBS)
+# Authentication-Results: the RFC 8601 reader and auth_results (test_authres).
+check_PROGRAMS += tests/unit/test_authres
+TESTS += tests/unit/test_authres
+tests_unit_test_authres_SOURCES = tests/unit/test_authres.c
+tests_unit_test_authres_CFLAGS = $(TEST_UNIT_FLAGS)
+tests_unit_test_authres_LDADD = $(TEST_UNIT_LIBS)

@@ -78,6 +78,9 @@ h_trace(void *ctx, const stm_trace_event *ev)
     case STM_TRACE_DELEGATION:
         append(h->trace, sizeof h->trace, "delegation %s: %s\n", ev->rule, ev->detail);
         break;
+    case STM_TRACE_LOOKUP:
+        append(h->trace, sizeof h->trace, "lookup %s\n", ev->detail);
+        break;
     case STM_TRACE_VERDICT:
         append(h->trace, sizeof h->trace, "verdict %s %d %s %s\n", stm_verb_name(ev->verdict->verb),
                ev->verdict->code, ev->verdict->enhanced[0] ? ev->verdict->enhanced : "-",
