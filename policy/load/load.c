@@ -27,13 +27,15 @@
 #include "effect/effect_table.h"
 #include "load/load.h"
 #include "match/ipaddr.h"
+#include "mime/mime.h"
 
 /* The milter section. */
 static void
 config_milter(stm_loader *ld, const stm_yt_node *node)
 {
     static const char *const keys[] = {"socket",   "workdir",          "quarantine",
-                                       "on_error", "max_message_size", NULL};
+                                       "on_error", "max_message_size", "mime",
+                                       NULL};
     static const char *const modes[] = {"store", "hold", "store+hold", NULL};
     static const char *const on_error[] = {"tempfail", "accept", "reject", NULL};
     stm_milter_config *m = &ld->policy->milter;
@@ -81,6 +83,7 @@ config_milter(stm_loader *ld, const stm_yt_node *node)
                 m->max_message_size = size;
         }
     }
+    stm_config_mime(ld, stm_yt_get(node, "mime"));
 }
 
 /* receiver.allow in NODE (a sequence of networks, or one) into R->allow. */
@@ -312,6 +315,7 @@ config_defaults(struct stm_policy *p)
     p->milter.quarantine = STM_QUARANTINE_STORE;
     p->milter.on_error = STM_ON_ERROR_TEMPFAIL;
     p->milter.max_message_size = 50u * 1024 * 1024;
+    stm_mime_limits_default(&p->milter.mime);
     p->receiver.listen = strdup("127.0.0.1:10025");
     p->receiver.host = strdup("127.0.0.1");
     p->receiver.port = strdup("10025");
