@@ -68,6 +68,7 @@ typedef struct stm_mime_url {
 } stm_mime_url;
 
 typedef struct stm_mime {
+    char *subject; /* the first Subject, unfolded and decoded to UTF-8; NULL: none */
     stm_mime_part *parts;
     size_t nparts;
     char *text; /* every text/plain and text/html part decoded to UTF-8, HTML without
@@ -75,9 +76,12 @@ typedef struct stm_mime {
     size_t text_len;
     stm_mime_url *urls;
     size_t nurls;
+    const char **hosts; /* each URL host once, in order of appearance; borrowed from urls */
+    size_t nhosts;
     unsigned defects;    /* union of every part's and the message's */
     uint64_t archive_bytes; /* expanded from archives so far */
     size_t archive_members;
+    int matched_part; /* the part that last made a condition hold, -1: none (for --trace) */
 } stm_mime;
 
 /* The name of defect D ("limit", "missing_boundary", ...). */
@@ -93,6 +97,9 @@ stm_mime *stm_mime_parse(void *stream, const stm_mime_limits *limits, const char
 const stm_mime *stm_mime_of_message(const stm_message *msg, const stm_mime_limits *limits,
                                     const char **err);
 void stm_mime_free(stm_mime *m); /* accepts NULL */
+/* Note that PART made a condition hold (for --trace). The note is not part
+ * of the parse: it may be written on a parse shared as const. */
+void stm_mime_note_match(const stm_mime *m, int part);
 
 /* A header value as kept (folded, maybe RFC 2047-encoded, maybe 8-bit)
  * unfolded and decoded to UTF-8. Caller frees; NULL on memory exhaustion. */

@@ -89,8 +89,17 @@ stm_mime_free(stm_mime *m)
         free(m->urls[i].host);
     }
     free(m->urls);
+    free(m->hosts);
     free(m->text);
+    free(m->subject);
     free(m);
+}
+
+/* Note that PART made a condition hold. */
+void
+stm_mime_note_match(const stm_mime *m, int part)
+{
+    ((stm_mime *)m)->matched_part = part;
 }
 
 /* RAW unfolded (line ends dropped, the white space after them kept) and
@@ -470,6 +479,7 @@ stm_mime_parse(void *stream, const stm_mime_limits *limits, const char **err)
         *err = "out of memory parsing MIME";
         return NULL;
     }
+    m->matched_part = -1;
     stm_mime_walk w = {.m = m, .lim = limits};
     gint64 cut = mime_scan_raw(&w, s);
     GMimeStream *sub = NULL;
@@ -486,6 +496,11 @@ stm_mime_parse(void *stream, const stm_mime_limits *limits, const char **err)
     g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
     GMimeMessage *msg = g_mime_parser_construct_message(parser, opts);
     if (msg != NULL) {
+        GMimeHeader *subject =
+            g_mime_header_list_get_header(g_mime_object_get_header_list(GMIME_OBJECT(msg)), "Subject");
+        if (subject != NULL && g_mime_header_get_raw_value(subject) != NULL &&
+            (m->subject = stm_mime_decode_header(g_mime_header_get_raw_value(subject))) == NULL)
+            w.nomem = true;
         mime_walk_object(&w, g_mime_message_get_mime_part(msg), -1, 0);
         g_object_unref(msg);
     } else {

@@ -187,6 +187,20 @@ text_add_url(stm_mime_walk *w, int part, const char *url, size_t len)
     for (char *p = h; *p; p++)
         *p = (char)tolower((unsigned char)*p);
     m->urls[m->nurls++] = (stm_mime_url){.url = u, .host = h, .part = part};
+    for (size_t i = 0; i < m->nhosts; i++)
+        if (strcmp(m->hosts[i], h) == 0)
+            return;
+    /* urls_cap bounds nhosts too: there are never more hosts than URLs. */
+    if (m->nhosts == w->hosts_cap) {
+        const char **hs = realloc(m->hosts, w->urls_cap * sizeof *hs);
+        if (hs == NULL) {
+            w->nomem = true;
+            return;
+        }
+        m->hosts = hs;
+        w->hosts_cap = w->urls_cap;
+    }
+    m->hosts[m->nhosts++] = h;
 }
 
 /* Does TEXT at P start with the ASCII word W, ignoring case? */

@@ -14,6 +14,7 @@ typedef struct stm_mime_walk {
     const stm_mime_limits *lim;
     size_t parts_cap;
     size_t urls_cap;
+    size_t hosts_cap;
     size_t text_cap;
     size_t message_parts; /* parts outside archives, against max_parts */
     bool parts_full;      /* max_parts reached: no more message parts */

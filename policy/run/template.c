@@ -60,6 +60,9 @@ static const struct {
     {"sender", STM_TPL_SENDER},
     {"rcpt", STM_TPL_RCPT},
     {"reply", STM_TPL_REPLY},
+    {"subject", STM_TPL_SUBJECT},
+    {"attachments", STM_TPL_ATTACHMENTS},
+    {"url_domains", STM_TPL_URL_DOMAINS},
 };
 
 typedef struct tpl_part {

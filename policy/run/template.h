@@ -3,7 +3,8 @@
  * values, variable values.
  *
  * Variables: client_ip client_port client_name server_ip server_port
- * server_id id queue_id helo sender rcpt var.NAME reply. "$$" is a literal
+ * server_id id queue_id helo sender rcpt var.NAME reply subject attachments
+ * url_domains. "$$" is a literal
  * "$". An unknown variable is a load-time error; an unset one expands to "".
  * Expanded values from the network have CR, LF and other control characters
  * replaced by spaces so they cannot break a header or a reply.
@@ -29,7 +30,10 @@ typedef enum stm_template_var {
     STM_TPL_SENDER,
     STM_TPL_RCPT,
     STM_TPL_VAR, /* var.NAME */
-    STM_TPL_REPLY
+    STM_TPL_REPLY,
+    STM_TPL_SUBJECT,     /* the decoded Subject (policy/mime) */
+    STM_TPL_ATTACHMENTS, /* the decoded names of the message's parts */
+    STM_TPL_URL_DOMAINS  /* each host of the URLs in its text, once */
 } stm_template_var;
 
 /* The I-th value (I from 0) of VAR in CTX; NAME is the NAME of var.NAME,

@@ -5,3 +5,9 @@ tests_unit_test_mime_SOURCES = tests/unit/test_mime.c
 tests_unit_test_mime_CPPFLAGS = $(AM_CPPFLAGS) $(GMIME_CFLAGS) $(ARCHIVE_CFLAGS)
 tests_unit_test_mime_CFLAGS = $(TEST_UNIT_FLAGS)
 tests_unit_test_mime_LDADD = $(TEST_UNIT_LIBS) $(PTHREAD_LIBS)
+
+check_PROGRAMS += tests/unit/test_cond_mime
+TESTS += tests/unit/test_cond_mime
+tests_unit_test_cond_mime_SOURCES = tests/unit/test_cond_mime.c
+tests_unit_test_cond_mime_CFLAGS = $(TEST_UNIT_FLAGS)
+tests_unit_test_cond_mime_LDADD = $(TEST_UNIT_LIBS) $(PTHREAD_LIBS)
