@@ -102,9 +102,9 @@ stm_mime_note_match(const stm_mime *m, int part)
     ((stm_mime *)m)->matched_part = part;
 }
 
-/* RAW unfolded (line ends dropped, the white space after them kept) and
- * RFC 2047-decoded to UTF-8; 8-bit bytes are read as UTF-8, else as GMime's
- * fallback charsets. */
+/* RAW unfolded (line ends dropped, the white space after them kept),
+ * RFC 2047-decoded to UTF-8 and trimmed; 8-bit bytes are read as UTF-8,
+ * else as GMime's fallback charsets. */
 char *
 stm_mime_decode_header(const char *raw)
 {
@@ -124,7 +124,14 @@ stm_mime_decode_header(const char *raw)
         return NULL;
     gchar *valid = g_utf8_make_valid(dec, -1);
     g_free(dec);
-    char *out = strdup(valid);
+    /* Without the white space around it, as Exim's $h_ gives it. */
+    const char *b = valid;
+    while (*b == ' ' || *b == '\t')
+        b++;
+    size_t len = strlen(b);
+    while (len > 0 && (b[len - 1] == ' ' || b[len - 1] == '\t'))
+        len--;
+    char *out = strndup(b, len);
     g_free(valid);
     return out;
 }

@@ -149,12 +149,12 @@ test_variables(void **state)
     harness h;
     h_load(&h,
            "stages:\n  preq:\n    - rule: r\n"
-           "      then: {reject: \"550 5.7.1 ${subject} / ${attachments} / ${url_domains}\"}\n",
+           "      then: {reject: \"${subject} / ${attachments} / ${url_domains}\"}\n",
            message);
     stm_verdict v;
     assert_int_equal(stm_engine_run_eom(h.s, &h.hooks, &v), 0);
     assert_int_equal(v.verb, STM_VERB_REJECT);
-    assert_string_equal(v.text, "550 5.7.1  Facture impay\xc3\xa9" "e / r\xc3\xa9sum\xc3\xa9.exe / login.phish.example");
+    assert_string_equal(v.text, "Facture impay\xc3\xa9" "e / r\xc3\xa9sum\xc3\xa9.exe / login.phish.example");
     stm_verdict_clear(&v);
     h_free(&h);
 }
