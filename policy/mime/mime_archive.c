@@ -15,7 +15,8 @@
  *
  * Encrypted members (zip's traditional and AES encryption, encrypted 7z and
  * rar) are listed with encrypted set and their declared size; their data is
- * not read.
+ * not read. An archive whose member list is encrypted too is itself marked
+ * encrypted.
  *
  * Ownership: members are parts of the walk's stm_mime. Errors: an archive
  * libarchive cannot read, or a member whose data is corrupt, is the defect
@@ -176,7 +177,16 @@ stm_mime_archive_walk(stm_mime_walk *w, int part, const unsigned char *data, siz
         if (rr < 0)
             stop = true;
     }
-    if (!stop && !w->nomem && r == ARCHIVE_FATAL)
-        stm_mime_walk_defect(w, part, STM_MIME_DEFECT_BAD_ARCHIVE);
+    if (!stop && !w->nomem && r == ARCHIVE_FATAL) {
+        /* An archive whose list of members is itself encrypted (7z -mhe,
+         * rar -hp) cannot be listed without the password: the archive is
+         * the encrypted part. */
+        const char *why = archive_error_string(a);
+        if (archive_read_has_encrypted_entries(a) > 0 ||
+            (why != NULL && (strstr(why, "ncrypt") != NULL || strstr(why, "assphrase") != NULL)))
+            w->m->parts[part].encrypted = true;
+        else
+            stm_mime_walk_defect(w, part, STM_MIME_DEFECT_BAD_ARCHIVE);
+    }
     archive_read_free(a);
 }

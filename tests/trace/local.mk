@@ -9,3 +9,9 @@ EXTRA_DIST += tests/trace/run.t \
 	tests/trace/quarantine.yaml tests/trace/quarantine.eml tests/trace/quarantine.args tests/trace/quarantine.out \
 	tests/trace/on-error.yaml tests/trace/on-error.eml tests/trace/on-error.args tests/trace/on-error.out
 
+
+# The MIME corpus (tests/mime/make-corpus.sh) and its --trace goldens.
+TESTS += tests/mime/run.t
+tests/mime/run.log: stagemilter$(EXEEXT)
+EXTRA_DIST += tests/mime/run.t tests/mime/make-corpus.sh tests/mime/policy.yaml tests/mime/corpus \
+	tests/mime/golden
