@@ -31,3 +31,7 @@ EXTRA_DIST += tests/lib/ops.sh tests/lib/smtp_client.py \
 	tests/e2e/policies/reload-broken.yaml tests/e2e/policies/reload-a.yaml \
 	tests/e2e/policies/reload-b.yaml tests/e2e/policies/ops-accept.yaml \
 	tests/e2e/policies/ops-secret.yaml tests/e2e/policies/ops-stats.yaml
+# What is inside the message (policy/mime): the rules of policies/mime.yaml
+# on messages of the MIME corpus (tests/mime/corpus).
+EXTRA_DIST += tests/e2e/40-mime-attachment.t tests/e2e/41-mime-subject.t tests/e2e/42-mime-url.t \
+	tests/e2e/43-mime-zip-bomb.t tests/e2e/policies/mime.yaml
