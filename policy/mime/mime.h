@@ -91,6 +91,10 @@ const char *stm_mime_defect_name(stm_mime_defect d);
  * the caller still owns it) within LIMITS. NULL on memory exhaustion, with
  * *ERR a static reason. */
 stm_mime *stm_mime_parse(void *stream, const stm_mime_limits *limits, const char **err);
+/* Parse the LEN bytes of DATA (a whole message) through a memory stream;
+ * as stm_mime_parse. For callers without GMime's headers (the fuzzer). */
+stm_mime *stm_mime_parse_buffer(const void *data, size_t len, const stm_mime_limits *limits,
+                                const char **err);
 /* Parse MSG (headers as kept, then its body) once and cache the result on it:
  * the second call returns the first's. NULL on memory exhaustion. Borrowed
  * from MSG until it changes or is cleared. */

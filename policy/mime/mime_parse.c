@@ -3,7 +3,7 @@
  * every part at any depth, the decoded text of its text parts, its URLs
  * and its defects.
  *
- * Functions: stm_mime_parse, stm_mime_of_message, stm_mime_free,
+ * Functions: stm_mime_parse, stm_mime_parse_buffer, stm_mime_of_message, stm_mime_free,
  * stm_mime_decode_header, stm_mime_defect_name, stm_mime_limits_default,
  * and for the other files of the folder stm_mime_walk_add_part,
  * stm_mime_walk_defect, stm_mime_walk_content.
@@ -145,11 +145,14 @@ stm_mime_walk_defect(stm_mime_walk *w, int part, stm_mime_defect d)
         w->m->parts[part].defects |= 1u << d;
 }
 
-/* A copy of S (NULL is ""), lower-cased when LOWER. */
+/* A copy of S (NULL is "") as valid UTF-8 (names inside archives come in
+ * any charset), lower-cased when LOWER. */
 static char *
 mime_dup(const char *s, bool lower)
 {
-    char *d = strdup(s != NULL ? s : "");
+    gchar *valid = g_utf8_make_valid(s != NULL ? s : "", -1);
+    char *d = strdup(valid);
+    g_free(valid);
     if (d != NULL && lower)
         for (char *p = d; *p; p++)
             *p = (char)tolower((unsigned char)*p);
@@ -522,6 +525,19 @@ stm_mime_parse(void *stream, const stm_mime_limits *limits, const char **err)
         *err = "out of memory parsing MIME";
         return NULL;
     }
+    return m;
+}
+
+/* Parse the LEN bytes of DATA through a memory stream. */
+stm_mime *
+stm_mime_parse_buffer(const void *data, size_t len, const stm_mime_limits *limits, const char **err)
+{
+    pthread_once(&mime_once, mime_init);
+    GByteArray *arr = g_byte_array_sized_new((guint)len);
+    g_byte_array_append(arr, data, (guint)len);
+    GMimeStream *stream = g_mime_stream_mem_new_with_byte_array(arr);
+    stm_mime *m = stm_mime_parse(stream, limits, err);
+    g_object_unref(stream);
     return m;
 }
 
