@@ -55,7 +55,7 @@ archive_read_member(stm_mime_walk *w, struct archive *a, bool may_nest, unsigned
     }
     for (;;) {
         if (!decided && *kept >= STM_MIME_MAGIC_BYTES) {
-            char *t = stm_mime_magic_type(*buf, *kept);
+            char *t = stm_mime_magic_text_type("text/plain", *buf, *kept);
             if (t == NULL) {
                 w->nomem = true;
                 return -1;
@@ -160,8 +160,9 @@ stm_mime_archive_walk(stm_mime_walk *w, int part, const unsigned char *data, siz
                 stm_mime_walk_content(w, idx, buf != NULL ? buf : (const unsigned char *)"", kept,
                                       archive_depth + 1);
             } else {
-                char *t = stm_mime_magic_type(buf != NULL ? buf : (const unsigned char *)"",
-                                              kept);
+                /* A member has no declared type: text is text/plain. */
+                char *t = stm_mime_magic_text_type(
+                    "text/plain", buf != NULL ? buf : (const unsigned char *)"", kept);
                 if (t == NULL) {
                     w->nomem = true;
                 } else {

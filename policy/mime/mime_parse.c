@@ -203,7 +203,9 @@ void
 stm_mime_walk_content(stm_mime_walk *w, int part, const unsigned char *data, size_t len,
                       unsigned archive_depth)
 {
-    char *t = stm_mime_magic_type(data, len);
+    const char *declared = w->m->parts[part].type;
+    char *t = strncmp(declared, "text/", 5) == 0 ? stm_mime_magic_text_type(declared, data, len)
+                                                  : stm_mime_magic_type(data, len);
     if (t == NULL) {
         w->nomem = true;
         return;

@@ -218,6 +218,12 @@ text_find_urls(stm_mime_walk *w, int part, const char *text, size_t len)
     static const char *const starts[] = {"http://", "https://", "ftp://", "www.", NULL};
     const char *p = text, *end = text + len;
     while (p < end) {
+        /* Most bytes start none of them: look closer only at h, f and w. */
+        unsigned char c = (unsigned char)(*p | 0x20);
+        if (c != 'h' && c != 'f' && c != 'w') {
+            p++;
+            continue;
+        }
         size_t i;
         for (i = 0; starts[i] != NULL; i++)
             if (text_starts(p, end, starts[i]))

@@ -21,8 +21,10 @@ typedef struct stm_mime_walk {
     bool nomem;           /* an allocation failed: the walk gives up */
 } stm_mime_walk;
 
-/* How much of a part's content libmagic reads. */
-#define STM_MIME_MAGIC_BYTES (64u * 1024u)
+/* How much of a part's content libmagic reads: enough for every format it
+ * names by its header (executables, archives, documents, images); its
+ * soft-magic regexes cost time in proportion to what it is given. */
+#define STM_MIME_MAGIC_BYTES (4u * 1024u)
 
 /* mime_parse.c: append a part (copies the strings; NULL is ""); its index, or -1
  * when max_parts was reached (for a part outside archives: defect limit on
@@ -47,6 +49,10 @@ char *stm_mime_text_to_utf8(const char *data, size_t len, const char *charset, b
 /* mime_magic.c: libmagic's MIME type of DATA (at most STM_MIME_MAGIC_BYTES
  * are read); "" when it cannot tell. Caller frees; NULL on ENOMEM. */
 char *stm_mime_magic_type(const unsigned char *data, size_t len);
+/* The type of DATA declared DECLARED (a text/ type): DECLARED itself when
+ * the content is text (no NUL and valid UTF-8 or 8-bit text in its first
+ * STM_MIME_MAGIC_BYTES), else libmagic's. Caller frees; NULL on ENOMEM. */
+char *stm_mime_magic_text_type(const char *declared, const unsigned char *data, size_t len);
 /* Is TYPE (a MIME type libmagic gives) one libarchive may open? */
 bool stm_mime_magic_is_archive(const char *type);
 

@@ -7,3 +7,5 @@ tests_bench_nullfilter_CFLAGS = $(AM_CFLAGS) $(MILTER_CFLAGS)
 tests_bench_nullfilter_LDADD = $(MILTER_LIBS) $(PTHREAD_LIBS)
 EXTRA_DIST += tests/bench/run tests/bench/README.md contrib/bench/policy.yaml \
 	contrib/bench/make-domains
+# The bench with rules that look inside the message (policy/mime).
+EXTRA_DIST += tests/bench/mime tests/bench/mime-rules.yaml tests/bench/mime-mix.py
