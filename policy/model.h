@@ -46,6 +46,13 @@ typedef enum stm_cond_type {
     STM_COND_RATE,       /* rate: key, limit, per_ms (cond/cond_state.c) */
     STM_COND_DNSBL,      /* dnsbl, ndnsbl: any of the lists has the item */
     STM_COND_AUTH_RESULTS, /* children: one per key (name + pattern), judged together */
+    STM_COND_SUBJECT,     /* pattern on the decoded Subject (policy/mime) */
+    STM_COND_RAW_HEADER,  /* name + pattern, the bytes as received */
+    STM_COND_RAW_BODY,    /* pattern on the body bytes as received */
+    STM_COND_ATTACHMENT,  /* children: one per key, named by their name field */
+    STM_COND_URL,         /* pattern on each URL of the text parts */
+    STM_COND_URL_DOMAIN,  /* pattern on each URL's host */
+    STM_COND_MIME_DEFECT, /* auth_is_bool: any defect or none; else pattern on their names */
     STM_COND_COUNT
 } stm_cond_type;
 

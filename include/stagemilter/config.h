@@ -18,6 +18,16 @@ typedef enum stm_quarantine_mode {
 
 typedef enum stm_on_error { STM_ON_ERROR_TEMPFAIL, STM_ON_ERROR_ACCEPT, STM_ON_ERROR_REJECT } stm_on_error;
 
+/* milter.mime: how far the MIME layer (policy/mime) looks into a message.
+ * Reaching one is the defect `limit`; what was parsed so far still counts. */
+typedef struct stm_mime_limits {
+    unsigned max_depth;       /* 20: nested multiparts and message/rfc822 */
+    unsigned max_parts;       /* 1000: parts of the message, archive members excluded */
+    unsigned archive_depth;   /* 2: archives inside archives */
+    unsigned archive_members; /* 1000: members of all archives of a message */
+    uint64_t archive_bytes;   /* 100M: bytes expanded from all archives of a message */
+} stm_mime_limits;
+
 typedef struct stm_milter_config {
     char *socket;  /* "inet:8891@127.0.0.1" */
     char *workdir; /* "/var/lib/stagemilter" */
@@ -26,6 +36,7 @@ typedef struct stm_milter_config {
     uint64_t max_message_size; /* 50M */
     char **authserv_ids; /* milter.authserv_id: trusted Authentication-Results; none: macro j */
     size_t nauthserv_ids;
+    stm_mime_limits mime;
 } stm_milter_config;
 
 /* A network of receiver.allow: IPv4 as ::ffff:a.b.c.d/(96+n), host bits clear. */

@@ -17,6 +17,8 @@ typedef struct stm_header {
     char *value;
 } stm_header;
 
+struct stm_mime;
+
 typedef struct stm_message {
     stm_header *headers;
     size_t nheaders;
@@ -28,6 +30,8 @@ typedef struct stm_message {
     bool truncated; /* the body outgrew the limit and was not kept */
     bool headers_truncated; /* the header outgrew the limit: not every field
                              * is in headers[] (truncated is set too) */
+    struct stm_mime *mime;  /* policy/mime's parse, made when a rule first needs it;
+                             * dropped when the message changes */
 } stm_message;
 
 void stm_message_init(stm_message *msg);

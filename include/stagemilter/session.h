@@ -73,4 +73,11 @@ const char *stm_session_var(const stm_session *s, const char *name);
  * The milter applies them at end of message. Borrowed. */
 const stm_header *stm_session_added_headers(const stm_session *s, size_t *count);
 
+/* For --trace (policy/run/session_mime.c): the message's MIME tree as the
+ * rules saw it, and the part that made the last condition hold (forgotten
+ * once asked for). Malloc'd text, or NULL when no rule parsed the message
+ * (or no part matched). */
+char *stm_session_mime_tree(const stm_session *s);
+char *stm_session_mime_match(stm_session *s);
+
 #endif

@@ -66,6 +66,7 @@ typedef struct trace_state {
     int printed;                /* the stage whose header was printed last, -1 none */
     bool verdict_seen;          /* the engine traced a verdict during this run */
     stm_delegate_ctx *delegate; /* the delegation's context, NULL with --no-delegate */
+    stm_session *session;       /* for the part that made a rule match */
 } trace_state;
 
 /* Print TEXT quoted, with control characters shown as '?'. */
@@ -129,6 +130,20 @@ trace_verdict_text(FILE *out, const stm_verdict *v)
     }
 }
 
+/* Under a rule's line: the MIME part that made it match, if one did. */
+static void
+trace_mime_match(trace_state *t, const stm_trace_event *ev)
+{
+    char *part = t->session != NULL ? stm_session_mime_match(t->session) : NULL;
+    if (part == NULL)
+        return;
+    if (ev->matched) {
+        trace_indent(t->out, ev->depth);
+        fprintf(t->out, "          %s\n", part);
+    }
+    free(part);
+}
+
 /* The engine's trace hook. */
 static void
 trace_event(void *ctx, const stm_trace_event *ev)
@@ -146,6 +161,7 @@ trace_event(void *ctx, const stm_trace_event *ev)
         if (ev->detail != NULL)
             fprintf(out, "  (%s)", ev->detail);
         fputc('\n', out);
+        trace_mime_match(t, ev);
         break;
     case STM_TRACE_SKIPPED:
         trace_indent(out, ev->depth);
@@ -368,6 +384,13 @@ trace_stages(const stm_trace_args *a, stm_session *s, const stm_engine_hooks *ho
         return -1;
     }
     ran[TV_EOM] = true;
+    /* The parts the rules looked into (the parse is made only when a rule
+     * needs it, so a policy without such rules shows none). */
+    char *tree = stm_session_mime_tree(s);
+    if (tree != NULL) {
+        fprintf(t->out, "== mime (parsed for the rules above)\n%s", tree);
+        free(tree);
+    }
     return 0;
 }
 
@@ -567,7 +590,7 @@ stm_trace_main(const stm_trace_args *a, FILE *out, FILE *err)
     for (size_t i = 0; i < a->nrcpts; i++)
         stm_verdict_init(&rv[i]);
 
-    trace_state t = {.out = out, .policy = p, .printed = -1, .verdict_seen = false};
+    trace_state t = {.out = out, .policy = p, .printed = -1, .verdict_seen = false, .session = s};
     stm_engine_hooks hooks = {
         .ctx = &t, .log = trace_log, .trace = trace_event, .delegate = NULL, .dns = stm_resolver()};
     stm_delegate_ctx dc = {

@@ -19,6 +19,8 @@
 
 #define PATTERN "a pattern"
 #define NAMED "a mapping of NAME: pattern"
+/* Conditions on the parsed message need the header and the body. */
+#define MIME (STM_COND_NEEDS_HEADERS | STM_COND_NEEDS_BODY | STM_COND_NEEDS_MIME)
 
 _Static_assert((int)STM_MATCH_ERROR == (int)STM_COND_ERROR && (int)STM_MATCH_NO == (int)STM_COND_FALSE &&
                    (int)STM_MATCH_YES == (int)STM_COND_TRUE,
@@ -55,12 +57,12 @@ const stm_cond_row stm_cond_table[STM_COND_COUNT] = {
                       STM_PAT_TEXT, stm_cond_session_parse_tls, stm_cond_session_tls},
     [STM_COND_HEADER] = {"header", NAMED, STM_STAGE_PREQ, STM_COND_SCOPE_EOM,
                          STM_COND_NEEDS_HEADERS, STM_PAT_TEXT, stm_cond_parse_named,
-                         stm_cond_message_header},
+                         stm_cond_mime_header},
     [STM_COND_HAS_HEADER] = {"has_header", "a header field name", STM_STAGE_PREQ,
                              STM_COND_SCOPE_EOM, STM_COND_NEEDS_HEADERS, STM_PAT_TEXT,
                              stm_cond_message_parse_has_header, stm_cond_message_has_header},
-    [STM_COND_BODY] = {"body", PATTERN, STM_STAGE_PREQ, STM_COND_SCOPE_EOM, STM_COND_NEEDS_BODY,
-                       STM_PAT_TEXT, stm_cond_parse_pattern, stm_cond_message_body},
+    [STM_COND_BODY] = {"body", PATTERN, STM_STAGE_PREQ, STM_COND_SCOPE_EOM, MIME, STM_PAT_TEXT,
+                       stm_cond_parse_pattern, stm_cond_mime_body},
     /* The size is counted while the body is collected. */
     [STM_COND_SIZE] = {"size", "a comparison like \">10M\"", STM_STAGE_PREQ, STM_COND_SCOPE_EOM,
                        STM_COND_NEEDS_BODY, STM_PAT_TEXT, stm_cond_message_parse_size,
@@ -84,6 +86,27 @@ const stm_cond_row stm_cond_table[STM_COND_COUNT] = {
     [STM_COND_AUTH_RESULTS] = {"auth_results", "a mapping of spf, dkim, dmarc, arc, dkim_domain: pattern",
                                STM_STAGE_PREQ, STM_COND_SCOPE_EOM, STM_COND_NEEDS_HEADERS,
                                STM_PAT_NOCASE, stm_cond_auth_parse, stm_cond_auth_results},
+    /* What is inside the message (cond_mime.c); raw_* judge the bytes (cond_message.c). */
+    [STM_COND_SUBJECT] = {"subject", PATTERN, STM_STAGE_PREQ, STM_COND_SCOPE_EOM,
+                          STM_COND_NEEDS_HEADERS, STM_PAT_TEXT, stm_cond_parse_pattern,
+                          stm_cond_mime_subject},
+    [STM_COND_RAW_HEADER] = {"raw_header", NAMED, STM_STAGE_PREQ, STM_COND_SCOPE_EOM,
+                             STM_COND_NEEDS_HEADERS, STM_PAT_TEXT, stm_cond_parse_named,
+                             stm_cond_message_header},
+    [STM_COND_RAW_BODY] = {"raw_body", PATTERN, STM_STAGE_PREQ, STM_COND_SCOPE_EOM,
+                           STM_COND_NEEDS_BODY, STM_PAT_TEXT, stm_cond_parse_pattern,
+                           stm_cond_message_body},
+    [STM_COND_ATTACHMENT] = {"attachment",
+                             "a mapping of name, type, detected_type, size, in_archive, encrypted",
+                             STM_STAGE_PREQ, STM_COND_SCOPE_EOM, MIME, STM_PAT_NOCASE,
+                             stm_cond_mime_parse_attachment, stm_cond_mime_attachment},
+    [STM_COND_URL] = {"url", PATTERN, STM_STAGE_PREQ, STM_COND_SCOPE_EOM, MIME, STM_PAT_NOCASE,
+                      stm_cond_parse_pattern, stm_cond_mime_url},
+    [STM_COND_URL_DOMAIN] = {"url_domain", PATTERN, STM_STAGE_PREQ, STM_COND_SCOPE_EOM, MIME,
+                             STM_PAT_NOCASE, stm_cond_parse_pattern, stm_cond_mime_url_domain},
+    [STM_COND_MIME_DEFECT] = {"mime_defect", "true, false or a pattern", STM_STAGE_PREQ,
+                              STM_COND_SCOPE_EOM, MIME, STM_PAT_TEXT, stm_cond_mime_parse_defect,
+                              stm_cond_mime_defect},
 };
 
 /* The row of KEY, or NULL. */

@@ -46,7 +46,7 @@ enum {
     STM_COND_NEEDS_MACROS = 1u << 1,   /* MTA macros */
     STM_COND_NEEDS_HEADERS = 1u << 2,  /* the message's header fields */
     STM_COND_NEEDS_BODY = 1u << 3,     /* the message's body */
-    STM_COND_NEEDS_MIME = 1u << 4,     /* reserved: decoded MIME parts */
+    STM_COND_NEEDS_MIME = 1u << 4,     /* the message parsed (policy/mime) */
     STM_COND_NEEDS_DNS = 1u << 5,      /* DNS look-ups (dnsbl) */
     STM_COND_NEEDS_STATE = 1u << 6,    /* reserved: state kept across connections */
     STM_COND_NEEDS_SCANNER = 1u << 7,  /* a delegation's result */
@@ -134,6 +134,13 @@ stm_cond_eval_fn stm_cond_session_auth, stm_cond_session_tls, stm_cond_session_m
 stm_cond_parse_fn stm_cond_message_parse_has_header, stm_cond_message_parse_size;
 stm_cond_eval_fn stm_cond_message_header, stm_cond_message_has_header, stm_cond_message_body,
     stm_cond_message_size;
+
+/* subject, header, body, attachment, url, url_domain, mime_defect
+ * (cond_mime.c); raw_header and raw_body are header and body of
+ * cond_message.c. */
+stm_cond_parse_fn stm_cond_mime_parse_attachment, stm_cond_mime_parse_defect;
+stm_cond_eval_fn stm_cond_mime_subject, stm_cond_mime_header, stm_cond_mime_body,
+    stm_cond_mime_attachment, stm_cond_mime_url, stm_cond_mime_url_domain, stm_cond_mime_defect;
 
 /* delegation, reply (cond_delegation.c). */
 stm_cond_parse_fn stm_cond_delegation_parse;

@@ -27,6 +27,7 @@
 #include "effect/effect_table.h"
 #include "load/load.h"
 #include "match/ipaddr.h"
+#include "mime/mime.h"
 
 /* The milter section. */
 static void
@@ -34,6 +35,7 @@ config_milter(stm_loader *ld, const stm_yt_node *node)
 {
     static const char *const keys[] = {"socket",   "workdir",          "quarantine",
                                        "on_error", "max_message_size", "authserv_id",
+                                       "mime",
                                        NULL};
     static const char *const modes[] = {"store", "hold", "store+hold", NULL};
     static const char *const on_error[] = {"tempfail", "accept", "reject", NULL};
@@ -84,6 +86,7 @@ config_milter(stm_loader *ld, const stm_yt_node *node)
                 m->max_message_size = size;
         }
     }
+    stm_config_mime(ld, stm_yt_get(node, "mime"));
 }
 
 /* receiver.allow in NODE (a sequence of networks, or one) into R->allow. */
@@ -277,6 +280,9 @@ config_flags_cond(struct stm_policy *p, const stm_cond *c)
         p->needs_headers = true;
     if (needs & STM_COND_NEEDS_BODY)
         p->needs_body = true;
+    for (size_t i = 0; i < c->ndnsbl; i++)
+        if (c->dnsbl[i].of == STM_DNSBL_URL_DOMAINS)
+            p->needs_body = true; /* the URL domains come from the message's text */
     for (size_t i = 0; i < c->nchildren; i++)
         config_flags_cond(p, c->children[i]);
 }
@@ -315,6 +321,7 @@ config_defaults(struct stm_policy *p)
     p->milter.quarantine = STM_QUARANTINE_STORE;
     p->milter.on_error = STM_ON_ERROR_TEMPFAIL;
     p->milter.max_message_size = 50u * 1024 * 1024;
+    stm_mime_limits_default(&p->milter.mime);
     p->receiver.listen = strdup("127.0.0.1:10025");
     p->receiver.host = strdup("127.0.0.1");
     p->receiver.port = strdup("10025");

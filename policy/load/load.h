@@ -26,6 +26,7 @@ void stm_config_services(stm_loader *ld, const stm_yt_node *node);
 void stm_config_lists(stm_loader *ld, const stm_yt_node *node);
 void stm_config_dns(stm_loader *ld, const stm_yt_node *node); /* dns.c; NODE may be NULL */
 void stm_config_authserv_id(stm_loader *ld, const stm_yt_node *node); /* dns.c: milter.authserv_id */
+void stm_config_mime(stm_loader *ld, const stm_yt_node *node); /* milter.mime (load/mime.c) */
 /* Check "HOST:PORT" / "[V6]:PORT"; on success *HOST and *PORT are malloc'd
  * (caller frees). Returns 0, or -1 with *ERR (static) and *ERROFF set. */
 int stm_config_hostport(const char *text, char **host, char **port, const char **err,

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mime/mime.h"
 #include "run/dnsbl.h"
 
 /* Add the name of ITEM under L to ASKS. */
@@ -44,13 +45,19 @@ dnsbl_add(stm_dnsbl_ask *asks, size_t *n, const stm_dnsbl *l, const char *item)
     (*n)++;
 }
 
-/* The URL domains of the message: none until the MIME layer is wired. */
+/* The URL hosts of the message, from its one MIME parse. */
 const char *const *
 stm_dnsbl_url_domains(const stm_session *s, size_t *n)
 {
-    (void)s;
     *n = 0;
-    return NULL;
+    if (s->message.nheaders == 0)
+        return NULL;
+    const char *err = NULL;
+    const stm_mime *m = stm_mime_of_message(&s->message, &s->policy->milter.mime, &err);
+    if (m == NULL)
+        return NULL;
+    *n = m->nhosts;
+    return m->hosts;
 }
 
 /* The names of the lists of node C. */

@@ -28,8 +28,9 @@ typedef struct stm_dnsbl_fetched {
 /* Append the names the lists of dnsbl node C ask in S to ASKS (*N of them,
  * at most STM_DNSBL_MAX_QUERIES; a name already there is not repeated). */
 void stm_dnsbl_names(const stm_cond *c, const stm_session *s, stm_dnsbl_ask *asks, size_t *n);
-/* The domains of the URLs in the message, for `of: url_domains`: none until
- * the MIME layer gives them (the one place to wire it). Sets *N; borrowed. */
+/* The hosts of the URLs in the message's text parts (policy/mime, parsed
+ * once per message), for `of: url_domains`; none before the message is
+ * there. Sets *N; borrowed from the message's parse. */
 const char *const *stm_dnsbl_url_domains(const stm_session *s, size_t *n);
 /* Ask QS (N) in S: answers fetched for the rule are copied, the rest go to
  * the resolver of S's hooks together (or fail: no resolver). */

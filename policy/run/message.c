@@ -5,8 +5,9 @@
  * Functions: stm_message_init, stm_message_clear, stm_message_add_header,
  * stm_message_append_body, stm_message_find_header, stm_message_parse.
  *
- * Ownership: a message owns every string it holds; stm_message_clear()
- * releases them. Lookups return pointers borrowed until the next change.
+ * Ownership: a message owns every string it holds, and the MIME parse
+ * cached on it (policy/mime); stm_message_clear() releases them. Lookups
+ * return pointers borrowed until the next change.
  *
  * Size accounting: a header counts as "Name: value\r\n" (what it takes on the
  * wire), body bytes count as given, even once the body outgrew its limit and
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mime/mime.h"
 #include "stagemilter/message.h"
 
 /* Set every field of MSG to the empty message. */
@@ -38,6 +40,7 @@ stm_message_clear(stm_message *msg)
     }
     free(msg->headers);
     free(msg->body);
+    stm_mime_free(msg->mime);
     stm_message_init(msg);
 }
 
@@ -46,6 +49,8 @@ static int
 message_add_header_len(stm_message *msg, const char *name, size_t namelen, const char *value,
                        size_t valuelen)
 {
+    stm_mime_free(msg->mime); /* what it said is no longer the message */
+    msg->mime = NULL;
     if (msg->nheaders == msg->headers_cap) {
         size_t cap = msg->headers_cap ? msg->headers_cap * 2 : 16;
         stm_header *h = realloc(msg->headers, cap * sizeof *h);
@@ -79,6 +84,8 @@ stm_message_add_header(stm_message *msg, const char *name, const char *value)
 int
 stm_message_append_body(stm_message *msg, const void *data, size_t len, uint64_t limit)
 {
+    stm_mime_free(msg->mime);
+    msg->mime = NULL;
     msg->size += len;
     if (msg->truncated)
         return 0;

@@ -24,6 +24,8 @@
 #include <string.h>
 
 #include "run/dnsbl.h"
+#include "mime/mime.h"
+#include "model.h"
 #include "run/session_internal.h"
 
 /* Replace *FIELD by a copy of VALUE (NULL clears it). */
@@ -564,6 +566,27 @@ stm_session_quarantine(const stm_session *s, const char **rule, stm_stage *stage
     return NULL;
 }
 
+/* ${subject}, ${attachments}, ${url_domains}: from the message's parse
+ * (made now if no condition needed it yet); none before the message came. */
+static const char *
+session_lookup_mime(const stm_session *s, stm_template_var var, size_t i)
+{
+    const char *err = NULL;
+    if (s->message.nheaders == 0)
+        return NULL;
+    const stm_mime *m = stm_mime_of_message(&s->message, &s->policy->milter.mime, &err);
+    if (m == NULL)
+        return NULL;
+    if (var == STM_TPL_SUBJECT)
+        return i == 0 ? m->subject : NULL;
+    if (var == STM_TPL_URL_DOMAINS)
+        return i < m->nhosts ? m->hosts[i] : NULL;
+    for (size_t k = 0; k < m->nparts; k++)
+        if (m->parts[k].name[0] != '\0' && i-- == 0)
+            return m->parts[k].name;
+    return NULL;
+}
+
 /* The values of template variables in S (a stm_template_lookup). */
 const char *
 stm_session_lookup(const void *ctx, stm_template_var var, const char *name, size_t i)
@@ -627,6 +650,10 @@ stm_session_lookup(const void *ctx, stm_template_var var, const char *name, size
     case STM_TPL_DNSBL_TEXT:
         one = s->dnsbl->text;
         break;
+    case STM_TPL_SUBJECT:
+    case STM_TPL_ATTACHMENTS:
+    case STM_TPL_URL_DOMAINS:
+        return session_lookup_mime(s, var, i);
     }
     return i == 0 ? one : NULL;
 }

@@ -67,6 +67,9 @@ static const struct {
     {"dnsbl_zone", STM_TPL_DNSBL_ZONE},
     {"dnsbl_address", STM_TPL_DNSBL_ADDRESS},
     {"dnsbl_text", STM_TPL_DNSBL_TEXT},
+    {"subject", STM_TPL_SUBJECT},
+    {"attachments", STM_TPL_ATTACHMENTS},
+    {"url_domains", STM_TPL_URL_DOMAINS},
 };
 
 typedef struct tpl_part {

@@ -3,8 +3,8 @@
  * values, variable values.
  *
  * Variables: client_ip client_port client_name server_ip server_port
- * server_id id queue_id helo sender rcpt var.NAME reply dnsbl_zone
- * dnsbl_address dnsbl_text. "$$" is a literal
+ * server_id id queue_id helo sender rcpt var.NAME reply rate dnsbl_zone
+ * dnsbl_address dnsbl_text subject attachments url_domains. "$$" is a literal
  * "$". An unknown variable is a load-time error; an unset one expands to "".
  * Expanded values from the network have CR, LF and other control characters
  * replaced by spaces so they cannot break a header or a reply.
@@ -34,7 +34,10 @@ typedef enum stm_template_var {
     STM_TPL_RATE, /* the count of the last rate: condition judged */
     STM_TPL_DNSBL_ZONE,    /* the last dnsbl hit: its zone */
     STM_TPL_DNSBL_ADDRESS, /* its A record */
-    STM_TPL_DNSBL_TEXT     /* its TXT record */
+    STM_TPL_DNSBL_TEXT,    /* its TXT record */
+    STM_TPL_SUBJECT,     /* the decoded Subject (policy/mime) */
+    STM_TPL_ATTACHMENTS, /* the decoded names of the message's parts */
+    STM_TPL_URL_DOMAINS  /* each host of the URLs in its text, once */
 } stm_template_var;
 
 /* The I-th value (I from 0) of VAR in CTX; NAME is the NAME of var.NAME,

@@ -40,7 +40,7 @@ edges() {
 }
 all=$(edges | sed 's#/\./#/#g')
 
-echo "1..16"
+echo "1..17"
 
 # Modules: x.c and x.h are one node. tsort reports any loop.
 loops=$(echo "$all" | sed 's/\.[ch]\( \|$\)/\1/g' | awk '$1 != $2' | tsort 2>&1 >/dev/null)
@@ -97,8 +97,9 @@ forbid() {
     fi
 }
 forbid "policy/ includes nothing of milter/ or libmilter" policy/ '^milter/'
-forbid "policy/base/ includes no other part" policy/base/ '^policy/(match|run|read|cond|effect|load)/'
-forbid "policy/match/ includes only base/" policy/match/ '^policy/(run|read|cond|effect|load)/'
+forbid "policy/base/ includes no other part" policy/base/ '^policy/(match|mime|run|read|cond|effect|load)/'
+forbid "policy/match/ includes only base/" policy/match/ '^policy/(mime|run|read|cond|effect|load)/'
+forbid "policy/mime/ includes only base/ and match/" policy/mime/ '^policy/(run|read|cond|effect|load)/'
 forbid "policy/run/ includes neither the tables nor the loader" policy/run/ '^policy/(read|cond|effect|load)/'
 forbid "policy/read/ includes neither the tables nor the loader" policy/read/ '^policy/(cond|effect|load)/'
 forbid "policy/cond/ includes neither effect/ nor the loader" policy/cond/ '^policy/(effect|load)/'

@@ -12,3 +12,5 @@ EXTRA_DIST += tests/bench/run tests/bench/README.md contrib/bench/policy.yaml \
 EXTRA_DIST += tests/bench/state contrib/bench/state.yaml
 # What four DNS block lists cost (tests/bench/dnsbl).
 EXTRA_DIST += tests/bench/dnsbl
+# The bench with rules that look inside the message (policy/mime).
+EXTRA_DIST += tests/bench/mime tests/bench/mime-rules.yaml tests/bench/mime-mix.py

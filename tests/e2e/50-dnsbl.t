@@ -10,7 +10,7 @@
 . "$(dirname "$0")/../lib/harness.sh"
 h_setup "$@"
 . "$H_TOP/tests/lib/dns.sh"
-h_plan 15
+h_plan 17
 
 mta_install
 dns_start
@@ -59,6 +59,20 @@ h_swaks ttl3 --local-interface 127.0.0.3 --from a@sender.example --to b@rcpt.exa
 h_like "$(h_reply "$H_SWAKS_OUT" .)" '^250 ' "once the TTL has passed the server is asked again: accepted"
 after=$(dns_queries)
 h_ok "the server was asked again after the TTL ($before, then $after queries)" test "$after" -gt "$before"
+
+# of: url_domains: the hosts of the links in the message's decoded text
+# (here a quoted-printable HTML part) are asked at preq.
+dns_set bad-site.test.uribl.example. 300 A 127.0.0.2
+html='<p>Click <a href=3D"https://Bad-Site.test/pay">here</a></p>'
+h_swaks urlbad --local-interface 127.0.0.1 --from a@sender.example --to b@rcpt.example \
+    --add-header "MIME-Version: 1.0" --add-header "Content-Type: text/html; charset=utf-8" \
+    --add-header "Content-Transfer-Encoding: quoted-printable" --body "$html"
+h_like "$(h_reply "$H_SWAKS_OUT" .)" \
+    '^550 5\.7\.1 A link in the message is listed by uribl\.example \(127\.0\.0\.2\)$' \
+    "a message linking to a listed domain is refused at the end of DATA"
+h_swaks urlgood --local-interface 127.0.0.1 --from a@sender.example --to b@rcpt.example \
+    --body "see https://good-site.test/ for details"
+h_like "$(h_reply "$H_SWAKS_OUT" .)" '^250 ' "a message whose links are not listed is accepted"
 
 # IPv6 clients: the MTAs here listen on IPv4 only; --trace asks the same way.
 printf 'Subject: hello\n\nhello\n' >"$H_TMP/m.eml"

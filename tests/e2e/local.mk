@@ -39,3 +39,7 @@ EXTRA_DIST += tests/e2e/60-greylist-lmdb.t tests/e2e/61-rate-limit.t tests/e2e/6
 # Asking the network (DNS block lists against a real unbound).
 EXTRA_DIST += tests/lib/dns.sh tests/e2e/50-dnsbl.t tests/e2e/policies/dnsbl.yaml \
 	tests/e2e/51-auth-results.t tests/e2e/policies/auth-results.yaml
+# What is inside the message (policy/mime): the rules of policies/mime.yaml
+# on messages of the MIME corpus (tests/mime/corpus).
+EXTRA_DIST += tests/e2e/40-mime-attachment.t tests/e2e/41-mime-subject.t tests/e2e/42-mime-url.t \
+	tests/e2e/43-mime-zip-bomb.t tests/e2e/policies/mime.yaml

@@ -78,8 +78,11 @@ fuzz_tpl_var(const char *name)
         [STM_TPL_ID] = "id",                   [STM_TPL_QUEUE_ID] = "queue_id",
         [STM_TPL_HELO] = "helo",               [STM_TPL_SENDER] = "sender",
         [STM_TPL_RCPT] = "rcpt",               [STM_TPL_REPLY] = "reply",
+        [STM_TPL_RATE] = "rate",
         [STM_TPL_DNSBL_ZONE] = "dnsbl_zone",   [STM_TPL_DNSBL_ADDRESS] = "dnsbl_address",
-        [STM_TPL_DNSBL_TEXT] = "dnsbl_text"};
+        [STM_TPL_DNSBL_TEXT] = "dnsbl_text",
+        [STM_TPL_SUBJECT] = "subject",         [STM_TPL_ATTACHMENTS] = "attachments",
+        [STM_TPL_URL_DOMAINS] = "url_domains"};
     if (strncmp(name, "var.", 4) == 0 && name[4] != '\0')
         return STM_TPL_VAR;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)

@@ -8,8 +8,15 @@ EXTRA_DIST += tests/trace/run.t \
 	tests/trace/faccept.yaml tests/trace/faccept.eml tests/trace/faccept.args tests/trace/faccept.out \
 	tests/trace/quarantine.yaml tests/trace/quarantine.eml tests/trace/quarantine.args tests/trace/quarantine.out \
 	tests/trace/on-error.yaml tests/trace/on-error.eml tests/trace/on-error.args tests/trace/on-error.out \
-	tests/trace/state.yaml tests/trace/state.eml tests/trace/state.args tests/trace/state.out
+	tests/trace/state.yaml tests/trace/state.eml tests/trace/state.args tests/trace/state.out \
+	tests/trace/mime.yaml tests/trace/mime.eml tests/trace/mime.args tests/trace/mime.out
 
 # auth_results: what each Authentication-Results header said, trusted or not.
 EXTRA_DIST += tests/trace/auth-results.yaml tests/trace/auth-results.eml \
 	tests/trace/auth-results.args tests/trace/auth-results.out
+
+# The MIME corpus (tests/mime/make-corpus.sh) and its --trace goldens.
+TESTS += tests/mime/run.t
+tests/mime/run.log: stagemilter$(EXEEXT)
+EXTRA_DIST += tests/mime/run.t tests/mime/make-corpus.sh tests/mime/policy.yaml tests/mime/corpus \
+	tests/mime/golden

@@ -10,6 +10,7 @@ TEST_UNIT_LIBS = $(POLICY_LIBS) $(CMOCKA_LIBS)
 
 include tests/unit/loader.mk
 include tests/unit/match.mk
+include tests/unit/mime.mk
 include tests/unit/engine.mk
 include tests/unit/milter.mk
 include tests/unit/tables.mk
