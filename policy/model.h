@@ -40,6 +40,7 @@ typedef enum stm_cond_type {
     STM_COND_VAR,        /* name + pattern */
     STM_COND_DELEGATION, /* delegation_mask, inside a delegate's rules only */
     STM_COND_REPLY,      /* pattern on the scanner's last reply text */
+    STM_COND_VIRUS,      /* pattern on the virus a scanner named (cond_scan.c) */
     STM_COND_COUNT
 } stm_cond_type;
 

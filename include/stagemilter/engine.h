@@ -13,6 +13,7 @@
 #ifndef STAGEMILTER_ENGINE_H
 #define STAGEMILTER_ENGINE_H
 
+#include "stagemilter/scan_result.h"
 #include "stagemilter/session.h"
 
 typedef struct stm_verdict {
@@ -42,6 +43,7 @@ typedef struct stm_delegation {
     char *reply;          /* its last reply text ("Virus Detected; ..."); owned */
     stm_message returned;  /* RETURNED: the copy that came back */
     uint64_t elapsed_ms;
+    stm_scan_result scan; /* clamd/spamd/rspamd: what the scanner said (scan_result.h) */
 } stm_delegation;
 
 void stm_delegation_init(stm_delegation *d);

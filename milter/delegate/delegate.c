@@ -29,6 +29,44 @@
 #include "stagemilter/text.h"
 #include "stagemilter/clock.h"
 
+/* What the scanner said beyond the result (scan_result.h), on one line:
+ * virus= spam= score= required= action= symbols= (the first ones). */
+static void
+dg_log_facts(const stm_delegate_ctx *ctx, const char *id, const stm_service *svc,
+             const stm_scan_result *r)
+{
+    char line[1000];
+    size_t n = 0;
+
+    if (!stm_scan_result_known(r) && r->nadd == 0 && r->nremove == 0)
+        return;
+#define DG_ADD(...)                                                                                \
+    do {                                                                                           \
+        if (n < sizeof line)                                                                       \
+            n += (size_t)snprintf(line + n, sizeof line - n, __VA_ARGS__);                         \
+    } while (0)
+    DG_ADD("id=%s delegate service=%s", id, svc->name);
+    if (r->virus != NULL)
+        DG_ADD(" virus=\"%.200s\"", r->virus);
+    if (r->has_spam)
+        DG_ADD(" spam=%s", r->spam ? "true" : "false");
+    if (r->has_score)
+        DG_ADD(" score=%.2f required=%.2f", r->score, r->required);
+    if (r->action != NULL)
+        DG_ADD(" action=\"%.60s\"", r->action);
+    if (r->nsymbols > 0) {
+        DG_ADD(" symbols=");
+        for (size_t i = 0; i < r->nsymbols && n < sizeof line - 80; i++)
+            DG_ADD("%s%.60s", i ? "," : "", r->symbols[i]);
+    }
+    if (r->nadd > 0 || r->nremove > 0)
+        DG_ADD(" headers_to_add=%zu headers_to_remove=%zu", r->nadd, r->nremove);
+    if (r->dropped > 0)
+        DG_ADD(" dropped=%zu", r->dropped);
+#undef DG_ADD
+    stm_delegate_log(ctx, "%s", line);
+}
+
 /* The one log line of a finished delegation, then the protocol's details. */
 static void
 dg_log_result(const stm_delegate_ctx *ctx, const char *id, const stm_service *svc,
@@ -45,6 +83,7 @@ dg_log_result(const stm_delegate_ctx *ctx, const char *id, const stm_service *sv
                      f->returned_size, out->elapsed_ms);
     for (size_t i = 0; i < f->nnotes; i++)
         stm_delegate_log(ctx, "id=%s delegate service=%s %s", id, svc->name, f->notes[i]);
+    dg_log_facts(ctx, id, svc, &out->scan);
 }
 
 /* Delegate the session's message to SVC and fill OUT: start the scan of

@@ -10,4 +10,6 @@ MILTER_DELEGATE_FILES = milter/delegate/smtp/smtp_client.h milter/delegate/smtp/
 	milter/delegate/receiver.c milter/delegate/receiver.h \
 	milter/delegate/ticket.c milter/delegate/ticket.h \
 	milter/delegate/delegate.c milter/delegate/delegate.h \
-	milter/delegate/edits.c milter/delegate/edits.h
+	milter/delegate/edits.c milter/delegate/edits.h \
+	milter/delegate/wire.c milter/delegate/wire.h milter/delegate/scanners.h \
+	milter/delegate/clamd.c

@@ -75,6 +75,9 @@ const stm_cond_row stm_cond_table[STM_COND_COUNT] = {
     [STM_COND_REPLY] = {"reply", PATTERN, STM_STAGE_CONNECT, STM_COND_SCOPE_DELEGATE,
                         STM_COND_NEEDS_SCANNER, STM_PAT_TEXT, stm_cond_parse_pattern,
                         stm_cond_delegation_reply},
+    [STM_COND_VIRUS] = {"virus", PATTERN, STM_STAGE_CONNECT, STM_COND_SCOPE_DELEGATE,
+                        STM_COND_NEEDS_SCANNER, STM_PAT_TEXT, stm_cond_parse_pattern,
+                        stm_cond_scan_virus},
 };
 
 /* The row of KEY, or NULL. */

@@ -139,4 +139,7 @@ stm_cond_eval_fn stm_cond_message_header, stm_cond_message_has_header, stm_cond_
 stm_cond_parse_fn stm_cond_delegation_parse;
 stm_cond_eval_fn stm_cond_delegation_result, stm_cond_delegation_reply;
 
+/* virus, spam, spam_score, symbol, action, scan (cond_scan.c). */
+stm_cond_eval_fn stm_cond_scan_virus;
+
 #endif

@@ -3,4 +3,5 @@
 # eval sit together here).
 POLICY_COND_FILES = policy/cond/cond_table.h policy/cond/cond_table.c policy/cond/cond_load.c \
 	policy/cond/cond_parse.c policy/cond/cond_logic.c policy/cond/cond_envelope.c \
-	policy/cond/cond_session.c policy/cond/cond_message.c policy/cond/cond_delegation.c
+	policy/cond/cond_session.c policy/cond/cond_message.c policy/cond/cond_delegation.c \
+	policy/cond/cond_scan.c

@@ -180,6 +180,7 @@ stm_config_socket_check(const char *text, const char **err, size_t *erroff)
 typedef struct services_scheme {
     const char *prefix; /* "tcp://" */
     bool implicit_tls;  /* the connection starts with the TLS handshake */
+    bool unix_socket;   /* "unix:": an absolute path follows, not HOST:PORT */
 } services_scheme;
 
 typedef struct services_protocol {
@@ -190,13 +191,17 @@ typedef struct services_protocol {
 } services_protocol;
 
 static const services_scheme services_smtp_schemes[] = {
-    {"tcp://", false}, {"tls://", true}, {NULL, false}};
+    {"tcp://", false, false}, {"tls://", true, false}, {NULL, false, false}};
+static const services_scheme services_clamd_schemes[] = {
+    {"unix:", false, true}, {"tcp://", false, false}, {NULL, false, false}};
 
 static const services_protocol services_protocols[] = {
     [STM_PROTO_SMTP] = {"smtp", true, services_smtp_schemes,
                         "tcp://HOST:PORT or tls://HOST:PORT (implicit TLS)"},
     [STM_PROTO_LMTP] = {"lmtp", false, services_smtp_schemes,
                         "tcp://HOST:PORT or tls://HOST:PORT (implicit TLS)"},
+    [STM_PROTO_CLAMD] = {"clamd", false, services_clamd_schemes,
+                         "unix:/PATH (clamd's LocalSocket) or tcp://HOST:PORT"},
 };
 #define SERVICES_NPROTOCOLS (sizeof services_protocols / sizeof services_protocols[0])
 
@@ -219,6 +224,19 @@ services_target(stm_loader *ld, const stm_yt_node *node, const char *what,
     }
     size_t skip = strlen(sc->prefix);
     t->implicit_tls = sc->implicit_tls;
+    t->unix_socket = sc->unix_socket;
+    if (sc->unix_socket) {
+        if (text[skip] != '/' || strlen(text + skip) >= 108) {
+            stm_config_error_in(ld, node, skip, "%s '%s': %s", what, text,
+                                "the socket path must be absolute and shorter than 108 bytes");
+            return -1;
+        }
+        if ((t->host = strdup(text + skip)) == NULL || (t->text = strdup(text)) == NULL) {
+            stm_config_error(ld, node, "out of memory");
+            return -1;
+        }
+        return 0;
+    }
     if (stm_config_hostport(text + skip, &t->host, &t->port, &err, &off) < 0) {
         stm_config_error_in(ld, node, skip + off, "%s '%s': %s", what, text, err);
         return -1;

@@ -604,6 +604,9 @@ stm_session_lookup(const void *ctx, stm_template_var var, const char *name, size
     case STM_TPL_REPLY:
         one = stm_session_last_reply(s);
         break;
+    case STM_TPL_VIRUS:
+        one = stm_session_scan_text(s, STM_TPL_VIRUS);
+        break;
     }
     return i == 0 ? one : NULL;
 }

@@ -90,6 +90,10 @@ int stm_session_set_quarantine(stm_session *s, stm_stage stage, const char *queu
 const char *stm_session_quarantine(const stm_session *s, const char **rule, stm_stage *stage);
 /* Free every delegation record of the transaction (delegation.c). */
 void stm_session_clear_delegations(stm_session *s);
+/* The text of a scanner fact VAR (STM_TPL_VIRUS, ...; template.h) for a
+ * template: the current delegation's inside its rules, else the latest one
+ * that has it. NULL when none (delegation.c). */
+const char *stm_session_scan_text(const stm_session *s, int var);
 /* The latest delegation's reply text, or NULL. */
 const char *stm_session_last_reply(const stm_session *s);
 /* Template variables' values in the session CTX (a stm_template_lookup:

@@ -20,6 +20,8 @@
  *   var.NAME     a variable set by a `set` effect ("" when unset)
  *   reply        the latest delegation's reply text (inside a delegate's
  *                rules: that delegation's)
+ *   virus        the virus a scanner named (inside a delegate's rules: that
+ *                delegation's; else the latest that named one)
  * "$$" is a literal "$"; any other "$" not starting "${" is an error, so a
  * typo like "$client_ip" is caught when the policy loads.
  *
@@ -60,6 +62,7 @@ static const struct {
     {"sender", STM_TPL_SENDER},
     {"rcpt", STM_TPL_RCPT},
     {"reply", STM_TPL_REPLY},
+    {"virus", STM_TPL_VIRUS},
 };
 
 typedef struct tpl_part {

@@ -25,3 +25,7 @@ EXTRA_DIST += tests/e2e/20-clamsmtpd.t tests/e2e/21-spampd.t tests/e2e/22-faults
 	tests/e2e/policies/delegate-tls.yaml tests/lib/tls-proxy.py \
 	contrib/policies/clamsmtpd.yaml contrib/policies/spampd.yaml \
 	contrib/clamsmtp/clamsmtpd.conf contrib/spampd/README
+
+# The scanners that speak their own protocol (clamd, spamd, rspamd): at the
+# delegation level (tests/delegation/7*.t) and end to end (tests/e2e/7*.t).
+EXTRA_DIST += tests/delegation/70-clamd.t tests/e2e/70-clamd.t contrib/policies/clamd.yaml

@@ -1,0 +1,301 @@
+/*
+ * clamd.c - clamd (ClamAV's daemon) behind the service interface
+ * (service.h): the message goes in a zINSTREAM, clamd answers with the
+ * name of what it found.
+ *
+ * Functions: stm_clamd_ops (start, collect, release, apply),
+ * stm_clamd_parse_reply (scanners.h).
+ *
+ * The dialogue (clamd(8)): "zINSTREAM\0", then the message in chunks, each
+ * a 4-byte length in network order and that many bytes, then a chunk of
+ * length 0; clamd answers one NUL-terminated line:
+ *     stream: OK                          clean          -> returned
+ *     stream: Eicar-Signature FOUND       a virus        -> returned, virus
+ *     INSTREAM size limit exceeded. ERROR  past clamd's StreamMaxLength
+ *     ... ERROR                            clamd could not scan it
+ * The last two are `failed` (then the service's on_failure): nothing was
+ * judged, so nothing may pass as clean. A message larger than
+ * StreamMaxLength is not sent to another target (they share the limit).
+ *
+ * start() connects to the first target that answers (unix:PATH or
+ * tcp://HOST:PORT, connect_timeout) and streams the message (each chunk
+ * within command_timeout); a target that cannot be reached or breaks off
+ * before the last chunk leaves the message for the next one. collect()
+ * reads the reply until the delegation's deadline (the service's timeout:
+ * scanning takes time), at most STM_CLAMD_MAX_REPLY bytes. The I/O is the
+ * SMTP client's (smtp/io.c): non-blocking sockets, poll() with deadlines,
+ * progress callbacks meanwhile.
+ *
+ * Ownership: the scan owns its connection and reply; OUT owns what
+ * collect() puts in it.
+ *
+ * Errors: every failure of clamd is a result (FAILED with the reason in
+ * out->reply); start() is -1 only on memory exhaustion.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "delegate/scanners.h"
+#include "delegate/service.h"
+#include "delegate/smtp/session.h"
+#include "delegate/wire.h"
+#include "stagemilter/clock.h"
+#include "stagemilter/text.h"
+
+/* Bytes per INSTREAM chunk (clamd accepts any size up to StreamMaxLength). */
+#define CLAMD_CHUNK 65536
+
+struct stm_scan {
+    stm_scan_request req;
+    stm_smtp_request sreq; /* what the shared I/O needs: progress, log */
+    stm_smtp_result sres;
+    stm_smtp_session *ss; /* the connection (fd -1 when none) */
+    bool sent;            /* the whole message went to ss->target */
+    char why[600];        /* nothing sent: why */
+    char *reply;          /* clamd's reply, cleaned */
+    char note[700];
+    const char *notes[1];
+};
+
+/* Parse clamd's reply (scanners.h). */
+int
+stm_clamd_parse_reply(const char *reply, size_t len, stm_scan_result *r, char *why, size_t whylen)
+{
+    char line[STM_CLAMD_MAX_REPLY + 1];
+    const char *p;
+    size_t n = len < STM_CLAMD_MAX_REPLY ? len : STM_CLAMD_MAX_REPLY;
+
+    memcpy(line, reply, n);
+    line[n] = '\0';
+    if (strlen(line) != n) {
+        snprintf(why, whylen, "clamd's reply holds a NUL byte");
+        return -1;
+    }
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' '))
+        line[--n] = '\0';
+    /* A session id ("1: stream: OK") when IDSESSION is used. */
+    p = line;
+    if (*p >= '0' && *p <= '9') {
+        while (*p >= '0' && *p <= '9')
+            p++;
+        if (p[0] == ':' && p[1] == ' ')
+            p += 2;
+        else
+            p = line;
+    }
+    if (strstr(p, "size limit exceeded") != NULL) {
+        snprintf(why, whylen, "the message is larger than clamd's StreamMaxLength");
+        return -1;
+    }
+    if (strncmp(p, "stream: ", 8) != 0) {
+        snprintf(why, whylen, "clamd answered something else than a scan result");
+        return -1;
+    }
+    p += 8;
+    size_t plen = strlen(p);
+    if (strcmp(p, "OK") == 0)
+        return 0;
+    if (plen > 6 && strcmp(p + plen - 6, " FOUND") == 0) {
+        size_t vlen = plen - 6;
+        if (vlen == 0 || memchr(p, ':', vlen) != NULL) {
+            snprintf(why, whylen, "clamd named no signature");
+            return -1;
+        }
+        return stm_scan_result_set_virus(r, p, vlen) == 0 ? 1 : -2;
+    }
+    if (plen >= 6 && strcmp(p + plen - 6, " ERROR") == 0) {
+        snprintf(why, whylen, "clamd could not scan the message");
+        return -1;
+    }
+    snprintf(why, whylen, "clamd answered something else than a scan result");
+    return -1;
+}
+
+/* Stream PIECES to the connected clamd. 0; 1 when clamd refused the size
+ * (SCAN->why says so); -1 when the connection broke (ss->err). */
+static int
+clamd_stream(stm_scan *scan, const char *const *data, const size_t *lens, size_t npieces)
+{
+    stm_smtp_session *ss = scan->ss;
+    const stm_service *svc = scan->req.service;
+    unsigned char hdr[4];
+    size_t total = 0, chunks = 0;
+
+    if (stm_smtp_io_write(ss, STM_SMTP_PH_BODY, "zINSTREAM", 10,
+                          stm_clock_ms() + svc->command_timeout_ms) != 0)
+        return -1;
+    for (size_t p = 0; p < npieces; p++) {
+        for (size_t off = 0; off < lens[p]; off += CLAMD_CHUNK) {
+            size_t n = lens[p] - off < CLAMD_CHUNK ? lens[p] - off : CLAMD_CHUNK;
+            uint32_t be = htonl((uint32_t)n);
+            memcpy(hdr, &be, 4);
+            uint64_t deadline = stm_clock_ms() + svc->command_timeout_ms;
+            if (stm_smtp_io_write(ss, STM_SMTP_PH_BODY, (const char *)hdr, 4, deadline) != 0 ||
+                stm_smtp_io_write(ss, STM_SMTP_PH_BODY, data[p] + off, n, deadline) != 0)
+                goto broken;
+            total += n;
+            chunks++;
+        }
+    }
+    memset(hdr, 0, sizeof hdr);
+    if (stm_smtp_io_write(ss, STM_SMTP_PH_BODY, (const char *)hdr, 4,
+                          stm_clock_ms() + svc->command_timeout_ms) != 0)
+        goto broken;
+    if (scan->req.ctx->transcript)
+        stm_smtp_log(ss, "> zINSTREAM: %zu bytes in %zu chunks", total, chunks);
+    return 0;
+
+broken:;
+    /* clamd closes the stream past StreamMaxLength, after saying so. */
+    char text[STM_CLAMD_MAX_REPLY + 1], why[200];
+    char saved[sizeof ss->err];
+    memcpy(saved, ss->err, sizeof saved);
+    long got = stm_smtp_io_read_to(ss, STM_SMTP_PH_FINAL, '\0', text, STM_CLAMD_MAX_REPLY,
+                                   stm_clock_ms() + 1000);
+    memcpy(ss->err, saved, sizeof saved);
+    stm_scan_result none = {0};
+    if (got > 0 && stm_clamd_parse_reply(text, (size_t)got, &none, why, sizeof why) == -1 &&
+        strstr(text, "size limit") != NULL) {
+        snprintf(scan->why, sizeof scan->why, "%s: %s (after %zu bytes)", ss->target->text, why,
+                 total);
+        stm_smtp_log(ss, "service=%s %s", svc->name, scan->why);
+        stm_scan_result_clear(&none);
+        return 1;
+    }
+    stm_scan_result_clear(&none);
+    return -1;
+}
+
+/* start(): connect to the first usable target and stream the message. */
+static int
+clamd_start(const stm_scan_request *req, stm_scan **out)
+{
+    const stm_service *svc = req->service;
+    const stm_delegate_ctx *ctx = req->ctx;
+    stm_message *msg = stm_session_message(req->session);
+    stm_scan *scan = calloc(1, sizeof *scan);
+    size_t hlen = 0;
+    char *head = NULL;
+
+    *out = NULL;
+    if (scan == NULL || (scan->ss = calloc(1, sizeof *scan->ss)) == NULL ||
+        (head = stm_wire_head(msg, &hlen)) == NULL) {
+        if (scan != NULL)
+            free(scan->ss);
+        free(scan);
+        return -1;
+    }
+    scan->req = *req;
+    scan->sreq = (stm_smtp_request){.service = svc,
+                                    .progress = ctx->progress,
+                                    .progress_arg = ctx->progress_arg,
+                                    .progress_interval_ms = ctx->progress_interval_ms,
+                                    .log = ctx->log,
+                                    .log_arg = ctx->log_arg,
+                                    .transcript = ctx->transcript};
+    stm_smtp_session *ss = scan->ss;
+    ss->req = &scan->sreq;
+    ss->svc = svc;
+    ss->res = &scan->sres;
+    ss->fd = -1;
+    ss->next_progress =
+        stm_clock_ms() + (ctx->progress_interval_ms ? ctx->progress_interval_ms : 10000);
+    snprintf(scan->why, sizeof scan->why, "service has no target");
+
+    /* A write to a closed socket must not kill the daemon (see
+     * smtp/protocol.c): SIGPIPE is blocked while we write. */
+    sigset_t pipe_set, old_mask;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask);
+    const char *data[2] = {head, msg->body ? msg->body : ""};
+    size_t lens[2] = {hlen, msg->body_len};
+    for (size_t t = 0; t < svc->ntargets && !scan->sent; t++) {
+        ss->target = &svc->targets[t];
+        stm_smtp_log(ss, "service=%s connecting to %s", svc->name, ss->target->text);
+        int rc = -1;
+        if (stm_smtp_io_connect(ss, stm_clock_ms() + svc->connect_timeout_ms) == 0)
+            rc = clamd_stream(scan, data, lens, 2);
+        if (rc == 0) {
+            scan->sent = true;
+        } else {
+            if (rc < 0)
+                snprintf(scan->why, sizeof scan->why, "%s", ss->err);
+            stm_smtp_io_close(ss);
+            if (rc == 1)
+                break;
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+    free(head);
+    *out = scan;
+    return 0;
+}
+
+/* Put TEXT (cleaned) into OUT's reply. 0 or -1. */
+static int
+clamd_set_reply(stm_delegation *out, const char *text)
+{
+    free(out->reply);
+    out->reply = strdup(text);
+    return out->reply == NULL ? -1 : 0;
+}
+
+/* collect(): read clamd's one line and judge it. */
+static int
+clamd_collect(stm_scan *scan, uint64_t deadline, stm_delegation *out, stm_scan_facts *facts)
+{
+    stm_smtp_session *ss = scan->ss;
+    char text[STM_CLAMD_MAX_REPLY + 1], why[200];
+
+    memset(facts, 0, sizeof *facts);
+    out->result = STM_DELEGATION_FAILED;
+    facts->target = ss->target != NULL ? ss->target->text : NULL;
+    if (!scan->sent)
+        return clamd_set_reply(out, scan->why);
+    long got = stm_smtp_io_read_to(ss, STM_SMTP_PH_FINAL, '\0', text, STM_CLAMD_MAX_REPLY, deadline);
+    stm_smtp_io_close(ss);
+    if (got < 0)
+        return clamd_set_reply(out, ss->err);
+    if (scan->req.ctx->transcript)
+        stm_smtp_log(ss, "< %s", text);
+    int rc = stm_clamd_parse_reply(text, (size_t)got, &out->scan, why, sizeof why);
+    if (rc == -2)
+        return -1;
+    char clean[STM_CLAMD_MAX_REPLY + 1];
+    stm_text_clean(clean, sizeof clean, text, 0, 0);
+    if (rc < 0) {
+        snprintf(scan->note, sizeof scan->note, "%s: %s: \"%.300s\"", ss->target->text, why, clean);
+        return clamd_set_reply(out, scan->note);
+    }
+    out->result = STM_DELEGATION_RETURNED;
+    return clamd_set_reply(out, clean);
+}
+
+/* release(): close what is still open. */
+static void
+clamd_release(stm_scan *scan)
+{
+    if (scan == NULL)
+        return;
+    if (scan->ss != NULL)
+        stm_smtp_io_close(scan->ss);
+    stm_smtp_result_clear(&scan->sres);
+    free(scan->ss);
+    free(scan->reply);
+    free(scan);
+}
+
+const stm_service_ops stm_clamd_ops = {
+    .name = "clamd",
+    .start = clamd_start,
+    .collect = clamd_collect,
+    .release = clamd_release,
+    .apply = NULL,
+};

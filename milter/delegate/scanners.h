@@ -1,0 +1,23 @@
+/*
+ * scanners.h - the reply parsers of the scanner protocols that are not
+ * SMTP, exposed for the unit tests and the libFuzzer targets
+ * (tests/fuzz/fuzz_scanners.c). Each takes the whole reply as received
+ * (bounded by its protocol file) and fills an stm_scan_result.
+ */
+#ifndef STAGEMILTER_DELEGATE_SCANNERS_H
+#define STAGEMILTER_DELEGATE_SCANNERS_H
+
+#include <stddef.h>
+
+#include "stagemilter/scan_result.h"
+
+/* Longest clamd reply read ("stream: NAME FOUND"). */
+#define STM_CLAMD_MAX_REPLY 4096
+
+/* clamd's reply to zINSTREAM (without its NUL): "stream: OK" (0), "stream:
+ * NAME FOUND" (1, R->virus = NAME), anything else (-1, WHY says what: a
+ * size limit, an ERROR reply, garbage). -2 on memory exhaustion. */
+int stm_clamd_parse_reply(const char *reply, size_t len, stm_scan_result *r, char *why,
+                          size_t whylen);
+
+#endif
