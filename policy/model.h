@@ -41,6 +41,9 @@ typedef enum stm_cond_type {
     STM_COND_DELEGATION, /* delegation_mask, inside a delegate's rules only */
     STM_COND_REPLY,      /* pattern on the scanner's last reply text */
     STM_COND_VIRUS,      /* pattern on the virus a scanner named (cond_scan.c) */
+    STM_COND_SPAM,       /* flag: the scanner's verdict (cond_scan.c) */
+    STM_COND_SPAM_SCORE, /* size_op + number: the scanner's score (cond_scan.c) */
+    STM_COND_SYMBOL,     /* pattern on a rule/symbol that hit (cond_scan.c) */
     STM_COND_COUNT
 } stm_cond_type;
 
@@ -80,6 +83,7 @@ typedef struct stm_cond {
     stm_size_op size_op;
     uint64_t size;
     unsigned delegation_mask; /* bit (1u << stm_delegation_result) per accepted result */
+    double number;            /* SPAM_SCORE, SCORE: compared with size_op */
 } stm_cond;
 
 /* Every effect has a row in effect/effect_table.c, indexed by this enum. */

@@ -35,12 +35,11 @@
 #include "config.h"
 
 #include <arpa/inet.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "delegate/conn.h"
 #include "delegate/scanners.h"
 #include "delegate/service.h"
 #include "delegate/smtp/session.h"
@@ -53,14 +52,10 @@
 
 struct stm_scan {
     stm_scan_request req;
-    stm_smtp_request sreq; /* what the shared I/O needs: progress, log */
-    stm_smtp_result sres;
-    stm_smtp_session *ss; /* the connection (fd -1 when none) */
-    bool sent;            /* the whole message went to ss->target */
-    char why[600];        /* nothing sent: why */
-    char *reply;          /* clamd's reply, cleaned */
+    stm_scan_conn conn; /* conn.ss: the connection (fd -1 when none) */
+    bool sent;          /* the whole message went to conn.ss->target */
+    char why[600];      /* nothing sent: why */
     char note[700];
-    const char *notes[1];
 };
 
 /* Parse clamd's reply (scanners.h). */
@@ -122,7 +117,7 @@ stm_clamd_parse_reply(const char *reply, size_t len, stm_scan_result *r, char *w
 static int
 clamd_stream(stm_scan *scan, const char *const *data, const size_t *lens, size_t npieces)
 {
-    stm_smtp_session *ss = scan->ss;
+    stm_smtp_session *ss = scan->conn.ss;
     const stm_service *svc = scan->req.service;
     unsigned char hdr[4];
     size_t total = 0, chunks = 0;
@@ -177,62 +172,39 @@ static int
 clamd_start(const stm_scan_request *req, stm_scan **out)
 {
     const stm_service *svc = req->service;
-    const stm_delegate_ctx *ctx = req->ctx;
     stm_message *msg = stm_session_message(req->session);
     stm_scan *scan = calloc(1, sizeof *scan);
     size_t hlen = 0;
     char *head = NULL;
 
     *out = NULL;
-    if (scan == NULL || (scan->ss = calloc(1, sizeof *scan->ss)) == NULL ||
+    if (scan == NULL || stm_scan_conn_init(&scan->conn, req) != 0 ||
         (head = stm_wire_head(msg, &hlen)) == NULL) {
         if (scan != NULL)
-            free(scan->ss);
+            stm_scan_conn_free(&scan->conn);
         free(scan);
         return -1;
     }
     scan->req = *req;
-    scan->sreq = (stm_smtp_request){.service = svc,
-                                    .progress = ctx->progress,
-                                    .progress_arg = ctx->progress_arg,
-                                    .progress_interval_ms = ctx->progress_interval_ms,
-                                    .log = ctx->log,
-                                    .log_arg = ctx->log_arg,
-                                    .transcript = ctx->transcript};
-    stm_smtp_session *ss = scan->ss;
-    ss->req = &scan->sreq;
-    ss->svc = svc;
-    ss->res = &scan->sres;
-    ss->fd = -1;
-    ss->next_progress =
-        stm_clock_ms() + (ctx->progress_interval_ms ? ctx->progress_interval_ms : 10000);
     snprintf(scan->why, sizeof scan->why, "service has no target");
-
-    /* A write to a closed socket must not kill the daemon (see
-     * smtp/protocol.c): SIGPIPE is blocked while we write. */
-    sigset_t pipe_set, old_mask;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask);
+    stm_scan_conn_nopipe_begin(&scan->conn);
     const char *data[2] = {head, msg->body ? msg->body : ""};
     size_t lens[2] = {hlen, msg->body_len};
     for (size_t t = 0; t < svc->ntargets && !scan->sent; t++) {
-        ss->target = &svc->targets[t];
-        stm_smtp_log(ss, "service=%s connecting to %s", svc->name, ss->target->text);
         int rc = -1;
-        if (stm_smtp_io_connect(ss, stm_clock_ms() + svc->connect_timeout_ms) == 0)
+        if (stm_scan_conn_open(&scan->conn, &svc->targets[t], false) == 0)
             rc = clamd_stream(scan, data, lens, 2);
         if (rc == 0) {
             scan->sent = true;
         } else {
             if (rc < 0)
-                snprintf(scan->why, sizeof scan->why, "%s", ss->err);
-            stm_smtp_io_close(ss);
+                snprintf(scan->why, sizeof scan->why, "%s", scan->conn.ss->err);
+            stm_scan_conn_close(&scan->conn);
             if (rc == 1)
                 break;
         }
     }
-    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+    stm_scan_conn_nopipe_end(&scan->conn);
     free(head);
     *out = scan;
     return 0;
@@ -251,7 +223,7 @@ clamd_set_reply(stm_delegation *out, const char *text)
 static int
 clamd_collect(stm_scan *scan, uint64_t deadline, stm_delegation *out, stm_scan_facts *facts)
 {
-    stm_smtp_session *ss = scan->ss;
+    stm_smtp_session *ss = scan->conn.ss;
     char text[STM_CLAMD_MAX_REPLY + 1], why[200];
 
     memset(facts, 0, sizeof *facts);
@@ -260,7 +232,7 @@ clamd_collect(stm_scan *scan, uint64_t deadline, stm_delegation *out, stm_scan_f
     if (!scan->sent)
         return clamd_set_reply(out, scan->why);
     long got = stm_smtp_io_read_to(ss, STM_SMTP_PH_FINAL, '\0', text, STM_CLAMD_MAX_REPLY, deadline);
-    stm_smtp_io_close(ss);
+    stm_scan_conn_close(&scan->conn);
     if (got < 0)
         return clamd_set_reply(out, ss->err);
     if (scan->req.ctx->transcript)
@@ -284,11 +256,7 @@ clamd_release(stm_scan *scan)
 {
     if (scan == NULL)
         return;
-    if (scan->ss != NULL)
-        stm_smtp_io_close(scan->ss);
-    stm_smtp_result_clear(&scan->sres);
-    free(scan->ss);
-    free(scan->reply);
+    stm_scan_conn_free(&scan->conn);
     free(scan);
 }
 

@@ -12,4 +12,5 @@ MILTER_DELEGATE_FILES = milter/delegate/smtp/smtp_client.h milter/delegate/smtp/
 	milter/delegate/delegate.c milter/delegate/delegate.h \
 	milter/delegate/edits.c milter/delegate/edits.h \
 	milter/delegate/wire.c milter/delegate/wire.h milter/delegate/scanners.h \
-	milter/delegate/clamd.c
+	milter/delegate/conn.c milter/delegate/conn.h milter/delegate/clamd.c \
+	milter/delegate/spamd.c

@@ -20,4 +20,17 @@
 int stm_clamd_parse_reply(const char *reply, size_t len, stm_scan_result *r, char *why,
                           size_t whylen);
 
+/* Longest spamd reply read: status and header lines, and the body (the
+ * message's header block with SpamAssassin's X-Spam-* fields). */
+#define STM_SPAMD_MAX_REPLY (1024 * 1024)
+
+/* spamd's whole reply to HEADERS (status line, header lines, empty line,
+ * body): "SPAMD/1.1 0 EX_OK", "Spam: True ; 1003.3 / 5.0" into R's spam,
+ * score and required; the body's X-Spam-* fields into R's headers to add,
+ * and the tests= of its X-Spam-Status into R's symbols. 0, -1 (WHY says
+ * what: an error code, a missing Spam: line, garbage, a cut reply), -2 on
+ * memory exhaustion. */
+int stm_spamd_parse_reply(const char *reply, size_t len, stm_scan_result *r, char *why,
+                          size_t whylen);
+
 #endif

@@ -1,15 +1,21 @@
 /*
  * cond_scan.c - conditions on what a content scanner said (clamd, spamd,
  * rspamd; stagemilter/scan_result.h), allowed only inside a delegate
- * rule's rules: virus (cond_table.h).
+ * rule's rules: virus, spam, spam_score, symbol (cond_table.h).
  *
- * Functions: stm_cond_scan_virus. virus is parsed by stm_cond_parse_pattern
- * (cond_parse.c).
+ * Functions: stm_cond_scan_parse_bool, stm_cond_scan_parse_number,
+ * stm_cond_scan_number, stm_cond_scan_compare, stm_cond_scan_virus,
+ * stm_cond_scan_spam, stm_cond_scan_spam_score, stm_cond_scan_symbol.
+ * virus and symbol are parsed by stm_cond_parse_pattern (cond_parse.c).
  *
- * Semantics (DESIGN.md, Talking to the scanners people run): virus holds
- * when the scanner named a signature (clamd's "NAME FOUND", an SMTP
- * scanner's X-Virus-Infected header) and the name matches. Nothing named,
- * or outside a delegation: it does not hold.
+ * Semantics (DESIGN.md, Talking to the scanners people run):
+ *   virus       the scanner named a signature (clamd's "NAME FOUND", an
+ *               SMTP scanner's X-Virus-Infected header) that matches
+ *   spam        spamd's "Spam: True|False", rspamd's verdict; unknown (no
+ *               scanner said): neither true nor false holds
+ *   spam_score  the score compared as "OP NUMBER"; unknown: does not hold
+ *   symbol      one of the rules (spamd) or symbols (rspamd) that hit
+ * Outside a delegation none holds.
  *
  * Ownership: parsed conditions belong to the caller (stm_cond_free()).
  * Errors: parse errors go to the loader's diag; a pattern that fails while
@@ -17,7 +23,109 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cond/cond_table.h"
+#include "read/reader.h"
+
+/* "OP NUMBER". */
+int
+stm_cond_scan_number(const char *text, stm_size_op *op, double *num, const char **err)
+{
+    static const struct {
+        const char *op;
+        stm_size_op value;
+    } ops[] = {{">=", STM_SIZE_GE}, {"<=", STM_SIZE_LE}, {">", STM_SIZE_GT},
+               {"<", STM_SIZE_LT},  {"=", STM_SIZE_EQ}};
+    size_t i;
+
+    while (*text == ' ')
+        text++;
+    for (i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        if (strncmp(text, ops[i].op, strlen(ops[i].op)) == 0)
+            break;
+    if (i == sizeof ops / sizeof ops[0]) {
+        *err = "needs a comparison: >, >=, <, <= or = and a number, like \">5.5\"";
+        return -1;
+    }
+    *op = ops[i].value;
+    text += strlen(ops[i].op);
+    while (*text == ' ')
+        text++;
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    while (*end == ' ')
+        end++;
+    if (end == text || *end != '\0' || errno != 0 || !isfinite(v)) {
+        *err = "needs a number after the operator, like \">5.5\" or \"<= -1\"";
+        return -1;
+    }
+    *num = v;
+    return 0;
+}
+
+/* VALUE OP NUM. */
+bool
+stm_cond_scan_compare(double value, stm_size_op op, double num)
+{
+    switch (op) {
+    case STM_SIZE_GT:
+        return value > num;
+    case STM_SIZE_GE:
+        return value >= num;
+    case STM_SIZE_LT:
+        return value < num;
+    case STM_SIZE_LE:
+        return value <= num;
+    case STM_SIZE_EQ:
+    default:
+        return value == num;
+    }
+}
+
+/* KEY: true | false into c->flag. */
+stm_cond *
+stm_cond_scan_parse_bool(stm_loader *ld, const stm_cond_row *row, stm_cond_type type,
+                         const stm_yt_node *key, const stm_yt_node *v,
+                         const stm_config_scope *scope)
+{
+    bool b;
+    (void)scope;
+    if (stm_config_bool(ld, v, row->key, &b) < 0)
+        return NULL;
+    stm_cond *c = stm_cond_parse_new(ld, type, key);
+    if (c != NULL)
+        c->flag = b;
+    return c;
+}
+
+/* KEY: "OP NUMBER" into c->size_op and c->number. */
+stm_cond *
+stm_cond_scan_parse_number(stm_loader *ld, const stm_cond_row *row, stm_cond_type type,
+                           const stm_yt_node *key, const stm_yt_node *v,
+                           const stm_config_scope *scope)
+{
+    const char *err = NULL;
+    stm_size_op op;
+    double num;
+    (void)scope;
+    if (stm_config_expect(ld, v, STM_YT_SCALAR, row->key) < 0)
+        return NULL;
+    if (stm_cond_scan_number(v->text, &op, &num, &err) != 0) {
+        stm_config_error(ld, v, "%s: '%s' %s", row->key, v->text, err);
+        return NULL;
+    }
+    stm_cond *c = stm_cond_parse_new(ld, type, key);
+    if (c != NULL) {
+        c->size_op = op;
+        c->number = num;
+    }
+    return c;
+}
 
 /* virus: the signature the scanner named. */
 stm_cond_result
@@ -26,4 +134,41 @@ stm_cond_scan_virus(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
     if (ctx->deleg == NULL || ctx->deleg->scan.virus == NULL)
         return STM_COND_FALSE;
     return stm_cond_of_match(stm_pattern_match(c->pattern, ctx->deleg->scan.virus, err));
+}
+
+/* spam: the verdict, when one was given. */
+stm_cond_result
+stm_cond_scan_spam(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
+{
+    (void)err;
+    if (ctx->deleg == NULL || !ctx->deleg->scan.has_spam)
+        return STM_COND_FALSE;
+    return ctx->deleg->scan.spam == c->flag ? STM_COND_TRUE : STM_COND_FALSE;
+}
+
+/* spam_score: the score, when one was given. */
+stm_cond_result
+stm_cond_scan_spam_score(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
+{
+    (void)err;
+    if (ctx->deleg == NULL || !ctx->deleg->scan.has_score)
+        return STM_COND_FALSE;
+    return stm_cond_scan_compare(ctx->deleg->scan.score, c->size_op, c->number) ? STM_COND_TRUE
+                                                                                : STM_COND_FALSE;
+}
+
+/* symbol: any of the symbols that hit. */
+stm_cond_result
+stm_cond_scan_symbol(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
+{
+    stm_cond_result acc = STM_COND_FALSE;
+    *err = NULL;
+    if (ctx->deleg == NULL)
+        return STM_COND_FALSE;
+    for (size_t i = 0; i < ctx->deleg->scan.nsymbols && acc != STM_COND_TRUE; i++) {
+        char *why = NULL;
+        stm_match m = stm_pattern_match(c->pattern, ctx->deleg->scan.symbols[i], &why);
+        stm_cond_any_of(&acc, err, m, why);
+    }
+    return acc;
 }

@@ -78,6 +78,15 @@ const stm_cond_row stm_cond_table[STM_COND_COUNT] = {
     [STM_COND_VIRUS] = {"virus", PATTERN, STM_STAGE_CONNECT, STM_COND_SCOPE_DELEGATE,
                         STM_COND_NEEDS_SCANNER, STM_PAT_TEXT, stm_cond_parse_pattern,
                         stm_cond_scan_virus},
+    [STM_COND_SPAM] = {"spam", "true or false", STM_STAGE_CONNECT, STM_COND_SCOPE_DELEGATE,
+                       STM_COND_NEEDS_SCANNER, STM_PAT_TEXT, stm_cond_scan_parse_bool,
+                       stm_cond_scan_spam},
+    [STM_COND_SPAM_SCORE] = {"spam_score", "a comparison like \">5.5\"", STM_STAGE_CONNECT,
+                             STM_COND_SCOPE_DELEGATE, STM_COND_NEEDS_SCANNER, STM_PAT_TEXT,
+                             stm_cond_scan_parse_number, stm_cond_scan_spam_score},
+    [STM_COND_SYMBOL] = {"symbol", PATTERN, STM_STAGE_CONNECT, STM_COND_SCOPE_DELEGATE,
+                         STM_COND_NEEDS_SCANNER, STM_PAT_TEXT, stm_cond_parse_pattern,
+                         stm_cond_scan_symbol},
 };
 
 /* The row of KEY, or NULL. */

@@ -93,6 +93,8 @@ delegation_fact(const stm_delegation *d, int var)
     switch (var) {
     case STM_TPL_VIRUS:
         return d->scan.virus;
+    case STM_TPL_SPAM_SCORE:
+        return d->scan.has_score ? d->scan.score_text : NULL;
     default:
         return NULL;
     }

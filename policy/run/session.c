@@ -605,7 +605,8 @@ stm_session_lookup(const void *ctx, stm_template_var var, const char *name, size
         one = stm_session_last_reply(s);
         break;
     case STM_TPL_VIRUS:
-        one = stm_session_scan_text(s, STM_TPL_VIRUS);
+    case STM_TPL_SPAM_SCORE:
+        one = stm_session_scan_text(s, (int)var);
         break;
     }
     return i == 0 ? one : NULL;

@@ -22,6 +22,7 @@
  *                rules: that delegation's)
  *   virus        the virus a scanner named (inside a delegate's rules: that
  *                delegation's; else the latest that named one)
+ *   spam_score   the score spamd or rspamd gave, as "%.2f" (same scope)
  * "$$" is a literal "$"; any other "$" not starting "${" is an error, so a
  * typo like "$client_ip" is caught when the policy loads.
  *
@@ -63,6 +64,7 @@ static const struct {
     {"rcpt", STM_TPL_RCPT},
     {"reply", STM_TPL_REPLY},
     {"virus", STM_TPL_VIRUS},
+    {"spam_score", STM_TPL_SPAM_SCORE},
 };
 
 typedef struct tpl_part {

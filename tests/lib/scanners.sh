@@ -23,6 +23,10 @@
 #                               relaying to RELAY_PORT (default
 #                               $SC_RECEIVER_PORT); its syslog lines go to
 #                               $H_TMP/spampd-syslog.txt
+#   sc_spamd_start [PORT]       spamd (package spamd, SpamAssassin's shipped
+#                               rules, local tests only, no Bayes) on
+#                               127.0.0.1:PORT (default $SC_SPAMD_PORT);
+#                               returns once it answers PING
 #   sc_silent_peer PORT         a TCP peer that accepts and never says a word
 #   sc_greeting_peer PORT TEXT  a TCP peer that sends TEXT (a Python string
 #                               literal: "554 no\r\n") on every connection
@@ -46,6 +50,7 @@
 SC_RECEIVER_PORT=${SC_RECEIVER_PORT:-10025}
 SC_CLAMSMTP_PORT=${SC_CLAMSMTP_PORT:-10026}
 SC_SPAMPD_PORT=${SC_SPAMPD_PORT:-10030}
+SC_SPAMD_PORT=${SC_SPAMD_PORT:-7830}
 SC_CLAMD_SOCK=
 
 # The EICAR anti-virus test string.
@@ -107,6 +112,24 @@ sc_clamsmtpd_stop() {
     local port=${1:-$SC_CLAMSMTP_PORT}
     h_stop "clamsmtpd-$port" 3
     h_wait 10 bash -c "! ss -Hltn 'sport = :$port' | grep -q ."
+}
+
+# spamd, SpamAssassin with its shipped defaults, local tests only.
+sc_spamd_start() {
+    local port=${1:-$SC_SPAMD_PORT} d=$H_TMP/spamd-${1:-$SC_SPAMD_PORT}
+    h_need spamd /usr/bin/python3
+    mkdir -p "$d"
+    chmod 777 "$d"
+    h_daemon "spamd-$port" spamd --listen="127.0.0.1:$port" --allowed-ips=127.0.0.1 --local \
+        --nouser-config --username=debian-spamd --groupname=debian-spamd \
+        --helper-home-dir="$d" --pidfile="$d/spamd.pid" --syslog=stderr --max-children=2 \
+        --cf='use_bayes 0'
+    h_wait 60 /usr/bin/python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2)
+s.sendall(b"PING SPAMC/1.5\r\n\r\n")
+sys.exit(0 if b"PONG" in s.recv(100) else 1)' "$port" 2>/dev/null ||
+        h_die "spamd does not answer PING on $port" "$(tail -n 20 "$H_TMP/spamd-$port.log")"
 }
 
 # spampd, SpamAssassin with its shipped defaults, local tests only.
