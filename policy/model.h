@@ -44,6 +44,7 @@ typedef enum stm_cond_type {
     STM_COND_SPAM,       /* flag: the scanner's verdict (cond_scan.c) */
     STM_COND_SPAM_SCORE, /* size_op + number: the scanner's score (cond_scan.c) */
     STM_COND_SYMBOL,     /* pattern on a rule/symbol that hit (cond_scan.c) */
+    STM_COND_ACTION,     /* pattern on rspamd's action (cond_scan.c) */
     STM_COND_COUNT
 } stm_cond_type;
 

@@ -49,6 +49,7 @@ typedef enum stm_protocol {
     STM_PROTO_LMTP,
     STM_PROTO_CLAMD, /* clamd's zINSTREAM (milter/delegate/clamd.c) */
     STM_PROTO_SPAMD, /* SpamAssassin's spamd (milter/delegate/spamd.c) */
+    STM_PROTO_RSPAMD, /* rspamd's HTTP /checkv2 (milter/delegate/rspamd.c) */
 } stm_protocol;
 typedef enum stm_auth_mode { STM_AUTH_OFF, STM_AUTH_PLAIN, STM_AUTH_FORWARD, STM_AUTH_EXTERNAL } stm_auth_mode;
 typedef enum stm_on_failure {

@@ -33,4 +33,16 @@ int stm_clamd_parse_reply(const char *reply, size_t len, stm_scan_result *r, cha
 int stm_spamd_parse_reply(const char *reply, size_t len, stm_scan_result *r, char *why,
                           size_t whylen);
 
+/* Longest rspamd reply read (HTTP status, header lines and JSON body). */
+#define STM_RSPAMD_MAX_REPLY (4 * 1024 * 1024)
+
+/* rspamd's whole HTTP reply to POST /checkv2: "HTTP/1.x 200", header lines,
+ * the empty line, the JSON body (Content-Length bytes, or to the end).
+ * action, score, required_score, the names of symbols, milter.add_headers
+ * and milter.remove_headers into R (spam: the action is reject, add header
+ * or rewrite subject). 0, -1 (WHY says what: another status, no JSON,
+ * no action or score, a cut reply), -2 on memory exhaustion. */
+int stm_rspamd_parse_reply(const char *reply, size_t len, stm_scan_result *r, char *why,
+                           size_t whylen);
+
 #endif

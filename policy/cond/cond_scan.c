@@ -5,7 +5,8 @@
  *
  * Functions: stm_cond_scan_parse_bool, stm_cond_scan_parse_number,
  * stm_cond_scan_number, stm_cond_scan_compare, stm_cond_scan_virus,
- * stm_cond_scan_spam, stm_cond_scan_spam_score, stm_cond_scan_symbol.
+ * stm_cond_scan_spam, stm_cond_scan_spam_score, stm_cond_scan_symbol,
+ * stm_cond_scan_action.
  * virus and symbol are parsed by stm_cond_parse_pattern (cond_parse.c).
  *
  * Semantics (DESIGN.md, Talking to the scanners people run):
@@ -15,6 +16,7 @@
  *               scanner said): neither true nor false holds
  *   spam_score  the score compared as "OP NUMBER"; unknown: does not hold
  *   symbol      one of the rules (spamd) or symbols (rspamd) that hit
+ *   action      rspamd's action ("reject", "add header", "no action", ...)
  * Outside a delegation none holds.
  *
  * Ownership: parsed conditions belong to the caller (stm_cond_free()).
@@ -171,4 +173,13 @@ stm_cond_scan_symbol(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
         stm_cond_any_of(&acc, err, m, why);
     }
     return acc;
+}
+
+/* action: rspamd's action. */
+stm_cond_result
+stm_cond_scan_action(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
+{
+    if (ctx->deleg == NULL || ctx->deleg->scan.action == NULL)
+        return STM_COND_FALSE;
+    return stm_cond_of_match(stm_pattern_match(c->pattern, ctx->deleg->scan.action, err));
 }

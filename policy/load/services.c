@@ -194,6 +194,8 @@ typedef struct services_protocol {
 
 static const services_scheme services_smtp_schemes[] = {
     {"tcp://", false, false}, {"tls://", true, false}, {NULL, false, false}};
+static const services_scheme services_http_schemes[] = {
+    {"http://", false, false}, {"https://", true, false}, {NULL, false, false}};
 static const services_scheme services_clamd_schemes[] = {
     {"unix:", false, true}, {"tcp://", false, false}, {NULL, false, false}};
 
@@ -206,6 +208,8 @@ static const services_protocol services_protocols[] = {
                          "unix:/PATH (clamd's LocalSocket) or tcp://HOST:PORT"},
     [STM_PROTO_SPAMD] = {"spamd", true, false, services_clamd_schemes,
                          "tcp://HOST:PORT or unix:/PATH (spamd's --socketpath)"},
+    [STM_PROTO_RSPAMD] = {"rspamd", true, false, services_http_schemes,
+                          "http://HOST:PORT or https://HOST:PORT (rspamd's normal worker)"},
 };
 #define SERVICES_NPROTOCOLS (sizeof services_protocols / sizeof services_protocols[0])
 
