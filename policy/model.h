@@ -45,6 +45,7 @@ typedef enum stm_cond_type {
     STM_COND_SPAM_SCORE, /* size_op + number: the scanner's score (cond_scan.c) */
     STM_COND_SYMBOL,     /* pattern on a rule/symbol that hit (cond_scan.c) */
     STM_COND_ACTION,     /* pattern on rspamd's action (cond_scan.c) */
+    STM_COND_SCAN,       /* name (a service) + one child judged on its result only */
     STM_COND_COUNT
 } stm_cond_type;
 
@@ -137,7 +138,10 @@ struct stm_rule {
     size_t neffects;
     stm_status then;            /* RULE: verb when it matches (default next) */
     stm_status otherwise;       /* RULE: `else` (default next) */
-    const stm_service *service; /* DELEGATE: borrowed from policy->services */
+    const stm_service *service; /* DELEGATE: borrowed from policy->services (the first) */
+    const stm_service **services; /* DELEGATE: every service of delegate: [a, b] (owned
+                                   * array, borrowed services); nservices >= 1 */
+    size_t nservices;
     stm_rule_list rules;        /* DELEGATE: run once the result is in */
 };
 

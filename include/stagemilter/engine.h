@@ -81,6 +81,12 @@ typedef struct stm_engine_hooks {
      * Returns 0 with OUT filled; -1 on an internal failure (then treated as
      * a FAILED delegation). */
     int (*delegate)(void *ctx, stm_session *s, const stm_service *service, stm_delegation *out);
+    /* delegate: [a, b, c]: deliver to the N services at the same time,
+     * each into its OUTS[i] (initialised), each within its own timeout.
+     * Optional: when NULL, `delegate` is called for each in turn. 0, or -1
+     * on an internal failure (then every result not filled is FAILED). */
+    int (*delegate_many)(void *ctx, stm_session *s, const stm_service *const *services,
+                         stm_delegation *const *outs, size_t n);
 } stm_engine_hooks;
 
 /* Run STAGE (one of connect, helo, mail, rcpt, data) for session S and fill

@@ -17,7 +17,9 @@
  *   spam_score  the score compared as "OP NUMBER"; unknown: does not hold
  *   symbol      one of the rules (spamd) or symbols (rspamd) that hit
  *   action      rspamd's action ("reject", "add header", "no action", ...)
- * Outside a delegation none holds.
+ * Outside a delegation none holds. With several services (delegate: [a,
+ * b]) each holds when it holds for any of them; scan: {SERVICE: {...}}
+ * judges its conditions on that service's result only.
  *
  * Ownership: parsed conditions belong to the caller (stm_cond_free()).
  * Errors: parse errors go to the loader's diag; a pattern that fails while
@@ -130,8 +132,8 @@ stm_cond_scan_parse_number(stm_loader *ld, const stm_cond_row *row, stm_cond_typ
 }
 
 /* virus: the signature the scanner named. */
-stm_cond_result
-stm_cond_scan_virus(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
+static stm_cond_result
+scan_virus_one(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
 {
     if (ctx->deleg == NULL || ctx->deleg->scan.virus == NULL)
         return STM_COND_FALSE;
@@ -139,8 +141,8 @@ stm_cond_scan_virus(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
 }
 
 /* spam: the verdict, when one was given. */
-stm_cond_result
-stm_cond_scan_spam(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
+static stm_cond_result
+scan_spam_one(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
 {
     (void)err;
     if (ctx->deleg == NULL || !ctx->deleg->scan.has_spam)
@@ -149,8 +151,8 @@ stm_cond_scan_spam(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
 }
 
 /* spam_score: the score, when one was given. */
-stm_cond_result
-stm_cond_scan_spam_score(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
+static stm_cond_result
+scan_spam_score_one(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
 {
     (void)err;
     if (ctx->deleg == NULL || !ctx->deleg->scan.has_score)
@@ -160,8 +162,8 @@ stm_cond_scan_spam_score(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
 }
 
 /* symbol: any of the symbols that hit. */
-stm_cond_result
-stm_cond_scan_symbol(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
+static stm_cond_result
+scan_symbol_one(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
 {
     stm_cond_result acc = STM_COND_FALSE;
     *err = NULL;
@@ -176,10 +178,104 @@ stm_cond_scan_symbol(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
 }
 
 /* action: rspamd's action. */
-stm_cond_result
-stm_cond_scan_action(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
+static stm_cond_result
+scan_action_one(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
 {
     if (ctx->deleg == NULL || ctx->deleg->scan.action == NULL)
         return STM_COND_FALSE;
     return stm_cond_of_match(stm_pattern_match(c->pattern, ctx->deleg->scan.action, err));
+}
+
+/* virus: any of the delegate's results. */
+stm_cond_result
+stm_cond_scan_virus(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
+{
+    return stm_cond_each_deleg(c, ctx, err, scan_virus_one);
+}
+
+/* spam: any of the delegate's results. */
+stm_cond_result
+stm_cond_scan_spam(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
+{
+    return stm_cond_each_deleg(c, ctx, err, scan_spam_one);
+}
+
+/* spam_score: any of the delegate's results. */
+stm_cond_result
+stm_cond_scan_spam_score(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
+{
+    return stm_cond_each_deleg(c, ctx, err, scan_spam_score_one);
+}
+
+/* symbol: any of the delegate's results. */
+stm_cond_result
+stm_cond_scan_symbol(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
+{
+    return stm_cond_each_deleg(c, ctx, err, scan_symbol_one);
+}
+
+/* action: any of the delegate's results. */
+stm_cond_result
+stm_cond_scan_action(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
+{
+    return stm_cond_each_deleg(c, ctx, err, scan_action_one);
+}
+
+/* scan: {SERVICE: {CONDITIONS}, ...}: a node per service (several under
+ * an all). */
+stm_cond *
+stm_cond_scan_parse_scan(stm_loader *ld, const stm_cond_row *row, stm_cond_type type,
+                         const stm_yt_node *key, const stm_yt_node *v,
+                         const stm_config_scope *scope)
+{
+    const struct stm_policy *p = ld->policy;
+    if (stm_config_expect(ld, v, STM_YT_MAP, row->key) < 0)
+        return NULL;
+    if (v->npairs == 0) {
+        stm_config_error(ld, v, "scan needs SERVICE: {conditions}");
+        return NULL;
+    }
+    stm_cond *all = v->npairs > 1 ? stm_cond_parse_new(ld, STM_COND_ALL, key) : NULL;
+    stm_cond *one = NULL;
+    for (size_t i = 0; i < v->npairs; i++) {
+        const stm_yt_node *svc = v->pairs[i].key;
+        bool known = false;
+        for (size_t k = 0; k < p->nservices && !known; k++)
+            known = p->services[k].name != NULL && strcmp(p->services[k].name, svc->text) == 0;
+        if (!known) {
+            stm_config_error(ld, svc, "scan: unknown service '%s'", svc->text);
+            continue;
+        }
+        stm_cond *inner = stm_config_cond(ld, v->pairs[i].value, *scope);
+        if (inner == NULL)
+            continue;
+        one = stm_cond_parse_new(ld, type, svc);
+        if (one == NULL || (one->name = strdup(svc->text)) == NULL) {
+            stm_cond_free(inner);
+            stm_cond_free(one);
+            one = NULL;
+            continue;
+        }
+        stm_cond_parse_push(ld, one, inner);
+        if (all != NULL) {
+            stm_cond_parse_push(ld, all, one);
+            one = NULL;
+        }
+    }
+    return all != NULL ? all : one;
+}
+
+/* scan: the conditions on the result of the named service only; false
+ * when the delegate did not ask that service. */
+stm_cond_result
+stm_cond_scan_scan(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
+{
+    for (size_t i = 0; i < ctx->nrecs; i++) {
+        if (ctx->recs[i].service == NULL || strcmp(ctx->recs[i].service->name, c->name) != 0)
+            continue;
+        stm_cond_ctx sub;
+        stm_cond_ctx_for(ctx, &ctx->recs[i], &sub);
+        return c->nchildren == 1 ? stm_cond_judge(c->children[0], &sub, err) : STM_COND_FALSE;
+    }
+    return STM_COND_FALSE;
 }

@@ -90,6 +90,9 @@ const stm_cond_row stm_cond_table[STM_COND_COUNT] = {
     [STM_COND_ACTION] = {"action", PATTERN, STM_STAGE_CONNECT, STM_COND_SCOPE_DELEGATE,
                          STM_COND_NEEDS_SCANNER, STM_PAT_NOCASE, stm_cond_parse_pattern,
                          stm_cond_scan_action},
+    [STM_COND_SCAN] = {"scan", "a mapping of SERVICE: {conditions}", STM_STAGE_CONNECT,
+                       STM_COND_SCOPE_DELEGATE, STM_COND_NEEDS_SCANNER, STM_PAT_TEXT,
+                       stm_cond_scan_parse_scan, stm_cond_scan_scan},
 };
 
 /* The row of KEY, or NULL. */

@@ -30,4 +30,5 @@ EXTRA_DIST += tests/e2e/20-clamsmtpd.t tests/e2e/21-spampd.t tests/e2e/22-faults
 # delegation level (tests/delegation/7*.t) and end to end (tests/e2e/7*.t).
 EXTRA_DIST += tests/delegation/70-clamd.t tests/e2e/70-clamd.t contrib/policies/clamd.yaml \
 	tests/delegation/71-spamd.t tests/e2e/71-spamd.t contrib/policies/spamd.yaml \
-	tests/delegation/72-rspamd.t tests/e2e/72-rspamd.t contrib/policies/rspamd.yaml
+	tests/delegation/72-rspamd.t tests/e2e/72-rspamd.t contrib/policies/rspamd.yaml \
+	tests/e2e/73-scan-parallel.t tests/e2e/policies/scan-parallel.yaml
