@@ -46,6 +46,7 @@ typedef enum stm_cond_type {
     STM_COND_SYMBOL,     /* pattern on a rule/symbol that hit (cond_scan.c) */
     STM_COND_ACTION,     /* pattern on rspamd's action (cond_scan.c) */
     STM_COND_SCAN,       /* name (a service) + one child judged on its result only */
+    STM_COND_SCORE,      /* size_op + number: the message's score (add_score) */
     STM_COND_COUNT
 } stm_cond_type;
 
@@ -94,6 +95,7 @@ typedef enum stm_effect_type {
     STM_EFFECT_SET,           /* name + value: a connection-bound variable */
     STM_EFFECT_SET_SENDER_IP, /* value (an address, may interpolate) or nat64 */
     STM_EFFECT_LOG,           /* value */
+    STM_EFFECT_ADD_SCORE,     /* value (a number, or a template giving one) */
     STM_EFFECT_COUNT
 } stm_effect_type;
 

@@ -74,6 +74,11 @@ stm_clamd_parse_reply(const char *reply, size_t len, stm_scan_result *r, char *w
     }
     while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' '))
         line[--n] = '\0';
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f) {
+            snprintf(why, whylen, "clamd's reply holds control characters");
+            return -1;
+        }
     /* A session id ("1: stream: OK") when IDSESSION is used. */
     p = line;
     if (*p >= '0' && *p <= '9') {
@@ -260,10 +265,21 @@ clamd_release(stm_scan *scan)
     free(scan);
 }
 
+/* apply(): clamd names a virus and changes nothing. */
+static long
+clamd_apply(const stm_message *mine, const stm_delegation *d, bool whole, stm_header_edit **edits)
+{
+    (void)mine;
+    (void)d;
+    (void)whole;
+    *edits = NULL;
+    return 0;
+}
+
 const stm_service_ops stm_clamd_ops = {
     .name = "clamd",
     .start = clamd_start,
     .collect = clamd_collect,
     .release = clamd_release,
-    .apply = NULL,
+    .apply = clamd_apply,
 };

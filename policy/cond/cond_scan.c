@@ -17,7 +17,9 @@
  *   spam_score  the score compared as "OP NUMBER"; unknown: does not hold
  *   symbol      one of the rules (spamd) or symbols (rspamd) that hit
  *   action      rspamd's action ("reject", "add header", "no action", ...)
- * Outside a delegation none holds. With several services (delegate: [a,
+ *   score       the message's score kept by add_score (any stage, not
+ *               only inside a delegate's rules)
+ * Outside a delegation none of the others holds. With several services (delegate: [a,
  * b]) each holds when it holds for any of them; scan: {SERVICE: {...}}
  * judges its conditions on that service's result only.
  *
@@ -278,4 +280,13 @@ stm_cond_scan_scan(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
         return c->nchildren == 1 ? stm_cond_judge(c->children[0], &sub, err) : STM_COND_FALSE;
     }
     return STM_COND_FALSE;
+}
+
+/* score: the message's score (add_score), at any stage. */
+stm_cond_result
+stm_cond_scan_score(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
+{
+    (void)err;
+    return stm_cond_scan_compare(ctx->s->score, c->size_op, c->number) ? STM_COND_TRUE
+                                                                       : STM_COND_FALSE;
 }

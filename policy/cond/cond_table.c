@@ -93,6 +93,8 @@ const stm_cond_row stm_cond_table[STM_COND_COUNT] = {
     [STM_COND_SCAN] = {"scan", "a mapping of SERVICE: {conditions}", STM_STAGE_CONNECT,
                        STM_COND_SCOPE_DELEGATE, STM_COND_NEEDS_SCANNER, STM_PAT_TEXT,
                        stm_cond_scan_parse_scan, stm_cond_scan_scan},
+    [STM_COND_SCORE] = {"score", "a comparison like \">5\"", STM_STAGE_CONNECT, 0, 0, STM_PAT_TEXT,
+                        stm_cond_scan_parse_number, stm_cond_scan_score},
 };
 
 /* The row of KEY, or NULL. */

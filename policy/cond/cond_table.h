@@ -142,7 +142,7 @@ stm_cond_eval_fn stm_cond_delegation_result, stm_cond_delegation_reply;
 /* virus, spam, spam_score, symbol, action, scan (cond_scan.c). */
 stm_cond_parse_fn stm_cond_scan_parse_bool, stm_cond_scan_parse_number, stm_cond_scan_parse_scan;
 stm_cond_eval_fn stm_cond_scan_virus, stm_cond_scan_spam, stm_cond_scan_spam_score,
-    stm_cond_scan_symbol, stm_cond_scan_action, stm_cond_scan_scan;
+    stm_cond_scan_symbol, stm_cond_scan_action, stm_cond_scan_scan, stm_cond_scan_score;
 /* "OP NUMBER" (>, >=, <, <=, =) into OP and NUM; 0, or -1 with *ERR
  * (a static text). Also for the score condition. */
 int stm_cond_scan_number(const char *text, stm_size_op *op, double *num, const char **err);

@@ -23,6 +23,7 @@
  *   virus        the virus a scanner named (inside a delegate's rules: that
  *                delegation's; else the latest that named one)
  *   spam_score   the score spamd or rspamd gave, as "%.2f" (same scope)
+ *   score        the message's score (add_score), as "%.2f"
  * "$$" is a literal "$"; any other "$" not starting "${" is an error, so a
  * typo like "$client_ip" is caught when the policy loads.
  *
@@ -65,6 +66,7 @@ static const struct {
     {"reply", STM_TPL_REPLY},
     {"virus", STM_TPL_VIRUS},
     {"spam_score", STM_TPL_SPAM_SCORE},
+    {"score", STM_TPL_SCORE},
 };
 
 typedef struct tpl_part {

@@ -31,7 +31,8 @@ typedef enum stm_template_var {
     STM_TPL_VAR, /* var.NAME */
     STM_TPL_REPLY,
     STM_TPL_VIRUS,     /* the virus a scanner named (scan_result.h) */
-    STM_TPL_SPAM_SCORE /* the spam score a scanner gave */
+    STM_TPL_SPAM_SCORE, /* the spam score a scanner gave */
+    STM_TPL_SCORE       /* the message's score (add_score) */
 } stm_template_var;
 
 /* The I-th value (I from 0) of VAR in CTX; NAME is the NAME of var.NAME,

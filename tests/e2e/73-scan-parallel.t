@@ -6,13 +6,15 @@
 #                rspamd's action), ${virus} and ${spam_score}; quarantined
 #   GTUBE        scan: {rspamd: {action: reject}, spamassassin: {spam:
 #                true, symbol: GTUBE}} decides: 554
+#   tag me       (rspamd scores it 4.9 with its test rule) add_score: 1 at connect plus
+#                add_score: "${spam_score}": score >= 5.5 refuses with ${score}
 #   [clamav, stuck]  a socket that accepts and never answers (timeout 3s,
 #                on_failure: continue): clamd's answer is there at once,
 #                the message is decided after about 3 s, not later
 . "$(dirname "$0")/../lib/harness.sh"
 h_setup "$@"
 . "$H_TOP/tests/lib/scanners.sh"
-h_plan 13
+h_plan 15
 
 mta_install
 sc_clamd_start
@@ -47,7 +49,15 @@ h_swaks gtube --from alice@sender.test --to bob@rcpt.test --h-Subject "all spam"
     --body "$(sc_gtube)"
 h_like "$(h_reply "$H_SWAKS_OUT" .)" '^554 5\.7\.1 (.* )?Spam on both counts$' "GTUBE: scan: {...} per service decided"
 
-# 3. One scanner hangs.
+# 3. Points across stages and scanners.
+h_swaks score --from alice@sender.test --to bob@rcpt.test --h-Subject "all: please tag me" \
+    --body "Hello Bob, lunch at noon tomorrow? Alice"
+h_like "$(h_reply "$H_SWAKS_OUT" .)" '^550 5\.7\.1 (.* )?Score ([5-9]|[1-9][0-9])\.[0-9]{2} is too high$' \
+    "score: connect's point plus rspamd's score refuse it, with \${score}"
+h_file_like "$log" 'delegate service=rspamd .*action="add header" symbols=.*TEST_TAG_ME' \
+    "score: rspamd's test rule hit"
+
+# 4. One scanner hangs.
 t0=$(sc_now)
 h_swaks stuck --from alice@sender.test --to bob@rcpt.test --h-Subject "stuck with a virus" \
     --body "$(sc_eicar)"

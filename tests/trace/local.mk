@@ -9,5 +9,6 @@ EXTRA_DIST += tests/trace/run.t \
 	tests/trace/quarantine.yaml tests/trace/quarantine.eml tests/trace/quarantine.args tests/trace/quarantine.out \
 	tests/trace/on-error.yaml tests/trace/on-error.eml tests/trace/on-error.args tests/trace/on-error.out
 EXTRA_DIST += tests/trace/scan-many.yaml tests/trace/scan-many.eml tests/trace/scan-many.args \
-	tests/trace/scan-many.out
+	tests/trace/scan-many.out tests/trace/score.yaml tests/trace/score.eml tests/trace/score.args \
+	tests/trace/score.out
 
