@@ -26,6 +26,12 @@
  * SMTP client's (smtp/io.c): non-blocking sockets, poll() with deadlines,
  * progress callbacks meanwhile.
  *
+ * Reuse (the daemon): a fresh connection starts a clamd session
+ * (zIDSESSION; replies then begin "N: "), and after a clean or found
+ * answer it is kept idle (smtp/pool.c, 10 s at most) for the next message
+ * to the same service and target; a kept connection clamd closed meanwhile
+ * is replaced by a fresh one, never counted as a failure.
+ *
  * Ownership: the scan owns its connection and reply; OUT owns what
  * collect() puts in it.
  *
@@ -54,6 +60,10 @@ struct stm_scan {
     stm_scan_request req;
     stm_scan_conn conn; /* conn.ss: the connection (fd -1 when none) */
     bool sent;          /* the whole message went to conn.ss->target */
+    bool reused;        /* over a kept connection (a session of clamd's) */
+    char *head;         /* the header block, kept for a retry on a fresh connection */
+    const char *data[2];
+    size_t lens[2];
     char why[600];      /* nothing sent: why */
     char note[700];
 };
@@ -172,6 +182,35 @@ broken:;
     return -1;
 }
 
+/* Open a connection to T (a kept one when REUSE allows) and stream the
+ * message; a kept connection that turns out closed is replaced by a fresh
+ * one. With reuse (the daemon) a fresh connection starts a session
+ * (zIDSESSION), so that it can be kept for the next message. As
+ * clamd_stream. */
+static int
+clamd_send(stm_scan *scan, const stm_target *t, bool reuse)
+{
+    stm_scan_conn *c = &scan->conn;
+    const stm_service *svc = scan->req.service;
+    int rc = -1;
+
+    scan->reused = false;
+    if (reuse ? stm_scan_conn_open_reuse(c, t, false, &scan->reused) != 0
+              : stm_scan_conn_open(c, t, false) != 0)
+        return -1;
+    if (!scan->reused && c->reuse &&
+        stm_smtp_io_write(c->ss, STM_SMTP_PH_BODY, "zIDSESSION", 11,
+                          stm_clock_ms() + svc->command_timeout_ms) != 0)
+        return -1;
+    rc = clamd_stream(scan, scan->data, scan->lens, 2);
+    if (rc < 0 && scan->reused) {
+        stm_smtp_log(c->ss, "service=%s %s: kept connection is gone, connecting again",
+                     svc->name, t->text);
+        return clamd_send(scan, t, false);
+    }
+    return rc;
+}
+
 /* start(): connect to the first usable target and stream the message. */
 static int
 clamd_start(const stm_scan_request *req, stm_scan **out)
@@ -191,14 +230,15 @@ clamd_start(const stm_scan_request *req, stm_scan **out)
         return -1;
     }
     scan->req = *req;
+    scan->head = head;
+    scan->data[0] = head;
+    scan->data[1] = msg->body ? msg->body : "";
+    scan->lens[0] = hlen;
+    scan->lens[1] = msg->body_len;
     snprintf(scan->why, sizeof scan->why, "service has no target");
     stm_scan_conn_nopipe_begin(&scan->conn);
-    const char *data[2] = {head, msg->body ? msg->body : ""};
-    size_t lens[2] = {hlen, msg->body_len};
     for (size_t t = 0; t < svc->ntargets && !scan->sent; t++) {
-        int rc = -1;
-        if (stm_scan_conn_open(&scan->conn, &svc->targets[t], false) == 0)
-            rc = clamd_stream(scan, data, lens, 2);
+        int rc = clamd_send(scan, &svc->targets[t], true);
         if (rc == 0) {
             scan->sent = true;
         } else {
@@ -210,7 +250,6 @@ clamd_start(const stm_scan_request *req, stm_scan **out)
         }
     }
     stm_scan_conn_nopipe_end(&scan->conn);
-    free(head);
     *out = scan;
     return 0;
 }
@@ -237,12 +276,29 @@ clamd_collect(stm_scan *scan, uint64_t deadline, stm_delegation *out, stm_scan_f
     if (!scan->sent)
         return clamd_set_reply(out, scan->why);
     long got = stm_smtp_io_read_to(ss, STM_SMTP_PH_FINAL, '\0', text, STM_CLAMD_MAX_REPLY, deadline);
-    stm_scan_conn_close(&scan->conn);
-    if (got < 0)
+    if (got < 0 && scan->reused) {
+        /* clamd ended the kept session meanwhile: once more, afresh. */
+        stm_scan_conn_nopipe_begin(&scan->conn);
+        int rc = clamd_send(scan, ss->target, false);
+        stm_scan_conn_nopipe_end(&scan->conn);
+        if (rc != 0) {
+            stm_scan_conn_close(&scan->conn);
+            return clamd_set_reply(out, rc == 1 ? scan->why : ss->err);
+        }
+        got = stm_smtp_io_read_to(ss, STM_SMTP_PH_FINAL, '\0', text, STM_CLAMD_MAX_REPLY, deadline);
+    }
+    if (got < 0) {
+        stm_scan_conn_close(&scan->conn);
         return clamd_set_reply(out, ss->err);
+    }
     if (scan->req.ctx->transcript)
         stm_smtp_log(ss, "< %s", text);
     int rc = stm_clamd_parse_reply(text, (size_t)got, &out->scan, why, sizeof why);
+    /* A clean or found answer leaves the session fit for the next message. */
+    if (rc >= 0 && scan->conn.reuse)
+        stm_scan_conn_keep(&scan->conn);
+    else
+        stm_scan_conn_close(&scan->conn);
     if (rc == -2)
         return -1;
     char clean[STM_CLAMD_MAX_REPLY + 1];
@@ -262,6 +318,7 @@ clamd_release(stm_scan *scan)
     if (scan == NULL)
         return;
     stm_scan_conn_free(&scan->conn);
+    free(scan->head);
     free(scan);
 }
 

@@ -2,7 +2,8 @@
  * conn.c - one connection of a scanner protocol that is not SMTP, on the
  * SMTP client's I/O (conn.h).
  *
- * Functions: stm_scan_conn_init, stm_scan_conn_open, stm_scan_conn_close,
+ * Functions: stm_scan_conn_init, stm_scan_conn_open, stm_scan_conn_open_reuse,
+ * stm_scan_conn_keep, stm_scan_conn_close,
  * stm_scan_conn_free, stm_scan_conn_nopipe_begin, stm_scan_conn_nopipe_end.
  *
  * Ownership: C owns its session (socket, SSL, buffer). Errors: -1 with the
@@ -34,6 +35,7 @@ stm_scan_conn_init(stm_scan_conn *c, const stm_scan_request *req)
                                  .log = ctx->log,
                                  .log_arg = ctx->log_arg,
                                  .transcript = ctx->transcript};
+    c->reuse = ctx->reuse_connections;
     c->ss->req = &c->sreq;
     c->ss->svc = req->service;
     c->ss->res = &c->sres;
@@ -60,6 +62,34 @@ stm_scan_conn_open(stm_scan_conn *c, const stm_target *t, bool tls)
         return -1;
     }
     return 0;
+}
+
+/* An idle connection to T, or a new one. */
+int
+stm_scan_conn_open_reuse(stm_scan_conn *c, const stm_target *t, bool tls, bool *reused)
+{
+    *reused = false;
+    if (c->reuse && !tls && !t->implicit_tls) {
+        stm_scan_conn_close(c);
+        c->ss->target = t;
+        if (stm_smtp_pool_take(c->ss)) {
+            *reused = true;
+            stm_smtp_log(c->ss, "service=%s reusing a connection to %s", c->ss->svc->name,
+                         t->text);
+            return 0;
+        }
+    }
+    return stm_scan_conn_open(c, t, tls);
+}
+
+/* Keep the connection for the next message. */
+void
+stm_scan_conn_keep(stm_scan_conn *c)
+{
+    stm_smtp_session *ss = c->ss;
+    if (c->reuse && ss->fd >= 0 && ss->ssl == NULL && ss->in_pos == ss->in_len)
+        stm_smtp_pool_put(ss);
+    stm_scan_conn_close(c);
 }
 
 /* Close the connection. */

@@ -26,6 +26,7 @@ typedef struct stm_scan_conn {
     stm_smtp_result sres;  /* holds whether TLS was used */
     stm_smtp_session *ss;  /* owned; ss->fd -1 when closed */
     sigset_t old_mask;     /* SIGPIPE blocked while the scan writes */
+    bool reuse;            /* the context reuses connections (the daemon) */
 } stm_scan_conn;
 
 /* Prepare C for REQ (borrowed until stm_scan_conn_free). 0 or -1. */
@@ -33,6 +34,15 @@ int stm_scan_conn_init(stm_scan_conn *c, const stm_scan_request *req);
 /* Connect to target T (connect_timeout), with the TLS handshake first when
  * TLS. 0, or -1 with the reason in c->ss->err (closed again). */
 int stm_scan_conn_open(stm_scan_conn *c, const stm_target *t, bool tls);
+/* Like stm_scan_conn_open, but first an idle connection to T kept by
+ * stm_scan_conn_keep() when the context reuses connections (the daemon)
+ * and T is plain; *REUSED says which. A reused connection the scanner
+ * closed meanwhile shows as a failed write or an empty reply: the caller
+ * then opens a fresh one (stm_scan_conn_open) and tries once more. */
+int stm_scan_conn_open_reuse(stm_scan_conn *c, const stm_target *t, bool tls, bool *reused);
+/* Keep the connection idle for the next message to the same service and
+ * target (smtp/pool.c; plain connections only, else it is closed). */
+void stm_scan_conn_keep(stm_scan_conn *c);
 /* Close the connection (C stays usable for another open). */
 void stm_scan_conn_close(stm_scan_conn *c);
 /* Close and free. Accepts an initialised or zeroed C. */

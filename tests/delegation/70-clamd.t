@@ -7,11 +7,12 @@
 #   StreamMaxLength       a message larger than clamd's limit: failed, and
 #                         says so (never "clean")
 #   clamd down            failed, with the connect error
-#   garbage, silence      failed with a clear reason, within the timeout
+#   garbage, silence,     failed with a clear reason, within the timeout,
+#   a 100 MB reply        memory bounded
 . "$(dirname "$0")/../lib/harness.sh"
 h_setup "$@"
 . "$H_TOP/tests/delegation/dg.sh"
-h_plan 21
+h_plan 23
 
 sc_clamd_start
 # A second clamd on TCP with a small StreamMaxLength, same database.
@@ -91,7 +92,7 @@ h_like "$(dg_get "$DG_OUT" reply)" 'tcp://127\.0\.0\.1:3399: connect: Connection
     "with the last target's connect error"
 
 # 5. A peer that answers garbage, one that never answers.
-sc_greeting_peer 3311 "'HTTP/1.0 200 OK\\r\\n\\r\\nhello\\x00'"
+sc_greeting_peer 3311 "'HTTP/1.0 200 OK hello\\x00'"
 dg_probe garbage -c "$P" -s garbage -m "$H_TMP/clean.eml" -f alice@sender.test -r bob@rcpt.test
 h_is "$(dg_get "$DG_OUT" result)" failed "garbage: failed"
 h_like "$(dg_get "$DG_OUT" reply)" 'answered something else than a scan result' "garbage: says so"
@@ -106,3 +107,18 @@ else
     h_fail "silence: gave up at the service's timeout of 2 s" "elapsed_ms=$ms"
 fi
 h_file_like "$DG_ERR" '^progress$' "the MTA is kept waiting meanwhile (progress)"
+# A peer that sends 100 MB without the NUL that ends clamd's reply.
+sc_greeting_peer 3313 "'x' * 100000000"
+dg_policy "$H_TMP/huge.yaml" "  huge:
+    protocol: clamd
+    targets: \"tcp://127.0.0.1:3313\"
+    timeout: 10s"
+DG_WRAPPER="/usr/bin/time -f maxrss_kb=%M" dg_probe huge -c "$H_TMP/huge.yaml" -s huge -m "$H_TMP/clean.eml" -f alice@sender.test -r bob@rcpt.test
+h_like "$(dg_get "$DG_OUT" result) $(dg_get "$DG_OUT" reply)" '^failed .*reply longer than 4096 bytes' \
+    "a 100 MB reply: failed, says so"
+rss=$(sed -n 's/^maxrss_kb=//p' "$DG_ERR")
+if [ -n "$rss" ] && [ "$rss" -lt 30000 ]; then
+    h_pass "a 100 MB reply: the probe stayed at ${rss} KB"
+else
+    h_fail "a 100 MB reply: memory stays bounded" "maxrss_kb=$rss"
+fi

@@ -5,11 +5,13 @@
 #   clean mail   delivered, unchanged
 #   EICAR        quarantined, the client gets 250, ${virus} in the log,
 #                never delivered
+#   reuse        the clean message's clamd session (zIDSESSION) is kept
+#                and answers the second message
 #   clamd down   the service's on_failure: 451 4.3.0, nothing delivered
 . "$(dirname "$0")/../lib/harness.sh"
 h_setup "$@"
 . "$H_TOP/tests/lib/scanners.sh"
-h_plan 13
+h_plan 15
 
 mta_install
 sc_clamd_start
@@ -28,7 +30,7 @@ h_swaks clean --from alice@sender.test --to bob@rcpt.test --h-Subject "clean one
 h_like "$(h_reply "$H_SWAKS_OUT" .)" '^250 ' "clean: the client gets 250"
 h_ok "clean: the message reaches the sink" h_wait_delivered 1
 h_file_like "$(h_sink_files | head -n 1)" '^nothing to see here' "clean: with its body"
-h_file_like "$log" "delegate service=clamav target=unix:$SC_CLAMD_SOCK tls=no result=returned .*reply=\"stream: OK\"" \
+h_file_like "$log" "delegate service=clamav target=unix:$SC_CLAMD_SOCK tls=no result=returned .*reply=\"([0-9]+: )?stream: OK\"" \
     "clean: logged as returned with clamd's stream: OK"
 
 # 2. EICAR.
@@ -41,6 +43,10 @@ h_file_like "$(find "$H_TMP/work/virus/new" -type f | head -n 1)" 'EICAR-STANDAR
 h_file_like "$log" 'virus Eicar-Test-Signature[.A-Za-z]* from 127\.0\.0\.1' \
     "EICAR: the log effect shows \${virus}"
 h_file_like "$log" 'rule="infected" verdict=quarantine' "EICAR: the virus rule decided"
+h_file_like "$log" "service=clamav reusing a connection to unix:$SC_CLAMD_SOCK" \
+    "EICAR: the clean message's clamd session was kept and reused"
+h_file_like "$log" 'delegate service=clamav .*reply="2: stream: Eicar-Test-Signature' \
+    "EICAR: the second answer of that session"
 
 # 3. clamd down.
 h_stop clamd 5
