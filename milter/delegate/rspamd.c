@@ -34,6 +34,13 @@
  * "add header" an "X-Spam: Yes" field, as rspamd's proxy in milter mode
  * adds it.
  *
+ * Reuse (the daemon): over http:// the request asks "Connection:
+ * keep-alive", and after a complete reply that does not say "Connection:
+ * close" the connection is kept idle (smtp/pool.c, 10 s at most) for the
+ * next message to the same service and target; a kept connection rspamd
+ * closed meanwhile is replaced by a fresh one, never counted as a failure.
+ * (rspamd 3.4's normal worker answers "Connection: close" all the same.)
+ *
  * Ownership: the scan owns its connection; OUT owns what collect() puts
  * in it. Errors: every failure of rspamd is a result; start() is -1 only
  * on memory exhaustion.
@@ -62,6 +69,10 @@ struct stm_scan {
     stm_scan_request req;
     stm_scan_conn conn;
     bool sent;
+    bool reused;      /* over a kept connection */
+    bool keep;        /* the reply allows keeping the connection */
+    char *head;       /* the header block, kept for a retry on a fresh connection */
+    size_t hlen;
     char why[600];
     char note[700];
 };
@@ -294,7 +305,8 @@ rspamd_request(const stm_scan *scan, const stm_target *t, size_t bodylen, size_t
     snprintf(num, sizeof num, "%zu", bodylen);
     bad |= rspamd_field(&buf, len, &cap, "POST /checkv2 HTTP/1.1\r\nHost", t->host);
     bad |= rspamd_field(&buf, len, &cap, "Content-Length", num);
-    bad |= rspamd_field(&buf, len, &cap, "Connection", "close");
+    bad |= rspamd_field(&buf, len, &cap, "Connection",
+                        scan->conn.reuse && !t->implicit_tls ? "keep-alive" : "close");
     bad |= rspamd_field(&buf, len, &cap, "IP", stm_session_client_ip(s));
     bad |= rspamd_field(&buf, len, &cap, "Helo", stm_session_helo(s));
     const char *name = stm_session_client_name(s);
@@ -374,11 +386,19 @@ rspamd_start(const stm_scan_request *req, stm_scan **out)
     scan->req = *req;
     snprintf(scan->why, sizeof scan->why, "service has no target");
     stm_scan_conn_nopipe_begin(&scan->conn);
+    scan->head = head;
+    scan->hlen = hlen;
     for (size_t t = 0; t < svc->ntargets && !scan->sent && rc == 0; t++) {
         const stm_target *tg = &svc->targets[t];
         int s = -1;
-        if (stm_scan_conn_open(&scan->conn, tg, tg->implicit_tls) == 0)
+        if (stm_scan_conn_open_reuse(&scan->conn, tg, tg->implicit_tls, &scan->reused) == 0)
             s = rspamd_send(scan, head, hlen, msg);
+        if (s == -1 && scan->reused) {
+            /* The kept connection is gone: a fresh one. */
+            scan->reused = false;
+            if (stm_scan_conn_open(&scan->conn, tg, tg->implicit_tls) == 0)
+                s = rspamd_send(scan, head, hlen, msg);
+        }
         if (s == 0) {
             scan->sent = true;
         } else {
@@ -389,9 +409,9 @@ rspamd_start(const stm_scan_request *req, stm_scan **out)
         }
     }
     stm_scan_conn_nopipe_end(&scan->conn);
-    free(head);
     if (rc != 0) {
         stm_scan_conn_free(&scan->conn);
+        free(scan->head);
         free(scan);
         return -1;
     }
@@ -430,6 +450,8 @@ rspamd_read(stm_scan *scan, uint64_t deadline, size_t *len)
         buf[n++] = '\n';
         if (strncasecmp(line, "Content-Length:", 15) == 0)
             content_length = strtol(line + 15, NULL, 10);
+        if (strncasecmp(line, "Connection:", 11) == 0 && strcasestr(line + 11, "close") != NULL)
+            scan->keep = false;
         if (l == 0)
             break;
         if (i == 0 && strncmp(line, "HTTP/1.", 7) != 0) {
@@ -453,6 +475,7 @@ rspamd_read(stm_scan *scan, uint64_t deadline, size_t *len)
             goto fail;
         n += want;
     } else {
+        scan->keep = false; /* the body ends with the connection */
         long got = stm_smtp_io_read_to(ss, STM_SMTP_PH_FINAL, -1, buf + n, want, deadline);
         if (got < 0)
             goto fail;
@@ -491,13 +514,34 @@ rspamd_collect(stm_scan *scan, uint64_t deadline, stm_delegation *out, stm_scan_
     facts->tls = ss->tls;
     if (!scan->sent)
         return rspamd_set_reply(out, scan->why);
+    scan->keep = scan->conn.reuse;
     char *reply = rspamd_read(scan, deadline, &len);
+    if (reply == NULL && scan->reused) {
+        /* rspamd closed the kept connection meanwhile: once more, afresh. */
+        const stm_message *msg = stm_session_message(scan->req.session);
+        stm_smtp_log(ss, "service=%s %s: kept connection is gone, connecting again",
+                     scan->req.service->name, ss->target->text);
+        scan->reused = false;
+        scan->keep = scan->conn.reuse;
+        stm_scan_conn_nopipe_begin(&scan->conn);
+        int s = stm_scan_conn_open(&scan->conn, ss->target, ss->target->implicit_tls);
+        if (s == 0)
+            s = rspamd_send(scan, scan->head, scan->hlen, msg);
+        stm_scan_conn_nopipe_end(&scan->conn);
+        if (s == 0)
+            reply = rspamd_read(scan, deadline, &len);
+    }
     facts->tls = scan->conn.sres.tls;
-    stm_scan_conn_close(&scan->conn);
-    if (reply == NULL)
+    if (reply == NULL) {
+        stm_scan_conn_close(&scan->conn);
         return rspamd_set_reply(out, ss->err);
+    }
     int rc = stm_rspamd_parse_reply(reply, len, &out->scan, why, sizeof why);
     free(reply);
+    if (rc == 0 && scan->keep)
+        stm_scan_conn_keep(&scan->conn);
+    else
+        stm_scan_conn_close(&scan->conn);
     if (rc == -2)
         return -1;
     if (rc < 0) {
@@ -520,6 +564,7 @@ rspamd_release(stm_scan *scan)
     if (scan == NULL)
         return;
     stm_scan_conn_free(&scan->conn);
+    free(scan->head);
     free(scan);
 }
 

@@ -8,10 +8,12 @@
 #            (X-Spamd-Bar, X-Spam-Status) and X-Spam: Yes; a forged X-Spam
 #            of the sender is removed first
 #   tidy     no action: delivered without X-Spam
+#   reuse    asked for (keep-alive); rspamd 3.4 answers Connection: close,
+#            which is honoured
 . "$(dirname "$0")/../lib/harness.sh"
 h_setup "$@"
 . "$H_TOP/tests/lib/scanners.sh"
-h_plan 13
+h_plan 14
 
 mta_install
 sc_rspamd_start
@@ -56,3 +58,7 @@ h_ok "tidy: delivered" h_wait_delivered 2
 f=$(grep -l '^Subject: lunch' $(h_sink_files) | head -n 1)
 h_is "$(grep -c '^X-Spam: ' "$f") $(grep -c '^X-Spam-Status: No, score=' "$f")" "0 1" \
     "tidy: no X-Spam, rspamd's X-Spam-Status: No"
+# rspamd 3.4's normal worker answers "Connection: close" even to
+# keep-alive: honoured, a connection per message.
+h_is "$(grep -c 'service=rspamd connecting to' "$log") $(grep -c 'service=rspamd reusing' "$log")" "3 0" \
+    "rspamd's Connection: close is honoured: a connection per message"
