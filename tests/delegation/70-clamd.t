@@ -112,7 +112,7 @@ sc_greeting_peer 3313 "'x' * 100000000"
 dg_policy "$H_TMP/huge.yaml" "  huge:
     protocol: clamd
     targets: \"tcp://127.0.0.1:3313\"
-    timeout: 10s"
+    timeout: 30s"
 DG_WRAPPER="/usr/bin/time -f maxrss_kb=%M" dg_probe huge -c "$H_TMP/huge.yaml" -s huge -m "$H_TMP/clean.eml" -f alice@sender.test -r bob@rcpt.test
 h_like "$(dg_get "$DG_OUT" result) $(dg_get "$DG_OUT" reply)" '^failed .*reply longer than 4096 bytes' \
     "a 100 MB reply: failed, says so"

@@ -36,7 +36,7 @@ dg_policy "$P" "  spamassassin:
   huge:
     protocol: spamd
     targets: \"tcp://127.0.0.1:7314\"
-    timeout: 5s"
+    timeout: 30s"
 h_ok "--check accepts spamd services" "$STAGEMILTER" --check -c "$P"
 dg_eml "$H_TMP/gtube.eml" "spam one" "$(sc_gtube)"
 dg_eml "$H_TMP/ham.eml" "ham one" "Hello Bob, the meeting is at ten tomorrow. Regards, Alice"

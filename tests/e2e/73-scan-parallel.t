@@ -64,8 +64,8 @@ h_swaks stuck --from alice@sender.test --to bob@rcpt.test --h-Subject "stuck wit
 ms=$(sc_ms "$t0" "$(sc_now)")
 h_like "$(h_reply "$H_SWAKS_OUT" .)" '^250 ' "stuck: 250 (quarantined)"
 h_file_like "$log" 'virus Eicar-Test-Signature[.A-Za-z]* while stuck hangs' "stuck: clamd's answer decided"
-h_file_like "$log" 'delegate parallel services=clamav=returned/[0-9]{1,3},stuck=failed/3[0-9]{3} ' \
-    "stuck: clamd answered in under a second, the stuck one failed at its 3 s"
+h_file_like "$log" 'delegate parallel services=clamav=returned/([0-9]{1,3}|[12][0-9]{3}),stuck=failed/3[0-9]{3} ' \
+    "stuck: clamd answered before the stuck one failed at its 3 s"
 if [ "$ms" -lt 6000 ]; then
     h_pass "stuck: the message was decided in $ms ms (its timeout is 3 s)"
 else
