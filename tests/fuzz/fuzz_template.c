@@ -77,7 +77,9 @@ fuzz_tpl_var(const char *name)
         [STM_TPL_SERVER_PORT] = "server_port", [STM_TPL_SERVER_ID] = "server_id",
         [STM_TPL_ID] = "id",                   [STM_TPL_QUEUE_ID] = "queue_id",
         [STM_TPL_HELO] = "helo",               [STM_TPL_SENDER] = "sender",
-        [STM_TPL_RCPT] = "rcpt",               [STM_TPL_REPLY] = "reply"};
+        [STM_TPL_RCPT] = "rcpt",               [STM_TPL_REPLY] = "reply",
+        [STM_TPL_VIRUS] = "virus",             [STM_TPL_SPAM_SCORE] = "spam_score",
+        [STM_TPL_SCORE] = "score"};
     if (strncmp(name, "var.", 4) == 0 && name[4] != '\0')
         return STM_TPL_VAR;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
