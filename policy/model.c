@@ -66,6 +66,7 @@ model_rule_clear(stm_rule *r)
     model_status_clear(&r->then);
     model_status_clear(&r->otherwise);
     stm_rule_list_clear(&r->rules);
+    free(r->services);
 }
 
 /* Release every rule of LIST and empty it. */

@@ -53,6 +53,13 @@ typedef enum stm_cond_type {
     STM_COND_URL,         /* pattern on each URL of the text parts */
     STM_COND_URL_DOMAIN,  /* pattern on each URL's host */
     STM_COND_MIME_DEFECT, /* auth_is_bool: any defect or none; else pattern on their names */
+    STM_COND_VIRUS,      /* pattern on the virus a scanner named (cond_scan.c) */
+    STM_COND_SPAM,       /* flag: the scanner's verdict (cond_scan.c) */
+    STM_COND_SPAM_SCORE, /* size_op + number: the scanner's score (cond_scan.c) */
+    STM_COND_SYMBOL,     /* pattern on a rule/symbol that hit (cond_scan.c) */
+    STM_COND_ACTION,     /* pattern on rspamd's action (cond_scan.c) */
+    STM_COND_SCAN,       /* name (a service) + one child judged on its result only */
+    STM_COND_SCORE,      /* size_op + number: the message's score (add_score) */
     STM_COND_COUNT
 } stm_cond_type;
 
@@ -114,6 +121,7 @@ typedef struct stm_cond {
     uint64_t per_ms;          /* RATE: within this sliding window */
     stm_dnsbl *dnsbl;         /* DNSBL: the lists, owned */
     size_t ndnsbl;
+    double number;            /* SPAM_SCORE, SCORE: compared with size_op */
 } stm_cond;
 
 /* Every effect has a row in effect/effect_table.c, indexed by this enum. */
@@ -122,6 +130,7 @@ typedef enum stm_effect_type {
     STM_EFFECT_SET,           /* name + value: a connection-bound variable */
     STM_EFFECT_SET_SENDER_IP, /* value (an address, may interpolate) or nat64 */
     STM_EFFECT_LOG,           /* value */
+    STM_EFFECT_ADD_SCORE,     /* value (a number, or a template giving one) */
     STM_EFFECT_COUNT
 } stm_effect_type;
 
@@ -167,7 +176,10 @@ struct stm_rule {
     size_t neffects;
     stm_status then;            /* RULE: verb when it matches (default next) */
     stm_status otherwise;       /* RULE: `else` (default next) */
-    const stm_service *service; /* DELEGATE: borrowed from policy->services */
+    const stm_service *service; /* DELEGATE: borrowed from policy->services (the first) */
+    const stm_service **services; /* DELEGATE: every service of delegate: [a, b] (owned
+                                   * array, borrowed services); nservices >= 1 */
+    size_t nservices;
     stm_rule_list rules;        /* DELEGATE: run once the result is in */
 };
 

@@ -57,7 +57,13 @@ typedef struct stm_receiver_config {
     stm_srcpos pos;
 } stm_receiver_config;
 
-typedef enum stm_protocol { STM_PROTO_SMTP, STM_PROTO_LMTP } stm_protocol;
+typedef enum stm_protocol {
+    STM_PROTO_SMTP,
+    STM_PROTO_LMTP,
+    STM_PROTO_CLAMD, /* clamd's zINSTREAM (milter/delegate/clamd.c) */
+    STM_PROTO_SPAMD, /* SpamAssassin's spamd (milter/delegate/spamd.c) */
+    STM_PROTO_RSPAMD, /* rspamd's HTTP /checkv2 (milter/delegate/rspamd.c) */
+} stm_protocol;
 typedef enum stm_auth_mode { STM_AUTH_OFF, STM_AUTH_PLAIN, STM_AUTH_FORWARD, STM_AUTH_EXTERNAL } stm_auth_mode;
 typedef enum stm_on_failure {
     STM_ON_FAILURE_TEMPFAIL,
@@ -69,6 +75,7 @@ typedef enum stm_apply { STM_APPLY_HEADERS, STM_APPLY_MESSAGE } stm_apply;
 
 typedef struct stm_target {
     bool implicit_tls; /* tls://HOST:PORT */
+    bool unix_socket;  /* unix:PATH: host is the path, port NULL */
     char *host;
     char *port;
     char *text; /* as written, for logs */

@@ -14,6 +14,7 @@
 #define STAGEMILTER_ENGINE_H
 
 #include "stagemilter/dns.h"
+#include "stagemilter/scan_result.h"
 #include "stagemilter/session.h"
 
 typedef struct stm_verdict {
@@ -43,6 +44,7 @@ typedef struct stm_delegation {
     char *reply;          /* its last reply text ("Virus Detected; ..."); owned */
     stm_message returned;  /* RETURNED: the copy that came back */
     uint64_t elapsed_ms;
+    stm_scan_result scan; /* clamd/spamd/rspamd: what the scanner said (scan_result.h) */
 } stm_delegation;
 
 void stm_delegation_init(stm_delegation *d);
@@ -86,6 +88,12 @@ typedef struct stm_engine_hooks {
     /* Where conditions that ask DNS (dnsbl:) send their queries. Optional:
      * when NULL such a condition fails as a DNS failure would. */
     const stm_dns_resolver *dns;
+    /* delegate: [a, b, c]: deliver to the N services at the same time,
+     * each into its OUTS[i] (initialised), each within its own timeout.
+     * Optional: when NULL, `delegate` is called for each in turn. 0, or -1
+     * on an internal failure (then every result not filled is FAILED). */
+    int (*delegate_many)(void *ctx, stm_session *s, const stm_service *const *services,
+                         stm_delegation *const *outs, size_t n);
 } stm_engine_hooks;
 
 /* Run STAGE (one of connect, helo, mail, rcpt, data) for session S and fill

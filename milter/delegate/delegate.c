@@ -2,7 +2,14 @@
  * delegate.c - delegate a session's message to a scanner and wait for the
  * copy that comes back (delegate.h).
  *
- * Functions: stm_delegate_run, stm_delegate_hook, stm_delegate_edits.
+ * Functions: stm_delegate_run, stm_delegate_run_many, stm_delegate_hook,
+ * stm_delegate_edits.
+ *
+ * Several services at once (stm_delegate_run_many, delegate: [a, b]): a
+ * thread each runs stm_delegate_run() with a copy of the context without
+ * progress; the calling thread waits on a condition variable and sends the
+ * progress reports itself. Every protocol's I/O has its deadlines, so
+ * every thread ends by its service's timeout.
  *
  * Protocol-agnostic: the service's protocol picks its operations
  * (service.h, service.c); this file starts the scan, collects it within the
@@ -17,7 +24,10 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <time.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +38,44 @@
 #include "delegate/service.h"
 #include "stagemilter/text.h"
 #include "stagemilter/clock.h"
+
+/* What the scanner said beyond the result (scan_result.h), on one line:
+ * virus= spam= score= required= action= symbols= (the first ones). */
+static void
+dg_log_facts(const stm_delegate_ctx *ctx, const char *id, const stm_service *svc,
+             const stm_scan_result *r)
+{
+    char line[1000];
+    size_t n = 0;
+
+    if (!stm_scan_result_known(r) && r->nadd == 0 && r->nremove == 0)
+        return;
+#define DG_ADD(...)                                                                                \
+    do {                                                                                           \
+        if (n < sizeof line)                                                                       \
+            n += (size_t)snprintf(line + n, sizeof line - n, __VA_ARGS__);                         \
+    } while (0)
+    DG_ADD("id=%s delegate service=%s", id, svc->name);
+    if (r->virus != NULL)
+        DG_ADD(" virus=\"%.200s\"", r->virus);
+    if (r->has_spam)
+        DG_ADD(" spam=%s", r->spam ? "true" : "false");
+    if (r->has_score)
+        DG_ADD(" score=%.2f required=%.2f", r->score, r->required);
+    if (r->action != NULL)
+        DG_ADD(" action=\"%.60s\"", r->action);
+    if (r->nsymbols > 0) {
+        DG_ADD(" symbols=");
+        for (size_t i = 0; i < r->nsymbols && n < sizeof line - 80; i++)
+            DG_ADD("%s%.60s", i ? "," : "", r->symbols[i]);
+    }
+    if (r->nadd > 0 || r->nremove > 0)
+        DG_ADD(" headers_to_add=%zu headers_to_remove=%zu", r->nadd, r->nremove);
+    if (r->dropped > 0)
+        DG_ADD(" dropped=%zu", r->dropped);
+#undef DG_ADD
+    stm_delegate_log(ctx, "%s", line);
+}
 
 /* The one log line of a finished delegation, then the protocol's details. */
 static void
@@ -45,6 +93,7 @@ dg_log_result(const stm_delegate_ctx *ctx, const char *id, const stm_service *sv
                      f->returned_size, out->elapsed_ms);
     for (size_t i = 0; i < f->nnotes; i++)
         stm_delegate_log(ctx, "id=%s delegate service=%s %s", id, svc->name, f->notes[i]);
+    dg_log_facts(ctx, id, svc, &out->scan);
 }
 
 /* Delegate the session's message to SVC and fill OUT: start the scan of
@@ -108,6 +157,121 @@ stm_delegate_edits(const stm_service *svc, const stm_message *mine, const stm_de
     if (ops == NULL || ops->apply == NULL)
         return 0;
     return ops->apply(mine, d, svc->apply == STM_APPLY_MESSAGE, edits);
+}
+
+/* One service of stm_delegate_run_many(). */
+typedef struct dg_job {
+    struct dg_group *group;
+    stm_delegate_ctx ctx; /* the caller's, without progress */
+    stm_session *s;
+    const stm_service *svc;
+    stm_delegation *out;
+    int rc;
+    pthread_t thread;
+    bool started;
+} dg_job;
+
+/* What the jobs of one call share. */
+typedef struct dg_group {
+    pthread_mutex_t lock; /* guards left */
+    pthread_cond_t done;  /* signalled when a job ends */
+    size_t left;          /* jobs still running */
+} dg_group;
+
+/* A job's thread: the delegation, then tell the waiting thread. */
+static void *
+dg_job_run(void *arg)
+{
+    dg_job *job = arg;
+    job->rc = stm_delegate_run(&job->ctx, job->s, job->svc, job->out);
+    pthread_mutex_lock(&job->group->lock);
+    job->group->left--;
+    pthread_cond_signal(&job->group->done);
+    pthread_mutex_unlock(&job->group->lock);
+    return NULL;
+}
+
+/* Several services at the same time (delegate.h). */
+int
+stm_delegate_run_many(stm_delegate_ctx *ctx, stm_session *s, const stm_service *const *svcs,
+                      stm_delegation *const *outs, size_t n)
+{
+    uint64_t t0 = stm_clock_ms();
+    uint64_t interval = ctx->progress_interval_ms ? ctx->progress_interval_ms : 10000;
+    dg_job *jobs = calloc(n ? n : 1, sizeof *jobs);
+    dg_group group = {.left = 0};
+    int failed = 0;
+
+    if (jobs == NULL)
+        return -1;
+    pthread_mutex_init(&group.lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&group.done, &ca);
+    pthread_condattr_destroy(&ca);
+    for (size_t i = 0; i < n; i++) {
+        jobs[i] = (dg_job){.group = &group, .ctx = *ctx, .s = s, .svc = svcs[i], .out = outs[i]};
+        jobs[i].ctx.progress = NULL;
+        pthread_mutex_lock(&group.lock);
+        group.left++;
+        pthread_mutex_unlock(&group.lock);
+        if (pthread_create(&jobs[i].thread, NULL, dg_job_run, &jobs[i]) == 0) {
+            jobs[i].started = true;
+        } else {
+            /* No thread: run it here (the others go on meanwhile). */
+            jobs[i].ctx.progress = ctx->progress;
+            dg_job_run(&jobs[i]);
+        }
+    }
+    /* Wait for all, keeping the MTA waiting. */
+    pthread_mutex_lock(&group.lock);
+    uint64_t next = stm_clock_ms() + interval;
+    while (group.left > 0) {
+        struct timespec now, until;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        uint64_t wait = next > stm_clock_ms() ? next - stm_clock_ms() : 0;
+        until.tv_sec = now.tv_sec + (time_t)(wait / 1000);
+        until.tv_nsec = now.tv_nsec + (long)(wait % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        int rc = pthread_cond_timedwait(&group.done, &group.lock, &until);
+        if (rc == ETIMEDOUT || stm_clock_ms() >= next) {
+            pthread_mutex_unlock(&group.lock);
+            if (ctx->progress != NULL)
+                ctx->progress(ctx->progress_arg);
+            next = stm_clock_ms() + interval;
+            pthread_mutex_lock(&group.lock);
+        }
+    }
+    pthread_mutex_unlock(&group.lock);
+    char names[400];
+    size_t used = 0;
+    names[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        if (jobs[i].started)
+            pthread_join(jobs[i].thread, NULL);
+        if (jobs[i].rc != 0) {
+            failed++;
+            outs[i]->result = STM_DELEGATION_FAILED;
+        }
+        if (used < sizeof names)
+            used += (size_t)snprintf(names + used, sizeof names - used, "%s%s=%s/%" PRIu64,
+                                     i ? "," : "", svcs[i]->name,
+                                     stm_delegation_result_name(outs[i]->result),
+                                     outs[i]->elapsed_ms);
+    }
+    pthread_cond_destroy(&group.done);
+    pthread_mutex_destroy(&group.lock);
+    free(jobs);
+    const char *id = stm_session_queue_id(s) ? stm_session_queue_id(s)
+                     : stm_session_id(s)     ? stm_session_id(s)
+                                             : "-";
+    stm_delegate_log(ctx, "id=%s delegate parallel services=%s elapsed_ms=%" PRIu64, id, names,
+                     stm_clock_ms() - t0);
+    return failed == (int)n && n > 0 ? -1 : 0;
 }
 
 /* The engine hook: CTX is an stm_delegate_ctx. */

@@ -56,6 +56,18 @@
 int stm_delegate_run(stm_delegate_ctx *ctx, stm_session *s, const stm_service *svc,
                      stm_delegation *out);
 
+/* delegate: [a, b, c]: stm_delegate_run() for each of the N services SVCS
+ * into OUTS[i] at the same time, one thread each, every one within its own
+ * service's timeout; meanwhile this thread calls CTX's progress callback
+ * (the worker threads never do: smfi_progress belongs to the milter
+ * thread) and returns once all are done: a service that hangs delays the
+ * others' results by nothing, and the whole by no more than its own
+ * timeout. One line logs the services and the time it took. Returns 0;
+ * -1 when nothing could be attempted for any (each OUTS[i] then FAILED or
+ * as its run left it). */
+int stm_delegate_run_many(stm_delegate_ctx *ctx, stm_session *s, const stm_service *const *svcs,
+                          stm_delegation *const *outs, size_t n);
+
 /* stm_delegate_run() with the stm_engine_hooks.delegate signature: CTX is an
  * stm_delegate_ctx *. */
 int stm_delegate_hook(void *ctx, stm_session *s, const stm_service *svc, stm_delegation *out);

@@ -25,6 +25,9 @@
 static const stm_service_ops *const service_table[] = {
     [STM_PROTO_SMTP] = &stm_smtp_scanner_ops,
     [STM_PROTO_LMTP] = &stm_smtp_scanner_ops,
+    [STM_PROTO_CLAMD] = &stm_clamd_ops,
+    [STM_PROTO_SPAMD] = &stm_spamd_ops,
+    [STM_PROTO_RSPAMD] = &stm_rspamd_ops,
 };
 
 /* The operations of protocol P. */

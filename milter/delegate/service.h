@@ -105,5 +105,8 @@ const stm_service_ops *stm_service_ops_for(stm_protocol p);
 
 /* The protocols (one file each). */
 extern const stm_service_ops stm_smtp_scanner_ops; /* smtp/scanner.c: SMTP and LMTP */
+extern const stm_service_ops stm_clamd_ops;        /* clamd.c: zINSTREAM */
+extern const stm_service_ops stm_spamd_ops;        /* spamd.c: HEADERS SPAMC/1.5 */
+extern const stm_service_ops stm_rspamd_ops;       /* rspamd.c: HTTP POST /checkv2, JSON */
 
 #endif

@@ -313,6 +313,22 @@ cb_delegate(void *ctx, stm_session *s, const stm_service *svc, stm_delegation *o
     return stm_delegate_run(dc, s, svc, out);
 }
 
+/* delegate: [a, b, c]: the services at the same time (stm_delegate_run_many),
+ * with the same receiver check as cb_delegate. */
+static int
+cb_delegate_many(void *ctx, stm_session *s, const stm_service *const *svcs,
+                 stm_delegation *const *outs, size_t n)
+{
+    stm_delegate_ctx *dc = ctx;
+    if (dc->tickets == NULL && stm_callbacks_delegation_start() == 0)
+        dc->tickets = cb_delegation_tickets();
+    if (dc->tickets == NULL) {
+        stm_log(LOG_ERR, "id=%s delegate result=failed: no receiver is running", stm_log_id(s));
+        return -1;
+    }
+    return stm_delegate_run_many(dc, s, svcs, outs, n);
+}
+
 /* A new connection on the current policy; NULL on failure (logged). */
 static cb_conn *
 cb_conn_create(void)
@@ -910,6 +926,7 @@ cb_eom(SMFICTX *ctx)
     hooks.ctx = &dc;
     hooks.delegate = cb_delegate;
     hooks.dns = stm_resolver();
+    hooks.delegate_many = cb_delegate_many;
     int erc = stm_engine_run_eom(conn->session, &hooks, &v);
     stm_ticket_registry_free(dc.tickets); /* the delegations are over */
     if (erc != 0) {

@@ -8,7 +8,8 @@
  *
  * Semantics (DESIGN.md, Delegation): delegation holds when the result is one
  * of those listed; reply matches the scanner's last reply text. Outside a
- * delegation (ctx->deleg NULL) neither holds.
+ * delegation (ctx->deleg NULL) neither holds. With several services
+ * (delegate: [a, b]) each holds when it holds for any of them.
  *
  * Ownership: parsed conditions belong to the caller (stm_cond_free()).
  * Errors: parse errors go to the loader's diag; evaluation never fails.
@@ -52,18 +53,32 @@ stm_cond_delegation_parse(stm_loader *ld, const stm_cond_row *row, stm_cond_type
 }
 
 /* delegation: the result is one of those listed. */
-stm_cond_result
-stm_cond_delegation_result(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
+static stm_cond_result
+delegation_result_one(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
 {
     (void)err;
     return ctx->deleg != NULL && (c->delegation_mask & (1u << ctx->deleg->result)) != 0;
 }
 
 /* reply: the scanner's last reply text. */
-stm_cond_result
-stm_cond_delegation_reply(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
+static stm_cond_result
+delegation_reply_one(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
 {
     if (ctx->deleg == NULL)
         return STM_COND_FALSE;
     return stm_cond_of_match(stm_pattern_match(c->pattern, ctx->deleg->reply, err));
+}
+
+/* delegation: any of the delegate's results (delegate: [a, b]). */
+stm_cond_result
+stm_cond_delegation_result(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
+{
+    return stm_cond_each_deleg(c, ctx, err, delegation_result_one);
+}
+
+/* reply: any of the delegate's replies. */
+stm_cond_result
+stm_cond_delegation_reply(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
+{
+    return stm_cond_each_deleg(c, ctx, err, delegation_reply_one);
 }

@@ -159,5 +159,14 @@ stm_cond_eval_fn stm_cond_auth_results;
 /* dnsbl (cond_dns.c). */
 stm_cond_parse_fn stm_cond_dns_parse_dnsbl;
 stm_cond_eval_fn stm_cond_dns_dnsbl;
+/* virus, spam, spam_score, symbol, action, scan (cond_scan.c). */
+stm_cond_parse_fn stm_cond_scan_parse_bool, stm_cond_scan_parse_number, stm_cond_scan_parse_scan;
+stm_cond_eval_fn stm_cond_scan_virus, stm_cond_scan_spam, stm_cond_scan_spam_score,
+    stm_cond_scan_symbol, stm_cond_scan_action, stm_cond_scan_scan, stm_cond_scan_score;
+/* "OP NUMBER" (>, >=, <, <=, =) into OP and NUM; 0, or -1 with *ERR
+ * (a static text). Also for the score condition. */
+int stm_cond_scan_number(const char *text, stm_size_op *op, double *num, const char **err);
+/* Does VALUE OP NUM hold? */
+bool stm_cond_scan_compare(double value, stm_size_op op, double num);
 
 #endif

@@ -28,6 +28,8 @@ const stm_effect_row stm_effect_table[STM_EFFECT_COUNT] = {
     [STM_EFFECT_SET_SENDER_IP] = {"set_sender_ip", STM_EFFECT_AT_ONCE, 0,
                                   stm_effect_sender_ip_parse, stm_effect_sender_ip_run},
     [STM_EFFECT_LOG] = {"log", STM_EFFECT_AT_ONCE, 0, stm_effect_log_parse, stm_effect_log_run},
+    [STM_EFFECT_ADD_SCORE] = {"add_score", STM_EFFECT_AT_ONCE, 0, stm_effect_score_parse,
+                              stm_effect_score_run},
 };
 
 /* The row of KEY, or NULL. */

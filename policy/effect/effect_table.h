@@ -72,5 +72,7 @@ stm_effect_parse_fn stm_effect_header_parse, stm_effect_set_parse, stm_effect_se
     stm_effect_log_parse;
 stm_effect_run_fn stm_effect_header_run, stm_effect_set_run, stm_effect_sender_ip_run,
     stm_effect_log_run;
+stm_effect_parse_fn stm_effect_score_parse; /* effect_score.c */
+stm_effect_run_fn stm_effect_score_run;
 
 #endif

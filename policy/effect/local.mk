@@ -2,5 +2,5 @@
 # effect, how each is parsed and run (effect_table.h says why parse and run
 # sit together here).
 POLICY_EFFECT_FILES = policy/effect/effect_table.h policy/effect/effect_table.c \
-	policy/effect/effect_header.c policy/effect/effect_set.c \
+	policy/effect/effect_header.c policy/effect/effect_set.c policy/effect/effect_score.c \
 	policy/effect/effect_sender_ip.c policy/effect/effect_log.c

@@ -330,20 +330,37 @@ rules_check_keys(stm_loader *ld, const stm_yt_node *node, const stm_rule *r,
     }
 }
 
-/* The service DELEGATE (a scalar) names, into R->service; reported when
- * unknown, with the services the policy defines. */
+/* The service DELEGATE (a scalar) names, appended to R->services (and
+ * the first into R->service); reported when unknown, with the services the
+ * policy defines, or when named twice. */
 static void
 rules_delegate_service(stm_loader *ld, const stm_yt_node *delegate, stm_rule *r)
 {
     const struct stm_policy *p = ld->policy;
+    const stm_service *found = NULL;
     char buf[200];
 
-    r->service = NULL;
-    for (size_t i = 0; i < p->nservices && r->service == NULL; i++)
+    for (size_t i = 0; i < p->nservices && found == NULL; i++)
         if (p->services[i].name != NULL && strcmp(p->services[i].name, delegate->text) == 0)
-            r->service = &p->services[i];
-    if (r->service != NULL)
+            found = &p->services[i];
+    if (found != NULL) {
+        for (size_t i = 0; i < r->nservices; i++)
+            if (r->services[i] == found) {
+                stm_config_error(ld, delegate, "service '%s' is named twice in this delegate",
+                                 delegate->text);
+                return;
+            }
+        const stm_service **g = realloc(r->services, (r->nservices + 1) * sizeof *g);
+        if (g == NULL) {
+            stm_config_error(ld, delegate, "out of memory");
+            return;
+        }
+        r->services = g;
+        r->services[r->nservices++] = found;
+        if (r->service == NULL)
+            r->service = found;
         return;
+    }
     if (p->nservices == 0) {
         stm_config_error(ld, delegate, "unknown service '%s': the policy defines no services",
                          delegate->text);
@@ -379,8 +396,17 @@ rules_delegate(stm_loader *ld, const stm_yt_node *node, stm_config_scope scope, 
                          "them one after the other");
     if (ld->first_delegate == NULL)
         ld->first_delegate = node;
-    if (stm_config_expect(ld, delegate, STM_YT_SCALAR, "delegate") == 0)
+    /* delegate: SERVICE, or delegate: [a, b, c]: they run at the same time. */
+    if (delegate->type == STM_YT_SEQ && delegate->nitems > 0) {
+        for (size_t i = 0; i < delegate->nitems; i++)
+            if (stm_config_expect(ld, delegate->items[i], STM_YT_SCALAR, "a delegate's service") ==
+                0)
+                rules_delegate_service(ld, delegate->items[i], r);
+    } else if (delegate->type == STM_YT_SEQ) {
+        stm_config_error(ld, delegate, "delegate needs at least one service");
+    } else if (stm_config_expect(ld, delegate, STM_YT_SCALAR, "delegate") == 0) {
         rules_delegate_service(ld, delegate, r);
+    }
     stm_config_scope inner = {scope.stage, true};
     if ((v = stm_yt_get(node, "rules")) != NULL)
         stm_config_rules(ld, v, inner, &r->rules);

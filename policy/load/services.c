@@ -180,23 +180,36 @@ stm_config_socket_check(const char *text, const char **err, size_t *erroff)
 typedef struct services_scheme {
     const char *prefix; /* "tcp://" */
     bool implicit_tls;  /* the connection starts with the TLS handshake */
+    bool unix_socket;   /* "unix:": an absolute path follows, not HOST:PORT */
 } services_scheme;
 
 typedef struct services_protocol {
     const char *name;               /* as written in protocol: */
+    bool answers;                   /* the scanner answers instead of returning a
+                                     * copy: apply: message has no body to apply */
     bool attempt_starttls;          /* the default of attempt_starttls */
     const services_scheme *schemes; /* the target schemes it accepts; ends with NULL */
     const char *targets_hint;       /* what a target looks like, for errors */
 } services_protocol;
 
 static const services_scheme services_smtp_schemes[] = {
-    {"tcp://", false}, {"tls://", true}, {NULL, false}};
+    {"tcp://", false, false}, {"tls://", true, false}, {NULL, false, false}};
+static const services_scheme services_http_schemes[] = {
+    {"http://", false, false}, {"https://", true, false}, {NULL, false, false}};
+static const services_scheme services_clamd_schemes[] = {
+    {"unix:", false, true}, {"tcp://", false, false}, {NULL, false, false}};
 
 static const services_protocol services_protocols[] = {
-    [STM_PROTO_SMTP] = {"smtp", true, services_smtp_schemes,
+    [STM_PROTO_SMTP] = {"smtp", false, true, services_smtp_schemes,
                         "tcp://HOST:PORT or tls://HOST:PORT (implicit TLS)"},
-    [STM_PROTO_LMTP] = {"lmtp", false, services_smtp_schemes,
+    [STM_PROTO_LMTP] = {"lmtp", false, false, services_smtp_schemes,
                         "tcp://HOST:PORT or tls://HOST:PORT (implicit TLS)"},
+    [STM_PROTO_CLAMD] = {"clamd", true, false, services_clamd_schemes,
+                         "unix:/PATH (clamd's LocalSocket) or tcp://HOST:PORT"},
+    [STM_PROTO_SPAMD] = {"spamd", true, false, services_clamd_schemes,
+                         "tcp://HOST:PORT or unix:/PATH (spamd's --socketpath)"},
+    [STM_PROTO_RSPAMD] = {"rspamd", true, false, services_http_schemes,
+                          "http://HOST:PORT or https://HOST:PORT (rspamd's normal worker)"},
 };
 #define SERVICES_NPROTOCOLS (sizeof services_protocols / sizeof services_protocols[0])
 
@@ -219,6 +232,19 @@ services_target(stm_loader *ld, const stm_yt_node *node, const char *what,
     }
     size_t skip = strlen(sc->prefix);
     t->implicit_tls = sc->implicit_tls;
+    t->unix_socket = sc->unix_socket;
+    if (sc->unix_socket) {
+        if (text[skip] != '/' || strlen(text + skip) >= 108) {
+            stm_config_error_in(ld, node, skip, "%s '%s': %s", what, text,
+                                "the socket path must be absolute and shorter than 108 bytes");
+            return -1;
+        }
+        if ((t->host = strdup(text + skip)) == NULL || (t->text = strdup(text)) == NULL) {
+            stm_config_error(ld, node, "out of memory");
+            return -1;
+        }
+        return 0;
+    }
     if (stm_config_hostport(text + skip, &t->host, &t->port, &err, &off) < 0) {
         stm_config_error_in(ld, node, skip + off, "%s '%s': %s", what, text, err);
         return -1;
@@ -436,8 +462,14 @@ services_one(stm_loader *ld, const stm_yt_node *key, const stm_yt_node *node, st
         stm_config_error(ld, v, "%s must be at most the service's timeout (%s)",
                          SVC_WHAT("drop_grace"), timeout != NULL ? timeout->text : "60s");
     if ((v = stm_yt_get(node, "apply")) != NULL &&
-        stm_config_enum(ld, v, SVC_WHAT("apply"), applies, &i) == 0)
+        stm_config_enum(ld, v, SVC_WHAT("apply"), applies, &i) == 0) {
         s->apply = (stm_apply)i;
+        if (s->apply == STM_APPLY_MESSAGE && proto->answers)
+            stm_config_error(ld, v,
+                             "%s: message is for scanners that return a copy (smtp, lmtp); "
+                             "%s answers with a verdict: use headers",
+                             SVC_WHAT("apply"), proto->name);
+    }
     if ((v = stm_yt_get(node, "on_failure")) != NULL &&
         stm_config_enum(ld, v, SVC_WHAT("on_failure"), failures, &i) == 0)
         s->on_failure = (stm_on_failure)i;

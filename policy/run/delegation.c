@@ -4,7 +4,7 @@
  *
  * Functions: stm_delegation_init, stm_delegation_clear,
  * stm_session_delegations, stm_session_new_delegation,
- * stm_session_clear_delegations, stm_session_last_reply.
+ * stm_session_clear_delegations, stm_session_last_reply, stm_session_scan_text.
  *
  * Ownership: a delegation owns its reply text and returned message; the
  * session owns its records until the transaction ends. Pointers returned
@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "run/session_internal.h"
+#include "run/template.h"
 
 /* Make D an empty delegation result. */
 void
@@ -33,6 +34,7 @@ stm_delegation_clear(stm_delegation *d)
 {
     free(d->reply);
     stm_message_clear(&d->returned);
+    stm_scan_result_clear(&d->scan);
     stm_delegation_init(d);
 }
 
@@ -82,4 +84,32 @@ stm_session_last_reply(const stm_session *s)
     if (s->ndelegations == 0)
         return NULL;
     return s->delegations[s->ndelegations - 1].delegation.reply;
+}
+
+/* One scanner fact of D as text, or NULL. */
+static const char *
+delegation_fact(const stm_delegation *d, int var)
+{
+    switch (var) {
+    case STM_TPL_VIRUS:
+        return d->scan.virus;
+    case STM_TPL_SPAM_SCORE:
+        return d->scan.has_score ? d->scan.score_text : NULL;
+    default:
+        return NULL;
+    }
+}
+
+/* A scanner fact for a template (session_internal.h). */
+const char *
+stm_session_scan_text(const stm_session *s, int var)
+{
+    if (s->ctx_deleg != NULL)
+        return delegation_fact(s->ctx_deleg, var);
+    for (size_t i = s->ndelegations; i-- > 0;) {
+        const char *t = delegation_fact(&s->delegations[i].delegation, var);
+        if (t != NULL)
+            return t;
+    }
+    return NULL;
 }

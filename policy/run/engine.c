@@ -252,7 +252,7 @@ engine_effects(engine_run *run, const stm_rule *rule, int depth)
 }
 
 static engine_status engine_rules(engine_run *run, const stm_rule_list *list, int depth,
-                                  const stm_delegation *deleg);
+                                  const stm_delegation_record *recs, size_t nrecs);
 
 /* Trace what the last judgment asked the store (rate:, greylist), once. */
 static void
@@ -289,20 +289,36 @@ engine_greylist(engine_run *run, const stm_rule *rule, const stm_status *st, int
 static void
 engine_deleg_detail(char *buf, size_t len, const stm_service *service, const stm_delegation *d)
 {
+    int n;
     if (d->reply_code != 0)
-        snprintf(buf, len, "%s: %s (%d%s%s %s) in %llu ms", service->name,
-                 stm_delegation_result_name(d->result), d->reply_code, d->enhanced[0] ? " " : "",
-                 d->enhanced, d->reply ? d->reply : "", (unsigned long long)d->elapsed_ms);
+        n = snprintf(buf, len, "%s: %s (%d%s%s %s) in %llu ms", service->name,
+                     stm_delegation_result_name(d->result), d->reply_code,
+                     d->enhanced[0] ? " " : "", d->enhanced, d->reply ? d->reply : "",
+                     (unsigned long long)d->elapsed_ms);
+    else if (d->reply != NULL)
+        /* clamd, spamd, rspamd: their answer, or why there was none. */
+        n = snprintf(buf, len, "%s: %s (%s) in %llu ms", service->name,
+                     stm_delegation_result_name(d->result), d->reply,
+                     (unsigned long long)d->elapsed_ms);
     else
-        snprintf(buf, len, "%s: %s in %llu ms", service->name,
-                 stm_delegation_result_name(d->result), (unsigned long long)d->elapsed_ms);
+        n = snprintf(buf, len, "%s: %s in %llu ms", service->name,
+                     stm_delegation_result_name(d->result), (unsigned long long)d->elapsed_ms);
+    const stm_scan_result *r = &d->scan;
+    if (n >= 0 && (size_t)n < len && r->virus != NULL)
+        n += snprintf(buf + n, len - (size_t)n, "; virus %s", r->virus);
+    if (n >= 0 && (size_t)n < len && r->has_score)
+        n += snprintf(buf + n, len - (size_t)n, "; %sspam, score %.2f of %.2f",
+                      r->has_spam && !r->spam ? "not " : "", r->score, r->required);
+    if (n >= 0 && (size_t)n < len && r->action != NULL)
+        n += snprintf(buf + n, len - (size_t)n, "; action %s", r->action);
+    if (n >= 0 && (size_t)n < len && r->nsymbols > 0)
+        snprintf(buf + n, len - (size_t)n, "; %zu symbols", r->nsymbols);
 }
 
-/* Apply a failed delegation's on_failure; ENGINE_NONE means continue. */
+/* Apply the on_failure of SVC, whose delegation failed; ENGINE_NONE means continue. */
 static engine_status
-engine_on_failure(engine_run *run, const stm_rule *rule)
+engine_on_failure(engine_run *run, const stm_rule *rule, const stm_service *svc)
 {
-    const stm_service *svc = rule->service;
     char text[256];
     switch (svc->on_failure) {
     case STM_ON_FAILURE_CONTINUE:
@@ -327,11 +343,16 @@ engine_on_failure(engine_run *run, const stm_rule *rule)
     }
 }
 
-/* A delegate rule whose condition held and whose effects ran. */
+/* A delegate rule whose condition held and whose effects ran: its services
+ * (several at the same time through hooks->delegate_many, when given),
+ * then its rules with every result as context, then the on_failure of each
+ * service that failed, in order, when no rule decided. */
 static engine_status
 engine_delegate(engine_run *run, const stm_rule *rule, int depth)
 {
     stm_session *s = run->s;
+    size_t n = rule->nservices ? rule->nservices : 1;
+    const stm_service *const *svcs = rule->nservices ? rule->services : &rule->service;
     char detail[1024];
     if (run->hooks->delegate == NULL) {
         engine_trace(run, STM_TRACE_DELEGATION, rule->name, depth, true, "skipped (--no-delegate)",
@@ -343,42 +364,68 @@ engine_delegate(engine_run *run, const stm_rule *rule, int depth)
                            "cannot delegate to %s: message larger than "
                            "milter.max_message_size (%llu bytes)",
                            rule->service->name, (unsigned long long)s->message.size);
-    long idx = stm_session_new_delegation(s, rule->service);
-    if (idx < 0)
-        return engine_fail(run, rule, "out of memory");
-    stm_delegation *d = &s->delegations[idx].delegation;
-    if (run->hooks->delegate(run->hooks->ctx, s, rule->service, d) < 0) {
-        uint64_t elapsed = d->elapsed_ms;
-        stm_delegation_clear(d);
-        d->result = STM_DELEGATION_FAILED;
-        d->elapsed_ms = elapsed;
+    long first = -1;
+    for (size_t i = 0; i < n; i++) {
+        long idx = stm_session_new_delegation(s, svcs[i]);
+        if (idx < 0)
+            return engine_fail(run, rule, "out of memory");
+        if (first < 0)
+            first = idx;
     }
-    engine_deleg_detail(detail, sizeof detail, rule->service, d);
-    engine_trace(run, STM_TRACE_DELEGATION, rule->name, depth, true, detail, d);
+    /* The records stay where they are until the transaction ends: nothing
+     * appends to the array while the rules below run (delegates do not nest). */
+    stm_delegation_record *recs = &s->delegations[first];
+    stm_delegation *outs[64];
+    int rc = 0;
+    if (n > 1 && n <= sizeof outs / sizeof outs[0] && run->hooks->delegate_many != NULL) {
+        for (size_t i = 0; i < n; i++)
+            outs[i] = &recs[i].delegation;
+        rc = run->hooks->delegate_many(run->hooks->ctx, s, svcs, outs, n);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            if (run->hooks->delegate(run->hooks->ctx, s, svcs[i], &recs[i].delegation) < 0) {
+                uint64_t elapsed = recs[i].delegation.elapsed_ms;
+                stm_delegation_clear(&recs[i].delegation);
+                recs[i].delegation.result = STM_DELEGATION_FAILED;
+                recs[i].delegation.elapsed_ms = elapsed;
+            }
+    }
+    for (size_t i = 0; i < n; i++) {
+        stm_delegation *d = &recs[i].delegation;
+        if (rc < 0 || d->result == STM_DELEGATION_NONE)
+            d->result = STM_DELEGATION_FAILED;
+        engine_deleg_detail(detail, sizeof detail, svcs[i], d);
+        engine_trace(run, STM_TRACE_DELEGATION, rule->name, depth, true, detail, d);
+    }
 
-    /* The nested rules see this record; nothing appends to the array while
-     * they run (delegates do not nest), so D stays valid. */
     const stm_delegation *saved = s->ctx_deleg;
-    s->ctx_deleg = d;
-    engine_status st = engine_rules(run, &rule->rules, depth + 1, d);
+    s->ctx_deleg = n == 1 ? &recs[0].delegation : NULL;
+    engine_status st = engine_rules(run, &rule->rules, depth + 1, recs, n);
     s->ctx_deleg = saved;
     if (st != ENGINE_NONE)
         return st;
-    if (d->result == STM_DELEGATION_FAILED) {
+    for (size_t i = 0; i < n; i++) {
+        if (recs[i].delegation.result != STM_DELEGATION_FAILED)
+            continue;
+        engine_deleg_detail(detail, sizeof detail, svcs[i], &recs[i].delegation);
         engine_log(run, rule->name, "delegation failed: %s", detail);
-        return engine_on_failure(run, rule);
+        st = engine_on_failure(run, rule, svcs[i]);
+        if (st != ENGINE_NONE)
+            return st;
     }
     return ENGINE_NONE;
 }
 
-/* Run LIST in order at DEPTH; DELEG is the delegation context (or NULL). */
+/* Run LIST in order at DEPTH; RECS (NRECS) are the delegations of the
+ * enclosing delegate rule (NULL, 0 at a stage's top). */
 static engine_status
-engine_rules(engine_run *run, const stm_rule_list *list, int depth, const stm_delegation *deleg)
+engine_rules(engine_run *run, const stm_rule_list *list, int depth,
+             const stm_delegation_record *recs, size_t nrecs)
 {
     for (size_t i = 0; i < list->nrules; i++) {
         const stm_rule *rule = &list->rules[i];
         char *err = NULL;
-        stm_cond_result r = stm_cond_eval(rule->cond, run->s, run->stage, deleg, &err);
+        stm_cond_result r = stm_cond_eval(rule->cond, run->s, run->stage, recs, nrecs, &err);
         if (r == STM_COND_ERROR) {
             engine_fail(run, rule, "%s", err ? err : "out of memory");
             free(err);
@@ -488,7 +535,7 @@ stm_engine_run(stm_session *s, stm_stage stage, const stm_engine_hooks *hooks, s
          * helo's instead of piling up in every message. */
         if (stage == STM_STAGE_HELO)
             stm_session_restart_helo(s);
-        switch (engine_rules(&run, &s->policy->stages[stage], 0, NULL)) {
+        switch (engine_rules(&run, &s->policy->stages[stage], 0, NULL, 0)) {
         case ENGINE_NONE:
             stm_verdict_clear(out);
             out->stage = stage;

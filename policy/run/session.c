@@ -147,6 +147,7 @@ session_reset_transaction(stm_session *s)
     s->nadded = s->added_cap = 0;
     stm_session_clear_delegations(s);
     s->msg_faccepted = false;
+    s->score = s->conn_score;
     free(s->quarantine_queue);
     free(s->quarantine_rule);
     s->quarantine_queue = s->quarantine_rule = NULL;
@@ -654,6 +655,23 @@ stm_session_lookup(const void *ctx, stm_template_var var, const char *name, size
     case STM_TPL_ATTACHMENTS:
     case STM_TPL_URL_DOMAINS:
         return session_lookup_mime(s, var, i);
+    case STM_TPL_VIRUS:
+    case STM_TPL_SPAM_SCORE:
+        one = stm_session_scan_text(s, (int)var);
+        break;
+    case STM_TPL_SCORE:
+        snprintf(((stm_session *)s)->score_text, sizeof s->score_text, "%.2f", s->score);
+        one = s->score_text;
+        break;
     }
     return i == 0 ? one : NULL;
+}
+
+/* Add N to the score (session_internal.h). */
+void
+stm_session_add_score(stm_session *s, stm_stage stage, double n)
+{
+    if (stage == STM_STAGE_CONNECT || stage == STM_STAGE_HELO)
+        s->conn_score += n;
+    s->score += n;
 }

@@ -64,6 +64,11 @@ struct stm_session {
     size_t ndelegations;
     size_t delegations_cap;
     bool msg_faccepted;
+    /* add_score / score (effect_score.c): the message's score, starting
+     * from what connect and helo rules added to the connection's. */
+    double conn_score;
+    double score;
+    char score_text[32]; /* ${score} */
     char *quarantine_queue; /* pending quarantine for this message */
     char *quarantine_rule;
     stm_stage quarantine_stage;
@@ -111,6 +116,13 @@ int stm_session_set_quarantine(stm_session *s, stm_stage stage, const char *queu
 const char *stm_session_quarantine(const stm_session *s, const char **rule, stm_stage *stage);
 /* Free every delegation record of the transaction (delegation.c). */
 void stm_session_clear_delegations(stm_session *s);
+/* The text of a scanner fact VAR (STM_TPL_VIRUS, ...; template.h) for a
+ * template: the current delegation's inside its rules, else the latest one
+ * that has it. NULL when none (delegation.c). */
+const char *stm_session_scan_text(const stm_session *s, int var);
+/* Add N to the message's score (at connect or helo also to the
+ * connection's, which every message starts from). */
+void stm_session_add_score(stm_session *s, stm_stage stage, double n);
 /* The latest delegation's reply text, or NULL. */
 const char *stm_session_last_reply(const stm_session *s);
 /* Template variables' values in the session CTX (a stm_template_lookup:

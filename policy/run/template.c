@@ -23,6 +23,10 @@
  *   dnsbl_zone dnsbl_address dnsbl_text
  *                the last dnsbl condition that found its item listed in
  *                this connection: its zone, A record and TXT record
+ *   virus        the virus a scanner named (inside a delegate's rules: that
+ *                delegation's; else the latest that named one)
+ *   spam_score   the score spamd or rspamd gave, as "%.2f" (same scope)
+ *   score        the message's score (add_score), as "%.2f"
  * "$$" is a literal "$"; any other "$" not starting "${" is an error, so a
  * typo like "$client_ip" is caught when the policy loads.
  *
@@ -70,6 +74,9 @@ static const struct {
     {"subject", STM_TPL_SUBJECT},
     {"attachments", STM_TPL_ATTACHMENTS},
     {"url_domains", STM_TPL_URL_DOMAINS},
+    {"virus", STM_TPL_VIRUS},
+    {"spam_score", STM_TPL_SPAM_SCORE},
+    {"score", STM_TPL_SCORE},
 };
 
 typedef struct tpl_part {

@@ -37,7 +37,10 @@ typedef enum stm_template_var {
     STM_TPL_DNSBL_TEXT,    /* its TXT record */
     STM_TPL_SUBJECT,     /* the decoded Subject (policy/mime) */
     STM_TPL_ATTACHMENTS, /* the decoded names of the message's parts */
-    STM_TPL_URL_DOMAINS  /* each host of the URLs in its text, once */
+    STM_TPL_URL_DOMAINS, /* each host of the URLs in its text, once */
+    STM_TPL_VIRUS,     /* the virus a scanner named (scan_result.h) */
+    STM_TPL_SPAM_SCORE, /* the spam score a scanner gave */
+    STM_TPL_SCORE       /* the message's score (add_score) */
 } stm_template_var;
 
 /* The I-th value (I from 0) of VAR in CTX; NAME is the NAME of var.NAME,

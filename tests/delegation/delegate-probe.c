@@ -6,7 +6,9 @@
  *                  [-g GRACE_MS] [-v] [-b]
  *       Start the receiver on the policy's receiver.listen, delegate the
  *       message to SERVICE once, print the result as key=value lines:
- *       result= code= enhanced= reply= elapsed_ms= target= then, for a
+ *       result= code= enhanced= reply= elapsed_ms= target=, what a scanner
+ *       said (virus= spam= score= required= action= symbol= add_header=
+ *       remove_header=), then, for a
  *       returned copy, one header= line per header ("Name: value", line
  *       ends as spaces) and body_len=, with -b the body after "body:".
  *       Log lines (and with -v the SMTP dialogue) go to stderr.
@@ -154,6 +156,34 @@ probe_serve(stm_ticket_registry *reg, stm_receiver *rcv, long seconds, const cha
     return 0;
 }
 
+/* What a scanner said beyond the result (clamd, spamd, rspamd): virus=
+ * spam= score= required= action= symbol= (one a line), add_header= and
+ * remove_header= lines. Nothing when nothing is known. */
+static void
+probe_print_scan(const stm_scan_result *r)
+{
+    if (r->virus != NULL) {
+        printf("virus=");
+        probe_print_flat(r->virus);
+        putchar('\n');
+    }
+    if (r->has_spam)
+        printf("spam=%s\n", r->spam ? "true" : "false");
+    if (r->has_score)
+        printf("score=%.2f\nrequired=%.2f\n", r->score, r->required);
+    if (r->action != NULL)
+        printf("action=%s\n", r->action);
+    for (size_t i = 0; i < r->nsymbols; i++)
+        printf("symbol=%s\n", r->symbols[i]);
+    for (size_t i = 0; i < r->nadd; i++) {
+        printf("add_header=%s: ", r->add[i].name);
+        probe_print_flat(r->add[i].value);
+        putchar('\n');
+    }
+    for (size_t i = 0; i < r->nremove; i++)
+        printf("remove_header=%s %d\n", r->remove[i].name, r->remove[i].index);
+}
+
 /* Build the session, delegate once, print the result. */
 static int
 probe_delegate(stm_policy *pol, stm_ticket_registry *reg, const char *service, const char *msgfile,
@@ -216,6 +246,7 @@ probe_delegate(stm_policy *pol, stm_ticket_registry *reg, const char *service, c
         probe_print_flat(out.returned.headers[i].value);
         putchar('\n');
     }
+    probe_print_scan(&out.scan);
     if (out.result == STM_DELEGATION_RETURNED) {
         printf("body_len=%zu\n", out.returned.body_len);
         if (body)

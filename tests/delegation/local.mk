@@ -5,8 +5,8 @@
 check_PROGRAMS += tests/delegation/delegate-probe
 tests_delegation_delegate_probe_SOURCES = tests/delegation/delegate-probe.c \
 	$(MILTER_DELEGATE_FILES)
-tests_delegation_delegate_probe_CPPFLAGS = $(MILTER_CPPFLAGS) $(OPENSSL_CFLAGS)
-tests_delegation_delegate_probe_LDADD = $(POLICY_LIBS) $(OPENSSL_LIBS) $(PTHREAD_LIBS)
+tests_delegation_delegate_probe_CPPFLAGS = $(MILTER_CPPFLAGS) $(OPENSSL_CFLAGS) $(JANSSON_CFLAGS)
+tests_delegation_delegate_probe_LDADD = $(POLICY_LIBS) $(OPENSSL_LIBS) $(JANSSON_LIBS) $(PTHREAD_LIBS)
 
 # Run by tests/run (root, namespaces), not by `make check`.
 EXTRA_DIST += tests/delegation/dg.sh tests/delegation/01-targets.t \
@@ -25,3 +25,10 @@ EXTRA_DIST += tests/e2e/20-clamsmtpd.t tests/e2e/21-spampd.t tests/e2e/22-faults
 	tests/e2e/policies/delegate-tls.yaml tests/lib/tls-proxy.py \
 	contrib/policies/clamsmtpd.yaml contrib/policies/spampd.yaml \
 	contrib/clamsmtp/clamsmtpd.conf contrib/spampd/README
+
+# The scanners that speak their own protocol (clamd, spamd, rspamd): at the
+# delegation level (tests/delegation/7*.t) and end to end (tests/e2e/7*.t).
+EXTRA_DIST += tests/delegation/70-clamd.t tests/e2e/70-clamd.t contrib/policies/clamd.yaml \
+	tests/delegation/71-spamd.t tests/e2e/71-spamd.t contrib/policies/spamd.yaml \
+	tests/delegation/72-rspamd.t tests/e2e/72-rspamd.t contrib/policies/rspamd.yaml \
+	tests/e2e/73-scan-parallel.t tests/e2e/policies/scan-parallel.yaml

@@ -82,7 +82,9 @@ fuzz_tpl_var(const char *name)
         [STM_TPL_DNSBL_ZONE] = "dnsbl_zone",   [STM_TPL_DNSBL_ADDRESS] = "dnsbl_address",
         [STM_TPL_DNSBL_TEXT] = "dnsbl_text",
         [STM_TPL_SUBJECT] = "subject",         [STM_TPL_ATTACHMENTS] = "attachments",
-        [STM_TPL_URL_DOMAINS] = "url_domains"};
+        [STM_TPL_URL_DOMAINS] = "url_domains",
+        [STM_TPL_VIRUS] = "virus",             [STM_TPL_SPAM_SCORE] = "spam_score",
+        [STM_TPL_SCORE] = "score"};
     if (strncmp(name, "var.", 4) == 0 && name[4] != '\0')
         return STM_TPL_VAR;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)

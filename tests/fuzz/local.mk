@@ -7,3 +7,5 @@ EXTRA_DIST += tests/fuzz/README.md tests/fuzz/build tests/fuzz/run.t tests/fuzz/
 	tests/fuzz/fuzz_smtp_session.c tests/fuzz/fuzz_receiver.c tests/fuzz/fuzz_template.c \
 	tests/fuzz/fuzz_pattern.c tests/fuzz/fuzz_authres.c tests/fuzz/fuzz_dns_answer.c \
 	tests/fuzz/fuzz_mime.c tests/fuzz/corpus
+# The reply parsers of clamd, spamd and rspamd (milter/delegate/scanners.h).
+EXTRA_DIST += tests/fuzz/fuzz_scanners.c

@@ -23,6 +23,21 @@
 #                               relaying to RELAY_PORT (default
 #                               $SC_RECEIVER_PORT); its syslog lines go to
 #                               $H_TMP/spampd-syslog.txt
+#   sc_spamd_start [PORT]       spamd (package spamd, SpamAssassin's shipped
+#                               rules, local tests only, no Bayes) on
+#                               127.0.0.1:PORT (default $SC_SPAMD_PORT);
+#                               returns once it answers PING
+#   sc_rspamd_start             rspamd 3.4 as a private instance: /etc/rspamd
+#                               copied to $H_TMP/rspamd/conf with overrides
+#                               (normal worker on 127.0.0.1:$SC_RSPAMD_PORT,
+#                               controller on the next port, no proxy or
+#                               fuzzy worker, DNS that fails at once, a log
+#                               file, actions add_header 3 and reject 15,
+#                               milter headers X-Spamd-Bar and X-Spam-Status
+#                               for local clients too, and a rule
+#                               TEST_TAG_ME: Subject "tag me" scores 5, so
+#                               such a message gets add header); returns once it
+#                               listens (about 20 s)
 #   sc_silent_peer PORT         a TCP peer that accepts and never says a word
 #   sc_greeting_peer PORT TEXT  a TCP peer that sends TEXT (a Python string
 #                               literal: "554 no\r\n") on every connection
@@ -46,6 +61,8 @@
 SC_RECEIVER_PORT=${SC_RECEIVER_PORT:-10025}
 SC_CLAMSMTP_PORT=${SC_CLAMSMTP_PORT:-10026}
 SC_SPAMPD_PORT=${SC_SPAMPD_PORT:-10030}
+SC_SPAMD_PORT=${SC_SPAMD_PORT:-7830}
+SC_RSPAMD_PORT=${SC_RSPAMD_PORT:-11333}
 SC_CLAMD_SOCK=
 
 # The EICAR anti-virus test string.
@@ -107,6 +124,57 @@ sc_clamsmtpd_stop() {
     local port=${1:-$SC_CLAMSMTP_PORT}
     h_stop "clamsmtpd-$port" 3
     h_wait 10 bash -c "! ss -Hltn 'sport = :$port' | grep -q ."
+}
+
+# spamd, SpamAssassin with its shipped defaults, local tests only.
+sc_spamd_start() {
+    local port=${1:-$SC_SPAMD_PORT} d=$H_TMP/spamd-${1:-$SC_SPAMD_PORT}
+    h_need spamd /usr/bin/python3
+    mkdir -p "$d"
+    chmod 777 "$d"
+    h_daemon "spamd-$port" spamd --listen="127.0.0.1:$port" --allowed-ips=127.0.0.1 --local \
+        --nouser-config --username=debian-spamd --groupname=debian-spamd \
+        --helper-home-dir="$d" --pidfile="$d/spamd.pid" --syslog=stderr --max-children=2 \
+        --cf='use_bayes 0'
+    h_wait 60 /usr/bin/python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2)
+s.sendall(b"PING SPAMC/1.5\r\n\r\n")
+sys.exit(0 if b"PONG" in s.recv(100) else 1)' "$port" 2>/dev/null ||
+        h_die "spamd does not answer PING on $port" "$(tail -n 20 "$H_TMP/spamd-$port.log")"
+}
+
+# rspamd as a private instance with its own configuration directory.
+sc_rspamd_start() {
+    local d=$H_TMP/rspamd
+    h_need rspamd
+    rm -rf "$d"
+    mkdir -p "$d/db" "$d/run" "$d/log"
+    cp -a /etc/rspamd "$d/conf"
+    chown -R _rspamd:_rspamd "$d/db" "$d/run" "$d/log"
+    printf 'bind_socket = "127.0.0.1:%s";\n' "$SC_RSPAMD_PORT" >"$d/conf/override.d/worker-normal.inc"
+    printf 'bind_socket = "127.0.0.1:%s";\n' "$((SC_RSPAMD_PORT + 1))" \
+        >"$d/conf/override.d/worker-controller.inc"
+    echo 'enabled = false;' >"$d/conf/override.d/worker-proxy.inc"
+    echo 'enabled = false;' >"$d/conf/override.d/worker-fuzzy.inc"
+    printf 'type = "file";\nfilename = "%s";\nlevel = "info";\n' "$d/log/rspamd.log" \
+        >"$d/conf/override.d/logging.inc"
+    # Nothing answers on port 53 here: fail at once instead of waiting.
+    echo 'dns { nameserver = ["127.0.0.1:53"]; timeout = 0.1s; retransmits = 1; }' \
+        >"$d/conf/local.d/options.inc"
+    printf 'add_header = 3;\nreject = 15;\ngreylist = null;\nrewrite_subject = null;\n' \
+        >"$d/conf/local.d/actions.conf"
+    # A rule of the test's own: Subject "tag me" scores 5 (add header).
+    printf '/tag me/i\n' >"$d/conf/local.d/tagme.map"
+    printf 'TEST_TAG_ME {\n  type = "header";\n  header = "Subject";\n  regexp = true;\n  map = "%s";\n  score = 5.0;\n}\n' \
+        "$d/conf/local.d/tagme.map" >"$d/conf/local.d/multimap.conf"
+    printf 'use = ["x-spamd-bar", "x-spam-status"];\nskip_local = false;\nskip_authenticated = false;\n' \
+        >"$d/conf/local.d/milter_headers.conf"
+    h_daemon rspamd rspamd -f -u _rspamd -g _rspamd -c "$d/conf/rspamd.conf" \
+        --var=CONFDIR="$d/conf" --var=LOCAL_CONFDIR="$d/conf" --var=DBDIR="$d/db" \
+        --var=RUNDIR="$d/run" --var=LOGDIR="$d/log"
+    h_wait_port "$SC_RSPAMD_PORT" 90 || h_die "rspamd does not listen on $SC_RSPAMD_PORT" \
+        "$(tail -n 30 "$d/log/rspamd.log" "$H_TMP/rspamd.log" 2>/dev/null)"
 }
 
 # spampd, SpamAssassin with its shipped defaults, local tests only.

@@ -10,6 +10,9 @@ EXTRA_DIST += tests/trace/run.t \
 	tests/trace/on-error.yaml tests/trace/on-error.eml tests/trace/on-error.args tests/trace/on-error.out \
 	tests/trace/state.yaml tests/trace/state.eml tests/trace/state.args tests/trace/state.out \
 	tests/trace/mime.yaml tests/trace/mime.eml tests/trace/mime.args tests/trace/mime.out
+EXTRA_DIST += tests/trace/scan-many.yaml tests/trace/scan-many.eml tests/trace/scan-many.args \
+	tests/trace/scan-many.out tests/trace/score.yaml tests/trace/score.eml tests/trace/score.args \
+	tests/trace/score.out
 
 # auth_results: what each Authentication-Results header said, trusted or not.
 EXTRA_DIST += tests/trace/auth-results.yaml tests/trace/auth-results.eml \

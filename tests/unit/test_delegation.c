@@ -22,6 +22,7 @@
 #include "delegate/delegate.h"
 #include "delegate/smtp/smtp_client.h"
 #include "delegate/ticket.h"
+#include "delegate/scanners.h"
 #include "delegate/service.h"
 #include "stagemilter/clock.h"
 
@@ -409,7 +410,7 @@ static void
 test_service_table(void **state)
 {
     (void)state;
-    for (int p = STM_PROTO_SMTP; p <= STM_PROTO_LMTP; p++) {
+    for (int p = STM_PROTO_SMTP; p <= STM_PROTO_RSPAMD; p++) {
         const stm_service_ops *ops = stm_service_ops_for((stm_protocol)p);
         assert_non_null(ops);
         assert_non_null(ops->name);
@@ -418,7 +419,83 @@ test_service_table(void **state)
         assert_non_null(ops->release);
         assert_non_null(ops->apply);
     }
-    assert_null(stm_service_ops_for((stm_protocol)(STM_PROTO_LMTP + 1)));
+    assert_null(stm_service_ops_for((stm_protocol)(STM_PROTO_RSPAMD + 1)));
+}
+
+/* The reply parsers of clamd, spamd and rspamd (scanners.h): what each
+ * takes from a good reply, and a clear reason for a bad one. */
+static void
+test_scanner_replies(void **state)
+{
+    (void)state;
+    stm_scan_result r = {0};
+    char why[300];
+    const char *s;
+
+    assert_int_equal(stm_clamd_parse_reply("stream: OK", 10, &r, why, sizeof why), 0);
+    assert_null(r.virus);
+    s = "stream: Eicar-Signature FOUND";
+    assert_int_equal(stm_clamd_parse_reply(s, strlen(s), &r, why, sizeof why), 1);
+    assert_string_equal(r.virus, "Eicar-Signature");
+    stm_scan_result_clear(&r);
+    s = "1: stream: Win.Test.EICAR_HDB-1 FOUND";
+    assert_int_equal(stm_clamd_parse_reply(s, strlen(s), &r, why, sizeof why), 1);
+    assert_string_equal(r.virus, "Win.Test.EICAR_HDB-1");
+    stm_scan_result_clear(&r);
+    s = "INSTREAM size limit exceeded. ERROR";
+    assert_int_equal(stm_clamd_parse_reply(s, strlen(s), &r, why, sizeof why), -1);
+    assert_non_null(strstr(why, "StreamMaxLength"));
+    s = "stream: FOUND";
+    assert_int_equal(stm_clamd_parse_reply(s, strlen(s), &r, why, sizeof why), -1);
+    assert_int_equal(stm_clamd_parse_reply("stream: OK\0x", 12, &r, why, sizeof why), -1);
+    assert_null(r.virus);
+
+    s = "SPAMD/1.1 0 EX_OK\r\nContent-length: 103\r\nSpam: True ; 1003.3 / 5.0\r\n\r\n"
+        "X-Spam-Flag: YES\r\nX-Spam-Status: Yes, score=1003.3 required=5.0 tests=GTUBE,\r\n\tNO_RELAYS "
+        "autolearn=no\r\n";
+    assert_int_equal(stm_spamd_parse_reply(s, strlen(s), &r, why, sizeof why), 0);
+    assert_true(r.has_spam && r.spam && r.has_score);
+    assert_true(r.score > 1003.2 && r.score < 1003.4 && r.required == 5.0);
+    assert_string_equal(r.score_text, "1003.30");
+    assert_int_equal(r.nsymbols, 2);
+    assert_string_equal(r.symbols[0], "GTUBE");
+    assert_string_equal(r.symbols[1], "NO_RELAYS");
+    assert_int_equal(r.nadd, 2);
+    assert_string_equal(r.add[0].name, "X-Spam-Flag");
+    stm_scan_result_clear(&r);
+    s = "SPAMD/1.0 76 Bad header line: x\r\n";
+    assert_int_equal(stm_spamd_parse_reply(s, strlen(s), &r, why, sizeof why), -1);
+    assert_non_null(strstr(why, "76 Bad header line"));
+    s = "SPAMD/1.1 0 EX_OK\r\nContent-length: 0\r\n\r\n";
+    assert_int_equal(stm_spamd_parse_reply(s, strlen(s), &r, why, sizeof why), -1);
+    assert_non_null(strstr(why, "no Spam: line"));
+    s = "SPAMD/1.1 0 EX_OK\r\nContent-length: 10\r\nSpam: True ; 9 / 5\r\n\r\nabc";
+    assert_int_equal(stm_spamd_parse_reply(s, strlen(s), &r, why, sizeof why), -1);
+    stm_scan_result_clear(&r);
+
+    s = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n"
+        "{\"action\": \"add header\", \"score\": 8.5, \"required_score\": 15,"
+        " \"symbols\": {\"A\": {}, \"B\": {}},"
+        " \"milter\": {\"add_headers\": {\"X-Spamd-Bar\": {\"value\": \"++++\", \"order\": 0},"
+        " \"X-Two\": [\"a\", {\"value\": \"b\"}]}, \"remove_headers\": {\"X-Spam\": 0}}}";
+    assert_int_equal(stm_rspamd_parse_reply(s, strlen(s), &r, why, sizeof why), 0);
+    assert_string_equal(r.action, "add header");
+    assert_true(r.spam && r.score == 8.5 && r.required == 15);
+    assert_int_equal(r.nsymbols, 2);
+    assert_int_equal(r.nadd, 3);
+    assert_string_equal(r.add[0].value, "++++");
+    assert_string_equal(r.add[2].value, "b");
+    assert_int_equal(r.nremove, 1);
+    assert_int_equal(r.remove[0].index, 0);
+    stm_scan_result_clear(&r);
+    s = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
+    assert_int_equal(stm_rspamd_parse_reply(s, strlen(s), &r, why, sizeof why), -1);
+    assert_non_null(strstr(why, "no action"));
+    s = "HTTP/1.1 200 OK\r\n\r\n{\"action\": \"reject\", \"action\": \"no action\", \"score\": 1}";
+    assert_int_equal(stm_rspamd_parse_reply(s, strlen(s), &r, why, sizeof why), -1);
+    s = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    assert_int_equal(stm_rspamd_parse_reply(s, strlen(s), &r, why, sizeof why), -1);
+    stm_scan_result_clear(&r);
 }
 
 int
@@ -428,7 +505,7 @@ main(void)
         cmocka_unit_test(test_parse_reply),       cmocka_unit_test(test_stuff),
         cmocka_unit_test(test_find_tokens),       cmocka_unit_test(test_registry),
         cmocka_unit_test(test_registry_lifetime), cmocka_unit_test(test_header_edits),
-        cmocka_unit_test(test_service_table),
+        cmocka_unit_test(test_service_table),     cmocka_unit_test(test_scanner_replies),
     };
     return cmocka_run_group_tests_name("delegation", tests, NULL, NULL);
 }

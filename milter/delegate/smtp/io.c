@@ -4,7 +4,8 @@
  *
  * Functions: stm_smtp_log, stm_smtp_fail, stm_smtp_io_wait,
  * stm_smtp_io_connect, stm_smtp_io_close, stm_smtp_io_peer_is_loopback,
- * stm_smtp_io_read_line, stm_smtp_io_write.
+ * stm_smtp_io_read_line, stm_smtp_io_read_to, stm_smtp_io_read_n, stm_smtp_io_write.
+ * Targets are TCP (host, port) or, for clamd, a local socket (unix:PATH).
  *
  * Sockets are non-blocking; every wait is a poll() bounded by the caller's
  * deadline for the phase, and the request's progress callback runs every
@@ -28,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -148,6 +150,41 @@ stm_smtp_io_peer_is_loopback(stm_smtp_session *s)
     return false;
 }
 
+/* Connect to the local socket at the target's path (unix:PATH). 0 or -1. */
+static int
+io_connect_unix(stm_smtp_session *s, uint64_t deadline)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    const char *why;
+
+    if (strlen(s->target->host) >= sizeof sun.sun_path) {
+        stm_smtp_fail(s, STM_SMTP_PH_CONNECT, "socket path too long");
+        return -1;
+    }
+    memcpy(sun.sun_path, s->target->host, strlen(s->target->host) + 1);
+    s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s->fd < 0) {
+        stm_smtp_fail(s, STM_SMTP_PH_CONNECT, "%s", strerror(errno));
+        return -1;
+    }
+    if (connect(s->fd, (struct sockaddr *)&sun, sizeof sun) == 0)
+        return 0;
+    why = strerror(errno);
+    if (errno == EAGAIN || errno == EINPROGRESS) {
+        /* A full listen queue: wait for room until the deadline. */
+        int w = stm_smtp_io_wait(s, POLLOUT, deadline);
+        int soerr = 0;
+        socklen_t sl = sizeof soerr;
+        if (w == 1 && getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0)
+            return 0;
+        why = w == 0 ? "timed out" : strerror(soerr ? soerr : errno);
+    }
+    close(s->fd);
+    s->fd = -1;
+    stm_smtp_fail(s, STM_SMTP_PH_CONNECT, "%s", why);
+    return -1;
+}
+
 /* Connect to the target's addresses in turn before DEADLINE. 0 or -1. */
 int
 stm_smtp_io_connect(stm_smtp_session *s, uint64_t deadline)
@@ -155,6 +192,9 @@ stm_smtp_io_connect(stm_smtp_session *s, uint64_t deadline)
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG};
     struct addrinfo *ai = NULL;
     const char *why = "no address";
+
+    if (s->target->unix_socket)
+        return io_connect_unix(s, deadline);
 
     /* Name resolution is bounded by the resolver's own timeouts. */
     int rc = getaddrinfo(s->target->host, s->target->port, &hints, &ai);
@@ -290,6 +330,85 @@ stm_smtp_io_read_line(stm_smtp_session *s, stm_smtp_phase phase, char *line, uin
             return -1;
         }
     }
+}
+
+/* Read into OUT (capacity MAX + 1) up to the byte DELIM (not kept), or
+ * with DELIM -1 up to the end of the connection; OUT is NUL-terminated.
+ * Used by the scanner protocols that are not SMTP (clamd, spamd, HTTP).
+ * Returns the length, or -1 with the reason in s->err: a reply longer than
+ * MAX (nothing more is read: memory stays bounded), the connection closed
+ * before DELIM, a timeout, a read error. */
+long
+stm_smtp_io_read_to(stm_smtp_session *s, stm_smtp_phase phase, int delim, char *out, size_t max,
+                    uint64_t deadline)
+{
+    size_t n = 0;
+
+    for (;;) {
+        const char *start = s->in + s->in_pos;
+        size_t avail = s->in_len - s->in_pos;
+        const char *hit = delim >= 0 ? memchr(start, delim, avail) : NULL;
+        size_t take = hit != NULL ? (size_t)(hit - start) : avail;
+        if (n + take > max) {
+            stm_smtp_fail(s, phase, "reply longer than %zu bytes", max);
+            return -1;
+        }
+        memcpy(out + n, start, take);
+        n += take;
+        s->in_pos += take + (hit != NULL ? 1 : 0);
+        out[n] = '\0';
+        if (hit != NULL)
+            return (long)n;
+        int r = io_fill(s, deadline);
+        if (r == 0 && delim < 0)
+            return (long)n;
+        if (r == -2) {
+            stm_smtp_fail(s, phase, "timed out waiting for the reply");
+            return -1;
+        }
+        if (r == 0) {
+            stm_smtp_fail(s, phase, "connection closed by the server in the middle of the reply");
+            return -1;
+        }
+        if (r < 0) {
+            char ebuf[256];
+            stm_smtp_fail(s, phase, "read failed: %s", stm_smtp_tls_error(s, ebuf, sizeof ebuf));
+            return -1;
+        }
+    }
+}
+
+/* Read exactly LEN bytes into OUT before DEADLINE. 0, or -1 with s->err. */
+int
+stm_smtp_io_read_n(stm_smtp_session *s, stm_smtp_phase phase, char *out, size_t len,
+                   uint64_t deadline)
+{
+    size_t n = 0;
+
+    while (n < len) {
+        size_t avail = s->in_len - s->in_pos;
+        size_t take = avail < len - n ? avail : len - n;
+        memcpy(out + n, s->in + s->in_pos, take);
+        n += take;
+        s->in_pos += take;
+        if (n == len)
+            break;
+        int r = io_fill(s, deadline);
+        if (r == -2) {
+            stm_smtp_fail(s, phase, "timed out waiting for the reply");
+            return -1;
+        }
+        if (r == 0) {
+            stm_smtp_fail(s, phase, "connection closed by the server in the middle of the reply");
+            return -1;
+        }
+        if (r < 0) {
+            char ebuf[256];
+            stm_smtp_fail(s, phase, "read failed: %s", stm_smtp_tls_error(s, ebuf, sizeof ebuf));
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* Write all of DATA before DEADLINE. 0, or -1 with s->err set. */

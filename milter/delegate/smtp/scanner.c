@@ -272,6 +272,18 @@ scanner_collect(stm_scan *scan, uint64_t deadline, stm_delegation *out, stm_scan
                 return -1;
         }
     }
+    if (out->result == STM_DELEGATION_RETURNED) {
+        /* A scanner that names what it found (clamsmtpd with Action: pass,
+         * amavisd-new): the virus: condition sees it. */
+        const stm_header *vh = stm_message_find_header(&out->returned, "X-Virus-Infected");
+        if (vh != NULL && vh->value != NULL) {
+            const char *v = vh->value;
+            while (*v == ' ' || *v == '\t')
+                v++;
+            if (stm_scan_result_set_virus(&out->scan, v, strlen(v)) != 0)
+                return -1;
+        }
+    }
     if (scanner_notes(scan) != 0)
         return -1;
     facts->target = scan->res.target;

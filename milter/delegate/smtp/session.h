@@ -81,6 +81,10 @@ int stm_smtp_io_connect(stm_smtp_session *s, uint64_t deadline);
 void stm_smtp_io_close(stm_smtp_session *s);
 bool stm_smtp_io_peer_is_loopback(stm_smtp_session *s);
 int stm_smtp_io_read_line(stm_smtp_session *s, stm_smtp_phase phase, char *line, uint64_t deadline);
+long stm_smtp_io_read_to(stm_smtp_session *s, stm_smtp_phase phase, int delim, char *out, size_t max,
+                         uint64_t deadline);
+int stm_smtp_io_read_n(stm_smtp_session *s, stm_smtp_phase phase, char *out, size_t len,
+                       uint64_t deadline);
 int stm_smtp_io_write(stm_smtp_session *s, stm_smtp_phase phase, const char *data, size_t len,
                       uint64_t deadline);
 
