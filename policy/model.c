@@ -52,6 +52,7 @@ model_rule_clear(stm_rule *r)
     for (size_t i = 0; i < r->neffects; i++) {
         free(r->effects[i].name);
         stm_template_free(r->effects[i].value);
+        stm_pattern_free(r->effects[i].pattern);
     }
     free(r->effects);
     model_status_clear(&r->then);

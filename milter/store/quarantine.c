@@ -16,6 +16,12 @@
  *          ORIGINAL HEADERS
  *          HEADERS ADDED BY add_header EFFECTS    (where the MTA would append them)
  *
+ *      The copy shows the changes effects queued (edit.h), as the MTA's copy
+ *      would have them: changed and deleted fields, added ones (before those
+ *      of add_header, in the order the milter adds them), and in the
+ *      envelope the new sender and the recipients deleted and added, so a
+ *      release delivers what would have been delivered.
+ *
  *          BODY
  *
  *      SENDER and RCPT are written byte for byte, quotes, spaces and UTF-8
@@ -41,12 +47,15 @@
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #include "store/quarantine.h"
+#include "stagemilter/edit.h"
 #include "stagemilter/names.h"
 #include "stagemilter/text.h"
 
@@ -148,14 +157,20 @@ quarantine_envelope_ok(stm_session *s, char *err, size_t errlen)
  * for byte (quarantine_envelope_ok() vetted it); the other values of our
  * header are only for the reader, cleaned as log values are. */
 static void
-quarantine_write(FILE *f, stm_session *s, const stm_verdict *v)
+quarantine_write(FILE *f, stm_session *s, const stm_verdict *v, const stm_edit_ops *ops)
 {
     char a[1024], b[1024];
     const unsigned clean = STM_TEXT_QUOTED | STM_TEXT_UTF8;
-    const char *sender = stm_session_sender(s);
+    const char *sender = stm_edit_ops_sender(ops);
+    if (sender == NULL)
+        sender = stm_session_sender(s);
     fprintf(f, "Return-Path: <%s>\n", sender != NULL ? sender : "");
     for (size_t i = 0; i < stm_session_rcpt_count(s); i++)
-        fprintf(f, "X-Original-To: <%s>\n", stm_session_rcpt_at(s, i));
+        if (!stm_edit_ops_rcpt_deleted(ops, stm_session_rcpt_at(s, i)))
+            fprintf(f, "X-Original-To: <%s>\n", stm_session_rcpt_at(s, i));
+    for (size_t i = 0; i < ops->n; i++)
+        if (ops->ops[i].kind == STM_EDIT_OP_RCPT_ADD)
+            fprintf(f, "X-Original-To: <%s>\n", ops->ops[i].value);
     stm_text_clean(a, sizeof a, v->rule != NULL ? v->rule : "-", 0, clean);
     stm_text_clean(b, sizeof b, stm_session_client_ip(s) ? stm_session_client_ip(s) : "unknown", 0,
                    clean);
@@ -168,8 +183,20 @@ quarantine_write(FILE *f, stm_session *s, const stm_verdict *v)
     fputc('\n', f);
 
     const stm_message *msg = stm_session_message(s);
-    for (size_t i = 0; i < msg->nheaders; i++)
-        quarantine_header(f, msg->headers[i].name, msg->headers[i].value);
+    for (size_t i = 0; i < msg->nheaders; i++) {
+        int occ = 0;
+        for (size_t j = 0; j <= i; j++)
+            if (strcasecmp(msg->headers[j].name, msg->headers[i].name) == 0)
+                occ++;
+        const stm_edit_op *op = stm_edit_ops_header(ops, msg->headers[i].name, occ);
+        if (op == NULL)
+            quarantine_header(f, msg->headers[i].name, msg->headers[i].value);
+        else if (op->kind == STM_EDIT_OP_HEADER_CHANGE)
+            quarantine_header(f, msg->headers[i].name, op->value);
+    }
+    for (size_t i = 0; i < ops->n; i++)
+        if (ops->ops[i].kind == STM_EDIT_OP_HEADER_ADD)
+            quarantine_header(f, ops->ops[i].name, ops->ops[i].value);
     size_t nadded = 0;
     const stm_header *added = stm_session_added_headers(s, &nadded);
     for (size_t i = 0; i < nadded; i++)
@@ -179,10 +206,10 @@ quarantine_write(FILE *f, stm_session *s, const stm_verdict *v)
         quarantine_put(f, msg->body, msg->body_len);
 }
 
-/* Store the session's message; see quarantine.h. */
-int
-stm_quarantine_store(const char *workdir, stm_session *s, const stm_verdict *v, char *path,
-                    size_t pathlen, char *err, size_t errlen)
+/* Store the session's message with the changes OPS; see quarantine.h. */
+static int
+quarantine_store_ops(const char *workdir, stm_session *s, const stm_verdict *v,
+                     const stm_edit_ops *ops, char *path, size_t pathlen, char *err, size_t errlen)
 {
     char dir[3800], sub[4096], tmp[4096], host[256];
     FILE *f = NULL;
@@ -252,7 +279,7 @@ stm_quarantine_store(const char *workdir, stm_session *s, const stm_verdict *v, 
         close(fd);
         goto fail;
     }
-    quarantine_write(f, s, v);
+    quarantine_write(f, s, v, ops);
     if (fflush(f) != 0 || ferror(f)) {
         snprintf(err, errlen, "write: %s: %s", tmp, strerror(errno));
         fclose(f);
@@ -281,4 +308,21 @@ stm_quarantine_store(const char *workdir, stm_session *s, const stm_verdict *v, 
 fail:
     unlink(tmp);
     return -1;
+}
+
+/* Store the session's message as its changes leave it; see quarantine.h. */
+int
+stm_quarantine_store(const char *workdir, stm_session *s, const stm_verdict *v, char *path,
+                    size_t pathlen, char *err, size_t errlen)
+{
+    stm_edit_ops ops;
+    char *why = NULL;
+    if (stm_edit_resolve(s, &ops, &why) != 0) {
+        snprintf(err, errlen, "the message changes: %s", why ? why : "out of memory");
+        free(why);
+        return -1;
+    }
+    int rc = quarantine_store_ops(workdir, s, v, &ops, path, pathlen, err, errlen);
+    stm_edit_ops_clear(&ops);
+    return rc;
 }

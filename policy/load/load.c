@@ -290,6 +290,9 @@ config_flags_rules(struct stm_policy *p, const stm_rule_list *list)
             p->actions |= stm_effect_table[r->effects[j].type].actions;
         if (p->actions & STM_ACTION_ADD_HEADER)
             p->uses_add_header = true;
+        /* Header changes name fields of the received header: keep it. */
+        if (p->actions & STM_ACTION_CHANGE_HEADER)
+            p->needs_headers = true;
         if (r->then.verb == STM_VERB_QUARANTINE || r->otherwise.verb == STM_VERB_QUARANTINE) {
             p->uses_quarantine = true;
             if (store)

@@ -3,4 +3,4 @@ POLICY_RUN_FILES = policy/run/message.c policy/run/session_internal.h policy/run
 	policy/run/delegation.c \
 	policy/run/template.h policy/run/template.c policy/run/cond.h policy/run/cond.c \
 	policy/run/effect.h \
-	policy/run/engine.c
+	policy/run/engine.c policy/run/edit_types.h policy/run/edit.h policy/run/edit.c

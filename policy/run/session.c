@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "run/session_internal.h"
+#include "run/edit.h"
 
 /* Replace *FIELD by a copy of VALUE (NULL clears it). */
 int
@@ -143,6 +144,7 @@ session_reset_transaction(stm_session *s)
     s->added = NULL;
     s->nadded = s->added_cap = 0;
     stm_session_clear_delegations(s);
+    stm_session_edits_end(s);
     s->msg_faccepted = false;
     free(s->quarantine_queue);
     free(s->quarantine_rule);
@@ -188,6 +190,7 @@ stm_session_free(stm_session *s)
     free(s->conn_quarantine_queue);
     free(s->conn_quarantine_rule);
     session_headers_free(s->conn_added, s->conn_nadded);
+    stm_session_edits_free(s);
     if (s->policy != NULL)
         stm_policy_unref(s->policy);
     free(s);
@@ -305,7 +308,7 @@ stm_session_begin_transaction(stm_session *s, const char *sender)
         if (session_headers_add(&s->added, &s->nadded, &s->added_cap, s->conn_added[i].name,
                                 s->conn_added[i].value) < 0)
             return -1;
-    return 0;
+    return stm_session_edits_begin(s);
 }
 
 /* ADDR without its angle brackets, into BUF (see session.h). */
@@ -507,6 +510,7 @@ stm_session_restart_helo(stm_session *s)
         free(s->conn_added[i].value);
     }
     s->conn_nadded = s->conn_nadded_connect;
+    stm_session_edits_restart_helo(s);
 }
 
 /* Record a quarantine into QUEUE by RULE at STAGE, pending until end of message. */

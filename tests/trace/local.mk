@@ -7,5 +7,6 @@ EXTRA_DIST += tests/trace/run.t \
 	tests/trace/delegate.yaml tests/trace/delegate.eml tests/trace/delegate.args tests/trace/delegate.out \
 	tests/trace/faccept.yaml tests/trace/faccept.eml tests/trace/faccept.args tests/trace/faccept.out \
 	tests/trace/quarantine.yaml tests/trace/quarantine.eml tests/trace/quarantine.args tests/trace/quarantine.out \
-	tests/trace/on-error.yaml tests/trace/on-error.eml tests/trace/on-error.args tests/trace/on-error.out
+	tests/trace/on-error.yaml tests/trace/on-error.eml tests/trace/on-error.args tests/trace/on-error.out \
+	tests/trace/change.yaml tests/trace/change.eml tests/trace/change.args tests/trace/change.out
 
