@@ -18,12 +18,15 @@ typedef enum stm_quarantine_mode {
 
 typedef enum stm_on_error { STM_ON_ERROR_TEMPFAIL, STM_ON_ERROR_ACCEPT, STM_ON_ERROR_REJECT } stm_on_error;
 
+typedef enum stm_log_format { STM_LOG_FORMAT_TEXT, STM_LOG_FORMAT_JSON } stm_log_format;
+
 typedef struct stm_milter_config {
     char *socket;  /* "inet:8891@127.0.0.1" */
     char *workdir; /* "/var/lib/stagemilter" */
     stm_quarantine_mode quarantine;
     stm_on_error on_error;
     uint64_t max_message_size; /* 50M */
+    stm_log_format log_format; /* text */
 } stm_milter_config;
 
 /* A network of receiver.allow: IPv4 as ::ffff:a.b.c.d/(96+n), host bits clear. */

@@ -147,7 +147,7 @@ stm_apply_edits(SMFICTX *ctx, stm_session *s)
         char c[STM_LOG_PEER_MAX + 1];
         const char *sender = stm_edit_ops_sender(&ops);
         stm_log(LOG_INFO,
-                "id=%s edit headers_changed=%d deleted=%d added=%d rcpts_added=%d deleted=%d "
+                "id=%s edit headers_changed=%d deleted=%d added=%d rcpts_added=%d rcpts_deleted=%d "
                 "sender=%s%s%s",
                 id, count[STM_EDIT_OP_HEADER_CHANGE], count[STM_EDIT_OP_HEADER_DELETE],
                 count[STM_EDIT_OP_HEADER_ADD], count[STM_EDIT_OP_RCPT_ADD],

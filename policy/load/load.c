@@ -33,7 +33,7 @@ static void
 config_milter(stm_loader *ld, const stm_yt_node *node)
 {
     static const char *const keys[] = {"socket",   "workdir",          "quarantine",
-                                       "on_error", "max_message_size", NULL};
+                                       "on_error", "max_message_size", "log_format", NULL};
     static const char *const modes[] = {"store", "hold", "store+hold", NULL};
     static const char *const on_error[] = {"tempfail", "accept", "reject", NULL};
     stm_milter_config *m = &ld->policy->milter;
@@ -81,6 +81,10 @@ config_milter(stm_loader *ld, const stm_yt_node *node)
                 m->max_message_size = size;
         }
     }
+    static const char *const log_formats[] = {"text", "json", NULL};
+    if ((v = stm_yt_get(node, "log_format")) != NULL &&
+        stm_config_enum(ld, v, "milter.log_format", log_formats, &i) == 0)
+        m->log_format = (stm_log_format)i;
 }
 
 /* receiver.allow in NODE (a sequence of networks, or one) into R->allow. */

@@ -50,7 +50,7 @@ h_is "$(grep -c '^X-Change-Me:' <<<"$(sink_all marker-changed | head -n 200)")" 
 h_unlike "$got" 'X-Remove-Me' "both X-Remove-Me fields are deleted"
 h_like "$got" $'(^|\n)X-Keep: yes(\n|$)' "the others stay"
 h_file_like "$(h_stagemilter_log)" \
-    'edit headers_changed=2 deleted=2 added=0 rcpts_added=1 deleted=1 sender=<bounces@sender\.test>' \
+    'edit headers_changed=2 deleted=2 added=0 rcpts_added=1 rcpts_deleted=1 sender=<bounces@sender\.test>' \
     "stagemilter logs what it changed"
 
 # An RFC 2047 subject: the tag goes in front of the encoded word and the

@@ -5,4 +5,4 @@
 EXTRA_DIST += tests/fuzz/README.md tests/fuzz/build tests/fuzz/run.t tests/fuzz/run-long \
 	tests/fuzz/fuzz.h tests/fuzz/fuzz_policy.c tests/fuzz/fuzz_smtp_reply.c \
 	tests/fuzz/fuzz_smtp_session.c tests/fuzz/fuzz_receiver.c tests/fuzz/fuzz_template.c \
-	tests/fuzz/fuzz_pattern.c tests/fuzz/fuzz_prefix_subject.c tests/fuzz/corpus
+	tests/fuzz/fuzz_pattern.c tests/fuzz/fuzz_prefix_subject.c tests/fuzz/fuzz_log_json.c tests/fuzz/corpus
