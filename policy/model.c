@@ -107,6 +107,10 @@ stm_model_free(struct stm_policy *policy)
     for (size_t i = 0; i < policy->nservices; i++)
         model_service_clear(&policy->services[i]);
     free(policy->services);
+    if (policy->milter.quarantine_lmtp != NULL)
+        model_service_clear(policy->milter.quarantine_lmtp);
+    free(policy->milter.quarantine_lmtp);
+    free(policy->milter.quarantine_lmtp_rcpt);
     free(policy->milter.socket);
     free(policy->milter.workdir);
     free(policy->receiver.listen);

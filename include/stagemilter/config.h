@@ -13,7 +13,9 @@
 typedef enum stm_quarantine_mode {
     STM_QUARANTINE_STORE,     /* keep a copy in WORKDIR/QUEUE, discard from the MTA */
     STM_QUARANTINE_HOLD,      /* smfi_quarantine only (Postfix hold queue) */
-    STM_QUARANTINE_STORE_HOLD /* both */
+    STM_QUARANTINE_STORE_HOLD, /* both */
+    STM_QUARANTINE_LMTP,      /* deliver a copy over LMTP (quarantine_lmtp), then discard */
+    STM_QUARANTINE_LMTP_HOLD  /* deliver a copy over LMTP, then smfi_quarantine */
 } stm_quarantine_mode;
 
 typedef enum stm_on_error { STM_ON_ERROR_TEMPFAIL, STM_ON_ERROR_ACCEPT, STM_ON_ERROR_REJECT } stm_on_error;
@@ -27,6 +29,8 @@ typedef struct stm_milter_config {
     stm_on_error on_error;
     uint64_t max_message_size; /* 50M */
     stm_log_format log_format; /* text */
+    struct stm_service *quarantine_lmtp; /* milter.quarantine_lmtp, or NULL */
+    char *quarantine_lmtp_rcpt;          /* its rcpt; "${queue}" the queue */
 } stm_milter_config;
 
 /* A network of receiver.allow: IPv4 as ::ffff:a.b.c.d/(96+n), host bits clear. */

@@ -446,9 +446,16 @@ trace_summary(const stm_trace_args *a, stm_session *s, const stm_verdict *v, con
     trace_outcome(out, width, labels[TV_EOM], final);
     if (v[TV_EOM].verb == STM_VERB_QUARANTINE) {
         const stm_milter_config *mc = stm_policy_milter(stm_session_policy(s));
-        bool store = mc->quarantine != STM_QUARANTINE_HOLD;
-        bool hold = mc->quarantine != STM_QUARANTINE_STORE;
-        fprintf(out, "   %-*s  %s%s%s%s%s\n", width, "quarantine", store ? "store in " : "",
+        bool lmtp =
+            mc->quarantine == STM_QUARANTINE_LMTP || mc->quarantine == STM_QUARANTINE_LMTP_HOLD;
+        bool store = mc->quarantine != STM_QUARANTINE_HOLD && !lmtp;
+        bool hold = mc->quarantine != STM_QUARANTINE_STORE && mc->quarantine != STM_QUARANTINE_LMTP;
+        if (lmtp)
+            fprintf(out, "   %-*s  deliver over LMTP to %s (queue %s)%s\n", width, "quarantine",
+                    mc->quarantine_lmtp_rcpt, v[TV_EOM].queue,
+                    hold ? ", then hold in the MTA" : ", then discard from the MTA");
+        else
+            fprintf(out, "   %-*s  %s%s%s%s%s\n", width, "quarantine", store ? "store in " : "",
                 store ? mc->workdir : "", store ? "/" : "", store ? v[TV_EOM].queue : "",
                 hold ? (store ? ", then hold in the MTA" : "hold in the MTA")
                      : ", then discard from the MTA");

@@ -58,6 +58,7 @@
 #include "delegate/receiver.h"
 #include "mta/reply.h"
 #include "mta/apply.h"
+#include "mta/quarantine_lmtp.h"
 #include "stagemilter/edit.h"
 #include "report/stats.h"
 #include "stagemilter/engine.h"
@@ -870,6 +871,20 @@ cb_quarantine(SMFICTX *ctx, cb_conn *conn, const stm_verdict *v)
         if (mc->quarantine == STM_QUARANTINE_STORE)
             return SMFIS_DISCARD;
         stored = path;
+    }
+    if (mc->quarantine == STM_QUARANTINE_LMTP || mc->quarantine == STM_QUARANTINE_LMTP_HOLD) {
+        /* Into the mailbox server first: the MTA lets go of the message
+         * only once the server has it. */
+        char info[1024], err[1024];
+        if (stm_quarantine_lmtp(mc, conn->session, v, stm_session_macro(conn->session, "j"),
+                                cb_progress, ctx, info, sizeof info, err, sizeof err) != 0) {
+            stm_log(LOG_ERR, "id=%s quarantine=%s lmtp delivery %s; answering tempfail", id,
+                    v->queue, err);
+            return SMFIS_TEMPFAIL;
+        }
+        stm_log(LOG_NOTICE, "id=%s quarantine=%s delivered lmtp %s", id, v->queue, info);
+        if (mc->quarantine == STM_QUARANTINE_LMTP)
+            return SMFIS_DISCARD;
     }
     char reason[512];
     snprintf(reason, sizeof reason, "stagemilter: rule %s", v->rule != NULL ? v->rule : "-");

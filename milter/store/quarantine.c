@@ -157,14 +157,16 @@ quarantine_envelope_ok(stm_session *s, char *err, size_t errlen)
  * for byte (quarantine_envelope_ok() vetted it); the other values of our
  * header are only for the reader, cleaned as log values are. */
 static void
-quarantine_write(FILE *f, stm_session *s, const stm_verdict *v, const stm_edit_ops *ops)
+quarantine_write(FILE *f, stm_session *s, const stm_verdict *v, const stm_edit_ops *ops,
+                 bool return_path)
 {
     char a[1024], b[1024];
     const unsigned clean = STM_TEXT_QUOTED | STM_TEXT_UTF8;
     const char *sender = stm_edit_ops_sender(ops);
     if (sender == NULL)
         sender = stm_session_sender(s);
-    fprintf(f, "Return-Path: <%s>\n", sender != NULL ? sender : "");
+    if (return_path)
+        fprintf(f, "Return-Path: <%s>\n", sender != NULL ? sender : "");
     for (size_t i = 0; i < stm_session_rcpt_count(s); i++)
         if (!stm_edit_ops_rcpt_deleted(ops, stm_session_rcpt_at(s, i)))
             fprintf(f, "X-Original-To: <%s>\n", stm_session_rcpt_at(s, i));
@@ -279,7 +281,7 @@ quarantine_store_ops(const char *workdir, stm_session *s, const stm_verdict *v,
         close(fd);
         goto fail;
     }
-    quarantine_write(f, s, v, ops);
+    quarantine_write(f, s, v, ops, true);
     if (fflush(f) != 0 || ferror(f)) {
         snprintf(err, errlen, "write: %s: %s", tmp, strerror(errno));
         fclose(f);
@@ -325,4 +327,57 @@ stm_quarantine_store(const char *workdir, stm_session *s, const stm_verdict *v, 
     int rc = quarantine_store_ops(workdir, s, v, &ops, path, pathlen, err, errlen);
     stm_edit_ops_clear(&ops);
     return rc;
+}
+
+/* The quarantined copy in memory, for a mailbox server (quarantine.h). */
+int
+stm_quarantine_render(stm_session *s, const stm_verdict *v, char **data, size_t *len,
+                      char **sender, char *err, size_t errlen)
+{
+    stm_edit_ops ops;
+    char *why = NULL;
+    *data = NULL;
+    *len = 0;
+    *sender = NULL;
+    if (!quarantine_envelope_ok(s, err, errlen))
+        return -1;
+    if (stm_session_message(s)->truncated) {
+        snprintf(err, errlen, "message larger than milter.max_message_size was not kept");
+        return -1;
+    }
+    if (stm_edit_resolve(s, &ops, &why) != 0) {
+        snprintf(err, errlen, "the message changes: %s", why ? why : "out of memory");
+        free(why);
+        return -1;
+    }
+    /* The sender the changes leave: the envelope of the delivery. */
+    const char *snd = stm_edit_ops_sender(&ops);
+    if (snd == NULL)
+        snd = stm_session_sender(s);
+    if ((*sender = strdup(snd != NULL ? snd : "")) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        stm_edit_ops_clear(&ops);
+        return -1;
+    }
+    FILE *f = open_memstream(data, len);
+    if (f == NULL) {
+        snprintf(err, errlen, "out of memory");
+        stm_edit_ops_clear(&ops);
+        free(*sender);
+        *sender = NULL;
+        return -1;
+    }
+    quarantine_write(f, s, v, &ops, false);
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad) {
+        free(*data);
+        *data = NULL;
+        free(*sender);
+        *sender = NULL;
+        snprintf(err, errlen, "out of memory");
+        stm_edit_ops_clear(&ops);
+        return -1;
+    }
+    stm_edit_ops_clear(&ops);
+    return 0;
 }

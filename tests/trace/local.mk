@@ -8,5 +8,6 @@ EXTRA_DIST += tests/trace/run.t \
 	tests/trace/faccept.yaml tests/trace/faccept.eml tests/trace/faccept.args tests/trace/faccept.out \
 	tests/trace/quarantine.yaml tests/trace/quarantine.eml tests/trace/quarantine.args tests/trace/quarantine.out \
 	tests/trace/on-error.yaml tests/trace/on-error.eml tests/trace/on-error.args tests/trace/on-error.out \
-	tests/trace/change.yaml tests/trace/change.eml tests/trace/change.args tests/trace/change.out
+	tests/trace/change.yaml tests/trace/change.eml tests/trace/change.args tests/trace/change.out \
+	tests/trace/quarantine-lmtp.yaml tests/trace/quarantine-lmtp.eml tests/trace/quarantine-lmtp.args tests/trace/quarantine-lmtp.out
 
