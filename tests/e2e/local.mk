@@ -34,4 +34,5 @@ EXTRA_DIST += tests/lib/ops.sh tests/lib/smtp_client.py \
 # Changing the message (effects carried out at the end of the message).
 EXTRA_DIST += tests/e2e/80-change.t tests/e2e/policies/change.yaml \
 	tests/e2e/81-log-json.t tests/e2e/policies/log-json.yaml \
-	tests/e2e/82-quarantine-lmtp.t tests/e2e/policies/quarantine-lmtp.yaml tests/lib/dovecot_mail.sh
+	tests/e2e/82-quarantine-lmtp.t tests/e2e/policies/quarantine-lmtp.yaml tests/lib/dovecot_mail.sh \
+	tests/e2e/83-quarantine-lmtp-tls.t tests/e2e/policies/quarantine-lmtp-tls.yaml

@@ -10,7 +10,9 @@
 #     login allowed), and wait until both listen. Mail for USER+DETAIL@...
 #     goes to USER's folder DETAIL (created on delivery), Maildir under
 #     DIR/mail/USER; LMTP accepts any local part (the domain is ignored).
-#     Non-zero, with a diagnostic, if Dovecot does not come up.
+#     Non-zero, with a diagnostic, if Dovecot does not come up. With
+#     DOVECOT_TLS_DIR set (a directory of h_tls_cert: cert.pem, key.pem),
+#     LMTP and IMAP also offer STARTTLS with that certificate.
 # dovecot_mail_stop
 #     Stop it (harmless if it never started).
 
@@ -21,6 +23,12 @@ dovecot_mail_start() {
     chmod 777 "$dir/mail"
     printf '%s:{PLAIN}%s\n' "$user" "$pass" >"$dir/passwd"
     chmod 644 "$dir/passwd"
+    local ssl="ssl = no"
+    if [ -n "${DOVECOT_TLS_DIR:-}" ]; then
+        ssl="ssl = yes
+ssl_cert = <$DOVECOT_TLS_DIR/cert.pem
+ssl_key = <$DOVECOT_TLS_DIR/key.pem"
+    fi
     cat >"$dir/dovecot.conf" <<CONF
 # Written by tests/lib/dovecot_mail.sh: LMTP in, IMAP out, nothing else.
 base_dir = $dir/run
@@ -28,7 +36,7 @@ state_dir = $dir/run
 log_path = $dir/dovecot.log
 protocols = lmtp imap
 listen = 127.0.0.1
-ssl = no
+$ssl
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_username_format = %n
