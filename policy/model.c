@@ -61,6 +61,7 @@ model_rule_clear(stm_rule *r)
     for (size_t i = 0; i < r->neffects; i++) {
         free(r->effects[i].name);
         stm_template_free(r->effects[i].value);
+        stm_pattern_free(r->effects[i].pattern);
     }
     free(r->effects);
     model_status_clear(&r->then);
@@ -120,6 +121,10 @@ stm_model_free(struct stm_policy *policy)
     for (size_t i = 0; i < policy->nservices; i++)
         model_service_clear(&policy->services[i]);
     free(policy->services);
+    if (policy->milter.quarantine_lmtp != NULL)
+        model_service_clear(policy->milter.quarantine_lmtp);
+    free(policy->milter.quarantine_lmtp);
+    free(policy->milter.quarantine_lmtp_rcpt);
     free(policy->milter.socket);
     free(policy->milter.workdir);
     for (size_t i = 0; i < policy->milter.nauthserv_ids; i++)

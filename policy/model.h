@@ -131,6 +131,12 @@ typedef enum stm_effect_type {
     STM_EFFECT_SET_SENDER_IP, /* value (an address, may interpolate) or nat64 */
     STM_EFFECT_LOG,           /* value */
     STM_EFFECT_ADD_SCORE,     /* value (a number, or a template giving one) */
+    STM_EFFECT_CHANGE_HEADER, /* name + value ("" deletes) + index */
+    STM_EFFECT_DELETE_HEADER, /* name */
+    STM_EFFECT_PREFIX_SUBJECT, /* value */
+    STM_EFFECT_ADD_RCPT,      /* value (an address template) */
+    STM_EFFECT_DELETE_RCPT,   /* pattern */
+    STM_EFFECT_CHANGE_SENDER, /* value (an address template) */
     STM_EFFECT_COUNT
 } stm_effect_type;
 
@@ -143,6 +149,8 @@ typedef struct stm_effect {
     char *name;
     stm_template *value; /* NULL for set_sender_ip: nat64 */
     bool nat64;
+    int index;            /* change_header: the occurrence (1-based) */
+    stm_pattern *pattern; /* delete_rcpt; owned */
 } stm_effect;
 
 /* A status verb with its reply. Defaults of DESIGN.md are NOT filled in here:

@@ -7,7 +7,7 @@
  * stm_policy_milter, stm_policy_receiver, stm_policy_service,
  * stm_policy_service_count, stm_policy_service_at, stm_policy_stage_used,
  * stm_policy_needs_headers, stm_policy_needs_body, stm_policy_uses_*,
- * stm_policy_macro_names). The sections are read by policy/load/, the
+ * stm_policy_macro_names, stm_policy_edit_needs). The sections are read by policy/load/, the
  * compiled form freed by model.c.
  *
  * Ownership: a loaded policy carries one reference owned by the caller;
@@ -28,6 +28,8 @@
 
 #include "load/load.h"
 #include "model.h"
+#include "effect/effect_table.h"
+#include "stagemilter/edit.h"
 
 /* Policy files larger than this are refused before parsing. */
 #define POLICY_MAX_FILE (16u * 1024 * 1024)
@@ -196,4 +198,18 @@ stm_policy_macro_names(const stm_policy *policy, size_t *count)
 {
     *count = policy->nmacro_names;
     return (const char *const *)policy->macro_names;
+}
+
+/* The milter actions the effects of POLICY need (stagemilter/edit.h). */
+void
+stm_policy_edit_needs(const stm_policy *policy, stm_edit_needs *out)
+{
+    unsigned a = policy->actions;
+    out->change_headers = (a & STM_ACTION_CHANGE_HEADER) != 0;
+    /* change_header past the last occurrence and prefix_subject without a
+     * Subject add a field. */
+    out->add_headers = (a & (STM_ACTION_ADD_HEADER | STM_ACTION_CHANGE_HEADER)) != 0;
+    out->add_rcpt = (a & STM_ACTION_ADD_RCPT) != 0;
+    out->delete_rcpt = (a & STM_ACTION_DELETE_RCPT) != 0;
+    out->change_sender = (a & STM_ACTION_CHANGE_SENDER) != 0;
 }

@@ -13,7 +13,9 @@
 typedef enum stm_quarantine_mode {
     STM_QUARANTINE_STORE,     /* keep a copy in WORKDIR/QUEUE, discard from the MTA */
     STM_QUARANTINE_HOLD,      /* smfi_quarantine only (Postfix hold queue) */
-    STM_QUARANTINE_STORE_HOLD /* both */
+    STM_QUARANTINE_STORE_HOLD, /* both */
+    STM_QUARANTINE_LMTP,      /* deliver a copy over LMTP (quarantine_lmtp), then discard */
+    STM_QUARANTINE_LMTP_HOLD  /* deliver a copy over LMTP, then smfi_quarantine */
 } stm_quarantine_mode;
 
 typedef enum stm_on_error { STM_ON_ERROR_TEMPFAIL, STM_ON_ERROR_ACCEPT, STM_ON_ERROR_REJECT } stm_on_error;
@@ -27,6 +29,7 @@ typedef struct stm_mime_limits {
     unsigned archive_members; /* 1000: members of all archives of a message */
     uint64_t archive_bytes;   /* 100M: bytes expanded from all archives of a message */
 } stm_mime_limits;
+typedef enum stm_log_format { STM_LOG_FORMAT_TEXT, STM_LOG_FORMAT_JSON } stm_log_format;
 
 typedef struct stm_milter_config {
     char *socket;  /* "inet:8891@127.0.0.1" */
@@ -37,6 +40,9 @@ typedef struct stm_milter_config {
     char **authserv_ids; /* milter.authserv_id: trusted Authentication-Results; none: macro j */
     size_t nauthserv_ids;
     stm_mime_limits mime;
+    stm_log_format log_format; /* text */
+    struct stm_service *quarantine_lmtp; /* milter.quarantine_lmtp, or NULL */
+    char *quarantine_lmtp_rcpt;          /* its rcpt; "${queue}" the queue */
 } stm_milter_config;
 
 /* A network of receiver.allow: IPv4 as ::ffff:a.b.c.d/(96+n), host bits clear. */

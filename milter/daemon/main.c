@@ -488,6 +488,7 @@ main_daemon(const main_opts *o)
     if (stm_privileges_secret_exposed(p, o->config, msg, sizeof msg))
         stm_log(LOG_WARNING, "%s", msg);
     const stm_milter_config *mc = stm_policy_milter(p);
+    stm_log_set_json(mc->log_format == STM_LOG_FORMAT_JSON);
     const char *spec = o->socket != NULL ? o->socket : mc->socket;
     bool stores = stm_policy_uses_quarantine(p) && mc->quarantine != STM_QUARANTINE_HOLD;
     /* The default state store is a file in the workdir. */

@@ -114,6 +114,7 @@ stm_reload(const char *config, const char *socket_override)
                    "it started with until stagemilter is restarted");
         stm_policy_unref(old);
     }
+    stm_log_set_json(stm_policy_milter(p)->log_format == STM_LOG_FORMAT_JSON);
     stm_callbacks_set_policy(p); /* takes our reference */
     stm_log(LOG_NOTICE, "reload: %s is in use for new connections", config);
     stm_stats_reload(true);

@@ -51,6 +51,7 @@
 #include "delegate/delegate.h"
 #include "delegate/receiver.h"
 #include "net/resolver.h"
+#include "stagemilter/edit.h"
 #include "stagemilter/engine.h"
 #include "stagemilter/policy.h"
 #include "stagemilter/verbs.h"
@@ -394,6 +395,47 @@ trace_stages(const stm_trace_args *a, stm_session *s, const stm_engine_hooks *ho
     return 0;
 }
 
+/* The changes effects queued, as the milter would carry them out
+ * (stagemilter/edit.h), one outcome line each. */
+static void
+trace_edits(stm_session *s, int width, FILE *out)
+{
+    static const char *const what[] = {"change", "delete", "add", "add", "delete", "change"};
+    stm_edit_ops ops;
+    char *err = NULL;
+    if (!stm_edit_pending(s))
+        return;
+    if (stm_edit_resolve(s, &ops, &err) != 0) {
+        fprintf(out, "   %-*s  failed: %s\n", width, "changes", err ? err : "out of memory");
+        free(err);
+        return;
+    }
+    for (size_t i = 0; i < ops.n; i++) {
+        const stm_edit_op *op = &ops.ops[i];
+        bool header = op->kind <= STM_EDIT_OP_HEADER_ADD;
+        fprintf(out, "   %-*s  %s ", width,
+                header                               ? "header"
+                : op->kind == STM_EDIT_OP_SENDER ? "sender"
+                                                     : "rcpt",
+                what[op->kind]);
+        if (header && op->index != 0)
+            fprintf(out, "%s[%d]", op->name, op->index);
+        else if (header)
+            fputs(op->name, out);
+        if (header && op->value != NULL)
+            fputs(": ", out);
+        else if (!header)
+            fputc('<', out);
+        /* Folded values on one line; no control character reaches the
+         * terminal. */
+        for (const char *p = op->value ? op->value : ""; *p; p++)
+            if (*p != '\r')
+                fputc(*p == '\n' ? ' ' : (unsigned char)*p < 0x20 && *p != '\t' ? '?' : *p, out);
+        fputs(header ? "\n" : ">\n", out);
+    }
+    stm_edit_ops_clear(&ops);
+}
+
 /* The outcome section: what the MTA would have been told. */
 static void
 trace_summary(const stm_trace_args *a, stm_session *s, const stm_verdict *v, const bool *ran,
@@ -436,9 +478,16 @@ trace_summary(const stm_trace_args *a, stm_session *s, const stm_verdict *v, con
     trace_outcome(out, width, labels[TV_EOM], final);
     if (v[TV_EOM].verb == STM_VERB_QUARANTINE) {
         const stm_milter_config *mc = stm_policy_milter(stm_session_policy(s));
-        bool store = mc->quarantine != STM_QUARANTINE_HOLD;
-        bool hold = mc->quarantine != STM_QUARANTINE_STORE;
-        fprintf(out, "   %-*s  %s%s%s%s%s\n", width, "quarantine", store ? "store in " : "",
+        bool lmtp =
+            mc->quarantine == STM_QUARANTINE_LMTP || mc->quarantine == STM_QUARANTINE_LMTP_HOLD;
+        bool store = mc->quarantine != STM_QUARANTINE_HOLD && !lmtp;
+        bool hold = mc->quarantine != STM_QUARANTINE_STORE && mc->quarantine != STM_QUARANTINE_LMTP;
+        if (lmtp)
+            fprintf(out, "   %-*s  deliver over LMTP to %s (queue %s)%s\n", width, "quarantine",
+                    mc->quarantine_lmtp_rcpt, v[TV_EOM].queue,
+                    hold ? ", then hold in the MTA" : ", then discard from the MTA");
+        else
+            fprintf(out, "   %-*s  %s%s%s%s%s\n", width, "quarantine", store ? "store in " : "",
                 store ? mc->workdir : "", store ? "/" : "", store ? v[TV_EOM].queue : "",
                 hold ? (store ? ", then hold in the MTA" : "hold in the MTA")
                      : ", then discard from the MTA");
@@ -477,6 +526,7 @@ trace_summary(const stm_trace_args *a, stm_session *s, const stm_verdict *v, con
             fprintf(out, "   %-*s  replaced by %s's (%zu bytes)\n", width, "body",
                     d[i].service->name, d[i].delegation.returned.body_len);
     }
+    trace_edits(s, width, out);
     size_t n = 0;
     const stm_header *h = stm_session_added_headers(s, &n);
     for (size_t i = 0; i < n; i++)

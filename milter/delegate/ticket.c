@@ -4,7 +4,7 @@
  * Functions: stm_ticket_registry_create, stm_ticket_registry_ref,
  * stm_ticket_registry_free, stm_ticket_registry_open_count, stm_ticket_open,
  * stm_ticket_token, stm_ticket_close, stm_ticket_wait, stm_ticket_deliver,
- * stm_ticket_delivery_clear, stm_ticket_find_tokens.
+ * stm_ticket_delivery_clear, stm_ticket_find_tokens, stm_ticket_strip_lines.
  *
  * Ownership: the registry owns nothing but its list; each ticket belongs to
  * the delegation that opened it until stm_ticket_close(). A delivery moves
@@ -314,3 +314,32 @@ stm_ticket_delivery_clear(stm_ticket_delivery *d)
     free(d->peer);
     memset(d, 0, sizeof *d);
 }
+
+/* Drop every ticket line (and its continuations) from DATA, in place. */
+size_t
+stm_ticket_strip_lines(char *data, size_t len)
+{
+    static const char name[] = STM_TICKET_HEADER ":";
+    const size_t nlen = sizeof name - 1;
+    size_t in = 0, out = 0;
+    bool dropping = false;
+    while (in < len) {
+        size_t end = in;
+        while (end < len && data[end] != '\n')
+            end++;
+        if (end < len)
+            end++; /* the line with its LF */
+        bool cont = data[in] == ' ' || data[in] == '\t';
+        if (!(dropping && cont))
+            dropping = end - in >= nlen && strncasecmp(data + in, name, nlen) == 0;
+        if (!dropping) {
+            memmove(data + out, data + in, end - in);
+            out += end - in;
+        }
+        in = end;
+    }
+    if (out < len)
+        data[out] = '\0';
+    return out;
+}
+

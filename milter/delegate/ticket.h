@@ -84,4 +84,12 @@ void stm_ticket_delivery_clear(stm_ticket_delivery *d);
 size_t stm_ticket_find_tokens(const char *data, size_t len, char tokens[][STM_TICKET_TOKEN_LEN + 1],
                               size_t max);
 
+/* Remove from DATA (LEN bytes) every line that starts with
+ * "X-Stagemilter-Ticket:" (case-insensitive), with its folded
+ * continuation lines: a scanner that wraps the message (SpamAssassin's
+ * report_safe attaches the original) carries our ticket inside the body.
+ * Works in place; returns the new length (a NUL is written there when
+ * DATA had room, that is when the new length is below LEN). */
+size_t stm_ticket_strip_lines(char *data, size_t len);
+
 #endif

@@ -59,6 +59,9 @@
 #include "delegate/receiver.h"
 #include "mta/reply.h"
 #include "net/resolver.h"
+#include "mta/apply.h"
+#include "mta/quarantine_lmtp.h"
+#include "stagemilter/edit.h"
 #include "report/stats.h"
 #include "stagemilter/engine.h"
 #include "stagemilter/verbs.h"
@@ -466,12 +469,48 @@ cb_run(SMFICTX *ctx, cb_conn *conn, stm_stage stage, unsigned long nr_flag, cons
     } else {
         size_t npending = 0;
         stm_session_added_headers(conn->session, &npending);
-        st = stm_reply_status(ctx, stage, &v, npending > 0);
+        st = stm_reply_status(ctx, stage, &v,
+                              npending > 0 || stm_edit_pending(conn->session));
     }
     if (stage == STM_STAGE_RCPT && !cb_refused(&v) && stm_session_accept_rcpt(conn->session) != 0)
         st = cb_fail(conn, nr_flag, "rcpt");
     stm_verdict_clear(&v);
     return st;
+}
+
+/* The actions (SMFIF_*) the connection's policy can use, of those the MTA
+ * offers in F0. The policy is the one the connection keeps to its end (a
+ * reload changes only later connections, which negotiate again), so a
+ * reload can never need an action this connection did not ask for. An
+ * action the policy needs but the MTA does not offer is logged: the change
+ * then fails at the end of the message, which answers tempfail. */
+static unsigned long
+cb_negotiate_actions(const cb_conn *conn, const stm_policy *p, unsigned long f0)
+{
+    stm_edit_needs en;
+    stm_policy_edit_needs(p, &en);
+    bool deleg = stm_policy_uses_delegation(p);
+    unsigned long need = 0;
+    if (stm_policy_uses_add_header(p) || en.add_headers || deleg)
+        need |= SMFIF_ADDHDRS;
+    if (en.change_headers || deleg)
+        need |= SMFIF_CHGHDRS;
+    if (deleg)
+        need |= SMFIF_CHGBODY;
+    if (stm_policy_uses_quarantine(p))
+        need |= SMFIF_QUARANTINE;
+    if (en.add_rcpt)
+        need |= SMFIF_ADDRCPT;
+    if (en.delete_rcpt)
+        need |= SMFIF_DELRCPT;
+    if (en.change_sender)
+        need |= SMFIF_CHGFROM;
+    if ((need & ~f0) != 0)
+        stm_log(LOG_WARNING,
+                "id=%s the MTA does not offer the milter actions 0x%lx the policy's effects "
+                "need (offered 0x%lx): messages they change will get a temporary failure",
+                stm_log_id(conn->session), need & ~f0, f0);
+    return need & f0;
 }
 
 /* Negotiation: ask for what the policy needs and nothing else. */
@@ -480,7 +519,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
              unsigned long *pf0, unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
     cb_conn *conn = cb_conn_get(ctx);
-    *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_QUARANTINE | SMFIF_CHGHDRS | SMFIF_CHGBODY);
+    *pf0 = 0;
     *pf1 = 0;
     *pf2 = 0;
     *pf3 = 0;
@@ -488,6 +527,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
         return SMFIS_CONTINUE; /* connect will tempfail */
 
     const stm_policy *p = stm_session_policy(conn->session);
+    *pf0 = cb_negotiate_actions(conn, p, f0);
     unsigned long want = SMFIP_NOUNKNOWN;
     if (!stm_policy_stage_used(p, STM_STAGE_DATA))
         want |= SMFIP_NODATA;
@@ -857,10 +897,25 @@ cb_quarantine(SMFICTX *ctx, cb_conn *conn, const stm_verdict *v)
             return SMFIS_DISCARD;
         stored = path;
     }
+    if (mc->quarantine == STM_QUARANTINE_LMTP || mc->quarantine == STM_QUARANTINE_LMTP_HOLD) {
+        /* Into the mailbox server first: the MTA lets go of the message
+         * only once the server has it. */
+        char info[1024], err[1024];
+        if (stm_quarantine_lmtp(mc, conn->session, v, stm_session_macro(conn->session, "j"),
+                                cb_progress, ctx, info, sizeof info, err, sizeof err) != 0) {
+            stm_log(LOG_ERR, "id=%s quarantine=%s lmtp delivery %s; answering tempfail", id,
+                    v->queue, err);
+            return SMFIS_TEMPFAIL;
+        }
+        stm_log(LOG_NOTICE, "id=%s quarantine=%s delivered lmtp %s", id, v->queue, info);
+        if (mc->quarantine == STM_QUARANTINE_LMTP)
+            return SMFIS_DISCARD;
+    }
     char reason[512];
     snprintf(reason, sizeof reason, "stagemilter: rule %s", v->rule != NULL ? v->rule : "-");
     stm_text_clean_inplace(reason, STM_TEXT_SPACE | STM_TEXT_UTF8);
-    if (cb_add_headers(ctx, conn) != 0 || smfi_quarantine(ctx, reason) != MI_SUCCESS) {
+    if (stm_apply_edits(ctx, conn->session) != 0 || cb_add_headers(ctx, conn) != 0 ||
+        smfi_quarantine(ctx, reason) != MI_SUCCESS) {
         stm_log(LOG_ERR, "id=%s quarantine=%s hold in the MTA failed; answering tempfail", id,
                 v->queue);
         /* The client retries: without this the retry would be stored twice. */
@@ -946,7 +1001,8 @@ cb_eom(SMFICTX *ctx)
         st = stm_reply_refusal(ctx, &v);
         break;
     default: /* accept, faccept, implicit accept: the scanners' results apply */
-        st = cb_apply_delegations(ctx, conn) == 0 && cb_add_headers(ctx, conn) == 0
+        st = cb_apply_delegations(ctx, conn) == 0 &&
+                     stm_apply_edits(ctx, conn->session) == 0 && cb_add_headers(ctx, conn) == 0
                  ? SMFIS_CONTINUE
                  : SMFIS_TEMPFAIL;
         break;
@@ -988,7 +1044,10 @@ stm_callbacks_register(void)
     struct smfiDesc desc = {
         .xxfi_name = "stagemilter",
         .xxfi_version = SMFI_VERSION,
-        .xxfi_flags = SMFIF_ADDHDRS | SMFIF_QUARANTINE | SMFIF_CHGHDRS | SMFIF_CHGBODY,
+        /* Every action any policy may use; cb_negotiate asks each
+         * connection's MTA for those of the connection's policy only. */
+        .xxfi_flags = SMFIF_ADDHDRS | SMFIF_QUARANTINE | SMFIF_CHGHDRS | SMFIF_CHGBODY |
+                      SMFIF_ADDRCPT | SMFIF_DELRCPT | SMFIF_CHGFROM,
         .xxfi_connect = cb_connect,
         .xxfi_helo = cb_helo,
         .xxfi_envfrom = cb_envfrom,

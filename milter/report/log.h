@@ -28,6 +28,10 @@
 void stm_log_open(bool foreground, bool verbose);
 void stm_log_close(void);
 bool stm_log_verbose(void);
+/* milter.log_format: JSON true writes each line as one JSON object
+ * (log_json.h) instead of key=value text. Thread-safe; the daemon sets it
+ * from the policy at start-up and after every reload. */
+void stm_log_set_json(bool json);
 
 /* One line at PRIORITY (LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO). */
 void stm_log(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

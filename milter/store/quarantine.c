@@ -17,6 +17,12 @@
  *          ORIGINAL HEADERS
  *          HEADERS ADDED BY add_header EFFECTS    (where the MTA would append them)
  *
+ *      The copy shows the changes effects queued (edit.h), as the MTA's copy
+ *      would have them: changed and deleted fields, added ones (before those
+ *      of add_header, in the order the milter adds them), and in the
+ *      envelope the new sender and the recipients deleted and added, so a
+ *      release delivers what would have been delivered.
+ *
  *          BODY
  *
  *      SENDER and RCPT are written byte for byte, quotes, spaces and UTF-8
@@ -42,15 +48,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #include "store/quarantine.h"
+#include "stagemilter/edit.h"
 #include "stagemilter/names.h"
 #include "stagemilter/text.h"
 
@@ -171,14 +179,22 @@ quarantine_envelope_ok(stm_session *s, char *err, size_t errlen)
  * for byte (quarantine_envelope_ok() vetted it); the other values of our
  * header are only for the reader, cleaned as log values are. */
 static void
-quarantine_write(FILE *f, stm_session *s, const stm_verdict *v)
+quarantine_write(FILE *f, stm_session *s, const stm_verdict *v, const stm_edit_ops *ops,
+                 bool return_path)
 {
     char a[1024], b[1024];
     const unsigned clean = STM_TEXT_QUOTED | STM_TEXT_UTF8;
-    const char *sender = stm_session_sender(s);
-    fprintf(f, "Return-Path: <%s>\n", sender != NULL ? sender : "");
+    const char *sender = stm_edit_ops_sender(ops);
+    if (sender == NULL)
+        sender = stm_session_sender(s);
+    if (return_path)
+        fprintf(f, "Return-Path: <%s>\n", sender != NULL ? sender : "");
     for (size_t i = 0; i < stm_session_rcpt_count(s); i++)
-        fprintf(f, "X-Original-To: <%s>\n", stm_session_rcpt_at(s, i));
+        if (!stm_edit_ops_rcpt_deleted(ops, stm_session_rcpt_at(s, i)))
+            fprintf(f, "X-Original-To: <%s>\n", stm_session_rcpt_at(s, i));
+    for (size_t i = 0; i < ops->n; i++)
+        if (ops->ops[i].kind == STM_EDIT_OP_RCPT_ADD)
+            fprintf(f, "X-Original-To: <%s>\n", ops->ops[i].value);
     stm_text_clean(a, sizeof a, v->rule != NULL ? v->rule : "-", 0, clean);
     stm_text_clean(b, sizeof b, stm_session_client_ip(s) ? stm_session_client_ip(s) : "unknown", 0,
                    clean);
@@ -191,8 +207,20 @@ quarantine_write(FILE *f, stm_session *s, const stm_verdict *v)
     fputc('\n', f);
 
     const stm_message *msg = stm_session_message(s);
-    for (size_t i = 0; i < msg->nheaders; i++)
-        quarantine_header(f, msg->headers[i].name, msg->headers[i].value);
+    for (size_t i = 0; i < msg->nheaders; i++) {
+        int occ = 0;
+        for (size_t j = 0; j <= i; j++)
+            if (strcasecmp(msg->headers[j].name, msg->headers[i].name) == 0)
+                occ++;
+        const stm_edit_op *op = stm_edit_ops_header(ops, msg->headers[i].name, occ);
+        if (op == NULL)
+            quarantine_header(f, msg->headers[i].name, msg->headers[i].value);
+        else if (op->kind == STM_EDIT_OP_HEADER_CHANGE)
+            quarantine_header(f, msg->headers[i].name, op->value);
+    }
+    for (size_t i = 0; i < ops->n; i++)
+        if (ops->ops[i].kind == STM_EDIT_OP_HEADER_ADD)
+            quarantine_header(f, ops->ops[i].name, ops->ops[i].value);
     size_t nadded = 0;
     const stm_header *added = stm_session_added_headers(s, &nadded);
     for (size_t i = 0; i < nadded; i++)
@@ -202,10 +230,10 @@ quarantine_write(FILE *f, stm_session *s, const stm_verdict *v)
         quarantine_put(f, msg->body, msg->body_len);
 }
 
-/* Store the session's message; see quarantine.h. */
-int
-stm_quarantine_store(const char *workdir, stm_session *s, const stm_verdict *v, char *path,
-                    size_t pathlen, char *err, size_t errlen)
+/* Store the session's message with the changes OPS; see quarantine.h. */
+static int
+quarantine_store_ops(const char *workdir, stm_session *s, const stm_verdict *v,
+                     const stm_edit_ops *ops, char *path, size_t pathlen, char *err, size_t errlen)
 {
     char dir[3800], sub[4096], tmp[4096];
     FILE *f = NULL;
@@ -263,7 +291,7 @@ stm_quarantine_store(const char *workdir, stm_session *s, const stm_verdict *v, 
         close(fd);
         goto fail;
     }
-    quarantine_write(f, s, v);
+    quarantine_write(f, s, v, ops, true);
     if (fflush(f) != 0 || ferror(f)) {
         snprintf(err, errlen, "write: %s: %s", tmp, strerror(errno));
         fclose(f);
@@ -292,6 +320,76 @@ stm_quarantine_store(const char *workdir, stm_session *s, const stm_verdict *v, 
 fail:
     unlink(tmp);
     return -1;
+}
+
+/* Store the session's message as its changes leave it; see quarantine.h. */
+int
+stm_quarantine_store(const char *workdir, stm_session *s, const stm_verdict *v, char *path,
+                    size_t pathlen, char *err, size_t errlen)
+{
+    stm_edit_ops ops;
+    char *why = NULL;
+    if (stm_edit_resolve(s, &ops, &why) != 0) {
+        snprintf(err, errlen, "the message changes: %s", why ? why : "out of memory");
+        free(why);
+        return -1;
+    }
+    int rc = quarantine_store_ops(workdir, s, v, &ops, path, pathlen, err, errlen);
+    stm_edit_ops_clear(&ops);
+    return rc;
+}
+
+/* The quarantined copy in memory, for a mailbox server (quarantine.h). */
+int
+stm_quarantine_render(stm_session *s, const stm_verdict *v, char **data, size_t *len,
+                      char **sender, char *err, size_t errlen)
+{
+    stm_edit_ops ops;
+    char *why = NULL;
+    *data = NULL;
+    *len = 0;
+    *sender = NULL;
+    if (!quarantine_envelope_ok(s, err, errlen))
+        return -1;
+    if (stm_session_message(s)->truncated) {
+        snprintf(err, errlen, "message larger than milter.max_message_size was not kept");
+        return -1;
+    }
+    if (stm_edit_resolve(s, &ops, &why) != 0) {
+        snprintf(err, errlen, "the message changes: %s", why ? why : "out of memory");
+        free(why);
+        return -1;
+    }
+    /* The sender the changes leave: the envelope of the delivery. */
+    const char *snd = stm_edit_ops_sender(&ops);
+    if (snd == NULL)
+        snd = stm_session_sender(s);
+    if ((*sender = strdup(snd != NULL ? snd : "")) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        stm_edit_ops_clear(&ops);
+        return -1;
+    }
+    FILE *f = open_memstream(data, len);
+    if (f == NULL) {
+        snprintf(err, errlen, "out of memory");
+        stm_edit_ops_clear(&ops);
+        free(*sender);
+        *sender = NULL;
+        return -1;
+    }
+    quarantine_write(f, s, v, &ops, false);
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad) {
+        free(*data);
+        *data = NULL;
+        free(*sender);
+        *sender = NULL;
+        snprintf(err, errlen, "out of memory");
+        stm_edit_ops_clear(&ops);
+        return -1;
+    }
+    stm_edit_ops_clear(&ops);
+    return 0;
 }
 
 /* Is NAME ("SECS.M<usec>P<pid>Q<n>.HOST") a copy that a dead process of HOST

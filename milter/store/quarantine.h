@@ -33,4 +33,13 @@ int stm_quarantine_store(const char *workdir, stm_session *s, const stm_verdict 
  * a description in ERR (ERRLEN bytes); a missing WORKDIR is 0. */
 long stm_quarantine_sweep(const char *workdir, char *err, size_t errlen);
 
+/* The copy stm_quarantine_store() would write, without its Return-Path
+ * (the mailbox server adds its own from the envelope), in memory: *DATA
+ * (LF line ends, *LEN bytes; caller frees) and *SENDER, the envelope
+ * sender as the message's changes leave it (caller frees), for delivery
+ * into a mailbox server (milter.quarantine: lmtp). 0, or -1 with ERR as
+ * stm_quarantine_store() says (nothing to free then). */
+int stm_quarantine_render(stm_session *s, const stm_verdict *v, char **data, size_t *len,
+                          char **sender, char *err, size_t errlen);
+
 #endif

@@ -30,6 +30,18 @@ const stm_effect_row stm_effect_table[STM_EFFECT_COUNT] = {
     [STM_EFFECT_LOG] = {"log", STM_EFFECT_AT_ONCE, 0, stm_effect_log_parse, stm_effect_log_run},
     [STM_EFFECT_ADD_SCORE] = {"add_score", STM_EFFECT_AT_ONCE, 0, stm_effect_score_parse,
                               stm_effect_score_run},
+    [STM_EFFECT_CHANGE_HEADER] = {"change_header", STM_EFFECT_AT_END, STM_ACTION_CHANGE_HEADER,
+                                  stm_effect_change_header_parse, stm_effect_change_header_run},
+    [STM_EFFECT_DELETE_HEADER] = {"delete_header", STM_EFFECT_AT_END, STM_ACTION_CHANGE_HEADER,
+                                  stm_effect_delete_header_parse, stm_effect_delete_header_run},
+    [STM_EFFECT_PREFIX_SUBJECT] = {"prefix_subject", STM_EFFECT_AT_END, STM_ACTION_CHANGE_HEADER,
+                                   stm_effect_prefix_subject_parse, stm_effect_prefix_subject_run},
+    [STM_EFFECT_ADD_RCPT] = {"add_rcpt", STM_EFFECT_AT_END, STM_ACTION_ADD_RCPT,
+                             stm_effect_add_rcpt_parse, stm_effect_add_rcpt_run},
+    [STM_EFFECT_DELETE_RCPT] = {"delete_rcpt", STM_EFFECT_AT_END, STM_ACTION_DELETE_RCPT,
+                                stm_effect_delete_rcpt_parse, stm_effect_delete_rcpt_run},
+    [STM_EFFECT_CHANGE_SENDER] = {"change_sender", STM_EFFECT_AT_END, STM_ACTION_CHANGE_SENDER,
+                                  stm_effect_change_sender_parse, stm_effect_change_sender_run},
 };
 
 /* The row of KEY, or NULL. */

@@ -40,6 +40,10 @@ typedef enum stm_effect_when {
 /* Milter actions an effect needs (milter/ maps them to SMFIF_* flags). */
 enum {
     STM_ACTION_ADD_HEADER = 1u << 0,
+    STM_ACTION_CHANGE_HEADER = 1u << 1, /* change, delete (and add) header fields */
+    STM_ACTION_ADD_RCPT = 1u << 2,
+    STM_ACTION_DELETE_RCPT = 1u << 3,
+    STM_ACTION_CHANGE_SENDER = 1u << 4,
 };
 
 typedef struct stm_effect_row stm_effect_row;
@@ -74,5 +78,17 @@ stm_effect_run_fn stm_effect_header_run, stm_effect_set_run, stm_effect_sender_i
     stm_effect_log_run;
 stm_effect_parse_fn stm_effect_score_parse; /* effect_score.c */
 stm_effect_run_fn stm_effect_score_run;
+/* Message changes queued for the end of the message (run/edit.h). */
+stm_effect_parse_fn stm_effect_change_header_parse, stm_effect_delete_header_parse,
+    stm_effect_prefix_subject_parse, stm_effect_add_rcpt_parse, stm_effect_delete_rcpt_parse,
+    stm_effect_change_sender_parse;
+stm_effect_run_fn stm_effect_change_header_run, stm_effect_delete_header_run,
+    stm_effect_prefix_subject_run, stm_effect_add_rcpt_run, stm_effect_delete_rcpt_run,
+    stm_effect_change_sender_run;
+/* ADDR's envelope form: angle brackets and surrounding white space gone;
+ * "" (from "" or "<>") is the null address. NULL when it holds a control
+ * character, white space or a bracket inside (effect_add_rcpt.c). Borrows
+ * ADDR, writing into BUF of LEN bytes. */
+const char *stm_effect_address(const char *addr, char *buf, size_t len);
 
 #endif

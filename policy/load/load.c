@@ -29,15 +29,71 @@
 #include "match/ipaddr.h"
 #include "mime/mime.h"
 
+/* milter.quarantine_lmtp: {targets, rcpt, ...}: where quarantine: lmtp
+ * and lmtp+hold deliver. RCPT may name ${queue} (and $$); it must make an
+ * address (no white space, control characters or brackets). */
+static void
+config_quarantine_lmtp(stm_loader *ld, const stm_yt_node *milter, stm_milter_config *m)
+{
+    const stm_yt_node *v = stm_yt_get(milter, "quarantine_lmtp");
+    const stm_yt_node *q = stm_yt_get(milter, "quarantine");
+    bool lmtp = m->quarantine == STM_QUARANTINE_LMTP || m->quarantine == STM_QUARANTINE_LMTP_HOLD;
+    if (v == NULL) {
+        if (lmtp)
+            stm_config_error(ld, q,
+                             "milter.quarantine: %s needs milter.quarantine_lmtp: {targets: "
+                             "[\"tcp://HOST:24\"], rcpt: \"quarantine+${queue}@example.org\"}",
+                             q->text);
+        return;
+    }
+    if (stm_config_expect(ld, v, STM_YT_MAP, "milter.quarantine_lmtp") < 0)
+        return;
+    if ((m->quarantine_lmtp = calloc(1, sizeof *m->quarantine_lmtp)) == NULL) {
+        stm_config_error(ld, v, "out of memory");
+        return;
+    }
+    const stm_yt_node *key = NULL;
+    for (size_t i = 0; i < milter->npairs; i++)
+        if (milter->pairs[i].value == v)
+            key = milter->pairs[i].key;
+    stm_config_quarantine_lmtp(ld, key, v, m->quarantine_lmtp);
+    const stm_yt_node *rcpt = stm_yt_get(v, "rcpt");
+    if (rcpt == NULL) {
+        stm_config_error(ld, v, "milter.quarantine_lmtp needs rcpt: the mailbox address, e.g. "
+                                "\"quarantine+${queue}@example.org\"");
+        return;
+    }
+    if (stm_config_string(ld, rcpt, "milter.quarantine_lmtp.rcpt", &m->quarantine_lmtp_rcpt) != 0)
+        return;
+    const char *r = m->quarantine_lmtp_rcpt;
+    for (size_t i = 0; r[i] != '\0'; i++) {
+        unsigned char c = (unsigned char)r[i];
+        if (strncmp(r + i, "${queue}", 8) == 0) {
+            i += 7;
+        } else if (c == '$' && r[i + 1] == '$') {
+            i++;
+        } else if (c == '$' || c <= 32 || c == 127 || c == '<' || c == '>') {
+            stm_config_error_in(ld, rcpt, i,
+                                "milter.quarantine_lmtp.rcpt '%s' is not an address: only "
+                                "${queue} (and $$ for '$') may be interpolated, and no white "
+                                "space, control character or bracket",
+                                r);
+            return;
+        }
+    }
+    if (r[0] == '\0')
+        stm_config_error(ld, rcpt, "milter.quarantine_lmtp.rcpt must not be empty");
+}
+
 /* The milter section. */
 static void
 config_milter(stm_loader *ld, const stm_yt_node *node)
 {
     static const char *const keys[] = {"socket",   "workdir",          "quarantine",
                                        "on_error", "max_message_size", "authserv_id",
-                                       "mime",
+                                       "mime",     "log_format",       "quarantine_lmtp",
                                        NULL};
-    static const char *const modes[] = {"store", "hold", "store+hold", NULL};
+    static const char *const modes[] = {"store", "hold", "store+hold", "lmtp", "lmtp+hold", NULL};
     static const char *const on_error[] = {"tempfail", "accept", "reject", NULL};
     stm_milter_config *m = &ld->policy->milter;
     const stm_yt_node *v;
@@ -87,6 +143,11 @@ config_milter(stm_loader *ld, const stm_yt_node *node)
         }
     }
     stm_config_mime(ld, stm_yt_get(node, "mime"));
+    static const char *const log_formats[] = {"text", "json", NULL};
+    if ((v = stm_yt_get(node, "log_format")) != NULL &&
+        stm_config_enum(ld, v, "milter.log_format", log_formats, &i) == 0)
+        m->log_format = (stm_log_format)i;
+    config_quarantine_lmtp(ld, node, m);
 }
 
 /* receiver.allow in NODE (a sequence of networks, or one) into R->allow. */
@@ -253,7 +314,8 @@ config_cross_checks(stm_loader *ld)
         stm_config_error(ld, ld->first_delegate,
                          "a delegate rule needs a 'receiver' section (where the scanner passes "
                          "the message back), e.g. receiver: { listen: \"127.0.0.1:10025\" }");
-    if (ld->first_quarantine != NULL && p->milter.quarantine != STM_QUARANTINE_HOLD) {
+    if (ld->first_quarantine != NULL && (p->milter.quarantine == STM_QUARANTINE_STORE ||
+                                         p->milter.quarantine == STM_QUARANTINE_STORE_HOLD)) {
         int err = 0;
         const char *why = config_dir_writable(p->milter.workdir, &err);
         if (why == NULL)
@@ -299,6 +361,9 @@ config_flags_rules(struct stm_policy *p, const stm_rule_list *list)
             p->actions |= stm_effect_table[r->effects[j].type].actions;
         if (p->actions & STM_ACTION_ADD_HEADER)
             p->uses_add_header = true;
+        /* Header changes name fields of the received header: keep it. */
+        if (p->actions & STM_ACTION_CHANGE_HEADER)
+            p->needs_headers = true;
         if (r->then.verb == STM_VERB_QUARANTINE || r->otherwise.verb == STM_VERB_QUARANTINE) {
             p->uses_quarantine = true;
             if (store)

@@ -23,6 +23,10 @@ stm_policy *stm_config_load(const char *name, const char *text, size_t len, cons
 
 /* Sections. */
 void stm_config_services(stm_loader *ld, const stm_yt_node *node);
+/* milter.quarantine_lmtp (KEY its key, NODE its map) into S: a service's
+ * client keys, protocol lmtp (services.c). */
+void stm_config_quarantine_lmtp(stm_loader *ld, const stm_yt_node *key, const stm_yt_node *node,
+                                stm_service *s);
 void stm_config_lists(stm_loader *ld, const stm_yt_node *node);
 void stm_config_dns(stm_loader *ld, const stm_yt_node *node); /* dns.c; NODE may be NULL */
 void stm_config_authserv_id(stm_loader *ld, const stm_yt_node *node); /* dns.c: milter.authserv_id */

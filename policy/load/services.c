@@ -276,11 +276,11 @@ services_tls_client(stm_loader *ld, const stm_yt_node *node, const char *sname, 
 {
     static const char *const keys[] = {"ca_file",     "cert_file", "key_file",
                                        "server_name", "verify",    NULL};
-    char what[320];
+    char what[360];
     const stm_yt_node *v;
     if (node->type == STM_YT_NULL)
         return;
-    snprintf(what, sizeof what, "services.%s.tls_client", sname);
+    snprintf(what, sizeof what, "%s.tls_client", sname);
     if (stm_config_expect(ld, node, STM_YT_MAP, what) < 0)
         return;
     stm_config_check_keys(ld, node, what, keys);
@@ -288,12 +288,12 @@ services_tls_client(stm_loader *ld, const stm_yt_node *node, const char *sname, 
     for (size_t i = 0; i < 4; i++) {
         if ((v = stm_yt_get(node, keys[i])) == NULL)
             continue;
-        snprintf(what, sizeof what, "services.%s.tls_client.%s", sname, keys[i]);
+        snprintf(what, sizeof what, "%s.tls_client.%s", sname, keys[i]);
         if (stm_config_string(ld, v, what, fields[i]) == 0 && i < 3)
             services_file_readable(ld, v, what, *fields[i]);
     }
     if ((v = stm_yt_get(node, "verify")) != NULL) {
-        snprintf(what, sizeof what, "services.%s.tls_client.verify", sname);
+        snprintf(what, sizeof what, "%s.tls_client.verify", sname);
         stm_config_bool(ld, v, what, &tc->verify);
     }
     const stm_yt_node *cert = stm_yt_get(node, "cert_file"), *key = stm_yt_get(node, "key_file");
@@ -302,7 +302,7 @@ services_tls_client(stm_loader *ld, const stm_yt_node *node, const char *sname, 
                          cert  ? cert
                          : key ? key
                                : node,
-                         "services.%s.tls_client: cert_file and key_file go together", sname);
+                         "%s.tls_client: cert_file and key_file go together", sname);
 }
 
 /* Set the defaults of one service. */
@@ -332,18 +332,32 @@ services_defaults(stm_service *s)
     return 0;
 }
 
+/* How messages name service S: "services.NAME", or "milter.quarantine_lmtp"
+ * for the client of milter.quarantine: lmtp. Borrowed (a static name or
+ * S's). */
+static const char *
+services_full(const stm_loader *ld, const stm_service *s, char *buf, size_t len)
+{
+    if (ld->policy->milter.quarantine_lmtp == s)
+        return "milter.quarantine_lmtp";
+    snprintf(buf, len, "services.%s", s->name);
+    return buf;
+}
+
 /* The targets of service S: a list (a single string is taken as a list of
  * one). KEY is the service's name node, for the error when there is none. */
 static void
 services_targets(stm_loader *ld, const stm_yt_node *key, const stm_yt_node *targets,
                  const services_protocol *proto, stm_service *s)
 {
-    char what[320];
-#define SVC_WHAT(k) (snprintf(what, sizeof what, "services.%s.%s", s->name, k), what)
+    char what[320], fullbuf[300];
+#define SVC_WHAT(k)                                                                                \
+    (snprintf(what, sizeof what, "%s.%s", services_full(ld, s, fullbuf, sizeof fullbuf), k), what)
     if (targets == NULL || targets->type == STM_YT_NULL ||
         (targets->type == STM_YT_SEQ && targets->nitems == 0)) {
         stm_config_error(ld, targets ? targets : key,
-                         "services.%s needs targets: [\"tcp://HOST:PORT\", ...]", s->name);
+                         "%s needs targets: [\"tcp://HOST:PORT\", ...]",
+                         services_full(ld, s, fullbuf, sizeof fullbuf));
     } else if (targets->type == STM_YT_SCALAR) {
         if ((s->targets = calloc(1, sizeof *s->targets)) != NULL) {
             s->ntargets = 1;
@@ -364,9 +378,10 @@ static void
 services_auth(stm_loader *ld, const stm_yt_node *auth, stm_service *s)
 {
     static const char *const auths[] = {"off", "plain", "forward", "external", NULL};
-    char what[320];
+    char what[320], fullbuf[300];
     int i;
-#define SVC_WHAT(k) (snprintf(what, sizeof what, "services.%s.%s", s->name, k), what)
+#define SVC_WHAT(k)                                                                                \
+    (snprintf(what, sizeof what, "%s.%s", services_full(ld, s, fullbuf, sizeof fullbuf), k), what)
     bool bf;
     if (auth != NULL && stm_config_is_bool(auth, &bf) && !bf) {
         s->auth = STM_AUTH_OFF; /* YAML 1.1 readers see `off` as false: accept both */
@@ -374,27 +389,28 @@ services_auth(stm_loader *ld, const stm_yt_node *auth, stm_service *s)
         s->auth = (stm_auth_mode)i;
         if (s->auth == STM_AUTH_FORWARD) {
             stm_config_error(ld, auth,
-                             "services.%s.auth: forward is not possible: a milter never sees "
+                             "%s.auth: forward is not possible: a milter never sees "
                              "the client's password, so it cannot be passed on; use plain "
                              "(with username and password) or external (a TLS client "
-                             "certificate)",
-                             s->name);
+                             "certificate)", services_full(ld, s, fullbuf, sizeof fullbuf));
         } else if (s->auth == STM_AUTH_PLAIN) {
             if (s->username[0] == '\0')
-                stm_config_error(ld, auth, "services.%s.auth: plain needs a username", s->name);
+                stm_config_error(ld, auth, "%s.auth: plain needs a username",
+                                 services_full(ld, s, fullbuf, sizeof fullbuf));
             for (size_t t = 0; t < s->ntargets; t++) {
                 if (s->targets[t].text == NULL || s->targets[t].implicit_tls || s->require_tls)
                     continue;
                 stm_config_warning(ld, auth,
-                                   "services.%s.auth: plain may send the password in clear "
+                                   "%s.auth: plain may send the password in clear "
                                    "text to %s; set require_tls: true or use a tls:// target",
-                                   s->name, s->targets[t].text);
+                                   services_full(ld, s, fullbuf, sizeof fullbuf),
+                                   s->targets[t].text);
                 break;
             }
         } else if (s->auth == STM_AUTH_EXTERNAL && s->tls_client.cert_file[0] == '\0') {
             stm_config_error(ld, auth,
-                             "services.%s.auth: external needs tls_client.cert_file and key_file",
-                             s->name);
+                             "%s.auth: external needs tls_client.cert_file and key_file",
+                             services_full(ld, s, fullbuf, sizeof fullbuf));
         }
     }
 #undef SVC_WHAT
@@ -402,8 +418,16 @@ services_auth(stm_loader *ld, const stm_yt_node *auth, stm_service *s)
 
 /* One service NAME: NODE into S. */
 static void
-services_one(stm_loader *ld, const stm_yt_node *key, const stm_yt_node *node, stm_service *s)
+services_one(stm_loader *ld, const stm_yt_node *key, const stm_yt_node *node, stm_service *s,
+             bool quarantine_lmtp)
 {
+    /* milter.quarantine_lmtp: an LMTP client like a service's, without
+     * what only a scanner has (stm_config_quarantine_lmtp). */
+    static const char *const lmtp_keys[] = {
+        "targets",  "rcpt",     "attempt_starttls", "require_tls",     "tls_client",
+        "auth",     "username", "password",         "connect_timeout", "command_timeout",
+        "submission_timeout",   NULL};
+    const char *prefix = quarantine_lmtp ? "milter" : "services";
     static const char *const keys[] = {"protocol",           "targets",
                                        "attempt_starttls",   "require_tls",
                                        "tls_client",         "auth",
@@ -426,12 +450,14 @@ services_one(stm_loader *ld, const stm_yt_node *key, const stm_yt_node *node, st
         stm_config_error(ld, key, "out of memory");
         return;
     }
-    snprintf(what, sizeof what, "services.%s", s->name);
+    snprintf(what, sizeof what, "%s.%s", prefix, s->name);
     if (stm_config_expect(ld, node, STM_YT_MAP, what) < 0)
         return;
-    stm_config_check_keys(ld, node, what, keys);
+    stm_config_check_keys(ld, node, what, quarantine_lmtp ? lmtp_keys : keys);
+    if (quarantine_lmtp)
+        s->protocol = STM_PROTO_LMTP;
 
-#define SVC_WHAT(k) (snprintf(what, sizeof what, "services.%s.%s", s->name, k), what)
+#define SVC_WHAT(k) (snprintf(what, sizeof what, "%s.%s.%s", prefix, s->name, k), what)
     if ((v = stm_yt_get(node, "protocol")) != NULL &&
         stm_config_enum(ld, v, SVC_WHAT("protocol"), protocols, &i) == 0)
         s->protocol = (stm_protocol)i;
@@ -443,7 +469,7 @@ services_one(stm_loader *ld, const stm_yt_node *key, const stm_yt_node *node, st
     if ((v = stm_yt_get(node, "require_tls")) != NULL)
         stm_config_bool(ld, v, SVC_WHAT("require_tls"), &s->require_tls);
     if ((v = stm_yt_get(node, "tls_client")) != NULL)
-        services_tls_client(ld, v, s->name, &s->tls_client);
+        services_tls_client(ld, v, services_full(ld, s, what, sizeof what), &s->tls_client);
     if ((v = stm_yt_get(node, "username")) != NULL)
         stm_config_string(ld, v, SVC_WHAT("username"), &s->username);
     if ((v = stm_yt_get(node, "password")) != NULL)
@@ -480,9 +506,9 @@ services_one(stm_loader *ld, const stm_yt_node *key, const stm_yt_node *node, st
         for (size_t t = 0; t < s->ntargets; t++) {
             if (s->targets[t].text != NULL && !s->targets[t].implicit_tls) {
                 stm_config_error(ld, starttls,
-                                 "services.%s: require_tls with attempt_starttls: false can "
+                                 "%s.%s: require_tls with attempt_starttls: false can "
                                  "never succeed on %s",
-                                 s->name, s->targets[t].text);
+                                 prefix, s->name, s->targets[t].text);
                 break;
             }
         }
@@ -507,7 +533,15 @@ stm_config_services(stm_loader *ld, const stm_yt_node *node)
     }
     p->nservices = node->npairs;
     for (size_t i = 0; i < node->npairs; i++)
-        services_one(ld, node->pairs[i].key, node->pairs[i].value, &p->services[i]);
+        services_one(ld, node->pairs[i].key, node->pairs[i].value, &p->services[i], false);
+}
+
+/* milter.quarantine_lmtp (KEY: its key node) into S (load.h). */
+void
+stm_config_quarantine_lmtp(stm_loader *ld, const stm_yt_node *key, const stm_yt_node *node,
+                           stm_service *s)
+{
+    services_one(ld, key, node, s, true);
 }
 
 /* Is NAME usable after "@"? */

@@ -5,4 +5,5 @@ POLICY_RUN_FILES = policy/run/message.c policy/run/session_internal.h policy/run
 	policy/run/effect.h \
 	policy/run/engine.c policy/run/state_spec.h policy/run/state_spec.c policy/run/remember.h \
 	policy/run/remember.c policy/run/dnsname.h policy/run/dnsname.c \
-	policy/run/dnsbl.h policy/run/dnsbl.c
+	policy/run/dnsbl.h policy/run/dnsbl.c \
+	policy/run/edit_types.h policy/run/edit.h policy/run/edit.c

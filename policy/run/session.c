@@ -27,6 +27,7 @@
 #include "mime/mime.h"
 #include "model.h"
 #include "run/session_internal.h"
+#include "run/edit.h"
 
 /* Replace *FIELD by a copy of VALUE (NULL clears it). */
 int
@@ -146,6 +147,7 @@ session_reset_transaction(stm_session *s)
     s->added = NULL;
     s->nadded = s->added_cap = 0;
     stm_session_clear_delegations(s);
+    stm_session_edits_end(s);
     s->msg_faccepted = false;
     s->score = s->conn_score;
     free(s->quarantine_queue);
@@ -202,6 +204,7 @@ stm_session_free(stm_session *s)
     free(s->dnsbl);
     stm_dnsbl_forget(s);
     free(s->dns_fetched);
+    stm_session_edits_free(s);
     if (s->policy != NULL)
         stm_policy_unref(s->policy);
     free(s);
@@ -319,7 +322,7 @@ stm_session_begin_transaction(stm_session *s, const char *sender)
         if (session_headers_add(&s->added, &s->nadded, &s->added_cap, s->conn_added[i].name,
                                 s->conn_added[i].value) < 0)
             return -1;
-    return 0;
+    return stm_session_edits_begin(s);
 }
 
 /* ADDR without its angle brackets, into BUF (see session.h). */
@@ -521,6 +524,7 @@ stm_session_restart_helo(stm_session *s)
         free(s->conn_added[i].value);
     }
     s->conn_nadded = s->conn_nadded_connect;
+    stm_session_edits_restart_helo(s);
 }
 
 /* Record a quarantine into QUEUE by RULE at STAGE, pending until end of message. */

@@ -12,6 +12,7 @@
 #include "stagemilter/session.h"
 #include "stagemilter/state.h"
 #include "run/template.h"
+#include "run/edit_types.h"
 
 typedef struct stm_kv {
     char *name;
@@ -72,6 +73,10 @@ struct stm_session {
     char *quarantine_queue; /* pending quarantine for this message */
     char *quarantine_rule;
     stm_stage quarantine_stage;
+
+    /* Message changes queued by effects (run/edit.c). */
+    stm_edits conn_edits; /* asked for at connect/helo: every message */
+    stm_edits edits;      /* conn_edits copied in, then this transaction's */
 
     /* Engine state while a stage runs. */
     stm_stage stage;                 /* the stage being run (for ${rcpt}) */

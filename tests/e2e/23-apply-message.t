@@ -7,7 +7,7 @@
 . "$(dirname "$0")/../lib/harness.sh"
 h_setup "$@"
 . "$H_TOP/tests/lib/scanners.sh"
-h_plan 14
+h_plan 16
 
 mta_install
 sc_spampd_start
@@ -32,6 +32,12 @@ h_like "$(headers "$f")" $'\nContent-Type: multipart/mixed; boundary=' \
     "GTUBE: the report's Content-Type replaced ours"
 h_is "$(headers "$f" | grep -ci '^X-Stagemilter-Ticket')" 0 "GTUBE: no ticket among the headers"
 h_is "$(headers "$f" | grep -ci '^Content-Type:')" 1 "GTUBE: exactly one Content-Type"
+# The original SpamAssassin attaches carried our ticket header: it is cut
+# out of the body too, so neither the header nor a token of its form (32
+# hex digits, which nothing else in this message has) is anywhere.
+h_is "$(grep -ci 'X-Stagemilter-Ticket' "$f")" 0 "GTUBE: no ticket anywhere in the delivered message"
+h_is "$(grep -cE '(^|[^0-9a-fA-F])[0-9a-f]{32}([^0-9a-fA-F]|$)' "$f")" 0 \
+    "GTUBE: no ticket token anywhere either"
 h_file_like "$f" '^Spam detection software' "GTUBE: the body is SpamAssassin's report"
 h_file_like "$f" '^Content-Type: message/rfc822' "GTUBE: with the original attached"
 h_file_like "$f" 'GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL' "GTUBE: the original is inside"

@@ -43,3 +43,8 @@ EXTRA_DIST += tests/lib/dns.sh tests/e2e/50-dnsbl.t tests/e2e/policies/dnsbl.yam
 # on messages of the MIME corpus (tests/mime/corpus).
 EXTRA_DIST += tests/e2e/40-mime-attachment.t tests/e2e/41-mime-subject.t tests/e2e/42-mime-url.t \
 	tests/e2e/43-mime-zip-bomb.t tests/e2e/policies/mime.yaml
+# Changing the message (effects carried out at the end of the message).
+EXTRA_DIST += tests/e2e/80-change.t tests/e2e/policies/change.yaml \
+	tests/e2e/81-log-json.t tests/e2e/policies/log-json.yaml \
+	tests/e2e/82-quarantine-lmtp.t tests/e2e/policies/quarantine-lmtp.yaml tests/lib/dovecot_mail.sh \
+	tests/e2e/83-quarantine-lmtp-tls.t tests/e2e/policies/quarantine-lmtp-tls.yaml

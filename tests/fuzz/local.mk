@@ -9,3 +9,5 @@ EXTRA_DIST += tests/fuzz/README.md tests/fuzz/build tests/fuzz/run.t tests/fuzz/
 	tests/fuzz/fuzz_mime.c tests/fuzz/corpus
 # The reply parsers of clamd, spamd and rspamd (milter/delegate/scanners.h).
 EXTRA_DIST += tests/fuzz/fuzz_scanners.c
+# Subject prefixing (effect_prefix_subject.c) and JSON log lines (log_json.c).
+EXTRA_DIST += tests/fuzz/fuzz_prefix_subject.c tests/fuzz/fuzz_log_json.c

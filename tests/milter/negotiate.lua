@@ -1,5 +1,6 @@
 -- Negotiation turns off what the policy does not need (policies/negotiate.yaml:
--- rules at rcpt only), and the stages still answer.
+-- rules at rcpt only): protocol steps and milter actions; the stages still
+-- answer.
 local t = dofile(lib)
 t.run(function()
     local c = t.connect()
@@ -17,8 +18,15 @@ t.run(function()
             t.fail("option SMFIP_%s requested but rcpt has rules", o[2])
         end
     end
-    if not mt.test_action(c, SMFIF_ADDHDRS) then
-        t.fail("action SMFIF_ADDHDRS not requested")
+    -- No effect, delegation or quarantine: no action asked for (each
+    -- connection asks only for what its policy can use).
+    for _, o in ipairs({ {SMFIF_ADDHDRS, "ADDHDRS"}, {SMFIF_CHGHDRS, "CHGHDRS"},
+                         {SMFIF_CHGBODY, "CHGBODY"}, {SMFIF_QUARANTINE, "QUARANTINE"},
+                         {SMFIF_ADDRCPT, "ADDRCPT"}, {SMFIF_DELRCPT, "DELRCPT"},
+                         {SMFIF_CHGFROM, "CHGFROM"} }) do
+        if mt.test_action(c, o[1]) then
+            t.fail("action SMFIF_%s requested but the policy cannot use it", o[2])
+        end
     end
 
     mt.macro(c, SMFIC_CONNECT, "j", "mx.test.example")

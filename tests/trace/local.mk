@@ -13,6 +13,8 @@ EXTRA_DIST += tests/trace/run.t \
 EXTRA_DIST += tests/trace/scan-many.yaml tests/trace/scan-many.eml tests/trace/scan-many.args \
 	tests/trace/scan-many.out tests/trace/score.yaml tests/trace/score.eml tests/trace/score.args \
 	tests/trace/score.out
+EXTRA_DIST += tests/trace/change.yaml tests/trace/change.eml tests/trace/change.args tests/trace/change.out \
+	tests/trace/quarantine-lmtp.yaml tests/trace/quarantine-lmtp.eml tests/trace/quarantine-lmtp.args tests/trace/quarantine-lmtp.out
 
 # auth_results: what each Authentication-Results header said, trusted or not.
 EXTRA_DIST += tests/trace/auth-results.yaml tests/trace/auth-results.eml \

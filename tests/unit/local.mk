@@ -16,6 +16,7 @@ include tests/unit/milter.mk
 include tests/unit/tables.mk
 include tests/unit/verbs.mk
 include tests/unit/state.mk
+include tests/unit/edit.mk
 
 # Unit tests under valgrind and rebuilt with sanitizers (tests/run calls
 # them; not part of make check: they take half a minute) and the

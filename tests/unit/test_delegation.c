@@ -498,6 +498,32 @@ test_scanner_replies(void **state)
     stm_scan_result_clear(&r);
 }
 
+/* The ticket inside a returned body (a report wrapping the original) is
+ * cut out with its continuation lines; nothing else changes. */
+static void
+test_strip_ticket_lines(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"a\r\nX-Stagemilter-Ticket: 0123abcd\r\nb\r\n", "a\r\nb\r\n"},
+        {"x-stagemilter-ticket: t\r\n\tmore\r\n folded\r\nSubject: s\r\n", "Subject: s\r\n"},
+        {"X-Stagemilter-Ticket: last", ""},
+        {"keep X-Stagemilter-Ticket: inside\n X-Stagemilter-Ticket\n", "keep X-Stagemilter-Ticket: inside\n X-Stagemilter-Ticket\n"},
+        {"", ""},
+        {"X-Stagemilter-Tickets: other\n", "X-Stagemilter-Tickets: other\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[256];
+        size_t len = strlen(cases[i].in);
+        memcpy(buf, cases[i].in, len + 1);
+        size_t n = stm_ticket_strip_lines(buf, len);
+        assert_int_equal(n, strlen(cases[i].out));
+        assert_memory_equal(buf, cases[i].out, n);
+    }
+}
+
 int
 main(void)
 {
@@ -506,6 +532,7 @@ main(void)
         cmocka_unit_test(test_find_tokens),       cmocka_unit_test(test_registry),
         cmocka_unit_test(test_registry_lifetime), cmocka_unit_test(test_header_edits),
         cmocka_unit_test(test_service_table),     cmocka_unit_test(test_scanner_replies),
+        cmocka_unit_test(test_strip_ticket_lines),
     };
     return cmocka_run_group_tests_name("delegation", tests, NULL, NULL);
 }

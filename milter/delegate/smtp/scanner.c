@@ -270,6 +270,11 @@ scanner_collect(stm_scan *scan, uint64_t deadline, stm_delegation *out, stm_scan
                      perr ? perr : "?");
             if (scanner_set_reply(out, &none, text) != 0)
                 return -1;
+        } else {
+            /* Our ticket inside the body (a report wrapping the original)
+             * never reaches the MTA's copy. */
+            out->returned.body_len =
+                stm_ticket_strip_lines(out->returned.body, out->returned.body_len);
         }
     }
     if (out->result == STM_DELEGATION_RETURNED) {
