@@ -4,16 +4,19 @@
 # by ${queue}) and fetched back over IMAP with its X-Stagemilter-Quarantine
 # header and the changes effects asked for; the client gets 250 and the
 # sink nothing. With Dovecot stopped the client gets a 4xx, and the message
-# reaches neither the sink nor the mailbox (the client keeps it).
+# reaches neither the sink nor the mailbox (the client keeps it). Then,
+# reloaded with lmtp+hold: the copy goes into the mailbox and the MTA keeps
+# the message in its hold queue.
 . "$(dirname "$0")/../lib/harness.sh"
 h_setup "$@"
 . "$H_TOP/tests/lib/dovecot_mail.sh"
-h_plan 13
+h_plan 17
 
 mta_install
 dovecot_mail_start "$H_TMP/dovecot" quarantine secret 2424 1143 || h_die "Dovecot does not start"
 sock=unix:$H_TMP/milter.sock
-h_stagemilter_start "$(h_policy quarantine-lmtp)" "$sock"
+policy=$(h_policy quarantine-lmtp)
+h_stagemilter_start "$policy" "$sock"
 h_sink_start
 mta_start "$sock" "$SINK_PORT" || h_die "$MTA does not start"
 
@@ -65,3 +68,15 @@ h_is "$(h_sink_count)" 0 "nothing reaches the sink"
 h_is "$(mta_queue_count)" 0 "nor stays in the $MTA queue (the client has it)"
 dovecot_mail_start "$H_TMP/dovecot" quarantine secret 2424 1143 || h_die "Dovecot does not restart"
 h_is "$(imap_fetch suspect | grep -c 'second lmtp marker')" 0 "nor the mailbox"
+
+# lmtp+hold: into the mailbox and into the MTA's hold queue.
+sed -i 's/^  quarantine: lmtp$/  quarantine: lmtp+hold/' "$policy"
+kill -HUP "${H_PIDS[stagemilter]}"
+h_wait 10 grep -q 'reload: .* is in use for new connections' "$(h_stagemilter_log)" ||
+    h_die "the lmtp+hold policy was not loaded" "$(tail -n 5 "$(h_stagemilter_log)")"
+h_swaks held --from alice@sender.test --to bob@rcpt.test \
+    --h-Subject "Held invoice 4713" --body "third lmtp marker"
+h_like "$(h_reply "$H_SWAKS_OUT" .)" '^250 ' "lmtp+hold: the client gets 250"
+h_ok "lmtp+hold: the message waits in the $MTA's hold queue" h_wait 10 test "$(mta_held_count)" = 1
+h_is "$(imap_fetch suspect | grep -c 'third lmtp marker')" 1 "lmtp+hold: and its copy is in the mailbox"
+h_is "$(h_sink_count)" 0 "lmtp+hold: nothing reaches the sink"
