@@ -254,15 +254,6 @@ clamd_start(const stm_scan_request *req, stm_scan **out)
     return 0;
 }
 
-/* Put TEXT (cleaned) into OUT's reply. 0 or -1. */
-static int
-clamd_set_reply(stm_delegation *out, const char *text)
-{
-    free(out->reply);
-    out->reply = strdup(text);
-    return out->reply == NULL ? -1 : 0;
-}
-
 /* collect(): read clamd's one line and judge it. */
 static int
 clamd_collect(stm_scan *scan, uint64_t deadline, stm_delegation *out, stm_scan_facts *facts)
@@ -274,7 +265,7 @@ clamd_collect(stm_scan *scan, uint64_t deadline, stm_delegation *out, stm_scan_f
     out->result = STM_DELEGATION_FAILED;
     facts->target = ss->target != NULL ? ss->target->text : NULL;
     if (!scan->sent)
-        return clamd_set_reply(out, scan->why);
+        return stm_scan_set_reply(out, scan->why);
     long got = stm_smtp_io_read_to(ss, STM_SMTP_PH_FINAL, '\0', text, STM_CLAMD_MAX_REPLY, deadline);
     if (got < 0 && scan->reused) {
         /* clamd ended the kept session meanwhile: once more, afresh. */
@@ -283,13 +274,13 @@ clamd_collect(stm_scan *scan, uint64_t deadline, stm_delegation *out, stm_scan_f
         stm_scan_conn_nopipe_end(&scan->conn);
         if (rc != 0) {
             stm_scan_conn_close(&scan->conn);
-            return clamd_set_reply(out, rc == 1 ? scan->why : ss->err);
+            return stm_scan_set_reply(out, rc == 1 ? scan->why : ss->err);
         }
         got = stm_smtp_io_read_to(ss, STM_SMTP_PH_FINAL, '\0', text, STM_CLAMD_MAX_REPLY, deadline);
     }
     if (got < 0) {
         stm_scan_conn_close(&scan->conn);
-        return clamd_set_reply(out, ss->err);
+        return stm_scan_set_reply(out, ss->err);
     }
     if (scan->req.ctx->transcript)
         stm_smtp_log(ss, "< %s", text);
@@ -305,10 +296,10 @@ clamd_collect(stm_scan *scan, uint64_t deadline, stm_delegation *out, stm_scan_f
     stm_text_clean(clean, sizeof clean, text, 0, 0);
     if (rc < 0) {
         snprintf(scan->note, sizeof scan->note, "%s: %s: \"%.300s\"", ss->target->text, why, clean);
-        return clamd_set_reply(out, scan->note);
+        return stm_scan_set_reply(out, scan->note);
     }
     out->result = STM_DELEGATION_RETURNED;
-    return clamd_set_reply(out, clean);
+    return stm_scan_set_reply(out, clean);
 }
 
 /* release(): close what is still open. */

@@ -4,7 +4,9 @@
  *
  * Functions: stm_scan_conn_init, stm_scan_conn_open, stm_scan_conn_open_reuse,
  * stm_scan_conn_keep, stm_scan_conn_close,
- * stm_scan_conn_free, stm_scan_conn_nopipe_begin, stm_scan_conn_nopipe_end.
+ * stm_scan_conn_free, stm_scan_conn_nopipe_begin, stm_scan_conn_nopipe_end,
+ * stm_scan_conn_read_reply (spamd's and HTTP's header block and body),
+ * stm_scan_set_reply.
  *
  * Ownership: C owns its session (socket, SSL, buffer). Errors: -1 with the
  * reason in c->ss->err.
@@ -12,8 +14,10 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "delegate/conn.h"
@@ -133,4 +137,98 @@ stm_scan_conn_nopipe_end(stm_scan_conn *c)
             sigtimedwait(&pipe_set, NULL, &zero);
     }
     pthread_sigmask(SIG_SETMASK, &c->old_mask, NULL);
+}
+
+/* Append LINE (L bytes) and CRLF to *BUF (*N used of *CAP). 0 or -1. */
+static int
+conn_append_line(char **buf, size_t *n, size_t *cap, const char *line, size_t l)
+{
+    if (*n + l + 3 > *cap) {
+        size_t want = *cap;
+        while (*n + l + 3 > want)
+            want *= 2;
+        char *g = realloc(*buf, want);
+        if (g == NULL)
+            return -1;
+        *buf = g;
+        *cap = want;
+    }
+    memcpy(*buf + *n, line, l);
+    *n += l;
+    (*buf)[(*n)++] = '\r';
+    (*buf)[(*n)++] = '\n';
+    return 0;
+}
+
+/* Read a header block and its body (conn.h). */
+char *
+stm_scan_conn_read_reply(stm_scan_conn *c, const stm_scan_reply_shape *shape, uint64_t deadline,
+                         size_t *len, stm_scan_reply_info *info)
+{
+    stm_smtp_session *ss = c->ss;
+    char line[STM_SMTP_MAX_LINE + 1];
+    size_t cap = 4096, n = 0;
+    long content_length = -1;
+    char *buf = malloc(cap);
+
+    memset(info, 0, sizeof *info);
+    if (buf == NULL)
+        goto nomem;
+    for (size_t i = 0; i <= shape->max_lines; i++) {
+        int l = stm_smtp_io_read_line(ss, STM_SMTP_PH_FINAL, line, deadline);
+        if (l < 0)
+            goto fail;
+        if (conn_append_line(&buf, &n, &cap, line, (size_t)l) != 0)
+            goto nomem;
+        if (strncasecmp(line, "Content-Length:", 15) == 0)
+            content_length = strtol(line + 15, NULL, 10);
+        if (strncasecmp(line, "Connection:", 11) == 0 && strcasestr(line + 11, "close") != NULL)
+            info->conn_close = true;
+        if (l == 0)
+            break;
+        if (i == 0 && (strncmp(line, shape->status, strlen(shape->status)) != 0 ||
+                       (shape->status_ok != NULL && !shape->status_ok(line)))) {
+            buf[n] = '\0';
+            *len = n;
+            return buf;
+        }
+    }
+    if (content_length > (long)shape->max_body) {
+        stm_smtp_fail(ss, STM_SMTP_PH_FINAL, "reply longer than %zu bytes (Content-Length %ld)",
+                      shape->max_body, content_length);
+        goto fail;
+    }
+    size_t want = content_length >= 0 ? (size_t)content_length : shape->max_body;
+    char *g = realloc(buf, n + want + 1);
+    if (g == NULL)
+        goto nomem;
+    buf = g;
+    if (content_length >= 0) {
+        if (stm_smtp_io_read_n(ss, STM_SMTP_PH_FINAL, buf + n, want, deadline) != 0)
+            goto fail;
+        n += want;
+    } else {
+        info->to_close = true;
+        long got = stm_smtp_io_read_to(ss, STM_SMTP_PH_FINAL, -1, buf + n, want, deadline);
+        if (got < 0)
+            goto fail;
+        n += (size_t)got;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+nomem:
+    snprintf(ss->err, sizeof ss->err, "out of memory");
+fail:
+    free(buf);
+    return NULL;
+}
+
+/* The delegation's reply text (conn.h). */
+int
+stm_scan_set_reply(stm_delegation *out, const char *text)
+{
+    free(out->reply);
+    out->reply = strdup(text);
+    return out->reply == NULL ? -1 : 0;
 }

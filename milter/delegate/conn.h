@@ -52,4 +52,30 @@ void stm_scan_conn_free(stm_scan_conn *c);
 void stm_scan_conn_nopipe_begin(stm_scan_conn *c);
 void stm_scan_conn_nopipe_end(stm_scan_conn *c);
 
+/* The shape of a reply made of header lines up to an empty one, then a
+ * body of Content-Length bytes (or, without one, up to the close): spamd's
+ * and HTTP's (rspamd). */
+typedef struct stm_scan_reply_shape {
+    size_t max_lines;   /* header lines at most */
+    size_t max_body;    /* body bytes at most, whatever Content-Length says */
+    const char *status; /* the first line's prefix ("SPAMD/", "HTTP/1.") */
+    /* Optional: is the first line a success? When not (or without the
+     * prefix), nothing more is read: the caller's parser says what it was. */
+    bool (*status_ok)(const char *line);
+} stm_scan_reply_shape;
+
+typedef struct stm_scan_reply_info {
+    bool conn_close;    /* a "Connection: close" header line */
+    bool to_close;      /* no Content-Length: the body ended with the connection */
+} stm_scan_reply_info;
+
+/* Read one reply of SHAPE from C within DEADLINE into a buffer (CRLF line
+ * ends, NUL-terminated; caller frees), its length in *LEN. NULL with the
+ * reason in c->ss->err (a body over max_body is such a failure, never cut). */
+char *stm_scan_conn_read_reply(stm_scan_conn *c, const stm_scan_reply_shape *shape,
+                               uint64_t deadline, size_t *len, stm_scan_reply_info *info);
+
+/* Put a copy of TEXT into OUT's reply. 0, or -1 on memory exhaustion. */
+int stm_scan_set_reply(stm_delegation *out, const char *text);
+
 #endif

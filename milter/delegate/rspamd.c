@@ -419,85 +419,23 @@ rspamd_start(const stm_scan_request *req, stm_scan **out)
     return 0;
 }
 
-/* Read rspamd's whole reply (caller frees), its length in *LEN; NULL with
- * conn.ss->err set. */
+/* rspamd's HTTP reply: status line, header lines, the JSON body. */
+static const stm_scan_reply_shape rspamd_shape = {
+    .max_lines = RSPAMD_MAX_LINES,
+    .max_body = STM_RSPAMD_MAX_REPLY,
+    .status = "HTTP/1.",
+};
+
+/* Read rspamd's reply; a "Connection: close", or a body that ends with the
+ * connection, means the connection is not kept. */
 static char *
 rspamd_read(stm_scan *scan, uint64_t deadline, size_t *len)
 {
-    stm_smtp_session *ss = scan->conn.ss;
-    char line[STM_SMTP_MAX_LINE + 1];
-    size_t cap = 4096, n = 0;
-    long content_length = -1;
-    char *buf = malloc(cap);
-
-    if (buf == NULL)
-        goto nomem;
-    for (size_t i = 0; i <= RSPAMD_MAX_LINES; i++) {
-        int l = stm_smtp_io_read_line(ss, STM_SMTP_PH_FINAL, line, deadline);
-        if (l < 0)
-            goto fail;
-        if (n + (size_t)l + 3 > cap) {
-            while (n + (size_t)l + 3 > cap)
-                cap *= 2;
-            char *g = realloc(buf, cap);
-            if (g == NULL)
-                goto nomem;
-            buf = g;
-        }
-        memcpy(buf + n, line, (size_t)l);
-        n += (size_t)l;
-        buf[n++] = '\r';
-        buf[n++] = '\n';
-        if (strncasecmp(line, "Content-Length:", 15) == 0)
-            content_length = strtol(line + 15, NULL, 10);
-        if (strncasecmp(line, "Connection:", 11) == 0 && strcasestr(line + 11, "close") != NULL)
-            scan->keep = false;
-        if (l == 0)
-            break;
-        if (i == 0 && strncmp(line, "HTTP/1.", 7) != 0) {
-            buf[n] = '\0'; /* garbage: the parser says so */
-            *len = n;
-            return buf;
-        }
-    }
-    if (content_length > STM_RSPAMD_MAX_REPLY) {
-        stm_smtp_fail(ss, STM_SMTP_PH_FINAL, "reply longer than %d bytes (Content-Length %ld)",
-                      STM_RSPAMD_MAX_REPLY, content_length);
-        goto fail;
-    }
-    size_t want = content_length >= 0 ? (size_t)content_length : STM_RSPAMD_MAX_REPLY;
-    char *g = realloc(buf, n + want + 1);
-    if (g == NULL)
-        goto nomem;
-    buf = g;
-    if (content_length >= 0) {
-        if (stm_smtp_io_read_n(ss, STM_SMTP_PH_FINAL, buf + n, want, deadline) != 0)
-            goto fail;
-        n += want;
-    } else {
-        scan->keep = false; /* the body ends with the connection */
-        long got = stm_smtp_io_read_to(ss, STM_SMTP_PH_FINAL, -1, buf + n, want, deadline);
-        if (got < 0)
-            goto fail;
-        n += (size_t)got;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-nomem:
-    snprintf(ss->err, sizeof ss->err, "out of memory");
-fail:
-    free(buf);
-    return NULL;
-}
-
-/* Put TEXT into OUT's reply. 0 or -1. */
-static int
-rspamd_set_reply(stm_delegation *out, const char *text)
-{
-    free(out->reply);
-    out->reply = strdup(text);
-    return out->reply == NULL ? -1 : 0;
+    stm_scan_reply_info info;
+    char *reply = stm_scan_conn_read_reply(&scan->conn, &rspamd_shape, deadline, len, &info);
+    if (info.conn_close || info.to_close)
+        scan->keep = false;
+    return reply;
 }
 
 /* collect(): read and judge rspamd's reply. */
@@ -513,7 +451,7 @@ rspamd_collect(stm_scan *scan, uint64_t deadline, stm_delegation *out, stm_scan_
     facts->target = ss->target != NULL ? ss->target->text : NULL;
     facts->tls = ss->tls;
     if (!scan->sent)
-        return rspamd_set_reply(out, scan->why);
+        return stm_scan_set_reply(out, scan->why);
     scan->keep = scan->conn.reuse;
     char *reply = rspamd_read(scan, deadline, &len);
     if (reply == NULL && scan->reused) {
@@ -534,7 +472,7 @@ rspamd_collect(stm_scan *scan, uint64_t deadline, stm_delegation *out, stm_scan_
     facts->tls = scan->conn.sres.tls;
     if (reply == NULL) {
         stm_scan_conn_close(&scan->conn);
-        return rspamd_set_reply(out, ss->err);
+        return stm_scan_set_reply(out, ss->err);
     }
     int rc = stm_rspamd_parse_reply(reply, len, &out->scan, why, sizeof why);
     free(reply);
@@ -547,14 +485,14 @@ rspamd_collect(stm_scan *scan, uint64_t deadline, stm_delegation *out, stm_scan_
     if (rc < 0) {
         stm_scan_result_clear(&out->scan);
         snprintf(scan->note, sizeof scan->note, "%s: %s", ss->target->text, why);
-        return rspamd_set_reply(out, scan->note);
+        return stm_scan_set_reply(out, scan->note);
     }
     snprintf(scan->note, sizeof scan->note, "action=%s score=%.2f required_score=%.2f",
              out->scan.action, out->scan.score, out->scan.required);
     if (scan->req.ctx->transcript)
         stm_smtp_log(ss, "< %s", scan->note);
     out->result = STM_DELEGATION_RETURNED;
-    return rspamd_set_reply(out, scan->note);
+    return stm_scan_set_reply(out, scan->note);
 }
 
 /* release(). */

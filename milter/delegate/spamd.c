@@ -306,87 +306,13 @@ spamd_status_ok(const char *line)
     return sscanf(line, "SPAMD/%*[0-9.] %d", &code) == 1 && code == 0;
 }
 
-/* Read spamd's whole reply into a buffer (caller frees), its length in
- * *LEN; NULL with conn.ss->err set. */
-static char *
-spamd_read(stm_scan *scan, uint64_t deadline, size_t *len)
-{
-    stm_smtp_session *ss = scan->conn.ss;
-    char line[STM_SMTP_MAX_LINE + 1];
-    size_t cap = 4096, n = 0;
-    long content_length = -1;
-    char *buf = malloc(cap);
-
-    if (buf == NULL) {
-        snprintf(ss->err, sizeof ss->err, "out of memory");
-        return NULL;
-    }
-    for (size_t i = 0; i <= SPAMD_MAX_LINES; i++) {
-        int l = stm_smtp_io_read_line(ss, STM_SMTP_PH_FINAL, line, deadline);
-        if (l < 0)
-            goto fail;
-        if (n + (size_t)l + 3 > cap) {
-            while (n + (size_t)l + 3 > cap)
-                cap *= 2;
-            char *g = realloc(buf, cap);
-            if (g == NULL)
-                goto nomem;
-            buf = g;
-        }
-        memcpy(buf + n, line, (size_t)l);
-        n += (size_t)l;
-        buf[n++] = '\r';
-        buf[n++] = '\n';
-        if (strncasecmp(line, "Content-length:", 15) == 0)
-            content_length = strtol(line + 15, NULL, 10);
-        if (l == 0)
-            break;
-        /* Not "SPAMD/... 0 ...": nothing more is coming that matters (spamd
-         * closes after an error); the parser says what it was. */
-        if (i == 0 && (strncmp(line, "SPAMD/", 6) != 0 || !spamd_status_ok(line))) {
-            buf[n] = '\0';
-            *len = n;
-            return buf;
-        }
-    }
-    if (content_length > STM_SPAMD_MAX_REPLY) {
-        stm_smtp_fail(ss, STM_SMTP_PH_FINAL, "reply longer than %d bytes (Content-length %ld)",
-                      STM_SPAMD_MAX_REPLY, content_length);
-        goto fail;
-    }
-    size_t want = content_length >= 0 ? (size_t)content_length : STM_SPAMD_MAX_REPLY;
-    char *g = realloc(buf, n + want + 1);
-    if (g == NULL)
-        goto nomem;
-    buf = g;
-    if (content_length >= 0) {
-        if (stm_smtp_io_read_n(ss, STM_SMTP_PH_FINAL, buf + n, want, deadline) != 0)
-            goto fail;
-        n += want;
-    } else {
-        long got = stm_smtp_io_read_to(ss, STM_SMTP_PH_FINAL, -1, buf + n, want, deadline);
-        if (got < 0)
-            goto fail;
-        n += (size_t)got;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-nomem:
-    snprintf(ss->err, sizeof ss->err, "out of memory");
-fail:
-    free(buf);
-    return NULL;
-}
-
-/* Put TEXT into OUT's reply. 0 or -1. */
-static int
-spamd_set_reply(stm_delegation *out, const char *text)
-{
-    free(out->reply);
-    out->reply = strdup(text);
-    return out->reply == NULL ? -1 : 0;
-}
+/* spamd's reply: "SPAMD/1.1 0 EX_OK", header lines, the body. */
+static const stm_scan_reply_shape spamd_shape = {
+    .max_lines = SPAMD_MAX_LINES,
+    .max_body = STM_SPAMD_MAX_REPLY,
+    .status = "SPAMD/",
+    .status_ok = spamd_status_ok,
+};
 
 /* collect(): read and judge spamd's reply. */
 static int
@@ -400,11 +326,12 @@ spamd_collect(stm_scan *scan, uint64_t deadline, stm_delegation *out, stm_scan_f
     out->result = STM_DELEGATION_FAILED;
     facts->target = ss->target != NULL ? ss->target->text : NULL;
     if (!scan->sent)
-        return spamd_set_reply(out, scan->why);
-    char *reply = spamd_read(scan, deadline, &len);
+        return stm_scan_set_reply(out, scan->why);
+    stm_scan_reply_info info;
+    char *reply = stm_scan_conn_read_reply(&scan->conn, &spamd_shape, deadline, &len, &info);
     stm_scan_conn_close(&scan->conn);
     if (reply == NULL)
-        return spamd_set_reply(out, ss->err);
+        return stm_scan_set_reply(out, ss->err);
     int rc = stm_spamd_parse_reply(reply, len, &out->scan, why, sizeof why);
     free(reply);
     if (rc == -2)
@@ -412,7 +339,7 @@ spamd_collect(stm_scan *scan, uint64_t deadline, stm_delegation *out, stm_scan_f
     if (rc < 0) {
         stm_scan_result_clear(&out->scan);
         snprintf(scan->note, sizeof scan->note, "%s: %s", ss->target->text, why);
-        return spamd_set_reply(out, scan->note);
+        return stm_scan_set_reply(out, scan->note);
     }
     if (scan->req.ctx->transcript)
         stm_smtp_log(ss, "< Spam: %s ; %.1f / %.1f", out->scan.spam ? "True" : "False",
@@ -420,7 +347,7 @@ spamd_collect(stm_scan *scan, uint64_t deadline, stm_delegation *out, stm_scan_f
     snprintf(scan->note, sizeof scan->note, "Spam: %s ; %.1f / %.1f",
              out->scan.spam ? "True" : "False", out->scan.score, out->scan.required);
     out->result = STM_DELEGATION_RETURNED;
-    return spamd_set_reply(out, scan->note);
+    return stm_scan_set_reply(out, scan->note);
 }
 
 /* release(). */
