@@ -27,9 +27,9 @@
 #include "report/log.h"
 #include "stagemilter/edit.h"
 
-/* VALUE for libmilter: no leading white space, no CR. Caller frees. */
-static char *
-apply_value(const char *value)
+/* A header value for libmilter (apply.h). */
+char *
+stm_apply_milter_value(const char *value)
 {
     while (*value == ' ' || *value == '\t')
         value++;
@@ -61,7 +61,7 @@ apply_op(SMFICTX *ctx, const stm_edit_op *op)
     switch (op->kind) {
     case STM_EDIT_OP_HEADER_CHANGE:
     case STM_EDIT_OP_HEADER_ADD:
-        if ((v = apply_value(op->value)) == NULL)
+        if ((v = stm_apply_milter_value(op->value)) == NULL)
             break;
         rc = op->kind == STM_EDIT_OP_HEADER_ADD ? smfi_addheader(ctx, op->name, v)
                                                 : smfi_chgheader(ctx, op->name, op->index, v);

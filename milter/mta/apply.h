@@ -13,4 +13,8 @@
  * are). Call from xxfi_eom only. 0, or -1 (logged): answer tempfail. */
 int stm_apply_edits(SMFICTX *ctx, stm_session *s);
 
+/* VALUE as libmilter takes it: no leading white space, folded lines joined
+ * with a bare LF (the MTA adds the CR). Caller frees; NULL on ENOMEM. */
+char *stm_apply_milter_value(const char *value);
+
 #endif

@@ -761,30 +761,13 @@ cb_add_headers(SMFICTX *ctx, cb_conn *conn)
     return 0;
 }
 
-/* VALUE as libmilter takes it: no leading white space, folded lines joined
- * with a bare LF (the MTA adds the CR). Caller frees; NULL on ENOMEM. */
-static char *
-cb_milter_value(const char *value)
-{
-    while (*value == ' ' || *value == '\t')
-        value++;
-    char *v = malloc(strlen(value) + 1), *o = v;
-    if (v == NULL)
-        return NULL;
-    for (; *value; value++)
-        if (*value != '\r')
-            *o++ = *value;
-    *o = '\0';
-    return v;
-}
-
 /* Change (VALUE) or delete (VALUE NULL) instance IDX of NAME, or add it
  * (IDX 0). 0 or -1 (logged). */
 static int
 cb_header_op(SMFICTX *ctx, cb_conn *conn, const char *what, const char *name, int idx,
              const char *value)
 {
-    char *v = value != NULL ? cb_milter_value(value) : NULL;
+    char *v = value != NULL ? stm_apply_milter_value(value) : NULL;
     int rc = value != NULL && v == NULL ? MI_FAILURE
              : idx == 0                 ? smfi_addheader(ctx, (char *)name, v)
                                         : smfi_chgheader(ctx, (char *)name, idx, v);

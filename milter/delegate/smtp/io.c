@@ -289,6 +289,29 @@ io_fill(stm_smtp_session *s, uint64_t deadline)
     }
 }
 
+/* io_fill() for a reply: a timeout, a close (CLOSED says what it cut
+ * short; NULL: a close is the end of the reply, 0) or an error is recorded
+ * in s->err as a failure of PHASE. >0 bytes read, 0 closed, -1 failed. */
+static int
+io_fill_reply(stm_smtp_session *s, stm_smtp_phase phase, uint64_t deadline, const char *closed)
+{
+    int r = io_fill(s, deadline);
+    if (r == -2) {
+        stm_smtp_fail(s, phase, "timed out waiting for the reply");
+        return -1;
+    }
+    if (r == 0 && closed != NULL) {
+        stm_smtp_fail(s, phase, "connection closed by the server%s", closed);
+        return -1;
+    }
+    if (r < 0) {
+        char ebuf[256];
+        stm_smtp_fail(s, phase, "read failed: %s", stm_smtp_tls_error(s, ebuf, sizeof ebuf));
+        return -1;
+    }
+    return r;
+}
+
 /* Read one line (CRLF or LF stripped) into LINE (STM_SMTP_MAX_LINE + 1).
  * Returns its length, or -1 with the reason in s->err. */
 int
@@ -315,20 +338,8 @@ stm_smtp_io_read_line(stm_smtp_session *s, stm_smtp_phase phase, char *line, uin
             stm_smtp_fail(s, phase, "reply line longer than %d bytes", STM_SMTP_MAX_LINE);
             return -1;
         }
-        int r = io_fill(s, deadline);
-        if (r == -2) {
-            stm_smtp_fail(s, phase, "timed out waiting for the reply");
+        if (io_fill_reply(s, phase, deadline, "") < 0)
             return -1;
-        }
-        if (r == 0) {
-            stm_smtp_fail(s, phase, "connection closed by the server");
-            return -1;
-        }
-        if (r < 0) {
-            char ebuf[256];
-            stm_smtp_fail(s, phase, "read failed: %s", stm_smtp_tls_error(s, ebuf, sizeof ebuf));
-            return -1;
-        }
     }
 }
 
@@ -359,22 +370,12 @@ stm_smtp_io_read_to(stm_smtp_session *s, stm_smtp_phase phase, int delim, char *
         out[n] = '\0';
         if (hit != NULL)
             return (long)n;
-        int r = io_fill(s, deadline);
-        if (r == 0 && delim < 0)
-            return (long)n;
-        if (r == -2) {
-            stm_smtp_fail(s, phase, "timed out waiting for the reply");
+        int r = io_fill_reply(s, phase, deadline,
+                              delim < 0 ? NULL : " in the middle of the reply");
+        if (r < 0)
             return -1;
-        }
-        if (r == 0) {
-            stm_smtp_fail(s, phase, "connection closed by the server in the middle of the reply");
-            return -1;
-        }
-        if (r < 0) {
-            char ebuf[256];
-            stm_smtp_fail(s, phase, "read failed: %s", stm_smtp_tls_error(s, ebuf, sizeof ebuf));
-            return -1;
-        }
+        if (r == 0)
+            return (long)n; /* to the end of the connection: here it is */
     }
 }
 
@@ -393,20 +394,8 @@ stm_smtp_io_read_n(stm_smtp_session *s, stm_smtp_phase phase, char *out, size_t 
         s->in_pos += take;
         if (n == len)
             break;
-        int r = io_fill(s, deadline);
-        if (r == -2) {
-            stm_smtp_fail(s, phase, "timed out waiting for the reply");
+        if (io_fill_reply(s, phase, deadline, " in the middle of the reply") < 0)
             return -1;
-        }
-        if (r == 0) {
-            stm_smtp_fail(s, phase, "connection closed by the server in the middle of the reply");
-            return -1;
-        }
-        if (r < 0) {
-            char ebuf[256];
-            stm_smtp_fail(s, phase, "read failed: %s", stm_smtp_tls_error(s, ebuf, sizeof ebuf));
-            return -1;
-        }
     }
     return 0;
 }
