@@ -347,24 +347,32 @@ main_check(const char *config)
     return 0;
 }
 
-/* --quarantine: the policy gives the workdir, quarantine_admin.c the rest. */
-static int
-main_quarantine(const main_opts *o)
+/* The policy of an administration command (--quarantine, --state), or
+ * NULL once its problems are printed with why WHAT cannot be trusted. */
+static stm_policy *
+main_admin_policy(const char *config, const char *what)
 {
     stm_diag *diag = stm_diag_create();
     if (diag == NULL) {
         fprintf(stderr, "stagemilter: out of memory\n");
-        return 1;
+        return NULL;
     }
-    stm_policy *p = stm_policy_load(o->config, diag);
+    stm_policy *p = stm_policy_load(config, diag);
     if (p == NULL)
         stm_diag_print(diag, stderr);
     stm_diag_free(diag);
-    if (p == NULL) {
-        fprintf(stderr, "stagemilter: %s is invalid; its milter.workdir is not trusted\n",
-                o->config);
+    if (p == NULL)
+        fprintf(stderr, "stagemilter: %s is invalid; %s is not trusted\n", config, what);
+    return p;
+}
+
+/* --quarantine: the policy gives the workdir, quarantine_admin.c the rest. */
+static int
+main_quarantine(const main_opts *o)
+{
+    stm_policy *p = main_admin_policy(o->config, "its milter.workdir");
+    if (p == NULL)
         return 1;
-    }
     stm_quarantine_admin_args a = {
         .workdir = stm_policy_milter(p)->workdir,
         .action = o->quarantine,
@@ -381,20 +389,9 @@ main_quarantine(const main_opts *o)
 static int
 main_state(const main_opts *o)
 {
-    stm_diag *diag = stm_diag_create();
-    if (diag == NULL) {
-        fprintf(stderr, "stagemilter: out of memory\n");
-        return 1;
-    }
-    stm_policy *p = stm_policy_load(o->config, diag);
+    stm_policy *p = main_admin_policy(o->config, "its state store");
     if (p == NULL)
-        stm_diag_print(diag, stderr);
-    stm_diag_free(diag);
-    if (p == NULL) {
-        fprintf(stderr, "stagemilter: %s is invalid; its state store is not trusted\n",
-                o->config);
         return 1;
-    }
     int rc = stm_state_admin_main(stm_policy_state(p), o->state,
                                   o->nqargs > 0 ? o->qargs[0] : NULL, stdout, stderr);
     stm_policy_unref(p);
