@@ -3,6 +3,8 @@
 # example.yaml (shipped by tests/e2e/local.mk), installed under another name
 # so that it never replaces an administrator's stagemilter.yaml.
 dist_man_MANS = doc/stagemilter.8 doc/stagemilter.yaml.5
+# What Postfix and Sendmail do differently, as observed (README links it).
+EXTRA_DIST += doc/mta-differences.md
 
 stagemilterconfdir = $(sysconfdir)/stagemilter
 STAGEMILTER_SAMPLE = stagemilter.yaml.sample
