@@ -212,6 +212,7 @@ struct stm_policy {
     bool needs_body;
     bool uses_quarantine;
     bool uses_delegation;
+    bool uses_receiver; /* a delegate rule names an smtp or lmtp service */
     bool uses_add_header;
     unsigned actions;   /* STM_ACTION_* (effect/effect_table.h) of every effect used */
     char **macro_names; /* every `macro:` condition's name, once, no braces */

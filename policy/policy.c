@@ -185,6 +185,13 @@ stm_policy_uses_delegation(const stm_policy *policy)
     return policy->uses_delegation;
 }
 
+/* Does a delegate rule name a service that passes a copy back? */
+bool
+stm_policy_uses_receiver(const stm_policy *policy)
+{
+    return policy->uses_receiver;
+}
+
 /* Is there an add_header effect? */
 bool
 stm_policy_uses_add_header(const stm_policy *policy)

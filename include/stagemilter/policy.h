@@ -50,6 +50,9 @@ bool stm_policy_needs_body(const stm_policy *policy);
 bool stm_policy_uses_quarantine(const stm_policy *policy);
 bool stm_policy_uses_delegation(const stm_policy *policy);
 bool stm_policy_uses_add_header(const stm_policy *policy);
+/* Does a delegate rule name an smtp or lmtp service, one that passes the
+ * message back to the receiver? (clamd, spamd, rspamd only answer.) */
+bool stm_policy_uses_receiver(const stm_policy *policy);
 /* The macro names (without braces: "auth_ssf", "j") that `macro:`
  * conditions look at, each once, in order of appearance; *COUNT gets their
  * number. Borrowed from POLICY. The milter asks the MTA for these too. */

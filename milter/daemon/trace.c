@@ -572,8 +572,11 @@ trace_preamble(const stm_trace_args *a, stm_policy *p, const stm_message *parsed
     if (stm_policy_uses_delegation(p))
         fprintf(out, "note     %s%s\n",
                 a->no_delegate ? "--no-delegate: delegate rules are skipped"
-                               : "delegation for real; receiver on ",
-                a->no_delegate ? "" : stm_policy_receiver(p)->listen);
+                : stm_policy_uses_receiver(p)
+                    ? "delegation for real; receiver on "
+                    : "delegation for real; no receiver (no smtp or lmtp service)",
+                a->no_delegate || !stm_policy_uses_receiver(p) ? ""
+                                                               : stm_policy_receiver(p)->listen);
     fputc('\n', out);
     fflush(out);
 }
@@ -668,7 +671,8 @@ stm_trace_main(const stm_trace_args *a, FILE *out, FILE *err)
         stm_session_set_state(s, store, true);
     }
     if (stm_policy_uses_delegation(p) && !a->no_delegate) {
-        int rc = trace_receiver(p, &t, &reg, &rcv, err);
+        /* Only smtp and lmtp services pass a copy back to a receiver. */
+        int rc = stm_policy_uses_receiver(p) ? trace_receiver(p, &t, &reg, &rcv, err) : 0;
         if (rc < 0)
             goto oom;
         if (rc > 0)

@@ -182,13 +182,14 @@ cb_receiver_log(void *arg, const char *line)
 }
 
 /* Start the ticket registry and the receiver on POLICY's receiver.listen
- * when the policy delegates and they are not running yet. 0 or -1 (logged). */
+ * when the policy delegates to an smtp or lmtp service (the only ones that
+ * pass a copy back) and they are not running yet. 0 or -1 (logged). */
 int
 stm_callbacks_delegation_start(void)
 {
     stm_policy *p = stm_callbacks_policy();
     int rc = 0;
-    if (p == NULL || !stm_policy_uses_delegation(p))
+    if (p == NULL || !stm_policy_uses_receiver(p))
         goto done;
     const stm_receiver_config *rc_cfg = stm_policy_receiver(p);
     pthread_mutex_lock(&deleg_lock);
@@ -297,6 +298,13 @@ cb_delegate_log(void *arg, const char *line)
     stm_log(LOG_INFO, "%s", line);
 }
 
+/* Does SVC pass a copy back to the receiver (smtp, lmtp)? */
+static bool
+cb_service_needs_receiver(const stm_service *svc)
+{
+    return svc->protocol == STM_PROTO_SMTP || svc->protocol == STM_PROTO_LMTP;
+}
+
 /* The engine's delegate hook in the daemon: CTX is an stm_delegate_ctx whose
  * tickets are NULL when no receiver runs (a policy that started to delegate
  * only after a reload): that delegation fails. A reference taken here is
@@ -305,6 +313,8 @@ static int
 cb_delegate(void *ctx, stm_session *s, const stm_service *svc, stm_delegation *out)
 {
     stm_delegate_ctx *dc = ctx;
+    if (!cb_service_needs_receiver(svc))
+        return stm_delegate_run(dc, s, svc, out); /* clamd, spamd, rspamd answer */
     /* A policy that delegates only since a reload: start the receiver now. */
     if (dc->tickets == NULL && stm_callbacks_delegation_start() == 0)
         dc->tickets = cb_delegation_tickets();
@@ -323,9 +333,12 @@ cb_delegate_many(void *ctx, stm_session *s, const stm_service *const *svcs,
                  stm_delegation *const *outs, size_t n)
 {
     stm_delegate_ctx *dc = ctx;
-    if (dc->tickets == NULL && stm_callbacks_delegation_start() == 0)
+    bool needs = false;
+    for (size_t i = 0; i < n; i++)
+        needs = needs || cb_service_needs_receiver(svcs[i]);
+    if (needs && dc->tickets == NULL && stm_callbacks_delegation_start() == 0)
         dc->tickets = cb_delegation_tickets();
-    if (dc->tickets == NULL) {
+    if (needs && dc->tickets == NULL) {
         stm_log(LOG_ERR, "id=%s delegate result=failed: no receiver is running", stm_log_id(s));
         return -1;
     }

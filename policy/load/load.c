@@ -310,10 +310,13 @@ static void
 config_cross_checks(stm_loader *ld)
 {
     struct stm_policy *p = ld->policy;
-    if (ld->first_delegate != NULL && !p->receiver.present)
-        stm_config_error(ld, ld->first_delegate,
-                         "a delegate rule needs a 'receiver' section (where the scanner passes "
-                         "the message back), e.g. receiver: { listen: \"127.0.0.1:10025\" }");
+    /* Only smtp and lmtp services pass a copy back; clamd, spamd and
+     * rspamd answer on their own connection. */
+    if (ld->first_copy_delegate != NULL && !p->receiver.present)
+        stm_config_error(ld, ld->first_copy_delegate,
+                         "delegating to an smtp or lmtp service needs a 'receiver' section "
+                         "(where the scanner passes the message back), e.g. receiver: { "
+                         "listen: \"127.0.0.1:10025\" }");
     if (ld->first_quarantine != NULL && (p->milter.quarantine == STM_QUARANTINE_STORE ||
                                          p->milter.quarantine == STM_QUARANTINE_STORE_HOLD)) {
         int err = 0;
@@ -371,6 +374,10 @@ config_flags_rules(struct stm_policy *p, const stm_rule_list *list)
         }
         if (r->kind == STM_RULE_DELEGATE) {
             p->uses_delegation = true;
+            for (size_t k = 0; k < r->nservices; k++)
+                if (r->services[k]->protocol == STM_PROTO_SMTP ||
+                    r->services[k]->protocol == STM_PROTO_LMTP)
+                    p->uses_receiver = true;
             p->needs_body = true;
             config_flags_rules(p, &r->rules);
         }

@@ -357,6 +357,10 @@ rules_delegate_service(stm_loader *ld, const stm_yt_node *delegate, stm_rule *r)
         }
         r->services = g;
         r->services[r->nservices++] = found;
+        /* smtp and lmtp pass a copy back: the policy needs a receiver. */
+        if ((found->protocol == STM_PROTO_SMTP || found->protocol == STM_PROTO_LMTP) &&
+            ld->first_copy_delegate == NULL)
+            ld->first_copy_delegate = delegate;
         if (r->service == NULL)
             r->service = found;
         return;

@@ -416,6 +416,47 @@ services_auth(stm_loader *ld, const stm_yt_node *auth, stm_service *s)
 #undef SVC_WHAT
 }
 
+/* Keys of NODE that a scanner answering on its own connection (clamd,
+ * spamd, rspamd: PROTO->answers) never reads: the SMTP client's are
+ * refused (they would promise what the protocol never does), the
+ * credentials and TLS settings its protocol does not send are warned
+ * about. */
+static void
+services_answer_keys(stm_loader *ld, const stm_yt_node *node, const stm_service *s,
+                     const services_protocol *proto)
+{
+    static const struct {
+        const char *key;
+        const char *why;
+    } smtp_only[] = {
+        {"attempt_starttls", "STARTTLS is an SMTP command"},
+        {"require_tls",
+         "STARTTLS is an SMTP command; https:// targets are TLS from the first byte"},
+        {"auth", "SMTP AUTH is an SMTP command"},
+        {"submission_timeout", "it bounds an SMTP DATA transfer"},
+        {"drop_grace", "it waits for a copy to come back to the receiver"},
+    };
+    const stm_yt_node *v;
+    if (!proto->answers)
+        return;
+    for (size_t i = 0; i < sizeof smtp_only / sizeof smtp_only[0]; i++)
+        if ((v = stm_yt_get(node, smtp_only[i].key)) != NULL)
+            stm_config_error(ld, v,
+                             "services.%s.%s is for smtp and lmtp services; protocol %s never "
+                             "uses it (%s)",
+                             s->name, smtp_only[i].key, proto->name, smtp_only[i].why);
+    /* What each answering protocol sends: spamd a User, rspamd a
+     * Password and TLS to https:// targets. */
+    bool user = s->protocol == STM_PROTO_SPAMD, pass = s->protocol == STM_PROTO_RSPAMD,
+         tls = s->protocol == STM_PROTO_RSPAMD;
+    static const char *const sends[] = {"username", "password", "tls_client"};
+    bool used[] = {user, pass, tls};
+    for (size_t i = 0; i < sizeof sends / sizeof sends[0]; i++)
+        if (!used[i] && (v = stm_yt_get(node, sends[i])) != NULL)
+            stm_config_warning(ld, v, "services.%s.%s is ignored: protocol %s never uses it",
+                               s->name, sends[i], proto->name);
+}
+
 /* One service NAME: NODE into S. */
 static void
 services_one(stm_loader *ld, const stm_yt_node *key, const stm_yt_node *node, stm_service *s,
@@ -501,6 +542,9 @@ services_one(stm_loader *ld, const stm_yt_node *key, const stm_yt_node *node, st
         s->on_failure = (stm_on_failure)i;
 
     services_targets(ld, key, stm_yt_get(node, "targets"), proto, s);
+    services_answer_keys(ld, node, s, proto);
+    if (proto->answers)
+        return; /* its auth, STARTTLS: refused above */
     services_auth(ld, stm_yt_get(node, "auth"), s);
     if (s->require_tls && starttls != NULL && !s->attempt_starttls) {
         for (size_t t = 0; t < s->ntargets; t++) {

@@ -24,6 +24,7 @@ typedef struct stm_loader {
     const char *basedir;       /* relative list files: NULL = current directory */
     /* Remembered for the checks across sections. */
     const stm_yt_node *first_delegate;   /* the first delegate rule */
+    const stm_yt_node *first_copy_delegate; /* the first naming an smtp/lmtp service */
     const stm_yt_node *first_quarantine; /* the first quarantine verb */
     const stm_yt_node *workdir_node;     /* milter.workdir as written, if given */
 } stm_loader;

@@ -32,3 +32,5 @@ EXTRA_DIST += tests/delegation/70-clamd.t tests/e2e/70-clamd.t contrib/policies/
 	tests/delegation/71-spamd.t tests/e2e/71-spamd.t contrib/policies/spamd.yaml \
 	tests/delegation/72-rspamd.t tests/e2e/72-rspamd.t contrib/policies/rspamd.yaml \
 	tests/e2e/73-scan-parallel.t tests/e2e/policies/scan-parallel.yaml
+# amavisd-new as an SMTP delegation target (tests/lib/amavis.sh).
+EXTRA_DIST += tests/e2e/74-amavis.t tests/lib/amavis.sh contrib/policies/amavis.yaml

@@ -11,7 +11,7 @@
 . "$(dirname "$0")/../lib/harness.sh"
 h_setup "$@"
 . "$H_TOP/tests/lib/scanners.sh"
-h_plan 15
+h_plan 16
 
 mta_install
 sc_clamd_start
@@ -23,6 +23,13 @@ h_stagemilter_start "$P" "$sock"
 h_sink_start
 mta_start "$sock" "$SINK_PORT" || h_die "$MTA does not start"
 log=$(h_stagemilter_log)
+# The policy has no receiver section: no copy comes back, none is started.
+if h_listening "$SC_RECEIVER_PORT"; then
+    h_fail "no receiver listens on $SC_RECEIVER_PORT (the policy delegates to no smtp or lmtp service)" \
+        "$(ss -Hltnp "sport = :$SC_RECEIVER_PORT")"
+else
+    h_pass "no receiver listens on $SC_RECEIVER_PORT (the policy delegates to no smtp or lmtp service)"
+fi
 
 # 1. Clean mail.
 h_swaks clean --from alice@sender.test --to bob@rcpt.test --h-Subject "clean one" \

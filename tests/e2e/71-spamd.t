@@ -10,7 +10,7 @@
 . "$(dirname "$0")/../lib/harness.sh"
 h_setup "$@"
 . "$H_TOP/tests/lib/scanners.sh"
-h_plan 14
+h_plan 15
 
 mta_install
 sc_spamd_start
@@ -22,6 +22,13 @@ h_stagemilter_start "$P" "$sock"
 h_sink_start
 mta_start "$sock" "$SINK_PORT" || h_die "$MTA does not start"
 log=$(h_stagemilter_log)
+# The policy has no receiver section: no copy comes back, none is started.
+if h_listening "$SC_RECEIVER_PORT"; then
+    h_fail "no receiver listens on $SC_RECEIVER_PORT (the policy delegates to no smtp or lmtp service)" \
+        "$(ss -Hltnp "sport = :$SC_RECEIVER_PORT")"
+else
+    h_pass "no receiver listens on $SC_RECEIVER_PORT (the policy delegates to no smtp or lmtp service)"
+fi
 
 # 1. GTUBE.
 h_swaks gtube --from alice@sender.test --to bob@rcpt.test --h-Subject "buy now" \

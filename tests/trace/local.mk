@@ -11,7 +11,8 @@ EXTRA_DIST += tests/trace/run.t \
 	tests/trace/state.yaml tests/trace/state.eml tests/trace/state.args tests/trace/state.out \
 	tests/trace/mime.yaml tests/trace/mime.eml tests/trace/mime.args tests/trace/mime.out
 EXTRA_DIST += tests/trace/scan-many.yaml tests/trace/scan-many.eml tests/trace/scan-many.args \
-	tests/trace/scan-many.out tests/trace/score.yaml tests/trace/score.eml tests/trace/score.args \
+	tests/trace/scan-many.out tests/trace/scan-noreceiver.yaml tests/trace/scan-noreceiver.eml \
+	tests/trace/scan-noreceiver.args tests/trace/scan-noreceiver.out tests/trace/score.yaml tests/trace/score.eml tests/trace/score.args \
 	tests/trace/score.out
 EXTRA_DIST += tests/trace/change.yaml tests/trace/change.eml tests/trace/change.args tests/trace/change.out \
 	tests/trace/quarantine-lmtp.yaml tests/trace/quarantine-lmtp.eml tests/trace/quarantine-lmtp.args tests/trace/quarantine-lmtp.out

@@ -494,6 +494,47 @@ test_flags(void **state)
     }
 }
 
+/* Only a delegate rule naming an smtp or lmtp service needs the receiver
+ * (uses_receiver, and then the receiver section); clamd, spamd and rspamd
+ * answer on their own connection. */
+static void
+test_uses_receiver(void **state)
+{
+    static const char svcs[] = "services:\n"
+                               "  c: { protocol: clamd, targets: \"unix:/run/c.ctl\" }\n"
+                               "  r: { protocol: rspamd, targets: \"http://127.0.0.1:1\" }\n"
+                               "  m: { targets: \"tcp://127.0.0.1:2\" }\n";
+    static const struct {
+        const char *receiver, *delegate;
+        bool uses;
+    } cases[] = {
+        {"", "c", false},
+        {"", "[c, r]", false},
+        {"receiver:\n", "[c, r]", false},
+        {"receiver:\n", "m", true},
+        {"receiver:\n", "[c, m]", true},
+    };
+    char text[600];
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(text, sizeof text, "%s%sstages: { preq: [ { rule: a, delegate: %s } ] }\n",
+                 cases[i].receiver, svcs, cases[i].delegate);
+        stm_policy *p = load_ok(text);
+        assert_true(stm_policy_uses_delegation(p));
+        if (stm_policy_uses_receiver(p) != cases[i].uses)
+            fail_msg("case %zu: uses_receiver %d", i, stm_policy_uses_receiver(p));
+        stm_policy_unref(p);
+    }
+    /* An smtp service without a receiver section is refused. */
+    snprintf(text, sizeof text, "%sstages: { preq: [ { rule: a, delegate: [c, m] } ] }\n", svcs);
+    stm_diag *d;
+    assert_null(load(text, &d));
+    const stm_diag_entry *e = stm_diag_get(d, 0);
+    assert_non_null(e);
+    assert_non_null(strstr(e->message, "needs a 'receiver' section"));
+    stm_diag_free(d);
+}
+
 /* macro: conditions' names are collected once each, without braces, in
  * order of appearance, from every stage, `not`/`any` and delegate rules. */
 static void
@@ -684,7 +725,7 @@ test_errors(void **state)
          "t.yaml:2:40: unknown service 't': the policy defines no services", 1},
         {"services: { s: { targets: \"tcp://h:1\" } }\nstages: { preq: [ { rule: a, delegate: s } "
          "] }",
-         "t.yaml:2:19: a delegate rule needs a 'receiver' section", 1},
+         "t.yaml:2:40: delegating to an smtp or lmtp service needs a 'receiver' section", 1},
         {"receiver:\nservices: { s: { targets: \"tcp://h:1\" } }\n"
          "stages: { preq: [ { rule: a, delegate: s, then: accept } ] }",
          "t.yaml:3:43: delegate rule 'a' has no then: its rules: decide", 1},
@@ -910,6 +951,7 @@ main(void)
         cmocka_unit_test(test_services),      cmocka_unit_test(test_verbs),
         cmocka_unit_test(test_rules_effects), cmocka_unit_test(test_conditions),
         cmocka_unit_test(test_flags),         cmocka_unit_test(test_macro_names),
+        cmocka_unit_test(test_uses_receiver),
         cmocka_unit_test(test_errors),        cmocka_unit_test(test_duplicate_lines),
         cmocka_unit_test(test_warning),       cmocka_unit_test(test_load_file),
         cmocka_unit_test(test_diag_print),
