@@ -522,6 +522,10 @@ stm_mime_parse(void *stream, const stm_mime_limits *limits, const char **err)
     g_mime_parser_options_free(opts);
     if (sub != NULL)
         g_object_unref(sub);
+    if (w.url_set != NULL)
+        g_hash_table_destroy(w.url_set);
+    if (w.host_set != NULL)
+        g_hash_table_destroy(w.host_set);
     if (w.nomem) {
         stm_mime_free(m);
         *err = "out of memory parsing MIME";

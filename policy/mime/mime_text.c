@@ -123,17 +123,32 @@ stm_mime_text_to_utf8(const char *data, size_t len, const char *charset, bool *u
     return out;
 }
 
-/* Record URL (LEN bytes) found in PART: its host too. */
+/* Record URL (LEN bytes) found in PART: its host too. Repeats are found
+ * through the walk's hash sets (a linear search made an HTML part of a
+ * thousand links cost tens of millions of instructions). */
 static void
 text_add_url(stm_mime_walk *w, int part, const char *url, size_t len)
 {
     stm_mime *m = w->m;
     if (len == 0 || w->nomem)
         return;
-    for (size_t i = 0; i < m->nurls; i++)
-        if (strlen(m->urls[i].url) == len && memcmp(m->urls[i].url, url, len) == 0)
-            return;
+    if (w->url_set == NULL) {
+        w->url_set = g_hash_table_new(g_str_hash, g_str_equal);
+        w->host_set = g_hash_table_new(g_str_hash, g_str_equal);
+    }
+    char *u = strndup(url, len);
+    if (u == NULL) {
+        w->nomem = true;
+        return;
+    }
+    /* A URL with a NUL inside is kept up to it, as before: the text never
+     * holds one (stm_mime_text_to_utf8 turns them into spaces). */
+    if (g_hash_table_contains(w->url_set, u)) {
+        free(u);
+        return;
+    }
     if (m->nurls >= TEXT_MAX_URLS) {
+        free(u);
         stm_mime_walk_defect(w, part, STM_MIME_DEFECT_LIMIT);
         return;
     }
@@ -168,28 +183,27 @@ text_add_url(stm_mime_walk *w, int part, const char *url, size_t len)
         he--;
     if (m->nurls == w->urls_cap) {
         size_t cap = w->urls_cap ? w->urls_cap * 2 : 16;
-        stm_mime_url *u = realloc(m->urls, cap * sizeof *u);
-        if (u == NULL) {
+        stm_mime_url *nu = realloc(m->urls, cap * sizeof *nu);
+        if (nu == NULL) {
+            free(u);
             w->nomem = true;
             return;
         }
-        m->urls = u;
+        m->urls = nu;
         w->urls_cap = cap;
     }
-    char *u = strndup(url, len);
     char *h = strndup(a, (size_t)(he - a));
-    if (u == NULL || h == NULL) {
+    if (h == NULL) {
         free(u);
-        free(h);
         w->nomem = true;
         return;
     }
     for (char *p = h; *p; p++)
         *p = (char)tolower((unsigned char)*p);
     m->urls[m->nurls++] = (stm_mime_url){.url = u, .host = h, .part = part};
-    for (size_t i = 0; i < m->nhosts; i++)
-        if (strcmp(m->hosts[i], h) == 0)
-            return;
+    g_hash_table_add(w->url_set, u);
+    if (g_hash_table_contains(w->host_set, h))
+        return;
     /* urls_cap bounds nhosts too: there are never more hosts than URLs. */
     if (m->nhosts == w->hosts_cap) {
         const char **hs = realloc(m->hosts, w->urls_cap * sizeof *hs);
@@ -201,6 +215,7 @@ text_add_url(stm_mime_walk *w, int part, const char *url, size_t len)
         w->hosts_cap = w->urls_cap;
     }
     m->hosts[m->nhosts++] = h;
+    g_hash_table_add(w->host_set, h);
 }
 
 /* Does TEXT at P start with the ASCII word W, ignoring case? */
