@@ -21,6 +21,7 @@
 
 #include <ctype.h>
 #include <gmime/gmime.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -73,6 +74,26 @@ text_buf_add_cp(text_buf *b, unsigned long cp)
     text_buf_add(b, out, (size_t)n);
 }
 
+/* Are the LEN bytes of DATA all US-ASCII, none NUL? Eight at a time. */
+static bool
+text_is_ascii(const char *data, size_t len)
+{
+    const uint64_t high = 0x8080808080808080u, ones = 0x0101010101010101u;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t v;
+        memcpy(&v, data + i, 8);
+        /* A byte with its top bit set, or a zero byte (v - ones borrows
+         * into the top bit of a byte that was 0). */
+        if ((v & high) != 0 || ((v - ones) & ~v & high) != 0)
+            return false;
+    }
+    for (; i < len; i++)
+        if ((unsigned char)data[i] >= 0x80 || data[i] == '\0')
+            return false;
+    return true;
+}
+
 /* LEN bytes in CHARSET as valid UTF-8; *UNKNOWN when CHARSET is not known
  * (then the bytes are read as ISO-8859-1, where every byte is a letter). */
 char *
@@ -80,6 +101,18 @@ stm_mime_text_to_utf8(const char *data, size_t len, const char *charset, bool *u
 {
     char *conv = NULL;
     *unknown = false;
+    bool plain = charset == NULL || *charset == '\0' || g_ascii_strcasecmp(charset, "utf-8") == 0 ||
+                 g_ascii_strcasecmp(charset, "us-ascii") == 0;
+    /* The common case, US-ASCII text without NUL, is its own UTF-8: one
+     * copy, without GLib's validation and its copies. */
+    if (plain && text_is_ascii(data, len)) {
+        char *out = malloc(len + 1);
+        if (out != NULL) {
+            memcpy(out, data, len);
+            out[len] = '\0';
+        }
+        return out;
+    }
     /* NULs would end the text early as a C string: they become spaces. */
     char *copy = NULL;
     if (memchr(data, '\0', len) != NULL) {
@@ -89,8 +122,7 @@ stm_mime_text_to_utf8(const char *data, size_t len, const char *charset, bool *u
             copy[i] = data[i] != '\0' ? data[i] : ' ';
         data = copy;
     }
-    if (charset != NULL && *charset != '\0' && g_ascii_strcasecmp(charset, "utf-8") != 0 &&
-        g_ascii_strcasecmp(charset, "us-ascii") != 0) {
+    if (!plain) {
         iconv_t cd = g_mime_iconv_open("UTF-8", charset);
         if (cd == (iconv_t)-1) {
             *unknown = true;
@@ -230,32 +262,42 @@ text_starts(const char *p, const char *end, const char *w)
 static void
 text_find_urls(stm_mime_walk *w, int part, const char *text, size_t len)
 {
-    static const char *const starts[] = {"http://", "https://", "ftp://", "www.", NULL};
     const char *p = text, *end = text + len;
     while (p < end) {
-        /* Most bytes start none of them: look closer only at h, f and w. */
+        /* Most bytes start none of "http://", "https://", "ftp://" and
+         * "www.": look closer only at h, f and w at a word boundary ("xhttp://"
+         * is not a URL), and then only at the starts with that first letter
+         * (comparing every start at every h, f and w cost more than all the
+         * rest of the scan). */
         unsigned char c = (unsigned char)(*p | 0x20);
-        if (c != 'h' && c != 'f' && c != 'w') {
+        if ((c != 'h' && c != 'f' && c != 'w') || (p > text && isalnum((unsigned char)p[-1]))) {
             p++;
             continue;
         }
-        size_t i;
-        for (i = 0; starts[i] != NULL; i++)
-            if (text_starts(p, end, starts[i]))
-                break;
-        /* A URL starts at a word boundary: "xhttp://" is not one. */
-        if (starts[i] == NULL || (p > text && isalnum((unsigned char)p[-1]))) {
+        const char *start = NULL;
+        if (c == 'h') {
+            if (text_starts(p, end, "http://"))
+                start = "http://";
+            else if (text_starts(p, end, "https://"))
+                start = "https://";
+        } else if (c == 'f') {
+            if (text_starts(p, end, "ftp://"))
+                start = "ftp://";
+        } else if (text_starts(p, end, "www.")) {
+            start = "www.";
+        }
+        if (start == NULL) {
             p++;
             continue;
         }
-        const char *q = p + strlen(starts[i]);
+        const char *q = p + strlen(start);
         while (q < end && (unsigned char)*q > ' ' && *q != '<' && *q != '>' && *q != '"' &&
                *q != '\'' && *q != '`' && (unsigned char)*q != 0x7f)
             q++;
         const char *e = q;
         while (e > p && strchr(".,;:!?)]}", e[-1]) != NULL)
             e--;
-        if ((size_t)(e - p) > strlen(starts[i]))
+        if ((size_t)(e - p) > strlen(start))
             text_add_url(w, part, p, (size_t)(e - p));
         p = q;
     }
