@@ -94,6 +94,18 @@ text_is_ascii(const char *data, size_t len)
     return true;
 }
 
+/* Is CHARSET a name of ISO-8859-1? */
+static bool
+text_is_latin1(const char *charset)
+{
+    static const char *const names[] = {"iso-8859-1", "iso8859-1", "iso_8859-1", "latin1",
+                                        "l1", "iso-ir-100", "cp819", "ibm819", NULL};
+    for (size_t i = 0; names[i] != NULL; i++)
+        if (g_ascii_strcasecmp(charset, names[i]) == 0)
+            return true;
+    return false;
+}
+
 /* LEN bytes in CHARSET as valid UTF-8; *UNKNOWN when CHARSET is not known
  * (then the bytes are read as ISO-8859-1, where every byte is a letter). */
 char *
@@ -112,6 +124,34 @@ stm_mime_text_to_utf8(const char *data, size_t len, const char *charset, bool *u
             out[len] = '\0';
         }
         return out;
+    }
+    /* ISO-8859-1 is U+0000..U+00FF byte for byte, what iconv gives (its
+     * 0x80..0x9F are the C1 controls, as here), and always valid: no
+     * iconv, no validation (they were most of a Latin-1 part's cost). */
+    if (!plain && text_is_latin1(charset)) {
+        text_buf b = {0};
+        text_buf_add(&b, "", 0);
+        for (size_t i = 0; i < len && !b.nomem; i++) {
+            unsigned char c = (unsigned char)data[i];
+            if (c == '\0') {
+                text_buf_add(&b, " ", 1);
+            } else if (c < 0x80) {
+                /* A run of ASCII at once. */
+                size_t j = i + 1;
+                while (j < len && (unsigned char)data[j] < 0x80 && data[j] != '\0')
+                    j++;
+                text_buf_add(&b, data + i, j - i);
+                i = j - 1;
+            } else {
+                char two[2] = {(char)(0xC0 | (c >> 6)), (char)(0x80 | (c & 0x3F))};
+                text_buf_add(&b, two, 2);
+            }
+        }
+        if (b.nomem) {
+            free(b.data);
+            return NULL;
+        }
+        return b.data;
     }
     /* NULs would end the text early as a C string: they become spaces. */
     char *copy = NULL;
