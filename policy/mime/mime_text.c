@@ -298,6 +298,10 @@ text_starts(const char *p, const char *end, const char *w)
     return (size_t)(end - p) >= n && strncasecmp(p, w, n) == 0;
 }
 
+/* The first letters of "http://", "https://", "ftp://" and "www.", either case. */
+static const bool text_url_first[256] = {['h'] = true, ['H'] = true, ['f'] = true,
+                                         ['F'] = true, ['w'] = true, ['W'] = true};
+
 /* The URLs written as text in the LEN bytes of TEXT. */
 static void
 text_find_urls(stm_mime_walk *w, int part, const char *text, size_t len)
@@ -309,8 +313,12 @@ text_find_urls(stm_mime_walk *w, int part, const char *text, size_t len)
          * is not a URL), and then only at the starts with that first letter
          * (comparing every start at every h, f and w cost more than all the
          * rest of the scan). */
+        while (p < end && !text_url_first[(unsigned char)*p])
+            p++;
+        if (p == end)
+            break;
         unsigned char c = (unsigned char)(*p | 0x20);
-        if ((c != 'h' && c != 'f' && c != 'w') || (p > text && isalnum((unsigned char)p[-1]))) {
+        if (p > text && isalnum((unsigned char)p[-1])) {
             p++;
             continue;
         }
