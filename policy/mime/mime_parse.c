@@ -363,7 +363,12 @@ mime_walk_leaf(stm_mime_walk *w, GMimePart *gpart, int idx, const char *type)
     if (raw != NULL && ((enc == GMIME_CONTENT_ENCODING_BASE64 && mime_base64_broken(raw)) ||
                         (enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE && mime_qp_broken(raw))))
         stm_mime_walk_defect(w, idx, STM_MIME_DEFECT_BAD_ENCODING);
-    GMimeStream *out = g_mime_stream_mem_new();
+    /* Decoded content is never longer than encoded (base64, quoted-printable,
+     * 7bit, 8bit, binary; uuencode too): room for it at once, not a buffer
+     * doubled and copied as it grows. */
+    gint64 rawlen = raw != NULL ? g_mime_stream_length(raw) : -1;
+    GByteArray *room = g_byte_array_sized_new(rawlen > 0 && rawlen < G_MAXINT32 ? (guint)rawlen + 1 : 0);
+    GMimeStream *out = g_mime_stream_mem_new_with_byte_array(room);
     if (out == NULL) {
         w->nomem = true;
         return;
