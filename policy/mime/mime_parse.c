@@ -367,7 +367,8 @@ mime_walk_leaf(stm_mime_walk *w, GMimePart *gpart, int idx, const char *type)
      * 7bit, 8bit, binary; uuencode too): room for it at once, not a buffer
      * doubled and copied as it grows. */
     gint64 rawlen = raw != NULL ? g_mime_stream_length(raw) : -1;
-    GByteArray *room = g_byte_array_sized_new(rawlen > 0 && rawlen < G_MAXINT32 ? (guint)rawlen + 1 : 0);
+    guint want = rawlen > 0 && rawlen < G_MAXINT32 ? (guint)rawlen + 1 : 0;
+    GByteArray *room = g_byte_array_sized_new(want);
     GMimeStream *out = g_mime_stream_mem_new_with_byte_array(room);
     if (out == NULL) {
         w->nomem = true;
