@@ -36,11 +36,13 @@
 /* The data of the current member of A, read within archive_bytes, into
  * *BUF: its first STM_MIME_MAGIC_BYTES, and the rest too when MAY_NEST and
  * libmagic names those first bytes an archive (then *WHOLE is set). *KEPT
- * is the length kept, *TOTAL the bytes it expands to. 0; 1 when
- * archive_bytes was reached; -1 when the data is corrupt or memory ran out. */
+ * is the length kept, *TOTAL the bytes it expands to. When the type of
+ * the first bytes was asked and is not an archive, *TYPE is it (caller
+ * frees; the first *KEPT bytes are those it was asked of), else NULL. 0; 1
+ * when archive_bytes was reached; -1 when the data is corrupt or memory ran out. */
 static int
 archive_read_member(stm_mime_walk *w, struct archive *a, bool may_nest, unsigned char **buf,
-                    size_t *kept, uint64_t *total, bool *whole)
+                    size_t *kept, uint64_t *total, bool *whole, char **type)
 {
     /* Until decided: the first STM_MIME_MAGIC_BYTES; not whole: those, and a
      * chunk of room after them that the rest is read into and forgotten. */
@@ -49,6 +51,7 @@ archive_read_member(stm_mime_walk *w, struct archive *a, bool may_nest, unsigned
     *kept = 0;
     *total = 0;
     *whole = false;
+    *type = NULL;
     if ((*buf = malloc(cap)) == NULL) {
         w->nomem = true;
         return -1;
@@ -62,9 +65,12 @@ archive_read_member(stm_mime_walk *w, struct archive *a, bool may_nest, unsigned
             }
             *whole = stm_mime_magic_is_archive(t);
             decided = true;
-            free(t);
-            if (!*whole)
+            if (*whole) {
+                free(t);
+            } else {
+                *type = t; /* asked once: libmagic costs millions of instructions */
                 *kept = STM_MIME_MAGIC_BYTES;
+            }
         }
         if (*whole && *kept + ARCHIVE_CHUNK > cap) {
             unsigned char *b = realloc(*buf, cap * 2);
@@ -148,7 +154,8 @@ stm_mime_archive_walk(stm_mime_walk *w, int part, const unsigned char *data, siz
         unsigned char *buf = NULL;
         size_t kept = 0;
         uint64_t total = 0;
-        int rr = archive_read_member(w, a, may_nest, &buf, &kept, &total, &nested);
+        char *type = NULL;
+        int rr = archive_read_member(w, a, may_nest, &buf, &kept, &total, &nested, &type);
         if (rr < 0 && !w->nomem)
             stm_mime_walk_defect(w, idx, STM_MIME_DEFECT_BAD_ARCHIVE);
         if (rr > 0) {
@@ -160,9 +167,13 @@ stm_mime_archive_walk(stm_mime_walk *w, int part, const unsigned char *data, siz
                 stm_mime_walk_content(w, idx, buf != NULL ? buf : (const unsigned char *)"", kept,
                                       archive_depth + 1);
             } else {
-                /* A member has no declared type: text is text/plain. */
-                char *t = stm_mime_magic_text_type(
-                    "text/plain", buf != NULL ? buf : (const unsigned char *)"", kept);
+                /* A member has no declared type: text is text/plain. The
+                 * type found while reading is of the same first bytes. */
+                char *t = type != NULL ? type
+                                       : stm_mime_magic_text_type(
+                                             "text/plain",
+                                             buf != NULL ? buf : (const unsigned char *)"", kept);
+                type = NULL;
                 if (t == NULL) {
                     w->nomem = true;
                 } else {
@@ -174,6 +185,7 @@ stm_mime_archive_walk(stm_mime_walk *w, int part, const unsigned char *data, siz
             }
             w->m->parts[idx].size = total;
         }
+        free(type);
         free(buf);
         if (rr < 0)
             stop = true;

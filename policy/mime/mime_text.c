@@ -21,6 +21,7 @@
 
 #include <ctype.h>
 #include <gmime/gmime.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -73,6 +74,38 @@ text_buf_add_cp(text_buf *b, unsigned long cp)
     text_buf_add(b, out, (size_t)n);
 }
 
+/* Are the LEN bytes of DATA all US-ASCII, none NUL? Eight at a time. */
+static bool
+text_is_ascii(const char *data, size_t len)
+{
+    const uint64_t high = 0x8080808080808080u, ones = 0x0101010101010101u;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t v;
+        memcpy(&v, data + i, 8);
+        /* A byte with its top bit set, or a zero byte (v - ones borrows
+         * into the top bit of a byte that was 0). */
+        if ((v & high) != 0 || ((v - ones) & ~v & high) != 0)
+            return false;
+    }
+    for (; i < len; i++)
+        if ((unsigned char)data[i] >= 0x80 || data[i] == '\0')
+            return false;
+    return true;
+}
+
+/* Is CHARSET a name of ISO-8859-1? */
+static bool
+text_is_latin1(const char *charset)
+{
+    static const char *const names[] = {"iso-8859-1", "iso8859-1", "iso_8859-1", "latin1",
+                                        "l1", "iso-ir-100", "cp819", "ibm819", NULL};
+    for (size_t i = 0; names[i] != NULL; i++)
+        if (g_ascii_strcasecmp(charset, names[i]) == 0)
+            return true;
+    return false;
+}
+
 /* LEN bytes in CHARSET as valid UTF-8; *UNKNOWN when CHARSET is not known
  * (then the bytes are read as ISO-8859-1, where every byte is a letter). */
 char *
@@ -80,6 +113,46 @@ stm_mime_text_to_utf8(const char *data, size_t len, const char *charset, bool *u
 {
     char *conv = NULL;
     *unknown = false;
+    bool plain = charset == NULL || *charset == '\0' || g_ascii_strcasecmp(charset, "utf-8") == 0 ||
+                 g_ascii_strcasecmp(charset, "us-ascii") == 0;
+    /* The common case, US-ASCII text without NUL, is its own UTF-8: one
+     * copy, without GLib's validation and its copies. */
+    if (plain && text_is_ascii(data, len)) {
+        char *out = malloc(len + 1);
+        if (out != NULL) {
+            memcpy(out, data, len);
+            out[len] = '\0';
+        }
+        return out;
+    }
+    /* ISO-8859-1 is U+0000..U+00FF byte for byte, what iconv gives (its
+     * 0x80..0x9F are the C1 controls, as here), and always valid: no
+     * iconv, no validation (they were most of a Latin-1 part's cost). */
+    if (!plain && text_is_latin1(charset)) {
+        text_buf b = {0};
+        text_buf_add(&b, "", 0);
+        for (size_t i = 0; i < len && !b.nomem; i++) {
+            unsigned char c = (unsigned char)data[i];
+            if (c == '\0') {
+                text_buf_add(&b, " ", 1);
+            } else if (c < 0x80) {
+                /* A run of ASCII at once. */
+                size_t j = i + 1;
+                while (j < len && (unsigned char)data[j] < 0x80 && data[j] != '\0')
+                    j++;
+                text_buf_add(&b, data + i, j - i);
+                i = j - 1;
+            } else {
+                char two[2] = {(char)(0xC0 | (c >> 6)), (char)(0x80 | (c & 0x3F))};
+                text_buf_add(&b, two, 2);
+            }
+        }
+        if (b.nomem) {
+            free(b.data);
+            return NULL;
+        }
+        return b.data;
+    }
     /* NULs would end the text early as a C string: they become spaces. */
     char *copy = NULL;
     if (memchr(data, '\0', len) != NULL) {
@@ -89,8 +162,7 @@ stm_mime_text_to_utf8(const char *data, size_t len, const char *charset, bool *u
             copy[i] = data[i] != '\0' ? data[i] : ' ';
         data = copy;
     }
-    if (charset != NULL && *charset != '\0' && g_ascii_strcasecmp(charset, "utf-8") != 0 &&
-        g_ascii_strcasecmp(charset, "us-ascii") != 0) {
+    if (!plain) {
         iconv_t cd = g_mime_iconv_open("UTF-8", charset);
         if (cd == (iconv_t)-1) {
             *unknown = true;
@@ -123,17 +195,32 @@ stm_mime_text_to_utf8(const char *data, size_t len, const char *charset, bool *u
     return out;
 }
 
-/* Record URL (LEN bytes) found in PART: its host too. */
+/* Record URL (LEN bytes) found in PART: its host too. Repeats are found
+ * through the walk's hash sets (a linear search made an HTML part of a
+ * thousand links cost tens of millions of instructions). */
 static void
 text_add_url(stm_mime_walk *w, int part, const char *url, size_t len)
 {
     stm_mime *m = w->m;
     if (len == 0 || w->nomem)
         return;
-    for (size_t i = 0; i < m->nurls; i++)
-        if (strlen(m->urls[i].url) == len && memcmp(m->urls[i].url, url, len) == 0)
-            return;
+    if (w->url_set == NULL) {
+        w->url_set = g_hash_table_new(g_str_hash, g_str_equal);
+        w->host_set = g_hash_table_new(g_str_hash, g_str_equal);
+    }
+    char *u = strndup(url, len);
+    if (u == NULL) {
+        w->nomem = true;
+        return;
+    }
+    /* A URL with a NUL inside is kept up to it, as before: the text never
+     * holds one (stm_mime_text_to_utf8 turns them into spaces). */
+    if (g_hash_table_contains(w->url_set, u)) {
+        free(u);
+        return;
+    }
     if (m->nurls >= TEXT_MAX_URLS) {
+        free(u);
         stm_mime_walk_defect(w, part, STM_MIME_DEFECT_LIMIT);
         return;
     }
@@ -168,28 +255,27 @@ text_add_url(stm_mime_walk *w, int part, const char *url, size_t len)
         he--;
     if (m->nurls == w->urls_cap) {
         size_t cap = w->urls_cap ? w->urls_cap * 2 : 16;
-        stm_mime_url *u = realloc(m->urls, cap * sizeof *u);
-        if (u == NULL) {
+        stm_mime_url *nu = realloc(m->urls, cap * sizeof *nu);
+        if (nu == NULL) {
+            free(u);
             w->nomem = true;
             return;
         }
-        m->urls = u;
+        m->urls = nu;
         w->urls_cap = cap;
     }
-    char *u = strndup(url, len);
     char *h = strndup(a, (size_t)(he - a));
-    if (u == NULL || h == NULL) {
+    if (h == NULL) {
         free(u);
-        free(h);
         w->nomem = true;
         return;
     }
     for (char *p = h; *p; p++)
         *p = (char)tolower((unsigned char)*p);
     m->urls[m->nurls++] = (stm_mime_url){.url = u, .host = h, .part = part};
-    for (size_t i = 0; i < m->nhosts; i++)
-        if (strcmp(m->hosts[i], h) == 0)
-            return;
+    g_hash_table_add(w->url_set, u);
+    if (g_hash_table_contains(w->host_set, h))
+        return;
     /* urls_cap bounds nhosts too: there are never more hosts than URLs. */
     if (m->nhosts == w->hosts_cap) {
         const char **hs = realloc(m->hosts, w->urls_cap * sizeof *hs);
@@ -201,6 +287,7 @@ text_add_url(stm_mime_walk *w, int part, const char *url, size_t len)
         w->hosts_cap = w->urls_cap;
     }
     m->hosts[m->nhosts++] = h;
+    g_hash_table_add(w->host_set, h);
 }
 
 /* Does TEXT at P start with the ASCII word W, ignoring case? */
@@ -211,36 +298,54 @@ text_starts(const char *p, const char *end, const char *w)
     return (size_t)(end - p) >= n && strncasecmp(p, w, n) == 0;
 }
 
+/* The first letters of "http://", "https://", "ftp://" and "www.", either case. */
+static const bool text_url_first[256] = {['h'] = true, ['H'] = true, ['f'] = true,
+                                         ['F'] = true, ['w'] = true, ['W'] = true};
+
 /* The URLs written as text in the LEN bytes of TEXT. */
 static void
 text_find_urls(stm_mime_walk *w, int part, const char *text, size_t len)
 {
-    static const char *const starts[] = {"http://", "https://", "ftp://", "www.", NULL};
     const char *p = text, *end = text + len;
     while (p < end) {
-        /* Most bytes start none of them: look closer only at h, f and w. */
+        /* Most bytes start none of "http://", "https://", "ftp://" and
+         * "www.": look closer only at h, f and w at a word boundary ("xhttp://"
+         * is not a URL), and then only at the starts with that first letter
+         * (comparing every start at every h, f and w cost more than all the
+         * rest of the scan). */
+        while (p < end && !text_url_first[(unsigned char)*p])
+            p++;
+        if (p == end)
+            break;
         unsigned char c = (unsigned char)(*p | 0x20);
-        if (c != 'h' && c != 'f' && c != 'w') {
+        if (p > text && isalnum((unsigned char)p[-1])) {
             p++;
             continue;
         }
-        size_t i;
-        for (i = 0; starts[i] != NULL; i++)
-            if (text_starts(p, end, starts[i]))
-                break;
-        /* A URL starts at a word boundary: "xhttp://" is not one. */
-        if (starts[i] == NULL || (p > text && isalnum((unsigned char)p[-1]))) {
+        const char *start = NULL;
+        if (c == 'h') {
+            if (text_starts(p, end, "http://"))
+                start = "http://";
+            else if (text_starts(p, end, "https://"))
+                start = "https://";
+        } else if (c == 'f') {
+            if (text_starts(p, end, "ftp://"))
+                start = "ftp://";
+        } else if (text_starts(p, end, "www.")) {
+            start = "www.";
+        }
+        if (start == NULL) {
             p++;
             continue;
         }
-        const char *q = p + strlen(starts[i]);
+        const char *q = p + strlen(start);
         while (q < end && (unsigned char)*q > ' ' && *q != '<' && *q != '>' && *q != '"' &&
                *q != '\'' && *q != '`' && (unsigned char)*q != 0x7f)
             q++;
         const char *e = q;
         while (e > p && strchr(".,;:!?)]}", e[-1]) != NULL)
             e--;
-        if ((size_t)(e - p) > strlen(starts[i]))
+        if ((size_t)(e - p) > strlen(start))
             text_add_url(w, part, p, (size_t)(e - p));
         p = q;
     }

@@ -6,6 +6,8 @@
 #ifndef STAGEMILTER_MIME_WALK_H
 #define STAGEMILTER_MIME_WALK_H
 
+#include <glib.h>
+
 #include "mime/mime.h"
 
 /* One walk over one message. */
@@ -16,6 +18,8 @@ typedef struct stm_mime_walk {
     size_t urls_cap;
     size_t hosts_cap;
     size_t text_cap;
+    GHashTable *url_set;  /* the URLs of m->urls (borrowed keys), for finding repeats */
+    GHashTable *host_set; /* the hosts of m->hosts (borrowed keys) */
     size_t message_parts; /* parts outside archives, against max_parts */
     bool parts_full;      /* max_parts reached: no more message parts */
     bool nomem;           /* an allocation failed: the walk gives up */
