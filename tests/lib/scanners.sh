@@ -31,7 +31,9 @@
 #                               copied to $H_TMP/rspamd/conf with overrides
 #                               (normal worker on 127.0.0.1:$SC_RSPAMD_PORT,
 #                               controller on the next port, no proxy or
-#                               fuzzy worker, DNS that fails at once, a log
+#                               fuzzy worker (with SC_RSPAMD_MILTER_PORT set:
+#                               the proxy worker in milter mode on that port,
+#                               asking the normal worker), DNS that fails at once, a log
 #                               file, actions add_header 3 and reject 15,
 #                               milter headers X-Spamd-Bar and X-Spam-Status
 #                               for local clients too, and a rule
@@ -155,7 +157,14 @@ sc_rspamd_start() {
     printf 'bind_socket = "127.0.0.1:%s";\n' "$SC_RSPAMD_PORT" >"$d/conf/override.d/worker-normal.inc"
     printf 'bind_socket = "127.0.0.1:%s";\n' "$((SC_RSPAMD_PORT + 1))" \
         >"$d/conf/override.d/worker-controller.inc"
-    echo 'enabled = false;' >"$d/conf/override.d/worker-proxy.inc"
+    if [ -n "${SC_RSPAMD_MILTER_PORT:-}" ]; then
+        # rspamd's own milter mode: the proxy worker speaks milter and asks
+        # the normal worker above (tests/bench/run's rspamd-milter case).
+        printf 'bind_socket = "127.0.0.1:%s";\nmilter = yes;\ntimeout = 120s;\ncount = 1;\nupstream "local" {\n  default = yes;\n  hosts = "127.0.0.1:%s";\n}\n' \
+            "$SC_RSPAMD_MILTER_PORT" "$SC_RSPAMD_PORT" >"$d/conf/override.d/worker-proxy.inc"
+    else
+        echo 'enabled = false;' >"$d/conf/override.d/worker-proxy.inc"
+    fi
     echo 'enabled = false;' >"$d/conf/override.d/worker-fuzzy.inc"
     printf 'type = "file";\nfilename = "%s";\nlevel = "info";\n' "$d/log/rspamd.log" \
         >"$d/conf/override.d/logging.inc"
@@ -175,6 +184,9 @@ sc_rspamd_start() {
         --var=RUNDIR="$d/run" --var=LOGDIR="$d/log"
     h_wait_port "$SC_RSPAMD_PORT" 90 || h_die "rspamd does not listen on $SC_RSPAMD_PORT" \
         "$(tail -n 30 "$d/log/rspamd.log" "$H_TMP/rspamd.log" 2>/dev/null)"
+    [ -z "${SC_RSPAMD_MILTER_PORT:-}" ] || h_wait_port "$SC_RSPAMD_MILTER_PORT" 30 ||
+        h_die "rspamd's milter does not listen on $SC_RSPAMD_MILTER_PORT" \
+            "$(tail -n 30 "$d/log/rspamd.log" 2>/dev/null)"
 }
 
 # spampd, SpamAssassin with its shipped defaults, local tests only.
