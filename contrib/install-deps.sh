@@ -15,7 +15,7 @@ set -euo pipefail
 
 build_pkgs="autoconf automake libtool pkg-config make gcc libmilter-dev libyaml-dev
     libssl-dev libpcre2-dev libcmocka-dev libgmime-3.0-dev libarchive-dev libmagic-dev
-    libunbound-dev libevent-dev liblmdb-dev libhiredis-dev libjansson-dev"
+    libunbound-dev libevent-dev nettle-dev liblmdb-dev libhiredis-dev libjansson-dev"
 # perl: prove; python3: helper scripts of the tests; the scanners: delegation tests;
 # openssl: throw-away test certificates; dovecot-core: SASL for Postfix's AUTH;
 # sasl2-bin: saslpasswd2, the sasldb of Sendmail's (Cyrus SASL) AUTH;
@@ -25,7 +25,8 @@ build_pkgs="autoconf automake libtool pkg-config make gcc libmilter-dev libyaml-
 # doc/man.t and make distcheck render the manual pages with groff and read
 # them with man -l (a minimal Debian has neither);
 # clang, libclang-rt-14-dev (libFuzzer and the sanitizer runtimes, only
-# recommended by clang): tests/fuzz. libevent-dev: libunbound.pc names libevent.
+# recommended by clang): tests/fuzz. libevent-dev and nettle-dev: libunbound.pc
+# names libevent, nettle and hogweed (pkg-config fails without them).
 # Version 2 peers: unbound (the test DNS server), redis-server (shared state),
 # spamd and rspamd (native scanner protocols), opendkim, opendkim-tools and
 # opendmarc (milters chained before stagemilter), dovecot-imapd (the LMTP
