@@ -32,12 +32,13 @@ build_pkgs="autoconf automake libtool pkg-config make gcc libmilter-dev libyaml-
 # opendmarc (milters chained before stagemilter), dovecot-imapd (the LMTP
 # quarantine read back over IMAP), amavisd-new (a classic content filter as
 # SMTP target), postgrey and spamass-milter (bench peers); mutt, mpack,
-# p7zip-full, zip and unzip make the MIME corpus.
+# p7zip-full, zip and unzip make the MIME corpus; time (/usr/bin/time) measures
+# the peak memory of the scanner clients fed a 100 MB reply.
 test_pkgs="postfix swaks miltertest iproute2 valgrind ca-certificates util-linux procps
     perl python3 clamsmtp clamav-daemon clamav spampd openssl dovecot-core dovecot-lmtpd
     sasl2-bin clamav-milter m4 groff man-db clang libclang-rt-14-dev
     unbound redis-server spamd rspamd opendkim opendkim-tools opendmarc dovecot-imapd
-    amavisd-new postgrey spamass-milter mutt mpack p7zip-full zip unzip"
+    amavisd-new postgrey spamass-milter mutt mpack p7zip-full zip unzip time"
 
 case ${1:-all} in
 build) want=$build_pkgs ;;

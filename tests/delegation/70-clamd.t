@@ -13,6 +13,7 @@
 h_setup "$@"
 . "$H_TOP/tests/delegation/dg.sh"
 h_plan 23
+h_need /usr/bin/time
 
 sc_clamd_start
 # A second clamd on TCP with a small StreamMaxLength, same database.

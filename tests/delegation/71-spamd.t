@@ -10,6 +10,7 @@
 h_setup "$@"
 . "$H_TOP/tests/delegation/dg.sh"
 h_plan 21
+h_need /usr/bin/time
 
 sc_spamd_start
 P=$H_TMP/policy.yaml

@@ -16,6 +16,7 @@
 h_setup "$@"
 . "$H_TOP/tests/delegation/dg.sh"
 h_plan 23
+h_need /usr/bin/time
 
 sc_rspamd_start
 P=$H_TMP/policy.yaml
