@@ -9,7 +9,8 @@
  * of the line in its order (a value in "..." or <...> without its quotes
  * or brackets; digits only become a number), and "msg": the words of the
  * line that are not key=value pairs, joined by one space (omitted when
- * there are none). A key seen twice gets "_2", "_3" ... so no key repeats.
+ * there are none). A key seen twice gets "_2", "_3" ... (the first such
+ * name no earlier field has) so no key repeats.
  *
  * Whatever bytes the line holds, the result is valid JSON: '"' and '\\'
  * are escaped, control bytes and DEL become \u00XX, a byte that does not
@@ -165,29 +166,61 @@ json_key_len(const char *s)
     return s[i] == '=' ? i : 0;
 }
 
-/* The keys written so far, to number a repeated one. */
+/* The names written so far (a key of the line and the number it got),
+ * to give a repeated key a name no field has yet. */
 #define JSON_KEYS_MAX 256
 
 typedef struct json_keys {
     const char *k[JSON_KEYS_MAX];
     size_t n[JSON_KEYS_MAX];
+    int dup[JSON_KEYS_MAX];
     size_t count;
 } json_keys;
 
-/* The number key K (N bytes) gets: 1 the first time, 2 when it (or a
- * fixed field of that name) came before, and so on. */
+/* The suffix number D gives a name: "" for 1, "_D" after. */
+static size_t
+json_suffix(char *buf, size_t size, int d)
+{
+    if (d <= 1) {
+        buf[0] = '\0';
+        return 0;
+    }
+    return (size_t)snprintf(buf, size, "_%d", d);
+}
+
+/* Are the names K1 (N1 bytes) + suffix D1 and K2 + D2 the same? */
+static bool
+json_name_eq(const char *k1, size_t n1, int d1, const char *k2, size_t n2, int d2)
+{
+    char s1[16], s2[16];
+    size_t l1 = json_suffix(s1, sizeof s1, d1), l2 = json_suffix(s2, sizeof s2, d2);
+    if (n1 + l1 != n2 + l2)
+        return false;
+    for (size_t i = 0; i < n1 + l1; i++) {
+        char c1 = i < n1 ? k1[i] : s1[i - n1];
+        char c2 = i < n2 ? k2[i] : s2[i - n2];
+        if (c1 != c2)
+            return false;
+    }
+    return true;
+}
+
+/* The number key K (N bytes) gets: 1 the first time (the name is K), else
+ * the smallest 2, 3 ... whose name K_D neither a fixed field ("time",
+ * "level", "pid", "msg") nor an earlier field has. */
 static int
 json_dup(const json_keys *ks, const char *k, size_t n)
 {
     static const char *const fixed[] = {"time", "level", "pid", "msg"};
-    int count = 1;
-    for (size_t i = 0; i < 4; i++)
-        if (strlen(fixed[i]) == n && memcmp(fixed[i], k, n) == 0)
-            count++;
-    for (size_t i = 0; i < ks->count; i++)
-        if (ks->n[i] == n && memcmp(ks->k[i], k, n) == 0)
-            count++;
-    return count;
+    for (int d = 1;; d++) {
+        bool taken = false;
+        for (size_t i = 0; i < 4 && !taken; i++)
+            taken = json_name_eq(fixed[i], strlen(fixed[i]), 1, k, n, d);
+        for (size_t i = 0; i < ks->count && !taken; i++)
+            taken = json_name_eq(ks->k[i], ks->n[i], ks->dup[i], k, n, d);
+        if (!taken)
+            return d;
+    }
 }
 
 static const char *
@@ -274,10 +307,12 @@ stm_log_json(char *out, size_t outlen, int priority, const char *line, long pid,
                 ve++;
             cn = ve - vs;
         }
-        out_field(&o, line + i, kl, json_dup(&keys, line + i, kl), line + cs, cn,
+        int dup = json_dup(&keys, line + i, kl);
+        out_field(&o, line + i, kl, dup, line + cs, cn,
                   cs == vs && json_is_number(line + cs, cn));
         keys.k[keys.count] = line + i;
-        keys.n[keys.count++] = kl;
+        keys.n[keys.count] = kl;
+        keys.dup[keys.count++] = dup;
         i = ve;
     }
     if (nmsg > 0) {

@@ -60,15 +60,18 @@ fz_string(const unsigned char *s)
 static bool
 fz_object(const unsigned char *s)
 {
-    const unsigned char *keys[256];
-    size_t klen[256], nkeys = 0;
+    /* The line's keys and the four fixed fields ("time", "level", "pid",
+     * "msg"). */
+    enum { FZ_KEYS_MAX = JSON_KEYS_MAX + 4 };
+    const unsigned char *keys[FZ_KEYS_MAX];
+    size_t klen[FZ_KEYS_MAX], nkeys = 0;
     if (*s++ != '{')
         return false;
     if (*s == '}')
         return s[1] == '\0';
     for (;;) {
         size_t k = fz_string(s);
-        if (k == 0 || nkeys == 256)
+        if (k == 0 || nkeys == FZ_KEYS_MAX)
             return false;
         for (size_t i = 0; i < nkeys; i++)
             if (klen[i] == k && memcmp(keys[i], s, k) == 0)
