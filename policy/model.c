@@ -127,6 +127,7 @@ stm_model_free(struct stm_policy *policy)
     free(policy->milter.quarantine_lmtp_rcpt);
     free(policy->milter.socket);
     free(policy->milter.workdir);
+    free(policy->milter.spool.directory);
     for (size_t i = 0; i < policy->milter.nauthserv_ids; i++)
         free(policy->milter.authserv_ids[i]);
     free(policy->milter.authserv_ids);

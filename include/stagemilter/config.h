@@ -31,6 +31,13 @@ typedef struct stm_mime_limits {
 } stm_mime_limits;
 typedef enum stm_log_format { STM_LOG_FORMAT_TEXT, STM_LOG_FORMAT_JSON } stm_log_format;
 
+/* milter.spool: a body larger than `memory` bytes is kept in an unlinked
+ * file under `directory`, not in RAM (message.h). */
+typedef struct stm_spool_config {
+    char *directory; /* WORKDIR/spool */
+    uint64_t memory; /* 1M */
+} stm_spool_config;
+
 typedef struct stm_milter_config {
     char *socket;  /* "inet:8891@127.0.0.1" */
     char *workdir; /* "/var/lib/stagemilter" */
@@ -40,6 +47,7 @@ typedef struct stm_milter_config {
     char **authserv_ids; /* milter.authserv_id: trusted Authentication-Results; none: macro j */
     size_t nauthserv_ids;
     stm_mime_limits mime;
+    stm_spool_config spool;
     stm_log_format log_format; /* text */
     struct stm_service *quarantine_lmtp; /* milter.quarantine_lmtp, or NULL */
     char *quarantine_lmtp_rcpt;          /* its rcpt; "${queue}" the queue */

@@ -498,6 +498,10 @@ main_daemon(const main_opts *o)
         stm_policy_unref(p);
         return 1;
     }
+    if (stm_policy_needs_body(p) && stm_privileges_spool(mc, o->user != NULL ? &user : NULL) != 0) {
+        stm_policy_unref(p);
+        return 1;
+    }
     if (stores) {
         char serr[512];
         long swept = stm_quarantine_sweep(mc->workdir, serr, sizeof serr);

@@ -4,6 +4,7 @@
  * FUNCTIONS
  *      stm_privileges_lookup()          -u USER[:GROUP] to ids
  *      stm_privileges_workdir()         the private quarantine workdir
+ *      stm_privileges_spool()           the private milter.spool directory
  *      stm_privileges_drop()            setgroups/setgid/setuid, verified
  *      stm_privileges_secret_exposed()  a password in a world-readable file
  *
@@ -13,7 +14,9 @@
  *      workdir; main.c then calls stm_privileges_drop() once the milter
  *      socket and the receiver are bound. The workdir holds quarantined
  *      mail, so it is mode 0700 and belongs to the daemon's user; the store
- *      (quarantine.c) creates its folders 0700 and its files 0600.
+ *      (quarantine.c) creates its folders 0700 and its files 0600. So is
+ *      the spool directory, where messages larger than milter.spool.memory
+ *      wait in unlinked files (run/message.c).
  *
  * DIAGNOSTICS
  *      Failures are logged (stm_log) or described in ERR; the daemon then
@@ -84,36 +87,56 @@ stm_privileges_lookup(const char *spec, stm_privileges_user *out, char *err, siz
     return 0;
 }
 
-/* The workdir: exists, mode 0700, owned by USER. */
-int
-stm_privileges_workdir(const char *workdir, const stm_privileges_user *user)
+/* The directory DIR (WHAT it is, for the log): exists, mode 0700, owned by
+ * USER. */
+static int
+privileges_private_dir(const char *dir, const char *what, const stm_privileges_user *user)
 {
     struct stat st;
-    if (mkdir(workdir, 0700) != 0 && errno != EEXIST) {
-        stm_log(LOG_ERR, "quarantine workdir %s: %s", workdir, strerror(errno));
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        stm_log(LOG_ERR, "%s %s: %s", what, dir, strerror(errno));
         return -1;
     }
-    if (lstat(workdir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        stm_log(LOG_ERR, "quarantine workdir %s is not a directory", workdir);
+    if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        stm_log(LOG_ERR, "%s %s is not a directory", what, dir);
         return -1;
     }
     if ((st.st_mode & 077) != 0) {
-        /* Quarantined mail is private: no one but the daemon reads it. */
-        if (chmod(workdir, 0700) != 0) {
-            stm_log(LOG_ERR, "quarantine workdir %s is mode %04o and cannot be made 0700: %s",
-                   workdir, (unsigned)(st.st_mode & 07777), strerror(errno));
+        /* Mail kept there is private: no one but the daemon reads it. */
+        if (chmod(dir, 0700) != 0) {
+            stm_log(LOG_ERR, "%s %s is mode %04o and cannot be made 0700: %s",
+                   what, dir, (unsigned)(st.st_mode & 07777), strerror(errno));
             return -1;
         }
-        stm_log(LOG_WARNING, "quarantine workdir %s was mode %04o; now 0700", workdir,
+        stm_log(LOG_WARNING, "%s %s was mode %04o; now 0700", what, dir,
                (unsigned)(st.st_mode & 07777));
     }
     if (user != NULL && (st.st_uid != user->uid || st.st_gid != user->gid) &&
-        chown(workdir, user->uid, user->gid) != 0) {
-        stm_log(LOG_ERR, "quarantine workdir %s: cannot give it to %s: %s", workdir, user->name,
+        chown(dir, user->uid, user->gid) != 0) {
+        stm_log(LOG_ERR, "%s %s: cannot give it to %s: %s", what, dir, user->name,
                strerror(errno));
         return -1;
     }
     return 0;
+}
+
+/* The workdir: exists, mode 0700, owned by USER. */
+int
+stm_privileges_workdir(const char *workdir, const stm_privileges_user *user)
+{
+    return privileges_private_dir(workdir, "quarantine workdir", user);
+}
+
+/* The spool directory of MC, and the workdir first when it is inside. */
+int
+stm_privileges_spool(const stm_milter_config *mc, const stm_privileges_user *user)
+{
+    const char *dir = mc->spool.directory;
+    size_t wlen = strlen(mc->workdir);
+    if (strncmp(dir, mc->workdir, wlen) == 0 && dir[wlen] == '/' &&
+        privileges_private_dir(mc->workdir, "workdir", user) != 0)
+        return -1;
+    return privileges_private_dir(dir, "spool directory", user);
 }
 
 /* Become USER, for good. */

@@ -27,6 +27,9 @@ int stm_privileges_lookup(const char *spec, stm_privileges_user *out, char *err,
  * USER is not NULL owned by USER. A workdir that was open to group or others
  * is closed and logged. Returns 0, or -1 (logged). */
 int stm_privileges_workdir(const char *workdir, const stm_privileges_user *user);
+/* The same for milter.spool.directory of MC, and first for the workdir when
+ * the spool is inside it (the default, WORKDIR/spool). */
+int stm_privileges_spool(const stm_milter_config *mc, const stm_privileges_user *user);
 
 /* Become USER: supplementary groups, gid, uid; then check that root cannot
  * be regained. Returns 0, or -1 (logged). */

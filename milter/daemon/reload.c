@@ -94,6 +94,14 @@ stm_reload(const char *config, const char *socket_override)
         stm_stats_reload(false);
         return -1;
     }
+    /* As at start, but as the daemon's user now. */
+    if (stm_policy_needs_body(p) && stm_privileges_spool(stm_policy_milter(p), NULL) != 0) {
+        stm_log(LOG_ERR, "reload: milter.spool.directory %s cannot be used; keeping the policy "
+                         "in use", stm_policy_milter(p)->spool.directory);
+        stm_policy_unref(p);
+        stm_stats_reload(false);
+        return -1;
+    }
     stm_policy *old = stm_callbacks_policy();
     if (old != NULL) {
         const char *a = stm_policy_milter(old)->socket, *b = stm_policy_milter(p)->socket;

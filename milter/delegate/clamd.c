@@ -41,6 +41,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,8 +63,7 @@ struct stm_scan {
     bool sent;          /* the whole message went to conn.ss->target */
     bool reused;        /* over a kept connection (a session of clamd's) */
     char *head;         /* the header block, kept for a retry on a fresh connection */
-    const char *data[2];
-    size_t lens[2];
+    stm_smtp_piece pieces[2]; /* the header block, the body (maybe spooled) */
     char why[600];      /* nothing sent: why */
     char note[700];
 };
@@ -128,31 +128,51 @@ stm_clamd_parse_reply(const char *reply, size_t len, stm_scan_result *r, char *w
 }
 
 /* Stream PIECES to the connected clamd. 0; 1 when clamd refused the size
- * (SCAN->why says so); -1 when the connection broke (ss->err). */
+ * (SCAN->why says so); -1 when the connection broke (ss->err) or the spool
+ * could not be read. */
 static int
-clamd_stream(stm_scan *scan, const char *const *data, const size_t *lens, size_t npieces)
+clamd_stream(stm_scan *scan, const stm_smtp_piece *pieces, size_t npieces)
 {
     stm_smtp_session *ss = scan->conn.ss;
     const stm_service *svc = scan->req.service;
     unsigned char hdr[4];
     size_t total = 0, chunks = 0;
+    char *buf = malloc(CLAMD_CHUNK);
 
-    if (stm_smtp_io_write(ss, STM_SMTP_PH_BODY, "zINSTREAM", 10,
-                          stm_clock_ms() + svc->command_timeout_ms) != 0)
+    if (buf == NULL) {
+        stm_smtp_fail(ss, STM_SMTP_PH_BODY, "out of memory");
         return -1;
+    }
+    if (stm_smtp_io_write(ss, STM_SMTP_PH_BODY, "zINSTREAM", 10,
+                          stm_clock_ms() + svc->command_timeout_ms) != 0) {
+        free(buf);
+        return -1;
+    }
     for (size_t p = 0; p < npieces; p++) {
-        for (size_t off = 0; off < lens[p]; off += CLAMD_CHUNK) {
-            size_t n = lens[p] - off < CLAMD_CHUNK ? lens[p] - off : CLAMD_CHUNK;
+        const char *data;
+        ssize_t got;
+        for (uint64_t off = 0;
+             (got = stm_smtp_piece_at(&pieces[p], off, buf, CLAMD_CHUNK, &data)) > 0;
+             off += (uint64_t)got) {
+            size_t n = (size_t)got;
             uint32_t be = htonl((uint32_t)n);
             memcpy(hdr, &be, 4);
             uint64_t deadline = stm_clock_ms() + svc->command_timeout_ms;
             if (stm_smtp_io_write(ss, STM_SMTP_PH_BODY, (const char *)hdr, 4, deadline) != 0 ||
-                stm_smtp_io_write(ss, STM_SMTP_PH_BODY, data[p] + off, n, deadline) != 0)
+                stm_smtp_io_write(ss, STM_SMTP_PH_BODY, data, n, deadline) != 0)
                 goto broken;
             total += n;
             chunks++;
         }
+        if (got < 0) {
+            stm_smtp_fail(ss, STM_SMTP_PH_BODY, "cannot read the spooled message: %s",
+                          strerror(errno));
+            free(buf);
+            return -1;
+        }
     }
+    free(buf);
+    buf = NULL;
     memset(hdr, 0, sizeof hdr);
     if (stm_smtp_io_write(ss, STM_SMTP_PH_BODY, (const char *)hdr, 4,
                           stm_clock_ms() + svc->command_timeout_ms) != 0)
@@ -162,6 +182,7 @@ clamd_stream(stm_scan *scan, const char *const *data, const size_t *lens, size_t
     return 0;
 
 broken:;
+    free(buf);
     /* clamd closes the stream past StreamMaxLength, after saying so. */
     char text[STM_CLAMD_MAX_REPLY + 1], why[200];
     char saved[sizeof ss->err];
@@ -202,7 +223,7 @@ clamd_send(stm_scan *scan, const stm_target *t, bool reuse)
         stm_smtp_io_write(c->ss, STM_SMTP_PH_BODY, "zIDSESSION", 11,
                           stm_clock_ms() + svc->command_timeout_ms) != 0)
         return -1;
-    rc = clamd_stream(scan, scan->data, scan->lens, 2);
+    rc = clamd_stream(scan, scan->pieces, 2);
     if (rc < 0 && scan->reused) {
         stm_smtp_log(c->ss, "service=%s %s: kept connection is gone, connecting again",
                      svc->name, t->text);
@@ -231,10 +252,8 @@ clamd_start(const stm_scan_request *req, stm_scan **out)
     }
     scan->req = *req;
     scan->head = head;
-    scan->data[0] = head;
-    scan->data[1] = msg->body ? msg->body : "";
-    scan->lens[0] = hlen;
-    scan->lens[1] = msg->body_len;
+    scan->pieces[0] = (stm_smtp_piece){head, hlen, NULL};
+    scan->pieces[1] = stm_smtp_piece_body(msg);
     snprintf(scan->why, sizeof scan->why, "service has no target");
     stm_scan_conn_nopipe_begin(&scan->conn);
     for (size_t t = 0; t < svc->ntargets && !scan->sent; t++) {

@@ -13,6 +13,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,4 +232,35 @@ stm_scan_set_reply(stm_delegation *out, const char *text)
     free(out->reply);
     out->reply = strdup(text);
     return out->reply == NULL ? -1 : 0;
+}
+
+/* Write the body of MSG, 1 MiB at a time from memory, 64 KiB at a time
+ * through one buffer from the spool. */
+int
+stm_scan_conn_write_body(stm_scan_conn *c, const stm_message *msg, uint64_t timeout_ms)
+{
+    enum { PIECE_MEMORY = 1 << 20, PIECE_SPOOL = 1 << 16 };
+    char *buf = msg->spooled ? malloc(PIECE_SPOOL) : NULL;
+    size_t max = msg->spooled ? PIECE_SPOOL : PIECE_MEMORY;
+    const char *data;
+    ssize_t n;
+    uint64_t off = 0;
+    int rc = 0;
+
+    if (msg->spooled && buf == NULL) {
+        stm_smtp_fail(c->ss, STM_SMTP_PH_BODY, "out of memory");
+        return -1;
+    }
+    while (rc == 0 && (n = stm_message_body_at(msg, off, buf, max, &data)) > 0) {
+        rc = stm_smtp_io_write(c->ss, STM_SMTP_PH_BODY, data, (size_t)n,
+                               stm_clock_ms() + timeout_ms);
+        off += (uint64_t)n;
+    }
+    if (rc == 0 && n < 0) {
+        stm_smtp_fail(c->ss, STM_SMTP_PH_BODY, "cannot read the spooled message: %s",
+                      strerror(errno));
+        rc = -1;
+    }
+    free(buf);
+    return rc;
 }

@@ -52,6 +52,11 @@ void stm_scan_conn_free(stm_scan_conn *c);
 void stm_scan_conn_nopipe_begin(stm_scan_conn *c);
 void stm_scan_conn_nopipe_end(stm_scan_conn *c);
 
+/* Write the body of MSG (in memory or spooled) to C's connection, each
+ * piece within TIMEOUT_MS of its start. 0, or -1 with the reason in
+ * c->ss->err (the connection is then in no state to be kept). */
+int stm_scan_conn_write_body(stm_scan_conn *c, const stm_message *msg, uint64_t timeout_ms);
+
 /* The shape of a reply made of header lines up to an empty one, then a
  * body of Content-Length bytes (or, without one, up to the close): spamd's
  * and HTTP's (rspamd). */

@@ -354,12 +354,8 @@ rspamd_send(stm_scan *scan, const char *head, size_t hlen, const stm_message *ms
     if (stm_smtp_io_write(ss, STM_SMTP_PH_DATA, req, rlen, deadline) != 0 ||
         stm_smtp_io_write(ss, STM_SMTP_PH_BODY, head, hlen, deadline) != 0)
         rc = -1;
-    for (size_t off = 0; rc == 0 && off < msg->body_len; off += 1 << 20) {
-        size_t n = msg->body_len - off < (1u << 20) ? msg->body_len - off : 1u << 20;
-        if (stm_smtp_io_write(ss, STM_SMTP_PH_BODY, msg->body + off, n,
-                              stm_clock_ms() + svc->command_timeout_ms) != 0)
-            rc = -1;
-    }
+    if (rc == 0 && stm_scan_conn_write_body(&scan->conn, msg, svc->command_timeout_ms) != 0)
+        rc = -1;
     free(req);
     return rc;
 }

@@ -252,12 +252,8 @@ spamd_send(stm_scan *scan, const char *head, size_t hlen, const stm_message *msg
     if (stm_smtp_io_write(ss, STM_SMTP_PH_DATA, req, (size_t)n, deadline) != 0 ||
         stm_smtp_io_write(ss, STM_SMTP_PH_BODY, head, hlen, deadline) != 0)
         return -1;
-    for (size_t off = 0; off < msg->body_len; off += 1 << 20) {
-        size_t len = msg->body_len - off < (1u << 20) ? msg->body_len - off : 1u << 20;
-        if (stm_smtp_io_write(ss, STM_SMTP_PH_BODY, msg->body + off, len,
-                              stm_clock_ms() + svc->command_timeout_ms) != 0)
-            return -1;
-    }
+    if (stm_scan_conn_write_body(&scan->conn, msg, svc->command_timeout_ms) != 0)
+        return -1;
     shutdown(ss->fd, SHUT_WR); /* spamd reads to the end of the request */
     return 0;
 }

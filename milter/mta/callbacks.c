@@ -40,6 +40,7 @@
  *      and answered with SMFIS_TEMPFAIL: the MTA keeps the message.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -61,6 +62,7 @@
 #include "net/resolver.h"
 #include "mta/apply.h"
 #include "mta/quarantine_lmtp.h"
+#include "stagemilter/config.h"
 #include "stagemilter/edit.h"
 #include "report/stats.h"
 #include "stagemilter/engine.h"
@@ -742,7 +744,7 @@ cb_eoh(SMFICTX *ctx)
 
 /* A body chunk: kept while headers and body together stay within
  * milter.max_message_size (the one size of a message, as the receiver
- * counts it too). */
+ * counts it too), in memory up to milter.spool.memory, then in the spool. */
 static sfsistat
 cb_body(SMFICTX *ctx, unsigned char *data, size_t len)
 {
@@ -752,9 +754,13 @@ cb_body(SMFICTX *ctx, unsigned char *data, size_t len)
     uint64_t room = conn->max_size == 0                   ? 0
                     : conn->max_size > conn->header_bytes ? conn->max_size - conn->header_bytes
                                                           : 1;
-    if (conn->collect_body &&
-        stm_message_append_body(stm_session_message(conn->session), data, len, room) != 0)
+    stm_message *msg = stm_session_message(conn->session);
+    if (conn->collect_body && stm_message_append_body(msg, data, len, room) != 0) {
+        if (msg->spool != NULL && msg->body_len + len > msg->spool->memory)
+            stm_log(LOG_ERR, "id=%s cannot keep the message in milter.spool.directory %s: %s",
+                   stm_log_id(conn->session), msg->spool->directory, strerror(errno));
         return cb_fail(conn, SMFIP_NR_BODY, "body");
+    }
     return cb_continue(conn, SMFIP_NR_BODY);
 }
 

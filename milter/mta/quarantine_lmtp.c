@@ -86,15 +86,16 @@ stm_quarantine_lmtp(const stm_milter_config *mc, stm_session *s, const stm_verdi
         goto done;
     }
     const char *rcpts[1] = {rcpt};
-    stm_smtp_piece piece = {data, len};
+    stm_smtp_piece pieces[2] = {{data, len, NULL},
+                                stm_smtp_piece_body(stm_session_message(s))};
     stm_smtp_request req = {
         .service = mc->quarantine_lmtp,
         .helo_name = helo,
         .sender = sender,
         .rcpts = rcpts,
         .nrcpts = 1,
-        .pieces = &piece,
-        .npieces = 1,
+        .pieces = pieces,
+        .npieces = 2,
         .reuse = false,
         .progress = progress,
         .progress_arg = progress_arg,

@@ -140,6 +140,36 @@ quarantine_put(FILE *f, const char *data, size_t len)
     fwrite(data + start, 1, len - start, f);
 }
 
+/* The body of MSG, its CRLFs made LF; a spooled body is read a buffer at a
+ * time. 0, or -1 with errno when the spool could not be read. */
+static int
+quarantine_body(FILE *f, const stm_message *msg)
+{
+    enum { PIECE = 1 << 16 };
+    char *buf = msg->spooled ? malloc(PIECE) : NULL;
+    const char *data;
+    ssize_t n;
+    uint64_t off = 0;
+    bool cr = false; /* the last piece ended in a CR, not written yet */
+
+    if (msg->spooled && buf == NULL)
+        return -1;
+    while ((n = stm_message_body_at(msg, off, buf, msg->spooled ? PIECE : SIZE_MAX, &data)) > 0) {
+        size_t len = (size_t)n;
+        if (cr && data[0] != '\n')
+            fputc('\r', f);
+        cr = data[len - 1] == '\r';
+        quarantine_put(f, data, cr ? len - 1 : len);
+        off += (uint64_t)n;
+    }
+    if (cr)
+        fputc('\r', f);
+    int e = errno;
+    free(buf);
+    errno = e;
+    return n < 0 ? -1 : 0;
+}
+
 /* Header NAME: VALUE, the value's CRLFs made LF. */
 static void
 quarantine_header(FILE *f, const char *name, const char *value)
@@ -175,12 +205,14 @@ quarantine_envelope_ok(stm_session *s, char *err, size_t errlen)
     return 1;
 }
 
-/* Everything that goes into the file, in order. The envelope goes in byte
- * for byte (quarantine_envelope_ok() vetted it); the other values of our
- * header are only for the reader, cleaned as log values are. */
-static void
+/* Everything that goes into the file, in order; the body only WITH_BODY.
+ * The envelope goes in byte for byte (quarantine_envelope_ok() vetted it);
+ * the other values of our header are only for the reader, cleaned as log
+ * values are. 0, or -1 with errno when a spooled body could not be read
+ * (write errors show in ferror(F)). */
+static int
 quarantine_write(FILE *f, stm_session *s, const stm_verdict *v, const stm_edit_ops *ops,
-                 bool return_path)
+                 bool return_path, bool with_body)
 {
     char a[1024], b[1024];
     const unsigned clean = STM_TEXT_QUOTED | STM_TEXT_UTF8;
@@ -226,8 +258,7 @@ quarantine_write(FILE *f, stm_session *s, const stm_verdict *v, const stm_edit_o
     for (size_t i = 0; i < nadded; i++)
         quarantine_header(f, added[i].name, added[i].value);
     fputc('\n', f);
-    if (msg->body != NULL)
-        quarantine_put(f, msg->body, msg->body_len);
+    return with_body ? quarantine_body(f, msg) : 0;
 }
 
 /* Store the session's message with the changes OPS; see quarantine.h. */
@@ -291,7 +322,11 @@ quarantine_store_ops(const char *workdir, stm_session *s, const stm_verdict *v,
         close(fd);
         goto fail;
     }
-    quarantine_write(f, s, v, ops, true);
+    if (quarantine_write(f, s, v, ops, true, true) != 0) {
+        snprintf(err, errlen, "read the spooled message: %s", strerror(errno));
+        fclose(f);
+        goto fail;
+    }
     if (fflush(f) != 0 || ferror(f)) {
         snprintf(err, errlen, "write: %s: %s", tmp, strerror(errno));
         fclose(f);
@@ -377,7 +412,7 @@ stm_quarantine_render(stm_session *s, const stm_verdict *v, char **data, size_t 
         *sender = NULL;
         return -1;
     }
-    quarantine_write(f, s, v, &ops, false);
+    quarantine_write(f, s, v, &ops, false, false);
     int bad = ferror(f);
     if (fclose(f) != 0 || bad) {
         free(*data);

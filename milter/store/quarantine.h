@@ -33,9 +33,11 @@ int stm_quarantine_store(const char *workdir, stm_session *s, const stm_verdict 
  * a description in ERR (ERRLEN bytes); a missing WORKDIR is 0. */
 long stm_quarantine_sweep(const char *workdir, char *err, size_t errlen);
 
-/* The copy stm_quarantine_store() would write, without its Return-Path
- * (the mailbox server adds its own from the envelope), in memory: *DATA
- * (LF line ends, *LEN bytes; caller frees) and *SENDER, the envelope
+/* The header block of the copy stm_quarantine_store() would write,
+ * without its Return-Path (the mailbox server adds its own from the
+ * envelope), and the empty line, in memory: *DATA (LF line ends, *LEN
+ * bytes; caller frees; the body follows it as the message's own, maybe
+ * spooled: stm_smtp_piece_body()) and *SENDER, the envelope
  * sender as the message's changes leave it (caller frees), for delivery
  * into a mailbox server (milter.quarantine: lmtp). 0, or -1 with ERR as
  * stm_quarantine_store() says (nothing to free then). */

@@ -21,6 +21,8 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -131,7 +133,52 @@ stm_cond_message_has_header(const stm_cond *c, const stm_cond_ctx *ctx, char **e
     return stm_message_find_header(ctx->msg, c->name) != NULL;
 }
 
-/* body: the pattern matches the body as kept. */
+/* The windows a spooled body is searched in (stagemilter.yaml(5),
+ * raw_body): each starts at a line start where one is near, and overlaps
+ * the one before by at least COND_BODY_OVERLAP bytes. */
+#define COND_BODY_WINDOW (256u * 1024)
+#define COND_BODY_OVERLAP (16u * 1024)
+
+/* PAT against the spooled body of MSG, a window at a time. */
+static stm_match
+cond_message_body_spooled(const stm_pattern *pat, const stm_message *msg, char **err)
+{
+    char *buf = malloc(COND_BODY_WINDOW);
+    stm_match m = STM_MATCH_NO;
+    uint64_t off = 0;
+
+    if (buf == NULL) {
+        *err = strdup("out of memory reading the spooled body");
+        return STM_MATCH_ERROR;
+    }
+    while (m == STM_MATCH_NO && off < msg->body_len) {
+        size_t got = 0;
+        while (got < COND_BODY_WINDOW) {
+            const char *p;
+            ssize_t n = stm_message_body_at(msg, off + got, buf + got, COND_BODY_WINDOW - got, &p);
+            if (n < 0) {
+                char why[200];
+                snprintf(why, sizeof why, "cannot read the spooled body: %s", strerror(errno));
+                *err = strdup(why);
+                free(buf);
+                return STM_MATCH_ERROR;
+            }
+            if (n == 0)
+                break;
+            got += (size_t)n;
+        }
+        m = stm_pattern_match_buf(pat, buf, got, err);
+        if (off + got >= msg->body_len)
+            break;
+        size_t from = got - COND_BODY_OVERLAP;
+        const char *nl = memchr(buf + from, '\n', COND_BODY_OVERLAP);
+        off += nl != NULL ? (size_t)(nl - buf) + 1 : from;
+    }
+    free(buf);
+    return m;
+}
+
+/* body: the pattern matches the body as kept (in memory, or spooled). */
 stm_cond_result
 stm_cond_message_body(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
 {
@@ -139,6 +186,8 @@ stm_cond_message_body(const stm_cond *c, const stm_cond_ctx *ctx, char **err)
     if (msg->truncated)
         return stm_cond_eval_error(err, "body condition on a message larger than "
                                         "milter.max_message_size (body not kept)");
+    if (msg->spooled)
+        return stm_cond_of_match(cond_message_body_spooled(c->pattern, msg, err));
     return stm_cond_of_match(
         stm_pattern_match_buf(c->pattern, msg->body ? msg->body : "", msg->body_len, err));
 }

@@ -92,7 +92,7 @@ config_milter(stm_loader *ld, const stm_yt_node *node)
     static const char *const keys[] = {"socket",   "workdir",          "quarantine",
                                        "on_error", "max_message_size", "authserv_id",
                                        "mime",     "log_format",       "quarantine_lmtp",
-                                       NULL};
+                                       "spool",    NULL};
     static const char *const modes[] = {"store", "hold", "store+hold", "lmtp", "lmtp+hold", NULL};
     static const char *const on_error[] = {"tempfail", "accept", "reject", NULL};
     stm_milter_config *m = &ld->policy->milter;
@@ -143,6 +143,7 @@ config_milter(stm_loader *ld, const stm_yt_node *node)
         }
     }
     stm_config_mime(ld, stm_yt_get(node, "mime"));
+    stm_config_spool(ld, stm_yt_get(node, "spool"));
     static const char *const log_formats[] = {"text", "json", NULL};
     if ((v = stm_yt_get(node, "log_format")) != NULL &&
         stm_config_enum(ld, v, "milter.log_format", log_formats, &i) == 0)
@@ -251,10 +252,9 @@ config_receiver(stm_loader *ld, const stm_yt_node *node)
         config_receiver_timeout(ld, v, "receiver.data_timeout", &r->data_timeout_ms);
 }
 
-/* Is PATH (a directory) writable, or could it be created? Returns NULL when
- * it is, or a static reason. */
-static const char *
-config_dir_writable(const char *path, int *err)
+/* Is PATH (a directory) writable, or could it be created (load.h)? */
+const char *
+stm_config_dir_writable(const char *path, int *err)
 {
     struct stat st;
     if (stat(path, &st) == 0) {
@@ -320,7 +320,7 @@ config_cross_checks(stm_loader *ld)
     if (ld->first_quarantine != NULL && (p->milter.quarantine == STM_QUARANTINE_STORE ||
                                          p->milter.quarantine == STM_QUARANTINE_STORE_HOLD)) {
         int err = 0;
-        const char *why = config_dir_writable(p->milter.workdir, &err);
+        const char *why = stm_config_dir_writable(p->milter.workdir, &err);
         if (why == NULL)
             why = strerror(err);
         if (why[0] != '\0') {
@@ -394,6 +394,7 @@ config_defaults(struct stm_policy *p)
     p->milter.on_error = STM_ON_ERROR_TEMPFAIL;
     p->milter.max_message_size = 50u * 1024 * 1024;
     stm_mime_limits_default(&p->milter.mime);
+    p->milter.spool.memory = 1024 * 1024;
     p->receiver.listen = strdup("127.0.0.1:10025");
     p->receiver.host = strdup("127.0.0.1");
     p->receiver.port = strdup("10025");
@@ -503,6 +504,7 @@ stm_config_load(const char *name, const char *text, size_t len, const char *base
         config_flags_rules(p, &p->stages[i]);
     if (p->needs_body)
         p->needs_headers = true;
+    stm_config_spool_finish(&ld);
 done:
     stm_yt_free(root);
     if (stm_diag_errors(diag) > errors_before) {

@@ -31,6 +31,11 @@ void stm_config_lists(stm_loader *ld, const stm_yt_node *node);
 void stm_config_dns(stm_loader *ld, const stm_yt_node *node); /* dns.c; NODE may be NULL */
 void stm_config_authserv_id(stm_loader *ld, const stm_yt_node *node); /* dns.c: milter.authserv_id */
 void stm_config_mime(stm_loader *ld, const stm_yt_node *node); /* milter.mime (load/mime.c) */
+void stm_config_spool(stm_loader *ld, const stm_yt_node *node); /* milter.spool (load/spool.c) */
+void stm_config_spool_finish(stm_loader *ld); /* its default and check, once rules are read */
+/* The directory DIR is writable, or the closest existing parent where it
+ * would be made: "" then, else why not (NULL: see *ERR, an errno). */
+const char *stm_config_dir_writable(const char *dir, int *err);
 /* Check "HOST:PORT" / "[V6]:PORT"; on success *HOST and *PORT are malloc'd
  * (caller frees). Returns 0, or -1 with *ERR (static) and *ERROFF set. */
 int stm_config_hostport(const char *text, char **host, char **port, const char **err,

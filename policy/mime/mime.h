@@ -13,8 +13,9 @@
  * (mime_archive.c); libmagic names the type from the content
  * (mime_magic.c). HTML to text and URL finding are our own (mime_text.c).
  *
- * Entry points: stm_mime_parse() reads a GMime stream (today a memory
- * stream over the message as kept; later a spooled file);
+ * Entry points: stm_mime_parse() reads a GMime stream (a memory stream
+ * over the message as kept, or the headers then the spool file of a
+ * spooled body, read in place);
  * stm_mime_of_message() parses a stm_message once, lazily, and caches the
  * result on it (a message belongs to one session, judged by one thread).
  *

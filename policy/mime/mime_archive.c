@@ -3,7 +3,8 @@
  * bzip2, xz, rar, cpio, iso and what else libarchive reads) as parts of
  * the message, with libarchive.
  *
- * Functions: stm_mime_archive_walk.
+ * Functions: stm_mime_archive_walk, stm_mime_archive_walk_fd (an archive
+ * decoded into a spool file: libarchive reads it from there).
  *
  * Limits, enforced while reading (DESIGN.md milter.mime): archive_members
  * counts the members of every archive of the message, archive_bytes the
@@ -28,6 +29,7 @@
 #include <archive_entry.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mime/mime_walk.h"
 
@@ -103,24 +105,61 @@ archive_read_member(stm_mime_walk *w, struct archive *a, bool may_nest, unsigned
     }
 }
 
+static void archive_walk_members(stm_mime_walk *w, int part, struct archive *a,
+                                 unsigned archive_depth);
+
+/* A reader of every format and filter libarchive has; NULL: memory. */
+static struct archive *
+archive_reader(void)
+{
+    struct archive *a = archive_read_new();
+    if (a == NULL)
+        return NULL;
+    archive_read_support_filter_all(a);
+    archive_read_support_format_all(a);
+    archive_read_support_format_raw(a); /* a lone gzip or xz file */
+    return a;
+}
+
 /* The members of the archive DATA of PART. */
 void
 stm_mime_archive_walk(stm_mime_walk *w, int part, const unsigned char *data, size_t len,
                       unsigned archive_depth)
 {
-    struct archive *a = archive_read_new();
+    struct archive *a = archive_reader();
     if (a == NULL) {
         w->nomem = true;
         return;
     }
-    archive_read_support_filter_all(a);
-    archive_read_support_format_all(a);
-    archive_read_support_format_raw(a); /* a lone gzip or xz file */
     if (archive_read_open_memory(a, data, len) != ARCHIVE_OK) {
         stm_mime_walk_defect(w, part, STM_MIME_DEFECT_BAD_ARCHIVE);
         archive_read_free(a);
         return;
     }
+    archive_walk_members(w, part, a, archive_depth);
+}
+
+/* The members of the archive in the spool file FD. */
+void
+stm_mime_archive_walk_fd(stm_mime_walk *w, int part, int fd, unsigned archive_depth)
+{
+    struct archive *a = archive_reader();
+    if (a == NULL) {
+        w->nomem = true;
+        return;
+    }
+    if (lseek(fd, 0, SEEK_SET) != 0 || archive_read_open_fd(a, fd, ARCHIVE_CHUNK) != ARCHIVE_OK) {
+        stm_mime_walk_defect(w, part, STM_MIME_DEFECT_BAD_ARCHIVE);
+        archive_read_free(a);
+        return;
+    }
+    archive_walk_members(w, part, a, archive_depth);
+}
+
+/* The members of the open archive A of PART; frees A. */
+static void
+archive_walk_members(stm_mime_walk *w, int part, struct archive *a, unsigned archive_depth)
+{
     w->m->parts[part].container = true;
     unsigned depth = w->m->parts[part].depth + 1;
     struct archive_entry *e;

@@ -30,8 +30,14 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mime/mime_walk.h"
+#include "stagemilter/spool.h"
+
+/* The text kept of a spooled message for body, url and url_domain:
+ * milter.spool.memory bytes, but never less than this. */
+#define MIME_SPOOLED_TEXT_MIN (1024u * 1024u)
 
 /* The names of the defects, indexed by stm_mime_defect (the man page lists them). */
 static const char *const mime_defect_names[STM_MIME_DEFECT_COUNT] = {
@@ -222,6 +228,33 @@ stm_mime_walk_content(stm_mime_walk *w, int part, const unsigned char *data, siz
     stm_mime_archive_walk(w, part, data, len, archive_depth);
 }
 
+/* Name the content of PART in the spool file FD: libmagic reads its first
+ * STM_MIME_MAGIC_BYTES, libarchive the file when it is an archive. */
+void
+stm_mime_walk_content_fd(stm_mime_walk *w, int part, int fd, uint64_t len)
+{
+    unsigned char head[STM_MIME_MAGIC_BYTES];
+    ssize_t n = pread(fd, head, sizeof head, 0);
+    const char *declared = w->m->parts[part].type;
+    char *t = strncmp(declared, "text/", 5) == 0
+                  ? stm_mime_magic_text_type(declared, head, n > 0 ? (size_t)n : 0)
+                  : stm_mime_magic_type(head, n > 0 ? (size_t)n : 0);
+    if (t == NULL) {
+        w->nomem = true;
+        return;
+    }
+    free(w->m->parts[part].detected_type);
+    w->m->parts[part].detected_type = t;
+    w->m->parts[part].size = len;
+    if (!stm_mime_magic_is_archive(t))
+        return;
+    if (w->lim->archive_depth == 0) {
+        stm_mime_walk_defect(w, part, STM_MIME_DEFECT_LIMIT);
+        return;
+    }
+    stm_mime_archive_walk_fd(w, part, fd, 0);
+}
+
 /* GMime's warnings while parsing, as defects of the message. */
 static void
 mime_warning(gint64 offset, GMimeParserWarning code, const gchar *item, gpointer data)
@@ -350,6 +383,62 @@ mime_qp_broken(GMimeStream *stream)
     return broken;
 }
 
+/* The text of a text/plain or text/html part, LEN bytes of DATA, within
+ * the walk's text_max. */
+static void
+mime_leaf_text(stm_mime_walk *w, GMimePart *gpart, int idx, const char *type, const char *data,
+               size_t len)
+{
+    bool html = strcmp(type, "text/html") == 0;
+    if (w->nomem || (!html && strcmp(type, "text/plain") != 0))
+        return;
+    if (w->text_max != 0) {
+        size_t room = w->m->text_len < w->text_max ? w->text_max - w->m->text_len : 0;
+        if (len > room) {
+            stm_mime_walk_defect(w, idx, STM_MIME_DEFECT_LIMIT);
+            len = room;
+        }
+        if (len == 0)
+            return;
+    }
+    const char *charset = g_mime_object_get_content_type_parameter(GMIME_OBJECT(gpart), "charset");
+    stm_mime_text_add(w, idx, data, len, charset, html);
+}
+
+/* A leaf part of a spooled message whose content is larger than
+ * spool_memory: decoded into a spool file, named and opened from there;
+ * its text (up to text_max) read back. False when no spool file could be
+ * made (the caller decodes in memory: the message still gets judged). */
+static bool
+mime_walk_leaf_spooled(stm_mime_walk *w, GMimePart *gpart, GMimeDataWrapper *dw, int idx,
+                       const char *type)
+{
+    int fd = stm_spool_open(w->spool_dir);
+    if (fd < 0)
+        return false;
+    GMimeStream *out = g_mime_stream_fs_new(fd); /* owns fd */
+    g_mime_stream_fs_set_owner(GMIME_STREAM_FS(out), TRUE);
+    g_mime_data_wrapper_write_to_stream(dw, out);
+    g_mime_stream_flush(out);
+    gint64 len = g_mime_stream_length(out);
+    stm_mime_walk_content_fd(w, idx, fd, len > 0 ? (uint64_t)len : 0);
+    bool html = strcmp(type, "text/html") == 0;
+    if (!w->nomem && len > 0 && (html || strcmp(type, "text/plain") == 0)) {
+        size_t want = (uint64_t)len < w->text_max ? (size_t)len : w->text_max;
+        char *text = malloc(want + 1);
+        ssize_t got = text != NULL ? pread(fd, text, want, 0) : -1;
+        if (text == NULL)
+            w->nomem = true;
+        else if ((uint64_t)len > want)
+            stm_mime_walk_defect(w, idx, STM_MIME_DEFECT_LIMIT);
+        if (got > 0)
+            mime_leaf_text(w, gpart, idx, type, text, (size_t)got);
+        free(text);
+    }
+    g_object_unref(out);
+    return true;
+}
+
 /* A leaf part: its decoded content, named, opened when an archive, and its
  * text when it is text/plain or text/html. */
 static void
@@ -363,10 +452,13 @@ mime_walk_leaf(stm_mime_walk *w, GMimePart *gpart, int idx, const char *type)
     if (raw != NULL && ((enc == GMIME_CONTENT_ENCODING_BASE64 && mime_base64_broken(raw)) ||
                         (enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE && mime_qp_broken(raw))))
         stm_mime_walk_defect(w, idx, STM_MIME_DEFECT_BAD_ENCODING);
+    gint64 rawlen = raw != NULL ? g_mime_stream_length(raw) : -1;
+    if (w->spool_dir != NULL && rawlen > 0 && (uint64_t)rawlen > w->spool_memory &&
+        mime_walk_leaf_spooled(w, gpart, dw, idx, type))
+        return;
     /* Decoded content is never longer than encoded (base64, quoted-printable,
      * 7bit, 8bit, binary; uuencode too): room for it at once, not a buffer
      * doubled and copied as it grows. */
-    gint64 rawlen = raw != NULL ? g_mime_stream_length(raw) : -1;
     guint want = rawlen > 0 && rawlen < G_MAXINT32 ? (guint)rawlen + 1 : 0;
     GByteArray *room = g_byte_array_sized_new(want);
     GMimeStream *out = g_mime_stream_mem_new_with_byte_array(room);
@@ -379,12 +471,7 @@ mime_walk_leaf(stm_mime_walk *w, GMimePart *gpart, int idx, const char *type)
     const unsigned char *data = arr->data != NULL ? arr->data : (const unsigned char *)"";
     size_t len = arr->len;
     stm_mime_walk_content(w, idx, data, len, 0);
-    bool html = strcmp(type, "text/html") == 0;
-    if (!w->nomem && (html || strcmp(type, "text/plain") == 0)) {
-        const char *charset =
-            g_mime_object_get_content_type_parameter(GMIME_OBJECT(gpart), "charset");
-        stm_mime_text_add(w, idx, (const char *)data, len, charset, html);
-    }
+    mime_leaf_text(w, gpart, idx, type, (const char *)data, len);
     g_object_unref(out);
 }
 
@@ -545,9 +632,13 @@ mime_scan_raw(stm_mime_walk *w, GMimeStream *stream)
     return cut;
 }
 
-/* Parse the message read from STREAM within LIMITS. */
-stm_mime *
-stm_mime_parse(void *stream, const stm_mime_limits *limits, const char **err)
+/* Parse the message read from STREAM within LIMITS; with SPOOL (a
+ * spooled message's milter.spool), large parts are decoded into spool
+ * files and the parser leaves contents in STREAM (seekable) rather than
+ * copying them into memory. */
+static stm_mime *
+mime_parse(GMimeStream *stream, const stm_mime_limits *limits, const stm_spool_config *spool,
+           const char **err)
 {
     GMimeStream *s = stream;
     pthread_once(&mime_once, mime_init);
@@ -558,6 +649,12 @@ stm_mime_parse(void *stream, const stm_mime_limits *limits, const char **err)
     }
     m->matched_part = -1;
     stm_mime_walk w = {.m = m, .lim = limits};
+    if (spool != NULL) {
+        w.spool_dir = spool->directory;
+        w.spool_memory = spool->memory;
+        w.text_max = spool->memory > MIME_SPOOLED_TEXT_MIN ? (size_t)spool->memory
+                                                             : MIME_SPOOLED_TEXT_MIN;
+    }
     gint64 cut = mime_scan_raw(&w, s);
     GMimeStream *sub = NULL;
     if (cut >= 0) {
@@ -571,6 +668,8 @@ stm_mime_parse(void *stream, const stm_mime_limits *limits, const char **err)
     g_mime_parser_options_set_warning_callback(opts, mime_warning, &w);
     GMimeParser *parser = g_mime_parser_new_with_stream(s);
     g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+    if (spool != NULL)
+        g_mime_parser_set_persist_stream(parser, TRUE);
     GMimeMessage *msg = g_mime_parser_construct_message(parser, opts);
     if (msg != NULL) {
         GMimeHeader *subject =
@@ -599,6 +698,13 @@ stm_mime_parse(void *stream, const stm_mime_limits *limits, const char **err)
     return m;
 }
 
+/* Parse the message read from STREAM within LIMITS. */
+stm_mime *
+stm_mime_parse(void *stream, const stm_mime_limits *limits, const char **err)
+{
+    return mime_parse(stream, limits, NULL, err);
+}
+
 /* Parse the LEN bytes of DATA through a memory stream. */
 stm_mime *
 stm_mime_parse_buffer(const void *data, size_t len, const stm_mime_limits *limits, const char **err)
@@ -612,14 +718,11 @@ stm_mime_parse_buffer(const void *data, size_t len, const stm_mime_limits *limit
     return m;
 }
 
-/* Parse MSG once and cache the result on it. */
-const stm_mime *
-stm_mime_of_message(const stm_message *msg, const stm_mime_limits *limits, const char **err)
+/* The header block of MSG as kept, and the empty line, in a new array. */
+static GByteArray *
+mime_header_block(const stm_message *msg, size_t extra)
 {
-    if (msg->mime != NULL)
-        return msg->mime;
-    pthread_once(&mime_once, mime_init);
-    GByteArray *arr = g_byte_array_sized_new((guint)(msg->body_len + 256));
+    GByteArray *arr = g_byte_array_sized_new((guint)(extra + 256));
     for (size_t i = 0; i < msg->nheaders; i++) {
         g_byte_array_append(arr, (const guint8 *)msg->headers[i].name,
                             (guint)strlen(msg->headers[i].name));
@@ -629,11 +732,41 @@ stm_mime_of_message(const stm_message *msg, const stm_mime_limits *limits, const
         g_byte_array_append(arr, (const guint8 *)"\r\n", 2);
     }
     g_byte_array_append(arr, (const guint8 *)"\r\n", 2);
-    if (msg->body_len > 0)
-        g_byte_array_append(arr, (const guint8 *)msg->body, (guint)msg->body_len);
-    GMimeStream *stream = g_mime_stream_mem_new_with_byte_array(arr);
-    stm_mime *m = stm_mime_parse(stream, limits, err);
-    g_object_unref(stream);
+    return arr;
+}
+
+/* Parse MSG once and cache the result on it. A spooled body is read from
+ * its file, after the headers (a GMime stream of the two). */
+const stm_mime *
+stm_mime_of_message(const stm_message *msg, const stm_mime_limits *limits, const char **err)
+{
+    if (msg->mime != NULL)
+        return msg->mime;
+    pthread_once(&mime_once, mime_init);
+    stm_mime *m;
+    if (msg->spooled) {
+        int fd = dup(msg->spool_fd);
+        if (fd < 0) {
+            *err = "cannot read the spooled message";
+            return NULL;
+        }
+        GMimeStream *head = g_mime_stream_mem_new_with_byte_array(mime_header_block(msg, 0));
+        GMimeStream *body = g_mime_stream_fs_new_with_bounds(fd, 0, (gint64)msg->body_len);
+        GMimeStream *cat = g_mime_stream_cat_new();
+        g_mime_stream_cat_add_source(GMIME_STREAM_CAT(cat), head);
+        g_mime_stream_cat_add_source(GMIME_STREAM_CAT(cat), body);
+        g_object_unref(head);
+        g_object_unref(body);
+        m = mime_parse(cat, limits, msg->spool, err);
+        g_object_unref(cat);
+    } else {
+        GByteArray *arr = mime_header_block(msg, msg->body_len);
+        if (msg->body_len > 0)
+            g_byte_array_append(arr, (const guint8 *)msg->body, (guint)msg->body_len);
+        GMimeStream *stream = g_mime_stream_mem_new_with_byte_array(arr);
+        m = mime_parse(stream, limits, NULL, err);
+        g_object_unref(stream);
+    }
     /* The cache is not part of the message's value: the message is judged
      * by one thread, and filling it once does not change what it holds. */
     ((stm_message *)msg)->mime = m;

@@ -23,6 +23,13 @@ typedef struct stm_mime_walk {
     size_t message_parts; /* parts outside archives, against max_parts */
     bool parts_full;      /* max_parts reached: no more message parts */
     bool nomem;           /* an allocation failed: the walk gives up */
+    /* A spooled message (milter.spool): parts whose content is larger than
+     * spool_memory are decoded into a file of spool_dir, and the text kept
+     * for body/url conditions stops at text_max bytes (defect limit).
+     * spool_dir NULL: everything in memory, no text_max. */
+    const char *spool_dir;
+    uint64_t spool_memory;
+    size_t text_max;
 } stm_mime_walk;
 
 /* How much of a part's content libmagic reads: enough for every format it
@@ -41,6 +48,10 @@ void stm_mime_walk_defect(stm_mime_walk *w, int part, stm_mime_defect d);
  * archive (ARCHIVE_DEPTH archives above it). */
 void stm_mime_walk_content(stm_mime_walk *w, int part, const unsigned char *data, size_t len,
                            unsigned archive_depth);
+
+/* The same for content in the spool file FD (LEN bytes): libmagic reads its
+ * start, libarchive reads it from the file. */
+void stm_mime_walk_content_fd(stm_mime_walk *w, int part, int fd, uint64_t len);
 
 /* mime_text.c: append the text of PART (LEN bytes in CHARSET, NULL for
  * UTF-8/US-ASCII; HTML when HTML) to the message's text, and its URLs. */
@@ -65,5 +76,7 @@ bool stm_mime_magic_is_archive(const char *type);
  * ARCHIVE_DEPTH < archive_depth. */
 void stm_mime_archive_walk(stm_mime_walk *w, int part, const unsigned char *data, size_t len,
                            unsigned archive_depth);
+/* The same for an archive in the spool file FD (read from its start). */
+void stm_mime_archive_walk_fd(stm_mime_walk *w, int part, int fd, unsigned archive_depth);
 
 #endif

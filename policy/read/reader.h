@@ -27,6 +27,7 @@ typedef struct stm_loader {
     const stm_yt_node *first_copy_delegate; /* the first naming an smtp/lmtp service */
     const stm_yt_node *first_quarantine; /* the first quarantine verb */
     const stm_yt_node *workdir_node;     /* milter.workdir as written, if given */
+    const stm_yt_node *spool_node;       /* milter.spool.directory as written, if given */
 } stm_loader;
 
 /* Where the rules being compiled run. */

@@ -3,11 +3,17 @@
  * headers, a size-limited body buffer, and a parser for .eml files.
  *
  * Functions: stm_message_init, stm_message_clear, stm_message_add_header,
- * stm_message_append_body, stm_message_find_header, stm_message_parse.
+ * stm_message_set_spool, stm_message_append_body, stm_message_body_at,
+ * stm_message_find_header, stm_message_parse.
  *
- * Ownership: a message owns every string it holds, and the MIME parse
- * cached on it (policy/mime); stm_message_clear() releases them. Lookups
- * return pointers borrowed until the next change.
+ * Ownership: a message owns every string it holds, its spool file and the
+ * MIME parse cached on it (policy/mime); stm_message_clear() releases them.
+ * Lookups return pointers borrowed until the next change.
+ *
+ * Spooling: the body moves to a spool file (spool.h) the moment it would
+ * pass milter.spool.memory, and is written there with plain pwrite(): the
+ * page cache holds what the readers will want next, and the daemon's own
+ * memory stays that of one buffer whatever the message's size.
  *
  * Size accounting: a header counts as "Name: value\r\n" (what it takes on the
  * wire), body bytes count as given, even once the body outgrew its limit and
@@ -16,12 +22,19 @@
  * Errors: -1 on memory exhaustion (the message stays valid and unchanged),
  * and for stm_message_parse() a static description of the malformed input.
  */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "mime/mime.h"
+#include "stagemilter/config.h"
 #include "stagemilter/message.h"
+#include "stagemilter/spool.h"
 
 /* Set every field of MSG to the empty message. */
 void
@@ -40,8 +53,40 @@ stm_message_clear(stm_message *msg)
     }
     free(msg->headers);
     free(msg->body);
+    if (msg->spooled)
+        close(msg->spool_fd);
     stm_mime_free(msg->mime);
+    const stm_spool_config *spool = msg->spool;
     stm_message_init(msg);
+    msg->spool = spool; /* a setting of whoever keeps the message, not its content */
+}
+
+/* Keep bodies past SPOOL->memory in SPOOL->directory. */
+void
+stm_message_set_spool(stm_message *msg, const stm_spool_config *spool)
+{
+    msg->spool = spool;
+}
+
+/* Move the body kept so far to a new spool file. 0 or -1 (errno). */
+static int
+message_spool_start(stm_message *msg)
+{
+    int fd = stm_spool_open(msg->spool->directory);
+    if (fd < 0)
+        return -1;
+    if (stm_spool_write(fd, msg->body != NULL ? msg->body : "", msg->body_len, 0) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    free(msg->body);
+    msg->body = NULL;
+    msg->body_cap = 0;
+    msg->spool_fd = fd;
+    msg->spooled = true;
+    return 0;
 }
 
 /* Append a copy of NAME: VALUE to the headers. */
@@ -95,7 +140,24 @@ stm_message_append_body(stm_message *msg, const void *data, size_t len, uint64_t
         free(msg->body);
         msg->body = NULL;
         msg->body_len = msg->body_cap = 0;
+        if (msg->spooled)
+            close(msg->spool_fd);
+        msg->spooled = false;
         msg->truncated = true;
+        return 0;
+    }
+    if (!msg->spooled && msg->spool != NULL && msg->body_len + len > msg->spool->memory &&
+        message_spool_start(msg) != 0) {
+        msg->size -= len;
+        return -1;
+    }
+    if (msg->spooled) {
+        /* At body_len: what a failed write left past it is never read. */
+        if (stm_spool_write(msg->spool_fd, data, len, msg->body_len) != 0) {
+            msg->size -= len;
+            return -1;
+        }
+        msg->body_len += len;
         return 0;
     }
     if (msg->body_len + len + 1 > msg->body_cap) {
@@ -105,6 +167,7 @@ stm_message_append_body(stm_message *msg, const void *data, size_t len, uint64_t
         char *b = realloc(msg->body, cap);
         if (b == NULL) {
             msg->size -= len;
+            errno = ENOMEM;
             return -1;
         }
         msg->body = b;
@@ -115,6 +178,31 @@ stm_message_append_body(stm_message *msg, const void *data, size_t len, uint64_t
     msg->body_len += len;
     msg->body[msg->body_len] = '\0';
     return 0;
+}
+
+/* Up to MAX body bytes from OFFSET, from memory or the spool file. */
+ssize_t
+stm_message_body_at(const stm_message *msg, uint64_t offset, char *buf, size_t max,
+                    const char **p)
+{
+    if (offset >= msg->body_len)
+        return 0;
+    size_t n = msg->body_len - offset < max ? (size_t)(msg->body_len - offset) : max;
+    if (!msg->spooled) {
+        *p = msg->body + offset;
+        return (ssize_t)n;
+    }
+    for (;;) {
+        ssize_t got = pread(msg->spool_fd, buf, n, (off_t)offset);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got == 0) {
+            errno = EIO; /* the file is shorter than what was written */
+            return -1;
+        }
+        *p = buf;
+        return got;
+    }
 }
 
 /* The first header called NAME, ignoring case, or NULL. */

@@ -175,6 +175,9 @@ stm_session_create(stm_policy *policy, const char *id)
     }
     stm_message_init(&s->message);
     s->policy = policy ? stm_policy_ref(policy) : NULL;
+    /* Large bodies go to milter.spool; the policy outlives the session. */
+    if (policy != NULL)
+        stm_message_set_spool(&s->message, &policy->milter.spool);
     return s;
 }
 

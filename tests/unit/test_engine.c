@@ -543,6 +543,8 @@ test_quarantine(void **state)
     assert_int_equal(stm_session_accept_rcpt(h.s), 0);
     static char big[2 * 1024 * 1024];
     memset(big, 'x', sizeof big);
+    /* In memory: this policy's spool directory (its workdir's) is not made. */
+    stm_message_set_spool(stm_session_message(h.s), NULL);
     stm_message_append_body(stm_session_message(h.s), big, sizeof big, 0);
     h.trace[0] = '\0';
     h_run(&h, STM_STAGE_PREQ, &v);

@@ -112,7 +112,7 @@ scanner_send(stm_scan *scan, const char **rcpts, size_t nrcpts)
 
     if (head == NULL)
         return -1;
-    stm_smtp_piece pieces[2] = {{head, hlen}, {msg->body ? msg->body : "", msg->body_len}};
+    stm_smtp_piece pieces[2] = {{head, hlen, NULL}, stm_smtp_piece_body(msg)};
     const char *sender = stm_session_sender(s);
     stm_smtp_request req = {
         .service = scan->req.service,

@@ -19,6 +19,7 @@
 
 #include "stagemilter/config.h"
 #include "stagemilter/limits.h"
+#include "stagemilter/message.h"
 
 typedef enum stm_smtp_status {
     STM_SMTP_ACCEPTED, /* final reply 2xx; LMTP: at least one recipient got 2xx */
@@ -53,11 +54,22 @@ typedef struct stm_smtp_result {
 } stm_smtp_result;
 
 /* A piece of the message; the pieces are sent back to back, line ends
- * normalised to CRLF and lines starting with "." stuffed on the way. */
+ * normalised to CRLF and lines starting with "." stuffed on the way. A
+ * piece is DATA (LEN bytes) or, when BODY is set, that message's body,
+ * maybe spooled (len then is its body_len). */
 typedef struct stm_smtp_piece {
     const char *data;
     size_t len;
+    const stm_message *body;
 } stm_smtp_piece;
+
+/* The body of MSG as a piece. */
+stm_smtp_piece stm_smtp_piece_body(const stm_message *msg);
+/* Up to MAX bytes of PIECE from OFFSET: *P points at them, in BUF (MAX
+ * bytes) when read from a spool file. The count, 0 at the end, or -1 with
+ * errno (a spool read failed). */
+ssize_t stm_smtp_piece_at(const stm_smtp_piece *piece, uint64_t offset, char *buf, size_t max,
+                          const char **p);
 
 typedef struct stm_smtp_request {
     const stm_service *service; /* borrowed */
