@@ -349,4 +349,5 @@ const stm_service_ops stm_clamd_ops = {
     .collect = clamd_collect,
     .release = clamd_release,
     .apply = clamd_apply,
+    .waits_in_collect = true,
 };

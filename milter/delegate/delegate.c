@@ -5,11 +5,16 @@
  * Functions: stm_delegate_run, stm_delegate_run_many, stm_delegate_hook,
  * stm_delegate_edits.
  *
- * Several services at once (stm_delegate_run_many, delegate: [a, b]): a
- * thread each runs stm_delegate_run() with a copy of the context without
- * progress; the calling thread waits on a condition variable and sends the
- * progress reports itself. Every protocol's I/O has its deadlines, so
- * every thread ends by its service's timeout.
+ * Several services at once (stm_delegate_run_many, delegate: [a, b]):
+ * scanners whose protocol only connects and sends in start() (clamd,
+ * spamd, rspamd: waits_in_collect) are started one after the other in the
+ * calling thread, then collected in turn while they all scan; an SMTP or
+ * LMTP service, whose start() is the whole dialogue, gets a thread that
+ * runs stm_delegate_run() with a copy of the context without progress,
+ * and the calling thread waits for those on a condition variable, sending
+ * the progress reports itself. Every protocol's I/O has its deadlines, so
+ * every service ends by its own timeout (a scan's elapsed_ms runs until it
+ * was collected).
  *
  * Protocol-agnostic: the service's protocol picks its operations
  * (service.h, service.c); this file starts the scan, collects it within the
@@ -96,21 +101,35 @@ dg_log_result(const stm_delegate_ctx *ctx, const char *id, const stm_service *sv
     dg_log_facts(ctx, id, svc, &out->scan);
 }
 
-/* Delegate the session's message to SVC and fill OUT: start the scan of
- * its protocol, collect it within the service's timeout, release it. */
-int
-stm_delegate_run(stm_delegate_ctx *ctx, stm_session *s, const stm_service *svc, stm_delegation *out)
-{
-    uint64_t t0 = stm_clock_ms();
-    /* The queue id once the MTA gave it, as on the daemon's other lines. */
-    const char *id = stm_session_queue_id(s) ? stm_session_queue_id(s)
-                     : stm_session_id(s)     ? stm_session_id(s)
-                                             : "-";
-    const stm_service_ops *ops = stm_service_ops_for(svc->protocol);
-    stm_scan *scan = NULL;
-    stm_scan_facts facts = {0};
-    int rc = -1;
+/* One delegation in its phases: begun (the scan started), collected,
+ * ended (logged and released). stm_delegate_run() goes through the three
+ * at once; stm_delegate_run_many() starts scans whose protocol waits only
+ * in collect() one after the other, then collects them. */
+typedef struct dg_one {
+    stm_delegate_ctx *ctx;
+    stm_session *s;
+    const stm_service *svc;
+    stm_delegation *out;
+    const stm_service_ops *ops;
+    const char *id;
+    stm_scan *scan;
+    stm_scan_facts facts;
+    uint64_t t0;
+    int rc; /* -1 until collected */
+} dg_one;
 
+/* Reset OUT and start the scan of SVC's protocol. 0 when collect may
+ * follow; -1 when nothing was attempted (logged). */
+static int
+dg_begin(dg_one *d, stm_delegate_ctx *ctx, stm_session *s, const stm_service *svc,
+         stm_delegation *out)
+{
+    *d = (dg_one){.ctx = ctx, .s = s, .svc = svc, .out = out, .rc = -1, .t0 = stm_clock_ms()};
+    /* The queue id once the MTA gave it, as on the daemon's other lines. */
+    d->id = stm_session_queue_id(s) ? stm_session_queue_id(s)
+            : stm_session_id(s)     ? stm_session_id(s)
+                                    : "-";
+    d->ops = stm_service_ops_for(svc->protocol);
     free(out->reply);
     out->reply = NULL;
     stm_message_clear(&out->returned);
@@ -121,29 +140,49 @@ stm_delegate_run(stm_delegate_ctx *ctx, stm_session *s, const stm_service *svc, 
         stm_delegate_log(ctx,
                          "id=%s delegate service=%s: message larger than max_message_size, "
                          "not delegated",
-                         id, svc->name);
-        goto done;
+                         d->id, svc->name);
+        return -1;
     }
-    if (ops == NULL) {
-        stm_delegate_log(ctx, "id=%s delegate service=%s: no implementation of its protocol", id,
-                         svc->name);
-        goto done;
+    if (d->ops == NULL) {
+        stm_delegate_log(ctx, "id=%s delegate service=%s: no implementation of its protocol",
+                         d->id, svc->name);
+        return -1;
     }
-    stm_scan_request req = {.ctx = ctx, .session = s, .service = svc, .id = id};
-    if (ops->start(&req, &scan) != 0)
-        goto done;
-    if (ops->collect(scan, t0 + svc->timeout_ms, out, &facts) != 0)
-        goto done;
-    out->elapsed_ms = stm_clock_ms() - t0;
-    dg_log_result(ctx, id, svc, out, &facts);
-    rc = 0;
+    stm_scan_request req = {.ctx = ctx, .session = s, .service = svc, .id = d->id};
+    return d->ops->start(&req, &d->scan);
+}
 
-done:
-    if (rc != 0)
-        out->elapsed_ms = stm_clock_ms() - t0;
-    if (ops != NULL)
-        ops->release(scan);
-    return rc;
+/* Collect the begun scan within the service's timeout and log it. */
+static void
+dg_collect(dg_one *d)
+{
+    if (d->ops->collect(d->scan, d->t0 + d->svc->timeout_ms, d->out, &d->facts) != 0)
+        return;
+    d->out->elapsed_ms = stm_clock_ms() - d->t0;
+    dg_log_result(d->ctx, d->id, d->svc, d->out, &d->facts);
+    d->rc = 0;
+}
+
+/* Release the scan; the delegation's 0 or -1. */
+static int
+dg_end(dg_one *d)
+{
+    if (d->rc != 0)
+        d->out->elapsed_ms = stm_clock_ms() - d->t0;
+    if (d->ops != NULL)
+        d->ops->release(d->scan);
+    return d->rc;
+}
+
+/* Delegate the session's message to SVC and fill OUT: start the scan of
+ * its protocol, collect it within the service's timeout, release it. */
+int
+stm_delegate_run(stm_delegate_ctx *ctx, stm_session *s, const stm_service *svc, stm_delegation *out)
+{
+    dg_one d;
+    if (dg_begin(&d, ctx, s, svc, out) == 0)
+        dg_collect(&d);
+    return dg_end(&d);
 }
 
 /* What the result of SVC brings to MINE, through its protocol (delegate.h). */
@@ -210,7 +249,29 @@ stm_delegate_run_many(stm_delegate_ctx *ctx, stm_session *s, const stm_service *
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&group.done, &ca);
     pthread_condattr_destroy(&ca);
+    /* Scanners that wait only in collect() need no thread: after the
+     * threads of the others are off, start them all here (each has the
+     * whole request once its start() returns), then collect them in turn
+     * while they scan at the same time. */
+    dg_one *here = calloc(n ? n : 1, sizeof *here);
+    bool *native = calloc(n ? n : 1, sizeof *native);
+    bool *begun = calloc(n ? n : 1, sizeof *begun);
+    if (here == NULL || native == NULL || begun == NULL) {
+        free(here);
+        free(native);
+        free(begun);
+        free(jobs);
+        pthread_cond_destroy(&group.done);
+        pthread_mutex_destroy(&group.lock);
+        return -1;
+    }
     for (size_t i = 0; i < n; i++) {
+        const stm_service_ops *ops = stm_service_ops_for(svcs[i]->protocol);
+        native[i] = ops != NULL && ops->waits_in_collect;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (native[i])
+            continue;
         jobs[i] = (dg_job){.group = &group, .ctx = *ctx, .s = s, .svc = svcs[i], .out = outs[i]};
         jobs[i].ctx.progress = NULL;
         pthread_mutex_lock(&group.lock);
@@ -223,6 +284,16 @@ stm_delegate_run_many(stm_delegate_ctx *ctx, stm_session *s, const stm_service *
             jobs[i].ctx.progress = ctx->progress;
             dg_job_run(&jobs[i]);
         }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (native[i])
+            begun[i] = dg_begin(&here[i], ctx, s, svcs[i], outs[i]) == 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!native[i])
+            continue;
+        if (begun[i])
+            dg_collect(&here[i]);
+        jobs[i].rc = dg_end(&here[i]);
     }
     /* Wait for all, keeping the MTA waiting. */
     pthread_mutex_lock(&group.lock);
@@ -266,6 +337,9 @@ stm_delegate_run_many(stm_delegate_ctx *ctx, stm_session *s, const stm_service *
     pthread_cond_destroy(&group.done);
     pthread_mutex_destroy(&group.lock);
     free(jobs);
+    free(here);
+    free(native);
+    free(begun);
     const char *id = stm_session_queue_id(s) ? stm_session_queue_id(s)
                      : stm_session_id(s)     ? stm_session_id(s)
                                              : "-";

@@ -97,6 +97,10 @@ typedef struct stm_service_ops {
      * they borrow from MINE and D. The number of edits, or -1. */
     long (*apply)(const stm_message *mine, const stm_delegation *d, bool whole,
                   stm_header_edit **edits);
+    /* start() only connects and sends the request; the scanner works while
+     * collect() waits. Several such scans run at once without a thread of
+     * their own (stm_delegate_run_many). */
+    bool waits_in_collect;
 } stm_service_ops;
 
 /* The operations of protocol P (service.c); never NULL for a protocol the

@@ -410,4 +410,5 @@ const stm_service_ops stm_spamd_ops = {
     .collect = spamd_collect,
     .release = spamd_release,
     .apply = spamd_apply,
+    .waits_in_collect = true,
 };

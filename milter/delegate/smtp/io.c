@@ -189,15 +189,22 @@ io_connect_unix(stm_smtp_session *s, uint64_t deadline)
 int
 stm_smtp_io_connect(stm_smtp_session *s, uint64_t deadline)
 {
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG};
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
     struct addrinfo *ai = NULL;
     const char *why = "no address";
 
     if (s->target->unix_socket)
         return io_connect_unix(s, deadline);
 
-    /* Name resolution is bounded by the resolver's own timeouts. */
+    /* An address (the usual target, 127.0.0.1) is read as it is: without
+     * AI_ADDRCONFIG's netlink round trip, eight system calls a message. A
+     * name goes to the resolver, bounded by its own timeouts. */
     int rc = getaddrinfo(s->target->host, s->target->port, &hints, &ai);
+    if (rc != 0) {
+        hints.ai_flags = AI_ADDRCONFIG;
+        rc = getaddrinfo(s->target->host, s->target->port, &hints, &ai);
+    }
     if (rc != 0) {
         hints.ai_flags = 0; /* AI_ADDRCONFIG hides 127.0.0.1 when only lo is up */
         rc = getaddrinfo(s->target->host, s->target->port, &hints, &ai);
