@@ -6,6 +6,8 @@
  * window (policy/cond/cond_message.c) through the engine.
  */
 #include <dirent.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -280,6 +282,44 @@ test_mime_text_cap(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+/* A part that cannot be decoded into the spool whole (the file size limit
+ * stands for a full disk) fails the parse with a reason, rather than
+ * being judged on what was written. */
+static void
+test_mime_spool_write_fails(void **state)
+{
+    char dir[] = "/tmp/stm-spool-XXXXXX";
+    stm_spool_config sp = {mkdtemp(dir), 64 * 1024};
+    stm_mime_limits lim;
+    size_t len;
+    const char *err = NULL;
+    (void)state;
+    stm_mime_limits_default(&lim);
+    char *data = big_text_message(3 * 1024 * 1024, "THEVERYLASTWORD\n", &len);
+    stm_message m;
+    load_message(&m, data, len, &sp);
+    assert_true(m.spooled);
+    struct rlimit old, small = {1024 * 1024, 0};
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    small.rlim_max = old.rlim_max;
+    void (*was)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    const stm_mime *mm = stm_mime_of_message(&m, &lim, &err);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, was);
+    assert_null(mm);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "milter.spool.directory"));
+    stm_message_clear(&m);
+    /* With room, the same message parses. */
+    load_message(&m, data, len, &sp);
+    assert_non_null(stm_mime_of_message(&m, &lim, &err));
+    stm_message_clear(&m);
+    free(data);
+    assert_int_equal(dir_entries(dir), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 /* The engine's log hook: nothing kept. */
 static void
 h_log(void *ctx, const stm_session *s, stm_stage stage, const char *rule, const char *text)
@@ -406,6 +446,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mime_same),
         cmocka_unit_test(test_mime_text_cap),
+        cmocka_unit_test(test_mime_spool_write_fails),
         cmocka_unit_test(test_raw_body_windows),
         cmocka_unit_test(test_body_text_cap),
     };
