@@ -13,6 +13,8 @@
 #      is refused by the body rule on its last word
 #   c  EICAR at the end of a 3 MB message: found by the real clamd
 #   d  a clean 5 MB message reaches the sink byte for byte
+#   memory: a 9 MB message after those does not raise the daemon's peak
+#      memory (VmHWM) by 2 MB (without the spool it rises by about 12 MB)
 #   e  the spool directory is empty afterwards, and mode 0700
 #   f  the spool directory removed while running: a large message is
 #      tempfailed (4xx) and the log says why; a small one still passes
