@@ -170,8 +170,12 @@ cond_message_body_spooled(const stm_pattern *pat, const stm_message *msg, char *
         m = stm_pattern_match_buf(pat, buf, got, err);
         if (off + got >= msg->body_len)
             break;
+        /* The next window starts after the last line end of the 16 KiB
+         * before the overlap: at least COND_BODY_OVERLAP bytes of this one
+         * are searched again (a line end inside the overlap would leave
+         * less, and miss a match across it). */
         size_t from = got - COND_BODY_OVERLAP;
-        const char *nl = memchr(buf + from, '\n', COND_BODY_OVERLAP);
+        const char *nl = memrchr(buf + from - COND_BODY_OVERLAP, '\n', COND_BODY_OVERLAP);
         off += nl != NULL ? (size_t)(nl - buf) + 1 : from;
     }
     free(buf);

@@ -418,8 +418,14 @@ mime_walk_leaf_spooled(stm_mime_walk *w, GMimePart *gpart, GMimeDataWrapper *dw,
         return false;
     GMimeStream *out = g_mime_stream_fs_new(fd); /* owns fd */
     g_mime_stream_fs_set_owner(GMIME_STREAM_FS(out), TRUE);
-    g_mime_data_wrapper_write_to_stream(dw, out);
-    g_mime_stream_flush(out);
+    /* A part cut short (the disk is full) would be judged on what was
+     * written: the parse fails instead (milter.on_error decides). */
+    if (g_mime_data_wrapper_write_to_stream(dw, out) < 0 || g_mime_stream_flush(out) != 0) {
+        w->failed = "cannot write a MIME part to milter.spool.directory";
+        w->nomem = true;
+        g_object_unref(out);
+        return true;
+    }
     gint64 len = g_mime_stream_length(out);
     stm_mime_walk_content_fd(w, idx, fd, len > 0 ? (uint64_t)len : 0);
     bool html = strcmp(type, "text/html") == 0;
@@ -427,9 +433,12 @@ mime_walk_leaf_spooled(stm_mime_walk *w, GMimePart *gpart, GMimeDataWrapper *dw,
         size_t want = (uint64_t)len < w->text_max ? (size_t)len : w->text_max;
         char *text = malloc(want + 1);
         ssize_t got = text != NULL ? pread(fd, text, want, 0) : -1;
-        if (text == NULL)
+        if (text == NULL) {
             w->nomem = true;
-        else if ((uint64_t)len > want)
+        } else if (got < 0) {
+            w->failed = "cannot read a MIME part back from milter.spool.directory";
+            w->nomem = true;
+        } else if ((uint64_t)len > want)
             stm_mime_walk_defect(w, idx, STM_MIME_DEFECT_LIMIT);
         if (got > 0)
             mime_leaf_text(w, gpart, idx, type, text, (size_t)got);
@@ -692,7 +701,7 @@ mime_parse(GMimeStream *stream, const stm_mime_limits *limits, const stm_spool_c
         g_hash_table_destroy(w.host_set);
     if (w.nomem) {
         stm_mime_free(m);
-        *err = "out of memory parsing MIME";
+        *err = w.failed != NULL ? w.failed : "out of memory parsing MIME";
         return NULL;
     }
     return m;

@@ -23,6 +23,8 @@ typedef struct stm_mime_walk {
     size_t message_parts; /* parts outside archives, against max_parts */
     bool parts_full;      /* max_parts reached: no more message parts */
     bool nomem;           /* an allocation failed: the walk gives up */
+    const char *failed;   /* with nomem: not memory but this (a spool file
+                           * could not be written or read), a static text */
     /* A spooled message (milter.spool): parts whose content is larger than
      * spool_memory are decoded into a file of spool_dir, and the text kept
      * for body/url conditions stops at text_max bytes (defect limit).

@@ -43,6 +43,8 @@ EXTRA_DIST += tests/lib/dns.sh tests/e2e/50-dnsbl.t tests/e2e/policies/dnsbl.yam
 # on messages of the MIME corpus (tests/mime/corpus).
 EXTRA_DIST += tests/e2e/40-mime-attachment.t tests/e2e/41-mime-subject.t tests/e2e/42-mime-url.t \
 	tests/e2e/43-mime-zip-bomb.t tests/e2e/policies/mime.yaml
+# Large messages kept in milter.spool while judged (its policy is in the test).
+EXTRA_DIST += tests/e2e/44-spool.t
 # Changing the message (effects carried out at the end of the message).
 EXTRA_DIST += tests/e2e/80-change.t tests/e2e/policies/change.yaml \
 	tests/e2e/81-log-json.t tests/e2e/policies/log-json.yaml \

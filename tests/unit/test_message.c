@@ -1,7 +1,14 @@
 /*
  * test_message.c - unit tests of policy/run/message.c: header order and lookup,
- * the size-limited body, and the .eml parser (LF, CRLF, folding, errors).
+ * the size-limited body, the spooled body (milter.spool), and the .eml
+ * parser (LF, CRLF, folding, errors).
  */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +16,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "stagemilter/config.h"
 #include "stagemilter/message.h"
 
 /* Headers keep their order, lookups ignore case and find the first one. */
@@ -196,6 +204,197 @@ test_parse_errors(void **state)
     }
 }
 
+/* How many descriptors this process has open (/proc/self/fd). */
+static int
+open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+    assert_non_null(d);
+    while (readdir(d) != NULL)
+        n++;
+    closedir(d);
+    return n;
+}
+
+/* How many names DIR holds besides . and .. */
+static int
+dir_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            n++;
+    closedir(d);
+    return n;
+}
+
+/* A new spool directory under /tmp of MEMORY bytes into SP. */
+static void
+spool_setup(stm_spool_config *sp, char *dir, uint64_t memory)
+{
+    assert_non_null(mkdtemp(dir));
+    sp->directory = dir;
+    sp->memory = memory;
+}
+
+/* Byte I of the test body: every value, no period shorter than 251. */
+static char
+body_byte(size_t i)
+{
+    return (char)((i * 7 + i / 251) & 0xff);
+}
+
+/* Append LEN test bytes from offset FROM, in pieces of PIECE. */
+static void
+append_test_body(stm_message *m, size_t from, size_t len, size_t piece, uint64_t limit)
+{
+    char *buf = malloc(piece);
+    assert_non_null(buf);
+    for (size_t off = from; off < from + len; off += piece) {
+        size_t n = from + len - off < piece ? from + len - off : piece;
+        for (size_t i = 0; i < n; i++)
+            buf[i] = body_byte(off + i);
+        assert_int_equal(stm_message_append_body(m, buf, n, limit), 0);
+    }
+    free(buf);
+}
+
+/* Every byte of the body read back with stm_message_body_at in pieces of MAX. */
+static void
+check_body_at(const stm_message *m, size_t len, size_t max)
+{
+    char *buf = malloc(max);
+    const char *p;
+    ssize_t n;
+    uint64_t off = 0;
+    assert_non_null(buf);
+    while ((n = stm_message_body_at(m, off, buf, max, &p)) > 0) {
+        assert_true((size_t)n <= max);
+        for (ssize_t i = 0; i < n; i++)
+            if (p[i] != body_byte(off + (size_t)i))
+                fail_msg("byte %llu differs", (unsigned long long)(off + (size_t)i));
+        off += (uint64_t)n;
+    }
+    assert_int_equal(n, 0);
+    assert_int_equal(off, len);
+    free(buf);
+}
+
+/* Below spool.memory the body stays in memory; past it, it moves to an
+ * unlinked spool file read back by stm_message_body_at, the directory
+ * stays empty, and clearing the message closes the file. */
+static void
+test_spool_body(void **state)
+{
+    char dir[] = "/tmp/stm-spool-XXXXXX";
+    stm_spool_config sp;
+    stm_message m;
+    int fds = open_fds();
+
+    spool_setup(&sp, dir, 64 * 1024);
+    stm_message_init(&m);
+    stm_message_set_spool(&m, &sp);
+    append_test_body(&m, 0, 64 * 1024, 1000, 0); /* exactly memory: in memory */
+    assert_false(m.spooled);
+    assert_non_null(m.body);
+    assert_int_equal(m.body_len, 64 * 1024);
+    check_body_at(&m, 64 * 1024, 3000);
+    assert_int_equal(open_fds(), fds);
+    append_test_body(&m, 64 * 1024, 1, 1, 0); /* one byte more: spooled */
+    assert_true(m.spooled);
+    assert_null(m.body);
+    assert_int_equal(open_fds(), fds + 1);
+    append_test_body(&m, 64 * 1024 + 1, 3 * 1024 * 1024, 65536 + 3, 0);
+    size_t len = 64 * 1024 + 1 + 3 * 1024 * 1024;
+    assert_int_equal(m.body_len, len);
+    assert_int_equal(m.size, len);
+    struct stat st;
+    assert_int_equal(fstat(m.spool_fd, &st), 0);
+    assert_int_equal(st.st_size, len);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(dir_entries(dir), 0); /* unlinked */
+    check_body_at(&m, len, 4096);
+    check_body_at(&m, len, 1 << 20);
+    check_body_at(&m, len, 7);
+    stm_message_clear(&m);
+    assert_int_equal(open_fds(), fds);
+    assert_false(m.spooled);
+    assert_ptr_equal(m.spool, &sp); /* the setting stays for the next message */
+    /* The next message of the session spools again. */
+    append_test_body(&m, 0, 200 * 1024, 50000, 0);
+    assert_true(m.spooled);
+    check_body_at(&m, 200 * 1024, 65536);
+    stm_message_clear(&m);
+    assert_int_equal(open_fds(), fds);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+/* max_message_size past a spooled body drops it and closes the file. */
+static void
+test_spool_truncate(void **state)
+{
+    char dir[] = "/tmp/stm-spool-XXXXXX";
+    stm_spool_config sp;
+    stm_message m;
+    int fds = open_fds();
+
+    spool_setup(&sp, dir, 1000);
+    stm_message_init(&m);
+    stm_message_set_spool(&m, &sp);
+    append_test_body(&m, 0, 5000, 999, 10000);
+    assert_true(m.spooled);
+    assert_int_equal(open_fds(), fds + 1);
+    append_test_body(&m, 5000, 5001, 5001, 10000); /* 10001 > 10000 */
+    assert_true(m.truncated);
+    assert_false(m.spooled);
+    assert_null(m.body);
+    assert_int_equal(m.body_len, 0);
+    assert_int_equal(m.size, 10001);
+    assert_int_equal(open_fds(), fds);
+    append_test_body(&m, 0, 5000, 5000, 10000); /* counted, never kept */
+    assert_int_equal(m.size, 15001);
+    assert_int_equal(open_fds(), fds);
+    const char *p;
+    char buf[16];
+    assert_int_equal(stm_message_body_at(&m, 0, buf, sizeof buf, &p), 0);
+    stm_message_clear(&m);
+    assert_int_equal(open_fds(), fds);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+/* A spool directory that is missing: the append that needs it fails with
+ * -1 and errno, and the message is as it was. */
+static void
+test_spool_missing_dir(void **state)
+{
+    char dir[] = "/tmp/stm-spool-XXXXXX";
+    stm_spool_config sp;
+    stm_message m;
+    int fds = open_fds();
+
+    spool_setup(&sp, dir, 100);
+    assert_int_equal(rmdir(dir), 0);
+    stm_message_init(&m);
+    stm_message_set_spool(&m, &sp);
+    append_test_body(&m, 0, 100, 100, 0);
+    char more[50];
+    for (size_t i = 0; i < sizeof more; i++)
+        more[i] = body_byte(100 + i);
+    errno = 0;
+    assert_int_equal(stm_message_append_body(&m, more, sizeof more, 0), -1);
+    assert_int_equal(errno, ENOENT);
+    assert_false(m.spooled);
+    assert_int_equal(m.body_len, 100);
+    assert_int_equal(m.size, 100);
+    check_body_at(&m, 100, 64);
+    assert_int_equal(open_fds(), fds);
+    stm_message_clear(&m);
+}
+
 /* Run the group (one plan in TAP output). */
 int
 main(void)
@@ -203,7 +402,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_headers),      cmocka_unit_test(test_body_limit),
         cmocka_unit_test(test_body_binary),  cmocka_unit_test(test_parse),
-        cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_parse_errors), cmocka_unit_test(test_spool_body),
+        cmocka_unit_test(test_spool_truncate), cmocka_unit_test(test_spool_missing_dir),
     };
     return cmocka_run_group_tests_name("message", tests, NULL, NULL);
 }

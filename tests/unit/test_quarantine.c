@@ -20,6 +20,8 @@
 #include "store/quarantine_admin.h"
 #include "mta/reply.h"
 #include "stagemilter/policy.h"
+#include "stagemilter/config.h"
+#include "stagemilter/message.h"
 #include "stagemilter/session.h"
 
 typedef struct fixture {
@@ -350,6 +352,88 @@ test_sweep(void **state)
     assert_int_equal(stm_quarantine_sweep(f->dir, err, sizeof err), 0);
 }
 
+/* The whole file PATH; *LEN its size. Caller frees. */
+static char *
+slurp(const char *path, size_t *len)
+{
+    FILE *in = fopen(path, "rb");
+    assert_non_null(in);
+    assert_int_equal(fseek(in, 0, SEEK_END), 0);
+    long n = ftell(in);
+    rewind(in);
+    char *data = malloc((size_t)n + 1);
+    assert_non_null(data);
+    assert_int_equal(fread(data, 1, (size_t)n, in), (size_t)n);
+    fclose(in);
+    *len = (size_t)n;
+    return data;
+}
+
+/* The store of a spooled body is byte for byte the store of the same body
+ * in memory: CRLF made LF also when the CR ends one 64 KiB read and the LF
+ * starts the next, a lone CR at the end of a read kept, a CR at the very
+ * end kept. */
+static void
+test_store_spooled(void **state)
+{
+    enum { PIECE = 1 << 16, LEN = 5 * PIECE + 1234 };
+    fixture *f = *state;
+    char workdir[128], spooldir[128], path[2][4096], err[256];
+    snprintf(workdir, sizeof workdir, "%s/work", f->dir);
+    snprintf(spooldir, sizeof spooldir, "%s/spool", f->dir);
+    assert_int_equal(mkdir(spooldir, 0700), 0);
+    char *body = malloc(LEN);
+    assert_non_null(body);
+    for (size_t i = 0; i < LEN; i++) /* CRLF lines of 70, some bytes 8-bit */
+        body[i] = i % 72 == 70 ? '\r' : i % 72 == 71 ? '\n' : (char)('A' + i % 61 + (i % 997 == 0) * 100);
+    memcpy(body + PIECE - 1, "\r\n", 2);     /* CRLF across the first two reads */
+    memcpy(body + 2 * PIECE - 1, "\rZ", 2);  /* a lone CR ending a read */
+    memcpy(body + 3 * PIECE - 2, "\r\r\n", 3); /* CR, then CRLF across reads */
+    body[LEN - 1] = '\r';                    /* a CR at the very end */
+    stm_spool_config sp = {spooldir, 4096};
+    stm_verdict v;
+    make_verdict(&v, "virus_q");
+    for (int spooled = 0; spooled < 2; spooled++) {
+        stm_message *m = stm_session_message(f->s);
+        free(m->body);
+        m->body = NULL;
+        m->body_len = m->body_cap = 0;
+        stm_message_set_spool(m, spooled ? &sp : NULL);
+        for (size_t off = 0; off < LEN; off += 65000) /* milter-sized chunks */
+            assert_int_equal(stm_message_append_body(m, body + off, LEN - off < 65000 ? LEN - off : 65000, 0), 0);
+        assert_int_equal(m->spooled, spooled);
+        assert_int_equal(stm_quarantine_store(workdir, f->s, &v, path[spooled], sizeof path[0], err, sizeof err), 0);
+    }
+    size_t len[2];
+    char *file[2] = {slurp(path[0], &len[0]), slurp(path[1], &len[1])};
+    /* The body as stored: after the first empty line, CRLF made LF. */
+    const char *b = strstr(file[0], "\n\n");
+    assert_non_null(b);
+    b += 2;
+    char *expect = malloc(LEN);
+    size_t want = 0;
+    assert_non_null(expect);
+    for (size_t i = 0; i < LEN; i++)
+        if (!(body[i] == '\r' && i + 1 < LEN && body[i + 1] == '\n'))
+            expect[want++] = body[i];
+    assert_int_equal(len[0] - (size_t)(b - file[0]), want);
+    assert_memory_equal(b, expect, want);
+    const char *b1 = strstr(file[1], "\n\n");
+    assert_non_null(b1);
+    b1 += 2;
+    assert_int_equal(len[1] - (size_t)(b1 - file[1]), want);
+    assert_memory_equal(b1, expect, want);
+    free(expect);
+    /* The headers too (written by the same code from the same session). */
+    assert_int_equal(b - file[0], b1 - file[1]);
+    assert_memory_equal(file[0], file[1], (size_t)(b - file[0]));
+    free(file[0]);
+    free(file[1]);
+    free(body);
+    stm_verdict_clear(&v);
+    stm_message_clear(stm_session_message(f->s));
+}
+
 int
 main(void)
 {
@@ -359,6 +443,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_envelope_lossless, setup, teardown),
         cmocka_unit_test(test_texts),
         cmocka_unit_test_setup_teardown(test_sweep, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_spooled, setup, teardown),
     };
     return cmocka_run_group_tests_name("quarantine", tests, NULL, NULL);
 }
