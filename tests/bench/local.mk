@@ -14,3 +14,6 @@ EXTRA_DIST += tests/bench/state contrib/bench/state.yaml
 EXTRA_DIST += tests/bench/dnsbl
 # The bench with rules that look inside the message (policy/mime).
 EXTRA_DIST += tests/bench/mime tests/bench/mime-rules.yaml tests/bench/mime-mix.py
+# Peak memory with 50 concurrent 20 MB messages, spooled vs in memory
+# (tests/bench/spool, milter.spool).
+EXTRA_DIST += tests/bench/spool
