@@ -41,6 +41,11 @@
 #define STM_TICKET_TOKEN_LEN 32      /* lowercase hex characters (16 random bytes) */
 
 /* Statistics. */
+/* The decoded text a spooled message (larger than milter.spool.memory)
+ * keeps for body, url and url_domain (defect limit past it): bounded, so 50
+ * such messages at once stay within 100 MB (tests/bench/spool); as
+ * SpamAssassin and rspamd, which also read only the start of large parts. */
+#define STM_MIME_SPOOLED_TEXT (256u * 1024)
 #define STM_STATS_MAX_RULES 1024   /* distinct rule names counted; more go to one overflow */
 #define STM_STATS_MAX_SERVICES 256 /* distinct services counted */
 

@@ -60,6 +60,11 @@ void stm_message_set_spool(stm_message *msg, const struct stm_spool_config *spoo
  * (ENOMEM, or the spool file could not be made or written; the message
  * then stays valid, without those bytes). */
 int stm_message_append_body(stm_message *msg, const void *data, size_t len, uint64_t limit);
+/* Move a body kept in memory that is larger than the spool's memory into a
+ * spool file now, as appending it would have (--trace, which reads a whole
+ * file first). 0 (also when there is nothing to move), or -1 with errno
+ * (the body stays in memory). */
+int stm_message_spool_now(stm_message *msg);
 /* Up to MAX body bytes from OFFSET: *P points at them, inside the message
  * when the body is in memory, else in BUF (MAX bytes), read from the spool.
  * Returns the count, 0 at the end, or -1 with errno (a spool read failed).

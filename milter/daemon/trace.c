@@ -375,8 +375,15 @@ trace_stages(const stm_trace_args *a, stm_session *s, const stm_engine_hooks *ho
     /* The message reaches the milter now; the session takes it over. */
     stm_message *msg = stm_session_message(s);
     stm_message_clear(msg);
+    const struct stm_spool_config *spool = msg->spool;
     *msg = *parsed;
     stm_message_init(parsed);
+    /* A body the daemon would spool is judged spooled here too (the text
+     * kept, raw_body's windows). */
+    stm_message_set_spool(msg, spool);
+    if (stm_policy_needs_body(stm_session_policy(s)) && stm_message_spool_now(msg) != 0)
+        fprintf(t->out, "   (milter.spool.directory %s: %s: the message is judged in memory)\n",
+                spool->directory, strerror(errno));
 
     t->verdict_seen = false;
     t->printed = -1;

@@ -755,6 +755,10 @@ cb_body(SMFICTX *ctx, unsigned char *data, size_t len)
                     : conn->max_size > conn->header_bytes ? conn->max_size - conn->header_bytes
                                                           : 1;
     stm_message *msg = stm_session_message(conn->session);
+    /* After a failure (logged once) the message is tempfailed at its end:
+     * the rest of its body is not kept. */
+    if (conn->failed != NULL)
+        return cb_continue(conn, SMFIP_NR_BODY);
     if (conn->collect_body && stm_message_append_body(msg, data, len, room) != 0) {
         if (msg->spool != NULL && msg->body_len + len > msg->spool->memory)
             stm_log(LOG_ERR, "id=%s cannot keep the message in milter.spool.directory %s: %s",

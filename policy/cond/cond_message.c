@@ -138,24 +138,27 @@ stm_cond_message_has_header(const stm_cond *c, const stm_cond_ctx *ctx, char **e
  * the one before by at least COND_BODY_OVERLAP bytes. */
 #define COND_BODY_WINDOW (256u * 1024)
 #define COND_BODY_OVERLAP (16u * 1024)
+#define COND_BODY_CONTEXT 255u /* bytes before a window, for lookbehinds */
 
-/* PAT against the spooled body of MSG, a window at a time. */
+/* PAT against the spooled body of MSG, a window at a time, each with up to
+ * COND_BODY_CONTEXT bytes before it (stm_pattern_match_window). */
 static stm_match
 cond_message_body_spooled(const stm_pattern *pat, const stm_message *msg, char **err)
 {
-    char *buf = malloc(COND_BODY_WINDOW);
+    char *buf = malloc(COND_BODY_CONTEXT + COND_BODY_WINDOW);
     stm_match m = STM_MATCH_NO;
-    uint64_t off = 0;
+    uint64_t off = 0; /* where the window starts in the body */
 
     if (buf == NULL) {
         *err = strdup("out of memory reading the spooled body");
         return STM_MATCH_ERROR;
     }
     while (m == STM_MATCH_NO && off < msg->body_len) {
-        size_t got = 0;
-        while (got < COND_BODY_WINDOW) {
+        size_t context = off < COND_BODY_CONTEXT ? (size_t)off : COND_BODY_CONTEXT;
+        size_t want = context + COND_BODY_WINDOW, got = 0;
+        while (got < want) {
             const char *p;
-            ssize_t n = stm_message_body_at(msg, off + got, buf + got, COND_BODY_WINDOW - got, &p);
+            ssize_t n = stm_message_body_at(msg, off - context + got, buf + got, want - got, &p);
             if (n < 0) {
                 char why[200];
                 snprintf(why, sizeof why, "cannot read the spooled body: %s", strerror(errno));
@@ -167,16 +170,18 @@ cond_message_body_spooled(const stm_pattern *pat, const stm_message *msg, char *
                 break;
             got += (size_t)n;
         }
-        m = stm_pattern_match_buf(pat, buf, got, err);
-        if (off + got >= msg->body_len)
+        bool more = off - context + got < msg->body_len;
+        m = stm_pattern_match_window(pat, buf, got, context, more, err);
+        if (!more)
             break;
         /* The next window starts after the last line end of the 16 KiB
          * before the overlap: at least COND_BODY_OVERLAP bytes of this one
          * are searched again (a line end inside the overlap would leave
          * less, and miss a match across it). */
-        size_t from = got - COND_BODY_OVERLAP;
-        const char *nl = memrchr(buf + from - COND_BODY_OVERLAP, '\n', COND_BODY_OVERLAP);
-        off += nl != NULL ? (size_t)(nl - buf) + 1 : from;
+        const char *win = buf + context;
+        size_t from = COND_BODY_WINDOW - COND_BODY_OVERLAP;
+        const char *nl = memrchr(win + from - COND_BODY_OVERLAP, '\n', COND_BODY_OVERLAP);
+        off += nl != NULL ? (size_t)(nl - win) + 1 : from;
     }
     free(buf);
     return m;

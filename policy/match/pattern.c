@@ -9,6 +9,8 @@
  *     stm_match stm_pattern_match(const stm_pattern *p, const char *value, char **err);
  *     stm_match stm_pattern_match_buf(const stm_pattern *p, const char *data, size_t len,
  *                                     char **err);
+ *     stm_match stm_pattern_match_window(const stm_pattern *p, const char *data,
+ *                                        size_t len, size_t start, bool more, char **err);
  *     const char *stm_pattern_text(const stm_pattern *p);
  *
  * DESCRIPTION
@@ -325,9 +327,13 @@ pattern_match_error(char **err, const char *text, int rc)
                  STM_PATTERN_MATCH_LIMIT, STM_PATTERN_HEAP_LIMIT_KIB);
 }
 
-/* Does the regex RE (written as TEXT) find a match anywhere in DATA? */
+/* Does the regex RE (written as TEXT) find a match anywhere in DATA from
+ * START (the bytes before it are context: \A and ^ do not match at START,
+ * lookbehinds see them)? With MORE, DATA is not the end of the value: $
+ * does not match at its end (PCRE2_NOTEOL). */
 static stm_match
-pattern_regex(const pcre2_code *re, const char *text, const char *data, size_t len, char **err)
+pattern_regex(const pcre2_code *re, const char *text, const char *data, size_t len, size_t start,
+              bool more, char **err)
 {
     pthread_once(&pattern_mctx_once, pattern_mctx_init);
     /* One match block per call: many threads match the same code at once. */
@@ -339,12 +345,15 @@ pattern_regex(const pcre2_code *re, const char *text, const char *data, size_t l
         *err = strdup("regex: out of memory");
         return STM_MATCH_ERROR;
     }
-    rc = pcre2_match(re, (PCRE2_SPTR)data, len, 0, 0, md, pattern_mctx);
+    /* Not partial matching: PCRE2_PARTIAL_HARD stops at the first partial
+     * match and would miss a complete one further on. */
+    uint32_t opts = more ? PCRE2_NOTEOL : 0;
+    rc = pcre2_match(re, (PCRE2_SPTR)data, len, start, opts, md, pattern_mctx);
     /* JIT code runs on a small fixed stack; a deeply backtracking match on
      * a large body can exhaust it where the interpreter (heap frames,
      * bounded by the same limits) still finds the answer. */
     if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
-        rc = pcre2_match(re, (PCRE2_SPTR)data, len, 0, PCRE2_NO_JIT, md, pattern_mctx);
+        rc = pcre2_match(re, (PCRE2_SPTR)data, len, start, opts | PCRE2_NO_JIT, md, pattern_mctx);
     pcre2_match_data_free(md);
     /* rc 0 means "matched, ovector too small": still a match. */
     if (rc >= 0)
@@ -367,9 +376,13 @@ pattern_yes(char *failed)
  * NUL-terminated, or NULL when it holds a NUL (then it matches no CIDR or
  * list). An alternative that matches decides (whatever another one did);
  * otherwise an alternative that failed makes the answer an error, with its
- * reason, never "no match". */
+ * reason, never "no match". A window of a longer value (stm_pattern_match_
+ * window) starts at START of DATA (context before it) and, with MORE, ends
+ * before the value does: what must match the whole value (literals,
+ * globs, CIDRs, lists) is tried only where the window can tell. */
 static stm_match
-pattern_match(const stm_pattern *p, const char *data, size_t len, const char *cstr, char **err)
+pattern_match_in(const stm_pattern *p, const char *data, size_t len, size_t start, bool more,
+                 const char *cstr, char **err)
 {
     char *failed = NULL; /* the first failure's reason */
     bool errored = false;
@@ -384,8 +397,19 @@ pattern_match(const stm_pattern *p, const char *data, size_t len, const char *cs
         data = canon;
         len = strlen(canon);
     }
+    bool whole = start == 0 && !more;
+    const char *regex_data = data;
+    size_t regex_len = len;
+    data += start;
+    len -= start;
     for (size_t i = 0; i < p->n; i++) {
         const struct alt *a = &p->alts[i];
+        /* A glob decides on a window only as far as it is anchored: "*x*"
+         * anywhere, "x*" on the first window, "*x" on the last. */
+        if (!whole && a->type != ALT_REGEX &&
+            (a->type != ALT_GLOB || (start > 0 && a->text[0] != '*') ||
+             (more && a->text[a->len - 1] != '*')))
+            continue;
         switch (a->type) {
         case ALT_LITERAL:
             if (a->len == len) {
@@ -402,7 +426,7 @@ pattern_match(const stm_pattern *p, const char *data, size_t len, const char *cs
             break;
         case ALT_REGEX: {
             char *why = NULL;
-            stm_match m = pattern_regex(a->re, a->text, data, len, &why);
+            stm_match m = pattern_regex(a->re, a->text, regex_data, regex_len, start, more, &why);
             if (m == STM_MATCH_YES)
                 return pattern_yes(failed);
             if (m == STM_MATCH_ERROR && !errored) {
@@ -439,7 +463,7 @@ stm_pattern_match(const stm_pattern *p, const char *value, char **err)
 {
     if (p == NULL || value == NULL)
         return STM_MATCH_NO;
-    return pattern_match(p, value, strlen(value), value, err);
+    return pattern_match_in(p, value, strlen(value), 0, false, value, err);
 }
 
 /* Does the buffer DATA (LEN bytes, NULs allowed) match any alternative? */
@@ -462,7 +486,7 @@ stm_pattern_match_buf(const stm_pattern *p, const char *data, size_t len, char *
             cstr[len] = '\0';
         }
     }
-    r = pattern_match(p, data, len, cstr, err);
+    r = pattern_match_in(p, data, len, 0, false, cstr, err);
     if (cstr != small)
         free(cstr);
     return r;
@@ -473,4 +497,15 @@ const char *
 stm_pattern_text(const stm_pattern *p)
 {
     return p->text;
+}
+
+/* A window of a longer buffer value: DATA's first START bytes are context,
+ * MORE says the value goes on after LEN. */
+stm_match
+stm_pattern_match_window(const stm_pattern *p, const char *data, size_t len, size_t start,
+                         bool more, char **err)
+{
+    if (p == NULL || data == NULL || start > len)
+        return STM_MATCH_NO;
+    return pattern_match_in(p, data, len, start, more, NULL, err);
 }

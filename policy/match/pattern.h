@@ -61,6 +61,18 @@ stm_match stm_pattern_match(const stm_pattern *p, const char *value, char **err)
  * whole buffer, as on strings. CIDRs and lists never match a buffer that
  * holds a NUL. */
 stm_match stm_pattern_match_buf(const stm_pattern *p, const char *data, size_t len, char **err);
+/* Does a value too long to hold at once match, judged a window at a time?
+ * DATA holds the window from byte START (the START bytes before it are the
+ * value's bytes just before the window: context, so \A and ^ do not match
+ * there and lookbehinds see them; 0 for the first window); MORE says the
+ * value goes on past LEN (then $ does not match at LEN; \z, \b and
+ * lookaheads there still take it for the end). Literals,
+ * CIDRs and lists, which match the whole value, are tried only on a window
+ * that is the whole value; a glob where its anchoring allows ("*x*" in any
+ * window, "x*" in the first, "*x" in the last). Windows must overlap by at
+ * least the longest match looked for. */
+stm_match stm_pattern_match_window(const stm_pattern *p, const char *data, size_t len,
+                                   size_t start, bool more, char **err);
 /* For --trace: the pattern as written, alternatives joined by ", ". Borrowed. */
 const char *stm_pattern_text(const stm_pattern *p);
 

@@ -33,11 +33,9 @@
 #include <unistd.h>
 
 #include "mime/mime_walk.h"
+#include "stagemilter/limits.h"
 #include "stagemilter/spool.h"
 
-/* The text kept of a spooled message for body, url and url_domain:
- * milter.spool.memory bytes, but never less than this. */
-#define MIME_SPOOLED_TEXT_MIN (1024u * 1024u)
 
 /* The names of the defects, indexed by stm_mime_defect (the man page lists them). */
 static const char *const mime_defect_names[STM_MIME_DEFECT_COUNT] = {
@@ -430,7 +428,9 @@ mime_walk_leaf_spooled(stm_mime_walk *w, GMimePart *gpart, GMimeDataWrapper *dw,
     stm_mime_walk_content_fd(w, idx, fd, len > 0 ? (uint64_t)len : 0);
     bool html = strcmp(type, "text/html") == 0;
     if (!w->nomem && len > 0 && (html || strcmp(type, "text/plain") == 0)) {
-        size_t want = (uint64_t)len < w->text_max ? (size_t)len : w->text_max;
+        /* Only what the text kept still has room for is read back. */
+        size_t room = w->m->text_len < w->text_max ? w->text_max - w->m->text_len : 0;
+        size_t want = (uint64_t)len < room ? (size_t)len : room;
         char *text = malloc(want + 1);
         ssize_t got = text != NULL ? pread(fd, text, want, 0) : -1;
         if (text == NULL) {
@@ -661,8 +661,7 @@ mime_parse(GMimeStream *stream, const stm_mime_limits *limits, const stm_spool_c
     if (spool != NULL) {
         w.spool_dir = spool->directory;
         w.spool_memory = spool->memory;
-        w.text_max = spool->memory > MIME_SPOOLED_TEXT_MIN ? (size_t)spool->memory
-                                                             : MIME_SPOOLED_TEXT_MIN;
+        w.text_max = STM_MIME_SPOOLED_TEXT;
     }
     gint64 cut = mime_scan_raw(&w, s);
     GMimeStream *sub = NULL;

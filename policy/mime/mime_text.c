@@ -37,6 +37,7 @@ typedef struct text_buf {
     char *data;
     size_t len;
     size_t cap;
+    size_t most; /* doubling stops here when what is needed fits (0: none) */
     bool nomem;
 } text_buf;
 
@@ -50,6 +51,8 @@ text_buf_add(text_buf *b, const char *p, size_t len)
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->len + len + 1)
             cap *= 2;
+        if (b->most != 0 && cap > b->most && b->len + len + 1 <= b->most)
+            cap = b->most;
         char *d = realloc(b->data, cap);
         if (d == NULL) {
             b->nomem = true;
@@ -552,7 +555,10 @@ stm_mime_text_add(stm_mime_walk *w, int part, const char *data, size_t len, cons
     }
     if (unknown)
         stm_mime_walk_defect(w, part, STM_MIME_DEFECT_BAD_CHARSET);
-    text_buf b = {.data = m->text, .len = m->text_len, .cap = w->text_cap};
+    /* A spooled message keeps at most text_max bytes and a line end per
+     * part: no buffer doubled past that. */
+    text_buf b = {.data = m->text, .len = m->text_len, .cap = w->text_cap,
+                  .most = w->text_max != 0 ? w->text_max + 2 * w->lim->max_parts + 1 : 0};
     if (b.len > 0)
         text_buf_add(&b, "\n", 1);
     size_t start = b.len;

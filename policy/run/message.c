@@ -3,7 +3,8 @@
  * headers, a size-limited body buffer, and a parser for .eml files.
  *
  * Functions: stm_message_init, stm_message_clear, stm_message_add_header,
- * stm_message_set_spool, stm_message_append_body, stm_message_body_at,
+ * stm_message_set_spool, stm_message_append_body, stm_message_spool_now,
+ * stm_message_body_at,
  * stm_message_find_header, stm_message_parse.
  *
  * Ownership: a message owns every string it holds, its spool file and the
@@ -178,6 +179,16 @@ stm_message_append_body(stm_message *msg, const void *data, size_t len, uint64_t
     msg->body_len += len;
     msg->body[msg->body_len] = '\0';
     return 0;
+}
+
+/* Move a large body kept in memory to the spool. */
+int
+stm_message_spool_now(stm_message *msg)
+{
+    if (msg->spooled || msg->truncated || msg->spool == NULL ||
+        msg->body_len <= msg->spool->memory)
+        return 0;
+    return message_spool_start(msg);
 }
 
 /* Up to MAX body bytes from OFFSET, from memory or the spool file. */

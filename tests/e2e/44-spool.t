@@ -7,9 +7,9 @@
 #      attachment rule; 250; the quarantined copy is the message as sent
 #      (headers and body), our header and the MTA's added; the log says so
 #   b  a 3 MB base64 text part (swaks --attach) with a word only at its
-#      end: past the text kept of a spooled message (max(memory, 1 MiB)),
+#      end: past the text kept of a spooled message (256 KiB),
 #      so as stagemilter.yaml(5) says the body rule does not see it and
-#      the defect limit does; a 900 KB one (spooled, within the text kept)
+#      the defect limit does; a 200 KB one (spooled, within the text kept)
 #      is refused by the body rule on its last word
 #   c  EICAR at the end of a 3 MB message: found by the real clamd
 #   d  a clean 5 MB message reaches the sink byte for byte
@@ -93,7 +93,7 @@ def words(path, size, last):
     text = ''.join(out)[:size - len(last)] + last
     open(os.path.join(w, path), 'w').write(text)
 words('long.txt', 3 * 1024 * 1024, '\nZEBRAFINALWORD\n')
-words('medium.txt', 900 * 1024, '\nZEBRAFINALWORD\n')
+words('medium.txt', 200 * 1024, '\nZEBRAFINALWORD\n')
 words('report.txt', 3 * 1024 * 1024, '\nX5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*\n')
 PY
 (cd "$w" && zip -q -X big.zip figures.bin setup.exe) || h_die "zip failed"
@@ -161,7 +161,7 @@ else
 fi
 h_file_like "$log" 'rule="executable attachment" verdict=quarantine' "a: the log names the rule"
 
-# b. A word at the end of a 3 MB base64 text part, and of a 900 KB one.
+# b. A word at the end of a 3 MB base64 text part, and of a 200 KB one.
 h_swaks b1 --from alice@sender.test --to bob@rcpt.test --h-Subject "long text" \
     --body "The text is attached." --attach-type text/plain --attach "@$w/long.txt"
 h_file_like "$H_SWAKS_OUT" 'Content-Transfer-Encoding: BASE64' "b: swaks sent the text part in base64"
@@ -170,7 +170,7 @@ h_like "$(h_reply "$H_SWAKS_OUT" .)" '^5[0-9][0-9] (5\.[0-9.]+ )?text too long t
 h_swaks b2 --from alice@sender.test --to bob@rcpt.test --h-Subject "medium text" \
     --body "The text is attached." --attach-type text/plain --attach "@$w/medium.txt"
 h_like "$(h_reply "$H_SWAKS_OUT" .)" '^5[0-9][0-9] (5\.[0-9.]+ )?the last word was seen' \
-    "b: 900 KB of text (spooled, within the text kept): its last word is refused by the body rule"
+    "b: 200 KB of text (spooled, within the text kept): its last word is refused by the body rule"
 h_file_like "$log" 'rule="last word" verdict=reject' "b: the log names the body rule"
 
 # c. EICAR at the end of a 3 MB message, to the real clamd.

@@ -20,6 +20,7 @@
 
 #include "mime/mime.h"
 #include "run/session_internal.h"
+#include "stagemilter/limits.h"
 #include "stagemilter/message.h"
 
 /* How many names DIR holds besides . and .. */
@@ -233,7 +234,7 @@ big_text_message(size_t textlen, const char *last, size_t *len)
     return out;
 }
 
-/* A spooled text part larger than the text kept (max(spool.memory, 1 MiB))
+/* A spooled text part larger than the text kept (STM_MIME_SPOOLED_TEXT)
  * gives the defect limit; its size is still the whole part, and the text
  * kept is its start. The same part in memory is kept whole. */
 static void
@@ -253,8 +254,8 @@ test_mime_text_cap(void **state)
     const stm_mime *mm = stm_mime_of_message(&m, &lim, &err);
     assert_non_null(mm);
     assert_true(mm->defects & (1u << STM_MIME_DEFECT_LIMIT));
-    assert_true(mm->text_len <= 1024 * 1024 + 1);
-    assert_true(mm->text_len >= 1024 * 1024 - 16);
+    assert_true(mm->text_len <= STM_MIME_SPOOLED_TEXT + 1);
+    assert_true(mm->text_len >= STM_MIME_SPOOLED_TEXT - 16);
     assert_memory_equal(mm->text, "w0 w1 w2 ", 9);
     assert_null(strstr(mm->text, "THEVERYLASTWORD"));
     const stm_mime_part *p = part_typed(mm, "text/plain");
@@ -271,7 +272,7 @@ test_mime_text_cap(void **state)
     stm_message_clear(&m);
     /* Spooled, but below the cap: whole. */
     free(data);
-    data = big_text_message(900 * 1024, "THEVERYLASTWORD\n", &len);
+    data = big_text_message(200 * 1024, "THEVERYLASTWORD\n", &len);
     load_message(&m, data, len, &sp);
     assert_true(m.spooled);
     mm = stm_mime_of_message(&m, &lim, &err);
@@ -415,6 +416,41 @@ test_raw_body_windows(void **state)
      * at the line start 10 bytes before: ^ does not meet that line. */
     assert_int_equal(judge(dir, "{raw_body: \"/^SECOND-HALF/\"}", data, hl + BODY, &spooled),
                      STM_VERB_ACCEPT);
+    /* Anchors answer as on the whole body: the second window starts at the
+     * line after the last line end of [W - 32 KiB, W - 16 KiB); ^ (the
+     * body's start) does not match there, a multi-line ^ does, and $ does
+     * not match where the first window is cut. */
+    size_t second = 0;
+    for (size_t i = W - 32768; i < W - 16384; i++)
+        if (body[i] == '\n')
+            second = i + 1;
+    assert_true(second > 0);
+    memcpy(body + second, "ANCHORED", 8);
+    assert_int_equal(judge(dir, "{raw_body: \"/^ANCHORED/\"}", data, hl + BODY, &spooled),
+                     STM_VERB_ACCEPT);
+    assert_int_equal(judge(dir, "{raw_body: \"/(?m)^ANCHORED/\"}", data, hl + BODY, &spooled),
+                     STM_VERB_DENY);
+    assert_int_equal(judge(dir, "{raw_body: \"/(?<=\\nxx)ANCHORED/\"}", data, hl + BODY,
+                           &spooled),
+                     STM_VERB_ACCEPT); /* the line before ends in "x\r\n" */
+    assert_int_equal(judge(dir, "{raw_body: \"/(?<=\\n)ANCHORED/\"}", data, hl + BODY,
+                           &spooled),
+                     STM_VERB_DENY); /* the context before the window */
+    memcpy(body + W - 3, "END", 3); /* "ENDxx..." in the body */
+    assert_int_equal(judge(dir, "{raw_body: \"/END$/\"}", data, hl + BODY, &spooled),
+                     STM_VERB_ACCEPT);
+    /* Globs as their anchors allow, literals only on a whole body. */
+    assert_int_equal(judge(dir, "{raw_body: \"*ANCHORED*\"}", data, hl + BODY, &spooled),
+                     STM_VERB_DENY);
+    assert_int_equal(judge(dir, "{raw_body: \"ANCHORED*\"}", data, hl + BODY, &spooled),
+                     STM_VERB_ACCEPT);
+    assert_int_equal(judge(dir, "{raw_body: \"*FINALWORD\\r\\n\"}", data, hl + BODY,
+                           &spooled),
+                     STM_VERB_DENY); /* anchored at the end: the last window */
+    assert_int_equal(judge(dir, "{raw_body: \"*FINALWORD\"}", data, hl + BODY, &spooled),
+                     STM_VERB_ACCEPT); /* the body ends in CR LF */
+    assert_int_equal(judge(dir, "{raw_body: \"*FINALWORD*\"}", data, hl + BODY, &spooled),
+                     STM_VERB_DENY);
     free(data);
     assert_int_equal(dir_entries(dir), 0);
     assert_int_equal(rmdir(dir), 0);
