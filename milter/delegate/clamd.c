@@ -56,6 +56,9 @@
 
 /* Bytes per INSTREAM chunk (clamd accepts any size up to StreamMaxLength). */
 #define CLAMD_CHUNK 65536
+/* Bytes of chunks (with their lengths and the command) gathered before a
+ * write; the buffer has 4 bytes more for the end of the stream. */
+#define CLAMD_OUT (4 * (CLAMD_CHUNK + 4) + 16)
 
 struct stm_scan {
     stm_scan_request req;
@@ -135,54 +138,61 @@ clamd_stream(stm_scan *scan, const stm_smtp_piece *pieces, size_t npieces)
 {
     stm_smtp_session *ss = scan->conn.ss;
     const stm_service *svc = scan->req.service;
-    unsigned char hdr[4];
-    size_t total = 0, chunks = 0;
-    char *buf = malloc(CLAMD_CHUNK);
+    size_t total = 0, chunks = 0, used = 0;
+    /* What goes out is gathered in OUT and written when full: a small
+     * message is one write (clamd wakes up once, not six times). */
+    char *out = malloc(CLAMD_OUT + 4), *in = malloc(CLAMD_CHUNK); /* + the end */
 
-    if (buf == NULL) {
+    if (out == NULL || in == NULL) {
+        free(out);
+        free(in);
         stm_smtp_fail(ss, STM_SMTP_PH_BODY, "out of memory");
         return -1;
     }
-    if (stm_smtp_io_write(ss, STM_SMTP_PH_BODY, "zINSTREAM", 10,
-                          stm_clock_ms() + svc->command_timeout_ms) != 0) {
-        free(buf);
-        return -1;
-    }
+    memcpy(out, "zINSTREAM", 10);
+    used = 10;
     for (size_t p = 0; p < npieces; p++) {
         const char *data;
         ssize_t got;
         for (uint64_t off = 0;
-             (got = stm_smtp_piece_at(&pieces[p], off, buf, CLAMD_CHUNK, &data)) > 0;
+             (got = stm_smtp_piece_at(&pieces[p], off, in, CLAMD_CHUNK, &data)) > 0;
              off += (uint64_t)got) {
             size_t n = (size_t)got;
+            if (used + 4 + n > CLAMD_OUT) {
+                if (stm_smtp_io_write(ss, STM_SMTP_PH_BODY, out, used,
+                                      stm_clock_ms() + svc->command_timeout_ms) != 0)
+                    goto broken;
+                used = 0;
+            }
             uint32_t be = htonl((uint32_t)n);
-            memcpy(hdr, &be, 4);
-            uint64_t deadline = stm_clock_ms() + svc->command_timeout_ms;
-            if (stm_smtp_io_write(ss, STM_SMTP_PH_BODY, (const char *)hdr, 4, deadline) != 0 ||
-                stm_smtp_io_write(ss, STM_SMTP_PH_BODY, data, n, deadline) != 0)
-                goto broken;
+            memcpy(out + used, &be, 4);
+            memcpy(out + used + 4, data, n);
+            used += 4 + n;
             total += n;
             chunks++;
         }
         if (got < 0) {
             stm_smtp_fail(ss, STM_SMTP_PH_BODY, "cannot read the spooled message: %s",
                           strerror(errno));
-            free(buf);
+            free(out);
+            free(in);
             return -1;
         }
     }
-    free(buf);
-    buf = NULL;
-    memset(hdr, 0, sizeof hdr);
-    if (stm_smtp_io_write(ss, STM_SMTP_PH_BODY, (const char *)hdr, 4,
+    memset(out + used, 0, 4); /* the zero-length chunk that ends the stream */
+    used += 4;
+    if (stm_smtp_io_write(ss, STM_SMTP_PH_BODY, out, used,
                           stm_clock_ms() + svc->command_timeout_ms) != 0)
         goto broken;
+    free(out);
+    free(in);
     if (scan->req.ctx->transcript)
         stm_smtp_log(ss, "> zINSTREAM: %zu bytes in %zu chunks", total, chunks);
     return 0;
 
 broken:;
-    free(buf);
+    free(out);
+    free(in);
     /* clamd closes the stream past StreamMaxLength, after saying so. */
     char text[STM_CLAMD_MAX_REPLY + 1], why[200];
     char saved[sizeof ss->err];
