@@ -202,28 +202,40 @@ stm_mime_walk_add_part(stm_mime_walk *w, int parent, unsigned depth, const char 
     return (int)(m->nparts - 1);
 }
 
-/* Name the content of PART with libmagic, and open it when it is an archive. */
-void
-stm_mime_walk_content(stm_mime_walk *w, int part, const unsigned char *data, size_t len,
-                      unsigned archive_depth)
+/* Name PART from the first HEADLEN bytes of its content (LEN bytes in
+ * all) with libmagic. True when it is an archive to open at
+ * ARCHIVE_DEPTH (else not, or past archive_depth: defect limit). */
+static bool
+mime_name_content(stm_mime_walk *w, int part, const unsigned char *head, size_t headlen,
+                  uint64_t len, unsigned archive_depth)
 {
     const char *declared = w->m->parts[part].type;
-    char *t = strncmp(declared, "text/", 5) == 0 ? stm_mime_magic_text_type(declared, data, len)
-                                                  : stm_mime_magic_type(data, len);
+    char *t = strncmp(declared, "text/", 5) == 0
+                  ? stm_mime_magic_text_type(declared, head, headlen)
+                  : stm_mime_magic_type(head, headlen);
     if (t == NULL) {
         w->nomem = true;
-        return;
+        return false;
     }
     free(w->m->parts[part].detected_type);
     w->m->parts[part].detected_type = t;
     w->m->parts[part].size = len;
     if (!stm_mime_magic_is_archive(t))
-        return;
+        return false;
     if (archive_depth >= w->lim->archive_depth) {
         stm_mime_walk_defect(w, part, STM_MIME_DEFECT_LIMIT);
-        return;
+        return false;
     }
-    stm_mime_archive_walk(w, part, data, len, archive_depth);
+    return true;
+}
+
+/* Name the content of PART with libmagic, and open it when it is an archive. */
+void
+stm_mime_walk_content(stm_mime_walk *w, int part, const unsigned char *data, size_t len,
+                      unsigned archive_depth)
+{
+    if (mime_name_content(w, part, data, len, len, archive_depth))
+        stm_mime_archive_walk(w, part, data, len, archive_depth);
 }
 
 /* Name the content of PART in the spool file FD: libmagic reads its first
@@ -233,24 +245,8 @@ stm_mime_walk_content_fd(stm_mime_walk *w, int part, int fd, uint64_t len)
 {
     unsigned char head[STM_MIME_MAGIC_BYTES];
     ssize_t n = pread(fd, head, sizeof head, 0);
-    const char *declared = w->m->parts[part].type;
-    char *t = strncmp(declared, "text/", 5) == 0
-                  ? stm_mime_magic_text_type(declared, head, n > 0 ? (size_t)n : 0)
-                  : stm_mime_magic_type(head, n > 0 ? (size_t)n : 0);
-    if (t == NULL) {
-        w->nomem = true;
-        return;
-    }
-    free(w->m->parts[part].detected_type);
-    w->m->parts[part].detected_type = t;
-    w->m->parts[part].size = len;
-    if (!stm_mime_magic_is_archive(t))
-        return;
-    if (w->lim->archive_depth == 0) {
-        stm_mime_walk_defect(w, part, STM_MIME_DEFECT_LIMIT);
-        return;
-    }
-    stm_mime_archive_walk_fd(w, part, fd, 0);
+    if (mime_name_content(w, part, head, n > 0 ? (size_t)n : 0, len, 0))
+        stm_mime_archive_walk_fd(w, part, fd, 0);
 }
 
 /* GMime's warnings while parsing, as defects of the message. */
